@@ -1,0 +1,220 @@
+/**
+ * The f32 reference forward pass of a GPT-2 model in plain TypeScript.
+ *
+ * x₀ = wte[token] + wpe[pos]; for each block: x += proj(attn(LN₁(x))); x += fcProj(gelu(fc(LN₂(x))));
+ * logits = LN_f(x)·wteᵀ. Attention is causal multi-head with scale 1/√hd; GELU is GPT-2's tanh approximation.
+ *
+ * A `KvCache` holds the keys and values of positions already processed, so `forward` can be called on a whole
+ * sequence at once or on one new token at a time with the same results. A head mask multiplies each head's output
+ * (1 keeps, 0 removes the head) before the output projection — the hook Cerberus Squeezing prunes through. The
+ * `linear` option replaces every dense product (QKV, attention projection, MLP) — the hook for an int8 kernel path.
+ */
+import type { GptConfig } from './config.ts'
+import { ContextOverflow, InvalidOption, InvalidToken } from './errors.ts'
+import type { GptWeights } from './weights.ts'
+
+/** Per layer, per head multipliers; `headMask[l][h] = 0` removes head h of layer l. */
+export type HeadMask = readonly (readonly number[])[]
+
+export interface GptModel {
+  readonly config: GptConfig
+  readonly weights: GptWeights
+  /** Applied when a forward call passes no head mask of its own (set by the squeeze pass). */
+  readonly headMask?: HeadMask
+}
+
+/** Where a dense product happens: its layer and which of the four projections it is. */
+export interface LinearSite {
+  readonly layer: number
+  readonly name: 'attn' | 'proj' | 'fc' | 'fcProj'
+}
+
+/**
+ * A dense product y[rows, outDim] = x[rows, inDim]·w[inDim, outDim] + b. Implementations must not modify x, w or b.
+ */
+export type LinearFn = (
+  x: Float32Array, rows: number, inDim: number, outDim: number, w: Float32Array, b: Float32Array, site: LinearSite,
+) => Float32Array
+
+export interface KvCache {
+  /** Per layer, [nCtx, nEmbd] keys of the positions seen so far (row p is position p). */
+  readonly keys: readonly Float32Array[]
+  readonly values: readonly Float32Array[]
+  /** Number of positions filled. */
+  length: number
+}
+
+export interface ForwardOptions {
+  /** Continue from (and extend) this cache. Without one, the tokens start at position 0. */
+  readonly cache?: KvCache
+  readonly headMask?: HeadMask
+  readonly linear?: LinearFn
+  /** Return the logits of the last position only (vocabSize floats) instead of all of them. */
+  readonly lastOnly?: boolean
+}
+
+export function createKvCache(config: GptConfig): KvCache {
+  const n = config.nCtx * config.nEmbd
+  return {
+    keys: Array.from({ length: config.nLayer }, () => new Float32Array(n)),
+    values: Array.from({ length: config.nLayer }, () => new Float32Array(n)),
+    length: 0,
+  }
+}
+
+/** The plain f32 dense product (the reference `LinearFn`). */
+export const linearF32: LinearFn = (x, rows, inDim, outDim, w, b) => {
+  const y = new Float32Array(rows * outDim)
+  for (let r = 0; r < rows; r++) {
+    const yo = r * outDim
+    for (let j = 0; j < outDim; j++) y[yo + j] = b[j]
+    const xo = r * inDim
+    for (let k = 0; k < inDim; k++) {
+      const a = x[xo + k]
+      if (a === 0) continue
+      const wo = k * outDim
+      for (let j = 0; j < outDim; j++) y[yo + j] += a * w[wo + j]
+    }
+  }
+  return y
+}
+
+/** LayerNorm over rows of width d. */
+export function layerNorm(x: Float32Array, rows: number, d: number, g: Float32Array, b: Float32Array, eps: number): Float32Array {
+  const y = new Float32Array(rows * d)
+  for (let r = 0; r < rows; r++) {
+    const o = r * d
+    let mean = 0
+    for (let i = 0; i < d; i++) mean += x[o + i]
+    mean /= d
+    let v = 0
+    for (let i = 0; i < d; i++) {
+      const c = x[o + i] - mean
+      v += c * c
+    }
+    const inv = 1 / Math.sqrt(v / d + eps)
+    for (let i = 0; i < d; i++) y[o + i] = (x[o + i] - mean) * inv * g[i] + b[i]
+  }
+  return y
+}
+
+const GELU_C = Math.sqrt(2 / Math.PI)
+/** GPT-2's GELU: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). */
+export function gelu(x: number): number {
+  return 0.5 * x * (1 + Math.tanh(GELU_C * (x + 0.044715 * x * x * x)))
+}
+
+/** Throw `InvalidOption` unless the mask is [nLayer][nHead] of finite numbers. */
+export function validateHeadMask(config: GptConfig, mask: HeadMask): void {
+  if (mask.length !== config.nLayer) {
+    throw new InvalidOption({ option: 'headMask', reason: `has ${mask.length} layers, model has ${config.nLayer}` })
+  }
+  mask.forEach((row, l) => {
+    if (row.length !== config.nHead) {
+      throw new InvalidOption({ option: 'headMask', reason: `layer ${l} has ${row.length} heads, model has ${config.nHead}` })
+    }
+    for (const v of row) if (!Number.isFinite(v)) throw new InvalidOption({ option: 'headMask', reason: `layer ${l} has a non-finite entry` })
+  })
+}
+
+/** Throw `InvalidToken` for any id that is not an integer in [0, vocabSize). */
+export function validateTokens(config: GptConfig, tokens: readonly number[]): void {
+  for (const t of tokens) {
+    if (!Number.isInteger(t) || t < 0 || t >= config.vocabSize) throw new InvalidToken({ token: t, vocabSize: config.vocabSize })
+  }
+}
+
+/**
+ * Run the model on `tokens` (positions cache.length … cache.length + tokens.length − 1). Returns logits,
+ * [tokens.length, vocabSize] row-major (or only the last row with `lastOnly`). Extends the cache if one is given.
+ * Throws `InvalidToken`, `ContextOverflow`, `InvalidOption` (head mask).
+ */
+export function forward(model: GptModel, tokens: readonly number[], options: ForwardOptions = {}): Float32Array {
+  const { config: c, weights: w } = model
+  validateTokens(c, tokens)
+  const cache = options.cache ?? createKvCache(c)
+  const past = cache.length
+  const T = tokens.length
+  if (T === 0) throw new InvalidOption({ option: 'tokens', reason: 'empty token sequence' })
+  if (past + T > c.nCtx) throw new ContextOverflow({ position: past + T - 1, nCtx: c.nCtx })
+  const mask = options.headMask ?? model.headMask
+  if (mask !== undefined) validateHeadMask(c, mask)
+  const linear = options.linear ?? linearF32
+  const d = c.nEmbd
+  const H = c.nHead
+  const hd = d / H
+  const scale = 1 / Math.sqrt(hd)
+
+  const x = new Float32Array(T * d)
+  for (let t = 0; t < T; t++) {
+    const te = tokens[t] * d
+    const pe = (past + t) * d
+    for (let i = 0; i < d; i++) x[t * d + i] = w.wte[te + i] + w.wpe[pe + i]
+  }
+  const scores = new Float32Array(c.nCtx)
+  for (let l = 0; l < c.nLayer; l++) {
+    const L = w.layers[l]
+    const h = layerNorm(x, T, d, L.ln1G, L.ln1B, c.layerNormEps)
+    const qkv = linear(h, T, d, 3 * d, L.attnW, L.attnB, { layer: l, name: 'attn' })
+    const K = cache.keys[l]
+    const V = cache.values[l]
+    for (let t = 0; t < T; t++) {
+      K.set(qkv.subarray(t * 3 * d + d, t * 3 * d + 2 * d), (past + t) * d)
+      V.set(qkv.subarray(t * 3 * d + 2 * d, t * 3 * d + 3 * d), (past + t) * d)
+    }
+    const att = new Float32Array(T * d)
+    for (let t = 0; t < T; t++) {
+      const p = past + t
+      for (let hh = 0; hh < H; hh++) {
+        const m = mask === undefined ? 1 : mask[l][hh]
+        if (m === 0) continue
+        const qo = t * 3 * d + hh * hd
+        let max = -Infinity
+        for (let j = 0; j <= p; j++) {
+          const ko = j * d + hh * hd
+          let s = 0
+          for (let i = 0; i < hd; i++) s += qkv[qo + i] * K[ko + i]
+          s *= scale
+          scores[j] = s
+          if (s > max) max = s
+        }
+        let sum = 0
+        for (let j = 0; j <= p; j++) {
+          const e = Math.exp(scores[j] - max)
+          scores[j] = e
+          sum += e
+        }
+        const ao = t * d + hh * hd
+        for (let j = 0; j <= p; j++) {
+          const a = (scores[j] / sum) * m
+          const vo = j * d + hh * hd
+          for (let i = 0; i < hd; i++) att[ao + i] += a * V[vo + i]
+        }
+      }
+    }
+    const o = linear(att, T, d, d, L.projW, L.projB, { layer: l, name: 'proj' })
+    for (let i = 0; i < T * d; i++) x[i] += o[i]
+    const h2 = layerNorm(x, T, d, L.ln2G, L.ln2B, c.layerNormEps)
+    const f = linear(h2, T, d, 4 * d, L.fcW, L.fcB, { layer: l, name: 'fc' })
+    for (let i = 0; i < f.length; i++) f[i] = gelu(f[i])
+    const o2 = linear(f, T, 4 * d, d, L.fcProjW, L.fcProjB, { layer: l, name: 'fcProj' })
+    for (let i = 0; i < T * d; i++) x[i] += o2[i]
+  }
+  cache.length = past + T
+
+  const first = options.lastOnly === true ? T - 1 : 0
+  const rows = T - first
+  const hf = layerNorm(x.subarray(first * d), rows, d, w.lnfG, w.lnfB, c.layerNormEps)
+  const V = c.vocabSize
+  const logits = new Float32Array(rows * V)
+  for (let r = 0; r < rows; r++) {
+    const ho = r * d
+    for (let v = 0; v < V; v++) {
+      const eo = v * d
+      let s = 0
+      for (let i = 0; i < d; i++) s += hf[ho + i] * w.wte[eo + i]
+      logits[r * V + v] = s
+    }
+  }
+  return logits
+}

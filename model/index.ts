@@ -1,0 +1,28 @@
+/**
+ * `basedai/model`: a GPT-2-architecture language model in plain TypeScript — the model Brains host and miners run.
+ *
+ * - `decodeConfig` validates hyper-parameters (nLayer, nHead, nEmbd, nCtx, vocabSize).
+ * - `forward` is the f32 reference pass (pre-LN blocks, causal multi-head attention with a head mask, GELU MLP,
+ *   final LN, tied LM head) with a `KvCache` for incremental decoding and a `linear` hook for other kernels.
+ * - `generate` streams tokens (greedy, or temperature/top-k with a seeded PRNG).
+ * - Errors are tagged (see errors.ts): InvalidConfig, InvalidToken, ContextOverflow, InvalidOption, …
+ *
+ * @example
+ * ```ts
+ * import { decodeConfig, initWeights, generate } from 'basedai/model'
+ * const config = decodeConfig({ nLayer: 2, nHead: 4, nEmbd: 64, nCtx: 64, vocabSize: 256 })
+ * const model = { config, weights: initWeights(config, 1) }
+ * for (const token of generate(model, [1, 2, 3], { maxNewTokens: 10, temperature: 0 })) console.log(token)
+ * ```
+ */
+export { decodeConfig, configFromHf, parameterCount, GptConfigSchema } from './config.ts'
+export type { GptConfig, GptConfigInput } from './config.ts'
+export * from './errors.ts'
+export { initWeights, mulberry32, namedTensors, LAYER_TENSORS } from './weights.ts'
+export type { GptWeights, LayerWeights, NamedTensor } from './weights.ts'
+export { forward, createKvCache, linearF32, layerNorm, gelu, validateHeadMask, validateTokens } from './forward.ts'
+export type { GptModel, HeadMask, KvCache, ForwardOptions, LinearFn, LinearSite } from './forward.ts'
+export { argmax, sampleToken, generate, validateSampling } from './sample.ts'
+export type { SamplingOptions, GenerateOptions } from './sample.ts'
+export { evaluate, top1Predictions, windows, logProb } from './eval.ts'
+export type { EvalResult } from './eval.ts'
