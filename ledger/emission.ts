@@ -1,0 +1,221 @@
+/**
+ * Emission, epochs and governance tallies: what happens at the end of every block.
+ *
+ * 1. **Block reward** `R(h) = initialBlockReward >> ⌊h / halvingInterval⌋` (10 $BASED, halving every 3,155,760
+ *    blocks: blocks 1 … 3,155,759 pay 10, block 3,155,760 pays 5).
+ * 2. **Split across Brains.** Weight of Brain b: `wᵦ = min(stakeᵦ, cap) × performanceᵦ` with
+ *    `cap = totalStake × brainStakeCapBps / 10⁴` (0.5%, §3.3.2) and performance from the last epoch (1 until the
+ *    consensus module supplies scores). `bonusBps` (10%) of R is the **top-30% bonus**: it goes to the ⌈30% × n⌉
+ *    Brains ranked first by (performance desc, weight desc, id asc), in proportion to their weights. The other 90%
+ *    goes to every active Brain in proportion to weight. All-zero weights split equally. Splits use
+ *    largest-remainder rounding (math.ts), so exactly R is credited, to `brain.pending`.
+ * 3. **Epoch** of Brain b at heights where `(h + b) % tempo === 0` (staggered like subtensor): the injected
+ *    {@link EpochHook} (the consensus module) returns performance and scores, then `pending` is distributed:
+ *    owner cut `ownerBps` (25%) to `rewardTo` (withheld into the participants' part while a staked Brain is inside
+ *    its 90-day lock); of the rest, `minerBps` (50%) to miners by score (to the personal key that registered each),
+ *    the remainder to stakers: pools are the Brain's own pool and each *active* validator's pool, weighted by pool
+ *    stake; inside a pool, positions by amount. A part with no recipient goes to the owner's `rewardTo`.
+ * 4. **Governance**: proposals whose deadline is this height are tallied (see `tally`).
+ *
+ * Supply identity maintained exactly after every block (checked by `auditSupply` in tests):
+ *   Σ account.based + Σ stake positions + Σ brain.pending = basedGenesis + emitted
+ *   Σ account.pepe + Σ brain.lockedPepe = pepeGenesis + pepeMinted − pepeBurned
+ * Transaction fees move from sender to proposer, so they appear in neither side.
+ */
+import { toHex } from './codec.ts'
+import { BRAIN_POOL, type Brain, type Globals } from './records.ts'
+import type { State } from './state.ts'
+import { activeMask, splitProportional } from './math.ts'
+import { GOVERNABLE, withParam, type Params } from './params.ts'
+
+/** Block reward at height h (h ≥ 1). */
+export function blockReward(p: Params, height: number): bigint {
+  const halvings = Math.floor(height / p.halvingInterval)
+  return halvings >= 128 ? 0n : p.initialBlockReward >> BigInt(halvings)
+}
+
+export interface EpochParticipant {
+  readonly key: Uint8Array
+  readonly uid: number
+  readonly score: bigint
+  readonly stake: bigint
+  readonly active: boolean
+}
+export interface EpochInput {
+  readonly brain: number
+  readonly height: number
+  readonly miners: readonly EpochParticipant[]
+  readonly validators: readonly EpochParticipant[]
+}
+/** Scores from a consensus epoch; omitted fields keep their stored values. Must be a pure function of the input. */
+export interface EpochOutput {
+  readonly performance?: bigint
+  readonly minerScores?: readonly bigint[]
+  readonly validatorScores?: readonly bigint[]
+}
+/** Injected consensus: called once per Brain per tempo, inside block execution. Must be deterministic. */
+export type EpochHook = (input: EpochInput) => EpochOutput
+/** Until consensus is wired: every Brain performs equally and stored scores are kept. */
+export const equalPerformance: EpochHook = () => ({})
+
+export function isGigaBrain(b: Brain, g: Globals, p: Params): boolean {
+  return g.totalStake > 0n && b.stake * 10_000n >= g.totalStake * BigInt(p.gigaBrainBps)
+}
+
+/** Stake of a Brain counted for emission (§3.3.2). */
+export function cappedStake(b: Brain, g: Globals, p: Params): bigint {
+  const cap = (g.totalStake * BigInt(p.brainStakeCapBps)) / 10_000n
+  return b.stake < cap ? b.stake : cap
+}
+
+/** Credits R(h) to the active Brains' pending emission. Returns the amount emitted. */
+export function emit(st: State, g: Globals, p: Params, height: number): bigint {
+  const reward = blockReward(p, height)
+  if (reward === 0n || g.brains.length === 0) return 0n
+  const brains = g.brains.map((id) => st.brain(id) as Brain)
+  const weights = brains.map((b) => cappedStake(b, g, p) * b.performance)
+  const bonus = (reward * BigInt(p.bonusBps)) / 10_000n
+  const base = reward - bonus
+  const baseShares = splitProportional(base, weights)
+  const topN = Math.ceil((brains.length * p.bonusTopPercent) / 100)
+  const shares = baseShares.slice()
+  if (topN > 0) {
+    const order = [...brains.keys()].sort((i, j) => {
+      const bi = brains[i] as Brain
+      const bj = brains[j] as Brain
+      if (bi.performance !== bj.performance) return bi.performance > bj.performance ? -1 : 1
+      const wi = weights[i] as bigint
+      const wj = weights[j] as bigint
+      if (wi !== wj) return wi > wj ? -1 : 1
+      return bi.id - bj.id
+    })
+    const top = order.slice(0, topN)
+    const bonusShares = splitProportional(bonus, top.map((i) => weights[i] as bigint))
+    top.forEach((i, k) => (shares[i] = (shares[i] as bigint) + (bonusShares[k] as bigint)))
+  } else {
+    shares[0] = (shares[0] as bigint) + bonus
+  }
+  brains.forEach((b, i) => {
+    b.pending += shares[i] as bigint
+    st.setBrain(b)
+  })
+  g.emitted += reward
+  return reward
+}
+
+/** Runs the epoch hook for a Brain and distributes its pending emission (see module doc). */
+export function runEpoch(st: State, b: Brain, p: Params, height: number, hook: EpochHook): void {
+  const minerKeys = st.members(b.id, 'miner')
+  const validatorKeys = st.members(b.id, 'validator')
+  const miners = minerKeys.map((k) => ({ key: k, hex: toHex(k), p: st.participant(b.id, toHex(k)) }))
+  const validators = validatorKeys.map((k) => ({ key: k, hex: toHex(k), p: st.participant(b.id, toHex(k)) }))
+  const vStakes = validators.map((v) => v.p?.stake ?? 0n)
+  const active = activeMask(vStakes, p.activeValidatorPercentile)
+  const out = hook({
+    brain: b.id,
+    height,
+    miners: miners.map((m) => ({ key: m.key, uid: m.p?.uid ?? 0, score: m.p?.score ?? 0n, stake: 0n, active: true })),
+    validators: validators.map((v, i) => ({
+      key: v.key, uid: v.p?.uid ?? 0, score: v.p?.score ?? 0n, stake: v.p?.stake ?? 0n, active: active[i] === true,
+    })),
+  })
+  if (out.performance !== undefined && out.performance >= 0n) b.performance = out.performance
+  if (out.minerScores && out.minerScores.length === miners.length)
+    miners.forEach((m, i) => {
+      if (m.p) {
+        m.p.score = out.minerScores?.[i] ?? m.p.score
+        st.setParticipant(b.id, m.hex, m.p)
+      }
+    })
+  if (out.validatorScores && out.validatorScores.length === validators.length)
+    validators.forEach((v, i) => {
+      if (v.p) {
+        v.p.score = out.validatorScores?.[i] ?? v.p.score
+        st.setParticipant(b.id, v.hex, v.p)
+      }
+    })
+
+  const P = b.pending
+  if (P > 0n) {
+    const locked = b.method === 'stake' && height < b.unlockAt
+    let ownerCut = locked ? 0n : (P * BigInt(b.ownerBps)) / 10_000n
+    const rest = P - ownerCut
+    let minerPart = miners.length > 0 ? (rest * BigInt(b.minerBps)) / 10_000n : 0n
+    if (minerPart > 0n) {
+      const parts = splitProportional(minerPart, miners.map((m) => m.p?.score ?? 0n))
+      miners.forEach((m, i) => {
+        if (m.p) st.credit(toHex(m.p.owner), 'based', parts[i] as bigint)
+        else minerPart -= parts[i] as bigint
+      })
+    }
+    const stakerPart = rest - minerPart
+    const pools: Array<{ target: string; stake: bigint }> = []
+    if (b.directStake > 0n) pools.push({ target: BRAIN_POOL, stake: b.directStake })
+    validators.forEach((v, i) => {
+      if (active[i] && v.p && v.p.stake > 0n) pools.push({ target: v.hex, stake: v.p.stake })
+    })
+    if (pools.length === 0) ownerCut += stakerPart
+    else {
+      const poolParts = splitProportional(stakerPart, pools.map((x) => x.stake))
+      pools.forEach((pool, i) => {
+        const stakers = st.poolStakers(b.id, pool.target)
+        const hexes = stakers.map(toHex)
+        const amounts = hexes.map((h) => st.position(b.id, pool.target, h))
+        const parts = splitProportional(poolParts[i] as bigint, amounts)
+        hexes.forEach((h, k) => st.credit(h, 'based', parts[k] as bigint))
+      })
+    }
+    st.credit(toHex(b.rewardTo), 'based', ownerCut)
+    b.pending = 0n
+  }
+  st.setBrain(b)
+}
+
+/**
+ * Tallies a proposal at its deadline. Electorate N = GigaBrains at tally time; a vote counts if its Brain is
+ * still a GigaBrain. In year one (proposal created before block `halvingInterval`) it passes unless more than
+ * half of N voted no; afterwards it passes only if more than half of N voted yes. A passed proposal sets the
+ * parameter at once.
+ */
+export function tally(st: State, g: Globals, p: Params, id: number): Params {
+  const prop = st.proposal(id)
+  if (!prop || prop.status !== 'open') return p
+  const giga = new Set<number>()
+  for (const bid of g.brains) {
+    const b = st.brain(bid)
+    if (b && isGigaBrain(b, g, p)) giga.add(bid)
+  }
+  const n = giga.size
+  let yes = 0
+  let no = 0
+  for (const v of prop.votes) {
+    if (!giga.has(v.brain)) continue
+    if (v.approve) yes++
+    else no++
+  }
+  const yearOne = prop.createdAt < p.halvingInterval
+  const passed = yearOne ? !(no * 2 > n) : yes * 2 > n
+  prop.status = passed ? 'passed' : 'rejected'
+  st.setProposal(prop)
+  if (!passed) return p
+  const name = GOVERNABLE[prop.param]
+  if (name === undefined) return p
+  const next = withParam(p, name, prop.value)
+  st.setParams(next)
+  return next
+}
+
+/** End-of-block processing: emission, due epochs, due tallies. Mutates `g` (caller stores it). */
+export function endBlock(st: State, g: Globals, params: Params, height: number, hook: EpochHook): Params {
+  emit(st, g, params, height)
+  for (const id of g.brains) {
+    if ((height + id) % params.tempo !== 0) continue
+    const b = st.brain(id)
+    if (b) runEpoch(st, b, params, height, hook)
+  }
+  let p = params
+  const due = g.openProposals.filter((id) => (st.proposal(id)?.deadline ?? 0) <= height)
+  for (const id of due) p = tally(st, g, p, id)
+  if (due.length > 0) g.openProposals = g.openProposals.filter((id) => !due.includes(id))
+  return p
+}

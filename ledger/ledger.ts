@@ -1,0 +1,236 @@
+/**
+ * The Ledger: a {@link Store} (memory or LMDB) plus the incremental state root, executing blocks.
+ *
+ * - `produceBlock(txs, {time, proposer})` — proposer side: runs the transactions in order, drops the rejected ones
+ *   (returned with their typed errors), runs end-of-block emission/epochs/tallies, computes the roots, commits.
+ * - `applyBlock(block)` — follower side: the block must extend the head (height, parent hash, chain id, time ≥
+ *   parent time + blockTimeMs), every transaction must be accepted, and the transactions root and state root must
+ *   match; otherwise {@link InvalidBlock} and nothing changes.
+ * Both execute the same deterministic code, so a block produced by one node applies on every other to the same root.
+ */
+import { bytesEqual, toHex } from './codec.ts'
+import { applyTx, type BlockContext } from './apply.ts'
+import { blockHash, encodeBlock, merkleRoot, type Block, type BlockHeader } from './block.ts'
+import { endBlock, equalPerformance, type EpochHook } from './emission.ts'
+import { CorruptState, InvalidBlock, type TxError } from './errors.ts'
+import { genesisEntries, type GenesisConfig } from './genesis.ts'
+import { Overlay } from './kv.ts'
+import { StateRoot } from './merkle.ts'
+import type { Params } from './params.ts'
+import type { Account, Brain, Globals, Participant, Proposal } from './records.ts'
+import { State } from './state.ts'
+import type { Head, Store } from './store.ts'
+import { decodeTx, type PreparedTx } from './tx.ts'
+
+export interface LedgerOptions {
+  readonly store: Store
+  /** Required when the store is empty. */
+  readonly genesis?: GenesisConfig
+  /** Consensus epoch (default: equal performance). */
+  readonly epochHook?: EpochHook
+}
+export interface Rejection {
+  readonly index: number
+  readonly error: TxError
+}
+export interface ProduceOptions {
+  readonly time: number
+  readonly proposer: Uint8Array
+  /** verified[i] = signature of txs[i] already checked (parallel verifier). */
+  readonly verified?: readonly boolean[]
+}
+export interface Produced {
+  readonly block: Block
+  readonly hash: Uint8Array
+  readonly included: number
+  readonly rejected: readonly Rejection[]
+}
+
+const ZERO32 = new Uint8Array(32)
+
+export class Ledger {
+  readonly store: Store
+  private readonly roots: StateRoot
+  private readonly hook: EpochHook
+  private headRec: Head
+  private paramsCache: Params
+
+  private constructor(store: Store, hook: EpochHook, head: Head, roots: StateRoot) {
+    this.store = store
+    this.roots = roots
+    this.hook = hook
+    this.headRec = head
+    this.paramsCache = new State(new Overlay(store)).params()
+  }
+
+  /**
+   * Opens a ledger over a store: writes genesis into an empty store, or rebuilds the state root from a non-empty
+   * one and checks it against the committed head ({@link CorruptState} if they differ).
+   */
+  static open(opts: LedgerOptions): Ledger {
+    const store = opts.store
+    const hook = opts.epochHook ?? equalPerformance
+    let head = store.head()
+    const roots = new StateRoot()
+    if (!head) {
+      if (!opts.genesis) throw new CorruptState({ key: 'meta:head', reason: 'empty store and no genesis given' })
+      const entries = genesisEntries(opts.genesis)
+      roots.update(entries)
+      const header: BlockHeader = {
+        chainId: opts.genesis.params.chainId, height: 0, parentHash: ZERO32, stateRoot: roots.root(), txRoot: ZERO32,
+        time: opts.genesis.time, proposer: ZERO32,
+      }
+      const hash = blockHash(header)
+      head = { height: 0, hash, stateRoot: header.stateRoot }
+      store.commit(entries, { height: 0, bytes: encodeBlock({ header, txs: [] }) }, head)
+    } else {
+      roots.update(store.scan(''))
+      if (!bytesEqual(roots.root(), head.stateRoot))
+        throw new CorruptState({ key: 'meta:head', reason: `stored state hashes to ${toHex(roots.root())}, head says ${toHex(head.stateRoot)}` })
+    }
+    return new Ledger(store, hook, head, roots)
+  }
+
+  head(): Head {
+    return this.headRec
+  }
+  params(): Params {
+    return this.paramsCache
+  }
+  private view(): State {
+    return new State(new Overlay(this.store))
+  }
+  globals(): Globals {
+    return this.view().globals()
+  }
+  account(publicKey: Uint8Array): Account | undefined {
+    return this.view().account(toHex(publicKey))
+  }
+  brain(id: number): Brain | undefined {
+    return this.view().brain(id)
+  }
+  participant(brain: number, computeKey: Uint8Array): Participant | undefined {
+    return this.view().participant(brain, toHex(computeKey))
+  }
+  proposal(id: number): Proposal | undefined {
+    return this.view().proposal(id)
+  }
+  /** Stake position of `staker` on a Brain (target omitted) or on one of its validators. */
+  stake(brain: number, staker: Uint8Array, target?: Uint8Array): bigint {
+    return this.view().position(brain, target ? toHex(target) : '-', toHex(staker))
+  }
+  /** Next nonce the account must use (0 for an unknown account). */
+  nonce(publicKey: Uint8Array): bigint {
+    return this.account(publicKey)?.nonce ?? 0n
+  }
+  /** The time the next block may carry at the earliest. */
+  nextBlockTime(): number {
+    return this.globals().lastTime + this.paramsCache.blockTimeMs
+  }
+
+  private execute(
+    txs: readonly PreparedTx[], height: number, time: number, proposer: Uint8Array, strict: boolean, verified?: readonly boolean[],
+  ): { overlay: Overlay; included: PreparedTx[]; rejected: Rejection[]; params: Params } {
+    const overlay = new Overlay(this.store)
+    const st = new State(overlay)
+    const params = this.paramsCache
+    const g0 = st.globals()
+    if (time < g0.lastTime + params.blockTimeMs)
+      throw new InvalidBlock({ height, reason: `time ${time} earlier than parent time + blockTimeMs (${g0.lastTime + params.blockTimeMs})` })
+    const ctx: BlockContext = { height, time, proposer, params, epochHook: this.hook }
+    const included: PreparedTx[] = []
+    const rejected: Rejection[] = []
+    txs.forEach((tx, i) => {
+      const r = applyTx(overlay, tx, ctx, { signatureVerified: verified?.[i] === true })
+      if (r.ok) included.push(tx)
+      else if (strict) throw new InvalidBlock({ height, reason: `tx ${i} rejected: ${r.error._tag}` })
+      else rejected.push({ index: i, error: r.error })
+    })
+    const g = st.globals()
+    const next = endBlock(st, g, params, height, this.hook)
+    g.height = height
+    g.lastTime = time
+    g.lastHash = this.headRec.hash
+    st.setGlobals(g)
+    return { overlay, included, rejected, params: next }
+  }
+
+  private commit(overlay: Overlay, header: BlockHeader, txs: readonly Uint8Array[], params: Params): Uint8Array {
+    const hash = blockHash(header)
+    const head: Head = { height: header.height, hash, stateRoot: header.stateRoot }
+    this.store.commit(overlay.writes, { height: header.height, bytes: encodeBlock({ header, txs }) }, head)
+    this.headRec = head
+    this.paramsCache = params
+    return hash
+  }
+
+  /** Proposer side (see module doc). Accepts wire bytes or prepared transactions; undecodable ones are rejected. */
+  produceBlock(txs: ReadonlyArray<Uint8Array | PreparedTx>, opts: ProduceOptions): Produced {
+    const prepared: PreparedTx[] = []
+    const preRejected: Rejection[] = []
+    const verified: boolean[] = []
+    txs.forEach((t, i) => {
+      if (!(t instanceof Uint8Array)) {
+        prepared.push(t)
+        verified.push(opts.verified?.[i] === true)
+        return
+      }
+      try {
+        prepared.push(decodeTx(t))
+        verified.push(opts.verified?.[i] === true)
+      } catch (e) {
+        preRejected.push({ index: i, error: e as TxError })
+      }
+    })
+    const height = this.headRec.height + 1
+    const { overlay, included, rejected, params } = this.execute(prepared, height, opts.time, opts.proposer, false, verified)
+    const undo = this.roots.update(overlay.writes)
+    const header: BlockHeader = {
+      chainId: this.paramsCache.chainId, height, parentHash: this.headRec.hash, stateRoot: this.roots.root(),
+      txRoot: merkleRoot(included.map((t) => t.hash)), time: opts.time, proposer: opts.proposer,
+    }
+    const bytes = included.map((t) => t.bytes)
+    let hash: Uint8Array
+    try {
+      hash = this.commit(overlay, header, bytes, params)
+    } catch (e) {
+      undo()
+      throw e
+    }
+    return { block: { header, txs: bytes }, hash, included: included.length, rejected: [...preRejected, ...rejected] }
+  }
+
+  /** Follower side (see module doc). Throws {@link InvalidBlock}; on any throw the state is unchanged. */
+  applyBlock(block: Block, opts: { verified?: readonly boolean[] } = {}): Uint8Array {
+    const h = block.header
+    if (h.chainId !== this.paramsCache.chainId) throw new InvalidBlock({ height: h.height, reason: 'wrong chain id' })
+    if (h.height !== this.headRec.height + 1) throw new InvalidBlock({ height: h.height, reason: `expected height ${this.headRec.height + 1}` })
+    if (!bytesEqual(h.parentHash, this.headRec.hash)) throw new InvalidBlock({ height: h.height, reason: 'parent hash' })
+    const prepared: PreparedTx[] = []
+    for (const [i, t] of block.txs.entries()) {
+      try {
+        prepared.push(decodeTx(t))
+      } catch {
+        throw new InvalidBlock({ height: h.height, reason: `tx ${i} undecodable` })
+      }
+    }
+    if (!bytesEqual(merkleRoot(prepared.map((t) => t.hash)), h.txRoot)) throw new InvalidBlock({ height: h.height, reason: 'transactions root' })
+    const { overlay, params } = this.execute(prepared, h.height, h.time, h.proposer, true, opts.verified)
+    const undo = this.roots.update(overlay.writes)
+    if (!bytesEqual(this.roots.root(), h.stateRoot)) {
+      undo()
+      throw new InvalidBlock({ height: h.height, reason: 'state root' })
+    }
+    try {
+      return this.commit(overlay, h, block.txs, params)
+    } catch (e) {
+      undo()
+      throw e
+    }
+  }
+
+  /** Current incremental state root (equals head().stateRoot between blocks). */
+  stateRoot(): Uint8Array {
+    return this.roots.root()
+  }
+}

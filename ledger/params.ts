@@ -1,0 +1,169 @@
+/**
+ * Network parameters. They live in the state (key `P`), so they are covered by the state root, and the governable
+ * ones ({@link GOVERNABLE}) change only through a passed GigaBrain proposal.
+ */
+import { Reader, Writer } from './codec.ts'
+import { UNIT } from './units.ts'
+
+export interface Params {
+  readonly chainId: string
+  /** Target block interval (ms); also converts the 90-day lock to blocks at genesis. */
+  readonly blockTimeMs: number
+  /** Block reward in year one (units): 10 $BASED. */
+  readonly initialBlockReward: bigint
+  /** Blocks per halving: 3,155,760 = 365.25 days of 10 s blocks. */
+  readonly halvingInterval: number
+  /** Brain ids are 0 … maxBrains−1. */
+  readonly maxBrains: number
+  /** Foundation Brains (table 1): never acquirable, never transferable. */
+  readonly reservedBrains: readonly number[]
+  /** Pepecoin burned for the first Brain acquired by burn (units). */
+  readonly burnBaseCost: bigint
+  /** Added per earlier burn: the k-th burn costs burnBaseCost + burnStepCost·(k−1). */
+  readonly burnStepCost: bigint
+  /** Pepecoin locked to acquire a Brain by stake (units). */
+  readonly stakeBrainAmount: bigint
+  /** Lock length of a staked Brain, in blocks (90 days at blockTimeMs). */
+  readonly stakeLockBlocks: number
+  readonly validatorSlots: number
+  readonly minerSlots: number
+  /** Registration fee of a new Brain (units): 100 $BASED. */
+  readonly defaultRegistrationFee: bigint
+  /** Blocks after registration during which a participant cannot be replaced. */
+  readonly immunityPeriod: number
+  /** Blocks between a Brain's epochs (distribution of its accumulated emission). */
+  readonly tempo: number
+  /** A validator is active when its stake is ≥ this percentile (nearest rank) of its Brain's validator stakes. */
+  readonly activeValidatorPercentile: number
+  /** A Brain's stake counted for emission is capped at this many basis points of total stake (50 = 0.5%). */
+  readonly brainStakeCapBps: number
+  /** A Brain with ≥ this many basis points of total stake is a GigaBrain. */
+  readonly gigaBrainBps: number
+  /** Share of each block reward (bps) reserved as the bonus for the top-performing Brains. */
+  readonly bonusBps: number
+  /** The bonus goes to the top this-many percent of Brains by performance (rounded up). */
+  readonly bonusTopPercent: number
+  /** Owner's share (bps) of a new Brain's emission; the rest goes to its miners, validators and stakers. */
+  readonly defaultOwnerBps: number
+  /** Miners' share (bps) of the participants' part of a new Brain's emission; the rest to validators' stakers. */
+  readonly defaultMinerBps: number
+  /** Fee rule: a tx must offer fee ≥ baseFee + byteFee × (encoded length in bytes). */
+  readonly baseFee: bigint
+  readonly byteFee: bigint
+  /** Blocks a proposal stays open. */
+  readonly votingPeriod: number
+  /** Public key allowed to mint bridged Pepecoin (32 bytes; all zero = no bridge). */
+  readonly bridgeAuthority: Uint8Array
+  /** Public key of Based Labs leadership: may open proposals and owns the reserved Brains (all zero = none). */
+  readonly foundation: Uint8Array
+}
+
+export const BLOCKS_PER_DAY_AT_10S = 8640
+
+export function defaultParams(over: Partial<Params> = {}): Params {
+  const blockTimeMs = over.blockTimeMs ?? 10_000
+  return {
+    chainId: 'basedai-dev',
+    blockTimeMs,
+    initialBlockReward: 10n * UNIT,
+    halvingInterval: 3_155_760,
+    maxBrains: 1024,
+    reservedBrains: [0, 1, 2, 3, 4, 5, 6, 47],
+    burnBaseCost: 1000n * UNIT,
+    burnStepCost: 200n * UNIT,
+    stakeBrainAmount: 100_000n * UNIT,
+    stakeLockBlocks: Math.ceil((90 * 86_400_000) / blockTimeMs),
+    validatorSlots: 256,
+    minerSlots: 1792,
+    defaultRegistrationFee: 100n * UNIT,
+    immunityPeriod: 7200,
+    tempo: 99,
+    activeValidatorPercentile: 70,
+    brainStakeCapBps: 50,
+    gigaBrainBps: 50,
+    bonusBps: 1000,
+    bonusTopPercent: 30,
+    defaultOwnerBps: 2500,
+    defaultMinerBps: 5000,
+    baseFee: 1000n,
+    byteFee: 10n,
+    votingPeriod: 7 * BLOCKS_PER_DAY_AT_10S,
+    bridgeAuthority: new Uint8Array(32),
+    foundation: new Uint8Array(32),
+    ...over,
+  }
+}
+
+/** Parameters a proposal may change, by wire id (the index in this list). */
+export const GOVERNABLE = [
+  'defaultRegistrationFee',
+  'immunityPeriod',
+  'tempo',
+  'activeValidatorPercentile',
+  'brainStakeCapBps',
+  'gigaBrainBps',
+  'bonusBps',
+  'bonusTopPercent',
+  'baseFee',
+  'byteFee',
+  'votingPeriod',
+] as const
+export type GovernableParam = (typeof GOVERNABLE)[number]
+
+/** Bounds a proposal's value must respect (inclusive). */
+export const GOVERNABLE_BOUNDS: Readonly<Record<GovernableParam, readonly [bigint, bigint]>> = {
+  defaultRegistrationFee: [0n, 1_000_000n * UNIT],
+  immunityPeriod: [0n, 1_000_000n],
+  tempo: [1n, 100_000n],
+  activeValidatorPercentile: [0n, 100n],
+  brainStakeCapBps: [1n, 10_000n],
+  gigaBrainBps: [1n, 10_000n],
+  bonusBps: [0n, 10_000n],
+  bonusTopPercent: [0n, 100n],
+  baseFee: [0n, UNIT],
+  byteFee: [0n, UNIT],
+  votingPeriod: [1n, 10_000_000n],
+}
+
+export function withParam(p: Params, name: GovernableParam, value: bigint): Params {
+  const bigParams: ReadonlySet<string> = new Set(['defaultRegistrationFee', 'baseFee', 'byteFee'])
+  return { ...p, [name]: bigParams.has(name) ? value : Number(value) }
+}
+
+export function encodeParams(p: Params): Uint8Array {
+  const w = new Writer(256)
+  w.str(p.chainId).uint(p.blockTimeMs).big(p.initialBlockReward).uint(p.halvingInterval).uint(p.maxBrains)
+  w.uint(p.reservedBrains.length)
+  for (const r of p.reservedBrains) w.uint(r)
+  w.big(p.burnBaseCost).big(p.burnStepCost).big(p.stakeBrainAmount).uint(p.stakeLockBlocks)
+  w.uint(p.validatorSlots).uint(p.minerSlots).big(p.defaultRegistrationFee).uint(p.immunityPeriod).uint(p.tempo)
+  w.uint(p.activeValidatorPercentile).uint(p.brainStakeCapBps).uint(p.gigaBrainBps).uint(p.bonusBps)
+  w.uint(p.bonusTopPercent).uint(p.defaultOwnerBps).uint(p.defaultMinerBps).big(p.baseFee).big(p.byteFee)
+  w.uint(p.votingPeriod).fixed(p.bridgeAuthority, 32).fixed(p.foundation, 32)
+  return w.finish()
+}
+
+export function decodeParams(b: Uint8Array): Params {
+  const r = new Reader(b)
+  const chainId = r.str('chainId', 64)
+  const blockTimeMs = r.uint('blockTimeMs')
+  const initialBlockReward = r.big('initialBlockReward')
+  const halvingInterval = r.uint('halvingInterval')
+  const maxBrains = r.uint('maxBrains')
+  const n = r.uint('reserved')
+  const reservedBrains: number[] = []
+  for (let i = 0; i < n; i++) reservedBrains.push(r.uint('reserved'))
+  const p: Params = {
+    chainId, blockTimeMs, initialBlockReward, halvingInterval, maxBrains, reservedBrains,
+    burnBaseCost: r.big('burnBaseCost'), burnStepCost: r.big('burnStepCost'), stakeBrainAmount: r.big('stakeBrainAmount'),
+    stakeLockBlocks: r.uint('stakeLockBlocks'), validatorSlots: r.uint('validatorSlots'), minerSlots: r.uint('minerSlots'),
+    defaultRegistrationFee: r.big('defaultRegistrationFee'), immunityPeriod: r.uint('immunityPeriod'), tempo: r.uint('tempo'),
+    activeValidatorPercentile: r.uint('activeValidatorPercentile'), brainStakeCapBps: r.uint('brainStakeCapBps'),
+    gigaBrainBps: r.uint('gigaBrainBps'), bonusBps: r.uint('bonusBps'), bonusTopPercent: r.uint('bonusTopPercent'),
+    defaultOwnerBps: r.uint('defaultOwnerBps'), defaultMinerBps: r.uint('defaultMinerBps'), baseFee: r.big('baseFee'),
+    byteFee: r.big('byteFee'), votingPeriod: r.uint('votingPeriod'), bridgeAuthority: r.fixed(32, 'bridgeAuthority'),
+    foundation: r.fixed(32, 'foundation'),
+  }
+  r.end()
+  return p
+}

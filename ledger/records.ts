@@ -1,0 +1,248 @@
+/**
+ * State records and the key scheme. Every record is stored as canonical bytes (codec.ts), so the state root is a
+ * function of the logical state only.
+ *
+ * | key                        | record                                                  |
+ * |----------------------------|---------------------------------------------------------|
+ * | `P`                        | network parameters (params.ts)                          |
+ * | `G`                        | globals: height, head, supply counters, active Brains   |
+ * | `a:<pubhex>`               | account: $BASED balance, Pepecoin balance, nonce        |
+ * | `b:<id>`                   | Brain: ownership token + owner settings + totals        |
+ * | `n:<id>:<computehex>`      | participant (miner or validator) of a Brain             |
+ * | `l:<id>:v`, `l:<id>:m`     | member lists (validators / miners), concatenated keys   |
+ * | `s:<id>:<target>:<staker>` | stake position; target = validator compute hex or `-`   |
+ * | `p:<id>:<target>`          | stakers of one pool (concatenated keys)                 |
+ * | `c:<computehex>`           | compute key → the personal key that registered it       |
+ * | `r:<refhex>`               | used bridge-mint reference                              |
+ * | `q:<id>`                   | governance proposal                                     |
+ */
+import { Reader, Writer, DecodeError } from './codec.ts'
+import { CorruptState } from './errors.ts'
+import type { Role } from './tx.ts'
+
+export interface Account {
+  based: bigint
+  pepe: bigint
+  nonce: bigint
+}
+export type BrainMethod = 'burn' | 'stake' | 'reserved'
+const METHODS: readonly BrainMethod[] = ['burn', 'stake', 'reserved']
+
+export interface Brain {
+  id: number
+  owner: Uint8Array
+  method: BrainMethod
+  acquiredAt: number
+  /** Height from which a staked Brain may be deactivated and its owner earns (0 for others). */
+  unlockAt: number
+  lockedPepe: bigint
+  burnedPepe: bigint
+  name: string
+  modelId: string
+  weightsHash: string
+  rewardTo: Uint8Array
+  registrationFee: bigint
+  ownerBps: number
+  minerBps: number
+  validators: number
+  miners: number
+  /** Stake placed on the Brain itself (pool `-`). */
+  directStake: bigint
+  /** All stake on the Brain: directStake + every validator pool. */
+  stake: bigint
+  /** Emission credited to the Brain and not yet distributed (distributed every tempo blocks). */
+  pending: bigint
+  /** Performance from the last epoch (consensus); 1 until a consensus module supplies one. */
+  performance: bigint
+  nextUid: number
+}
+export interface Participant {
+  owner: Uint8Array
+  role: Role
+  uid: number
+  registeredAt: number
+  feePaid: bigint
+  score: bigint
+  /** Total of the stake pool on this validator (0 for miners). */
+  stake: bigint
+}
+export interface Globals {
+  height: number
+  lastHash: Uint8Array
+  lastTime: number
+  totalStake: bigint
+  emitted: bigint
+  basedGenesis: bigint
+  pepeGenesis: bigint
+  pepeMinted: bigint
+  pepeBurned: bigint
+  pepeLocked: bigint
+  burnCount: number
+  nextProposal: number
+  /** Active Brain ids, ascending. */
+  brains: number[]
+  /** Open proposal ids, ascending. */
+  openProposals: number[]
+}
+export type ProposalStatus = 'open' | 'passed' | 'rejected'
+const STATUSES: readonly ProposalStatus[] = ['open', 'passed', 'rejected']
+export interface Proposal {
+  id: number
+  proposer: Uint8Array
+  param: number
+  value: bigint
+  createdAt: number
+  deadline: number
+  status: ProposalStatus
+  votes: Array<{ brain: number; approve: boolean }>
+}
+
+export const K = {
+  params: 'P',
+  globals: 'G',
+  account: (pubHex: string) => `a:${pubHex}`,
+  brain: (id: number) => `b:${id}`,
+  participant: (id: number, ckHex: string) => `n:${id}:${ckHex}`,
+  members: (id: number, role: Role) => `l:${id}:${role === 'validator' ? 'v' : 'm'}`,
+  position: (id: number, target: string, stakerHex: string) => `s:${id}:${target}:${stakerHex}`,
+  pool: (id: number, target: string) => `p:${id}:${target}`,
+  computeKey: (ckHex: string) => `c:${ckHex}`,
+  mintRef: (refHex: string) => `r:${refHex}`,
+  proposal: (id: number) => `q:${id}`,
+} as const
+/** Pool name of stake placed on a Brain rather than on one of its validators. */
+export const BRAIN_POOL = '-'
+
+function decoding<T>(key: string, bytes: Uint8Array, f: (r: Reader) => T): T {
+  try {
+    const r = new Reader(bytes)
+    const v = f(r)
+    r.end()
+    return v
+  } catch (e) {
+    if (e instanceof DecodeError) throw new CorruptState({ key, reason: `${e.field}: ${e.reason}` })
+    throw e
+  }
+}
+
+export function encodeAccount(a: Account): Uint8Array {
+  return new Writer(24).big(a.based).big(a.pepe).big(a.nonce).finish()
+}
+export function decodeAccount(key: string, b: Uint8Array): Account {
+  return decoding(key, b, (r) => ({ based: r.big('based'), pepe: r.big('pepe'), nonce: r.big('nonce') }))
+}
+
+export function encodeBrain(x: Brain): Uint8Array {
+  const w = new Writer(256)
+  w.uint(x.id).fixed(x.owner, 32).u8(METHODS.indexOf(x.method)).uint(x.acquiredAt).uint(x.unlockAt)
+  w.big(x.lockedPepe).big(x.burnedPepe).str(x.name).str(x.modelId).str(x.weightsHash).fixed(x.rewardTo, 32)
+  w.big(x.registrationFee).uint(x.ownerBps).uint(x.minerBps).uint(x.validators).uint(x.miners)
+  w.big(x.directStake).big(x.stake).big(x.pending).big(x.performance).uint(x.nextUid)
+  return w.finish()
+}
+export function decodeBrain(key: string, b: Uint8Array): Brain {
+  return decoding(key, b, (r) => {
+    const id = r.uint('id')
+    const owner = r.fixed(32, 'owner')
+    const m = METHODS[r.u8('method')]
+    if (m === undefined) throw new DecodeError('method', 'unknown')
+    return {
+      id, owner, method: m, acquiredAt: r.uint('acquiredAt'), unlockAt: r.uint('unlockAt'),
+      lockedPepe: r.big('lockedPepe'), burnedPepe: r.big('burnedPepe'), name: r.str('name', 1024),
+      modelId: r.str('modelId', 1024), weightsHash: r.str('weightsHash', 1024), rewardTo: r.fixed(32, 'rewardTo'),
+      registrationFee: r.big('registrationFee'), ownerBps: r.uint('ownerBps'), minerBps: r.uint('minerBps'),
+      validators: r.uint('validators'), miners: r.uint('miners'), directStake: r.big('directStake'),
+      stake: r.big('stake'), pending: r.big('pending'), performance: r.big('performance'), nextUid: r.uint('nextUid'),
+    }
+  })
+}
+
+export function encodeParticipant(p: Participant): Uint8Array {
+  return new Writer(80)
+    .fixed(p.owner, 32).u8(p.role === 'validator' ? 1 : 0).uint(p.uid).uint(p.registeredAt)
+    .big(p.feePaid).big(p.score).big(p.stake).finish()
+}
+export function decodeParticipant(key: string, b: Uint8Array): Participant {
+  return decoding(key, b, (r) => {
+    const owner = r.fixed(32, 'owner')
+    const role = r.u8('role')
+    if (role > 1) throw new DecodeError('role', 'unknown')
+    return {
+      owner, role: role === 1 ? 'validator' : 'miner', uid: r.uint('uid'), registeredAt: r.uint('registeredAt'),
+      feePaid: r.big('feePaid'), score: r.big('score'), stake: r.big('stake'),
+    }
+  })
+}
+
+function writeUints(w: Writer, xs: readonly number[]): void {
+  w.uint(xs.length)
+  for (const x of xs) w.uint(x)
+}
+function readUints(r: Reader, field: string): number[] {
+  const n = r.uint(field)
+  const out: number[] = []
+  for (let i = 0; i < n; i++) out.push(r.uint(field))
+  return out
+}
+
+export function encodeGlobals(g: Globals): Uint8Array {
+  const w = new Writer(256)
+  w.uint(g.height).fixed(g.lastHash, 32).uint(g.lastTime).big(g.totalStake).big(g.emitted).big(g.basedGenesis)
+  w.big(g.pepeGenesis).big(g.pepeMinted).big(g.pepeBurned).big(g.pepeLocked).uint(g.burnCount).uint(g.nextProposal)
+  writeUints(w, g.brains)
+  writeUints(w, g.openProposals)
+  return w.finish()
+}
+export function decodeGlobals(key: string, b: Uint8Array): Globals {
+  return decoding(key, b, (r) => ({
+    height: r.uint('height'), lastHash: r.fixed(32, 'lastHash'), lastTime: r.uint('lastTime'),
+    totalStake: r.big('totalStake'), emitted: r.big('emitted'), basedGenesis: r.big('basedGenesis'),
+    pepeGenesis: r.big('pepeGenesis'), pepeMinted: r.big('pepeMinted'), pepeBurned: r.big('pepeBurned'),
+    pepeLocked: r.big('pepeLocked'), burnCount: r.uint('burnCount'), nextProposal: r.uint('nextProposal'),
+    brains: readUints(r, 'brains'), openProposals: readUints(r, 'openProposals'),
+  }))
+}
+
+export function encodeProposal(p: Proposal): Uint8Array {
+  const w = new Writer(128)
+  w.uint(p.id).fixed(p.proposer, 32).u8(p.param).big(p.value).uint(p.createdAt).uint(p.deadline)
+  w.u8(STATUSES.indexOf(p.status)).uint(p.votes.length)
+  for (const v of p.votes) w.uint(v.brain).bool(v.approve)
+  return w.finish()
+}
+export function decodeProposal(key: string, b: Uint8Array): Proposal {
+  return decoding(key, b, (r) => {
+    const id = r.uint('id')
+    const proposer = r.fixed(32, 'proposer')
+    const param = r.u8('param')
+    const value = r.big('value')
+    const createdAt = r.uint('createdAt')
+    const deadline = r.uint('deadline')
+    const status = STATUSES[r.u8('status')]
+    if (status === undefined) throw new DecodeError('status', 'unknown')
+    const n = r.uint('votes')
+    const votes: Array<{ brain: number; approve: boolean }> = []
+    for (let i = 0; i < n; i++) votes.push({ brain: r.uint('vote.brain'), approve: r.bool('vote.approve') })
+    return { id, proposer, param, value, createdAt, deadline, status, votes }
+  })
+}
+
+export function encodeAmount(x: bigint): Uint8Array {
+  return new Writer(10).big(x).finish()
+}
+export function decodeAmount(key: string, b: Uint8Array): bigint {
+  return decoding(key, b, (r) => r.big('amount'))
+}
+
+/** A list of 32-byte keys stored as their concatenation (order is meaningful: insertion order). */
+export function encodeKeyList(keys: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(keys.length * 32)
+  keys.forEach((k, i) => out.set(k, i * 32))
+  return out
+}
+export function decodeKeyList(key: string, b: Uint8Array): Uint8Array[] {
+  if (b.length % 32 !== 0) throw new CorruptState({ key, reason: 'key list length not a multiple of 32' })
+  const out: Uint8Array[] = []
+  for (let i = 0; i < b.length; i += 32) out.push(b.slice(i, i + 32))
+  return out
+}

@@ -1,0 +1,240 @@
+/**
+ * Transactions: types, canonical encoding, signing and hashing.
+ *
+ * Wire layout (codec.ts primitives, in this order):
+ *   version u8 (=1) · chainId str · kind u8 · from fixed32 · nonce big · fee big · body (per kind) · sig fixed64
+ * The signing payload is `"basedai-tx-v1" ‖ encoding-without-sig`; the tx hash is sha256 of the payload, so it does
+ * not depend on the signature bytes. Decoding is strict: any non-canonical or unknown field is a {@link MalformedTx}.
+ */
+import { DecodeError, Reader, Writer } from './codec.ts'
+import { MalformedTx } from './errors.ts'
+import { sha256, sign } from './keys.ts'
+import { GOVERNABLE, type GovernableParam } from './params.ts'
+
+export const TX_VERSION = 1
+const DOMAIN = new TextEncoder().encode('basedai-tx-v1')
+export const MAX_TEXT = 256
+
+export type Role = 'miner' | 'validator'
+/** Owner settings of §2.4.3, by wire id. */
+export const BRAIN_SETTINGS = ['name', 'modelId', 'weightsHash', 'rewardTo', 'registrationFee', 'ownerBps', 'minerBps'] as const
+export type BrainSetting = (typeof BRAIN_SETTINGS)[number]
+
+export type TxBody =
+  | { readonly kind: 'transfer'; readonly to: Uint8Array; readonly amount: bigint }
+  | { readonly kind: 'transferPepe'; readonly to: Uint8Array; readonly amount: bigint }
+  | { readonly kind: 'bridgeMint'; readonly to: Uint8Array; readonly amount: bigint; readonly ref: Uint8Array }
+  | { readonly kind: 'acquireBrainBurn'; readonly maxCost: bigint }
+  | { readonly kind: 'acquireBrainStake' }
+  | { readonly kind: 'deactivateBrain'; readonly brain: number }
+  | { readonly kind: 'transferBrain'; readonly brain: number; readonly to: Uint8Array }
+  /** `text` carries name / modelId / weightsHash, `key` carries rewardTo, `value` carries fee / bps; unused empty. */
+  | {
+      readonly kind: 'setBrain'
+      readonly brain: number
+      readonly setting: BrainSetting
+      readonly text: string
+      readonly key: Uint8Array
+      readonly value: bigint
+    }
+  | {
+      readonly kind: 'register'
+      readonly brain: number
+      readonly computeKey: Uint8Array
+      readonly role: Role
+      readonly maxFee: bigint
+    }
+  /** `target` is empty (stake on the Brain) or a validator's 32-byte compute key. */
+  | { readonly kind: 'addStake'; readonly brain: number; readonly target: Uint8Array; readonly amount: bigint }
+  | { readonly kind: 'removeStake'; readonly brain: number; readonly target: Uint8Array; readonly amount: bigint }
+  | { readonly kind: 'propose'; readonly param: GovernableParam; readonly value: bigint }
+  | { readonly kind: 'vote'; readonly proposal: number; readonly brain: number; readonly approve: boolean }
+
+export type TxKind = TxBody['kind']
+export const TX_KINDS: readonly TxKind[] = [
+  'transfer', 'transferPepe', 'bridgeMint', 'acquireBrainBurn', 'acquireBrainStake', 'deactivateBrain',
+  'transferBrain', 'setBrain', 'register', 'addStake', 'removeStake', 'propose', 'vote',
+]
+
+export interface UnsignedTx {
+  readonly chainId: string
+  readonly from: Uint8Array
+  readonly nonce: bigint
+  readonly fee: bigint
+  readonly body: TxBody
+}
+export interface SignedTx extends UnsignedTx {
+  readonly sig: Uint8Array
+}
+/** A decoded (or freshly signed) transaction with its derived bytes, computed once. */
+export interface PreparedTx {
+  readonly tx: SignedTx
+  /** Full wire encoding (with signature). */
+  readonly bytes: Uint8Array
+  /** Signing payload (domain ‖ encoding without signature). */
+  readonly payload: Uint8Array
+  /** sha256(payload). */
+  readonly hash: Uint8Array
+}
+
+function writeBody(w: Writer, b: TxBody): void {
+  w.u8(TX_KINDS.indexOf(b.kind))
+  switch (b.kind) {
+    case 'transfer':
+    case 'transferPepe':
+      w.fixed(b.to, 32).big(b.amount)
+      return
+    case 'bridgeMint':
+      w.fixed(b.to, 32).big(b.amount).fixed(b.ref, 32)
+      return
+    case 'acquireBrainBurn':
+      w.big(b.maxCost)
+      return
+    case 'acquireBrainStake':
+      return
+    case 'deactivateBrain':
+      w.uint(b.brain)
+      return
+    case 'transferBrain':
+      w.uint(b.brain).fixed(b.to, 32)
+      return
+    case 'setBrain':
+      w.uint(b.brain).u8(BRAIN_SETTINGS.indexOf(b.setting)).str(b.text).bytes(b.key).big(b.value)
+      return
+    case 'register':
+      w.uint(b.brain).fixed(b.computeKey, 32).u8(b.role === 'validator' ? 1 : 0).big(b.maxFee)
+      return
+    case 'addStake':
+    case 'removeStake':
+      w.uint(b.brain).bytes(b.target).big(b.amount)
+      return
+    case 'propose':
+      w.u8(GOVERNABLE.indexOf(b.param)).big(b.value)
+      return
+    case 'vote':
+      w.uint(b.proposal).uint(b.brain).bool(b.approve)
+      return
+  }
+}
+
+function readBody(r: Reader): TxBody {
+  const k = r.u8('kind')
+  const kind = TX_KINDS[k]
+  if (kind === undefined) throw new DecodeError('kind', `unknown kind ${k}`)
+  switch (kind) {
+    case 'transfer':
+    case 'transferPepe':
+      return { kind, to: r.fixed(32, 'to'), amount: r.big('amount') }
+    case 'bridgeMint':
+      return { kind, to: r.fixed(32, 'to'), amount: r.big('amount'), ref: r.fixed(32, 'ref') }
+    case 'acquireBrainBurn':
+      return { kind, maxCost: r.big('maxCost') }
+    case 'acquireBrainStake':
+      return { kind }
+    case 'deactivateBrain':
+      return { kind, brain: r.uint('brain') }
+    case 'transferBrain':
+      return { kind, brain: r.uint('brain'), to: r.fixed(32, 'to') }
+    case 'setBrain': {
+      const brain = r.uint('brain')
+      const s = r.u8('setting')
+      const setting = BRAIN_SETTINGS[s]
+      if (setting === undefined) throw new DecodeError('setting', `unknown setting ${s}`)
+      return { kind, brain, setting, text: r.str('text', MAX_TEXT), key: r.bytes('key', 32), value: r.big('value') }
+    }
+    case 'register': {
+      const brain = r.uint('brain')
+      const computeKey = r.fixed(32, 'computeKey')
+      const role = r.u8('role')
+      if (role > 1) throw new DecodeError('role', `unknown role ${role}`)
+      return { kind, brain, computeKey, role: role === 1 ? 'validator' : 'miner', maxFee: r.big('maxFee') }
+    }
+    case 'addStake':
+    case 'removeStake':
+      return { kind, brain: r.uint('brain'), target: r.bytes('target', 32), amount: r.big('amount') }
+    case 'propose': {
+      const p = r.u8('param')
+      const param = GOVERNABLE[p]
+      if (param === undefined) throw new DecodeError('param', `unknown parameter ${p}`)
+      return { kind, param, value: r.big('value') }
+    }
+    case 'vote':
+      return { kind, proposal: r.uint('proposal'), brain: r.uint('brain'), approve: r.bool('approve') }
+  }
+}
+
+function encodeUnsigned(tx: UnsignedTx): Uint8Array {
+  const w = new Writer(160)
+  w.fixed(DOMAIN, DOMAIN.length)
+  w.u8(TX_VERSION).str(tx.chainId).fixed(tx.from, 32).big(tx.nonce).big(tx.fee)
+  writeBody(w, tx.body)
+  return w.finish()
+}
+
+/** Checks field-level rules the codec alone cannot (lengths of optional keys). Throws MalformedTx. */
+function checkFields(tx: UnsignedTx): void {
+  const b = tx.body
+  if ((b.kind === 'addStake' || b.kind === 'removeStake') && b.target.length !== 0 && b.target.length !== 32)
+    throw new MalformedTx({ field: 'target', reason: 'must be empty or a 32-byte compute key' })
+  if (b.kind === 'setBrain' && b.key.length !== 0 && b.key.length !== 32)
+    throw new MalformedTx({ field: 'key', reason: 'must be empty or 32 bytes' })
+}
+
+/** Signs and encodes. Throws RangeError on values the codec cannot represent (caller bug). */
+export function signTx(tx: UnsignedTx, secretKey: Uint8Array): PreparedTx {
+  checkFields(tx)
+  const payload = encodeUnsigned(tx)
+  const sig = sign(secretKey, payload)
+  const bytes = new Uint8Array(payload.length - DOMAIN.length + 64)
+  bytes.set(payload.subarray(DOMAIN.length))
+  bytes.set(sig, payload.length - DOMAIN.length)
+  return { tx: { ...tx, sig }, bytes, payload, hash: sha256(payload) }
+}
+
+/** Strict decode of wire bytes; {@link MalformedTx} on any deviation from the canonical encoding. */
+export function decodeTx(bytes: Uint8Array): PreparedTx {
+  try {
+    const r = new Reader(bytes)
+    const version = r.u8('version')
+    if (version !== TX_VERSION) throw new DecodeError('version', `unsupported version ${version}`)
+    const chainId = r.str('chainId', 64)
+    const from = r.fixed(32, 'from')
+    const nonce = r.big('nonce')
+    const fee = r.big('fee')
+    const body = readBody(r)
+    const unsignedLen = r.offset
+    const sig = r.fixed(64, 'sig')
+    r.end()
+    const tx: SignedTx = { chainId, from, nonce, fee, body, sig }
+    checkFields(tx)
+    const payload = new Uint8Array(DOMAIN.length + unsignedLen)
+    payload.set(DOMAIN)
+    payload.set(bytes.subarray(0, unsignedLen), DOMAIN.length)
+    return { tx, bytes: new Uint8Array(bytes), payload, hash: sha256(payload) }
+  } catch (e) {
+    if (e instanceof DecodeError) throw new MalformedTx({ field: e.field, reason: e.reason })
+    throw e
+  }
+}
+
+/** Length of the wire encoding of `tx` once signed (the fee rule's byte count). */
+export function encodedLength(tx: UnsignedTx): number {
+  return encodeUnsigned(tx).length - DOMAIN.length + 64
+}
+
+/** Minimum fee for a tx of `length` wire bytes. */
+export function minFee(baseFee: bigint, byteFee: bigint, length: number): bigint {
+  return baseFee + byteFee * BigInt(length)
+}
+
+/**
+ * Fills in the smallest fee the rule accepts (fee's own varint length is part of the size, so iterate to a fixpoint).
+ */
+export function withMinFee(tx: Omit<UnsignedTx, 'fee'>, baseFee: bigint, byteFee: bigint): UnsignedTx {
+  let fee = minFee(baseFee, byteFee, encodedLength({ ...tx, fee: 0n }))
+  for (;;) {
+    const need = minFee(baseFee, byteFee, encodedLength({ ...tx, fee }))
+    if (need <= fee) return { ...tx, fee }
+    fee = need
+  }
+}
