@@ -1,0 +1,137 @@
+/**
+ * KernelService: the one object callers hold. It owns a `GpuRuntime` when an adapter exists and otherwise runs the
+ * TypeScript references (`backend: 'reference'`, `slow: true`, announced once on the log with the fix). Every method
+ * is async and takes/returns typed arrays only, so the service can live in a worker thread (a Dawn device per worker
+ * works) behind a message channel.
+ */
+import { adapterLabel, GPU_FIX, type AdapterDescription } from './device.ts'
+import { GpuRuntime } from './runtime.ts'
+import { NttKernels, checkBatch, type PointwiseOp } from './ntt/gpu.ts'
+import { BaseConvKernels } from './rns/gpu.ts'
+import {
+  addMod,
+  forwardNttUnchecked,
+  inverseNttUnchecked,
+  makeNttTables,
+  mulMod,
+  subMod,
+} from './ntt/reference.ts'
+import { fastBaseConvert, makeBaseConvTables } from './rns/reference.ts'
+import { InvalidInput } from './errors.ts'
+
+export interface KernelServiceInit {
+  /** Fall back to the TypeScript references when no adapter exists (default true); false rethrows GpuUnavailable. */
+  readonly allowFallback?: boolean
+  /** Skip the GPU entirely (tests, comparisons). */
+  readonly forceReference?: boolean
+  /** DEBUG_GPU behaviour (default from the environment). */
+  readonly debug?: boolean
+  readonly log?: (line: string) => void
+}
+
+/** Whether a GPU test suite should fail or skip when no adapter could be acquired. */
+export function gpuSkipDecision(env: Readonly<Record<string, string | undefined>>, err: unknown): { fail: boolean; message: string } {
+  const why = err instanceof Error ? err.message : String(err)
+  if (env.CI === 'true') return { fail: true, message: `CI=true and no WebGPU adapter: ${why}` }
+  return { fail: false, message: `GPU TESTS SKIPPED — no WebGPU adapter (${why}). Fix: ${GPU_FIX}` }
+}
+
+export class KernelService {
+  readonly backend: 'webgpu' | 'reference'
+  readonly adapter: AdapterDescription | null
+  /** True on the reference path: correct but orders of magnitude slower than a GPU. */
+  readonly slow: boolean
+  readonly rt: GpuRuntime | undefined
+  readonly #ntt: NttKernels | undefined
+  readonly #conv: BaseConvKernels | undefined
+
+  private constructor(rt: GpuRuntime | undefined) {
+    this.rt = rt
+    this.backend = rt ? 'webgpu' : 'reference'
+    this.adapter = rt ? rt.adapter : null
+    this.slow = rt === undefined
+    this.#ntt = rt ? new NttKernels(rt) : undefined
+    this.#conv = rt ? new BaseConvKernels(rt) : undefined
+  }
+
+  static async create(init: KernelServiceInit = {}): Promise<KernelService> {
+    const log = init.log ?? ((line: string) => process.stderr.write(`${line}\n`))
+    if (init.forceReference) return new KernelService(undefined)
+    try {
+      const rt = await GpuRuntime.create({ log, ...(init.debug !== undefined ? { debug: init.debug } : {}) })
+      return new KernelService(rt)
+    } catch (e) {
+      if (init.allowFallback === false) throw e
+      log(`[kernels] WARNING: ${e instanceof Error ? e.message : String(e)}`)
+      log(`[kernels] falling back to the TypeScript reference path (SLOW). Fix: ${GPU_FIX}`)
+      return new KernelService(undefined)
+    }
+  }
+
+  /** One line naming where kernels run, for logs and benchmark results. */
+  get label(): string {
+    return adapterLabel(this.adapter)
+  }
+
+  /** Forward negacyclic NTT of every row (row r mod primes[r % L]); output in bit-reversed order. */
+  async nttForward(data: Uint32Array, n: number, primes: readonly number[]): Promise<Uint32Array> {
+    if (this.#ntt) return this.#ntt.transform('forward', data, n, primes)
+    return refTransform('forward', data, n, primes)
+  }
+
+  /** Inverse of `nttForward`. */
+  async nttInverse(data: Uint32Array, n: number, primes: readonly number[]): Promise<Uint32Array> {
+    if (this.#ntt) return this.#ntt.transform('inverse', data, n, primes)
+    return refTransform('inverse', data, n, primes)
+  }
+
+  /** Elementwise mul/add/sub mod the row's prime. */
+  async pointwise(op: PointwiseOp, a: Uint32Array, b: Uint32Array, n: number, primes: readonly number[]): Promise<Uint32Array> {
+    if (this.#ntt) return this.#ntt.pointwise(op, a, b, n, primes)
+    return refPointwise(op, a, b, n, primes)
+  }
+
+  /** Row-wise products in Z_q[X]/(X^n + 1), coefficient form in and out. */
+  async polyMul(a: Uint32Array, b: Uint32Array, n: number, primes: readonly number[]): Promise<Uint32Array> {
+    if (this.#ntt) return this.#ntt.polyMul(a, b, n, primes)
+    const fa = refTransform('forward', a, n, primes)
+    const fb = refTransform('forward', b, n, primes)
+    return refTransform('inverse', refPointwise('mul', fa, fb, n, primes), n, primes)
+  }
+
+  /** Fast RNS base conversion (B·k rows in base `from` → B·m rows in base `to`), +α·Q with 0 ≤ α < k. */
+  async baseConvert(x: Uint32Array, n: number, from: readonly number[], to: readonly number[]): Promise<Uint32Array> {
+    if (this.#conv) return this.#conv.convert(x, n, from, to)
+    return fastBaseConvert(x, n, makeBaseConvTables(from, to))
+  }
+
+  destroy(): void {
+    this.rt?.destroy()
+  }
+}
+
+function refTransform(dir: 'forward' | 'inverse', data: Uint32Array, n: number, primes: readonly number[]): Uint32Array {
+  const rows = checkBatch(dir === 'forward' ? 'nttForward' : 'nttInverse', data, n, primes)
+  const out = data.slice()
+  for (let r = 0; r < rows; r++) {
+    const t = makeNttTables(n, primes[r % primes.length] as number)
+    if (dir === 'forward') forwardNttUnchecked(out, r * n, t)
+    else inverseNttUnchecked(out, r * n, t)
+  }
+  return out
+}
+
+function refPointwise(op: PointwiseOp, a: Uint32Array, b: Uint32Array, n: number, primes: readonly number[]): Uint32Array {
+  if (a.length !== b.length) {
+    throw new InvalidInput({ op: `pointwise_${op}`, reason: 'length_mismatch', message: `lengths ${a.length} and ${b.length}` })
+  }
+  const rows = checkBatch(`pointwise_${op}`, a, n, primes)
+  checkBatch(`pointwise_${op}`, b, n, primes)
+  const f = op === 'mul' ? mulMod : op === 'add' ? addMod : subMod
+  const out = new Uint32Array(a.length)
+  for (let r = 0; r < rows; r++) {
+    const q = primes[r % primes.length] as number
+    for (let i = r * n; i < (r + 1) * n; i++) out[i] = f(a[i] as number, b[i] as number, q)
+  }
+  return out
+}
