@@ -1,0 +1,336 @@
+/**
+ * Actor cells: the runtime side of an actor. `Cell` holds what every placement shares — address, introspection
+ * counters, the exit listener, the recent-message ring — and `LocalCell` runs a behaviour in this thread.
+ *
+ * LocalCell semantics:
+ * - Messages are handled one at a time in mailbox order. Synchronous handlers run in a tight loop (no promise per
+ *   message); after 1024 messages in a row the loop yields to the event loop (setImmediate) so one busy actor cannot
+ *   starve timers and I/O.
+ * - A throw or a bad return value crashes the incarnation: the message's asker gets ActorCrashed, `terminate` runs,
+ *   the supervisor is told. Queued messages stay in the mailbox for the next incarnation.
+ * - `stop` waits for the message in hand (up to the shutdown grace period), runs `terminate`, and leaves the queue in
+ *   place (a restart by one_for_all / rest_for_one finds it there). `dispose` rejects what is left with ActorStopped.
+ */
+import {
+  ActorStopped,
+  DEFAULT_ASK_TIMEOUT_MS,
+  DEFAULT_MAILBOX_CAPACITY,
+  MailboxFull,
+  RECENT_MESSAGE_TYPES,
+  type Message,
+  type Reply,
+  type ReplyFor,
+} from '../protocol/index.ts'
+import type { Child, ShutdownPolicy } from './child.ts'
+import { Mailbox } from './mailbox.ts'
+import { askBytesVia, PendingAsks, type ActorRef, type AskOptions, type SendOptions } from './ref.ts'
+import { loadBehaviour, Runner, type Outcome } from './runner.ts'
+import {
+  errorReason,
+  formatReason,
+  type ActorContext,
+  type ActorState,
+  type ActorStats,
+  type AnyBehaviour,
+  type BehaviourSource,
+  type ExitReason,
+} from './types.ts'
+
+export interface CellOptions {
+  readonly id: string
+  readonly address: string
+  readonly role: string
+  readonly mailboxCapacity?: number
+  readonly args?: Readonly<Record<string, unknown>>
+  readonly faults?: boolean
+}
+
+/** Introspection and lifecycle bookkeeping shared by all placements. */
+export abstract class Cell implements Child, ActorRef {
+  readonly id: string
+  readonly address: string
+  readonly role: string
+  readonly capacity: number
+  readonly args: Readonly<Record<string, unknown>>
+  readonly faults: boolean
+  protected lifecycle: ActorState = 'stopped'
+  protected disposed = false
+  protected processedCount = 0
+  protected errorCount = 0
+  protected restartCount = 0
+  protected droppedCount = 0
+  protected lastExitReason: ExitReason | null = null
+  protected exitListener: ((reason: ExitReason) => void) | null = null
+  private readonly recentTags: string[] = new Array<string>(RECENT_MESSAGE_TYPES)
+  private readonly recentAt: number[] = new Array<number>(RECENT_MESSAGE_TYPES).fill(0)
+  private recentNext = 0
+  private recentCount = 0
+
+  constructor(opts: CellOptions) {
+    this.id = opts.id
+    this.address = opts.address
+    this.role = opts.role
+    this.capacity = opts.mailboxCapacity ?? DEFAULT_MAILBOX_CAPACITY
+    if (!Number.isSafeInteger(this.capacity) || this.capacity < 1) {
+      throw new RangeError(`mailbox capacity of ${opts.address} must be an integer ≥ 1`)
+    }
+    this.args = opts.args ?? {}
+    this.faults = opts.faults ?? false
+  }
+
+  abstract readonly placement: 'main' | 'worker'
+  abstract start(): Promise<void>
+  abstract stop(reason: ExitReason, shutdown: ShutdownPolicy): Promise<void>
+  abstract tell(msg: Message): void
+  abstract send(msg: Message, opts?: SendOptions): Promise<void>
+  abstract ask<Q extends Message>(msg: Q, opts?: AskOptions): Promise<ReplyFor<Q>>
+  protected abstract depth(): number
+  protected abstract processed(): number
+
+  askBytes(frame: Uint8Array, opts?: AskOptions): Promise<Uint8Array> {
+    return askBytesVia(this, frame, opts)
+  }
+
+  setExitListener(listener: (reason: ExitReason) => void): void {
+    this.exitListener = listener
+  }
+
+  noteRestart(): void {
+    this.restartCount++
+  }
+
+  protected noteReceived(tag: string): void {
+    this.recentTags[this.recentNext] = tag
+    this.recentAt[this.recentNext] = Date.now()
+    this.recentNext = (this.recentNext + 1) % RECENT_MESSAGE_TYPES
+    if (this.recentCount < RECENT_MESSAGE_TYPES) this.recentCount++
+  }
+
+  protected exited(reason: ExitReason): void {
+    this.lastExitReason = reason
+    if (reason._tag === 'error' || reason._tag === 'killed') this.errorCount++
+    const listener = this.exitListener
+    if (listener) listener(reason)
+  }
+
+  protected checkOpen(): void {
+    if (this.disposed) throw new ActorStopped({ actor: this.address })
+  }
+
+  abstract dispose(): void
+
+  stats(): ActorStats[] {
+    const recent: Array<{ tag: string; at: number }> = []
+    for (let i = 0; i < this.recentCount; i++) {
+      const k = (this.recentNext - this.recentCount + i + RECENT_MESSAGE_TYPES) % RECENT_MESSAGE_TYPES
+      recent.push({ tag: this.recentTags[k] as string, at: this.recentAt[k] as number })
+    }
+    return [
+      {
+        address: this.address,
+        role: this.role,
+        placement: this.placement,
+        state: this.lifecycle,
+        mailboxDepth: this.depth(),
+        mailboxCapacity: this.capacity,
+        processed: this.processed(),
+        errors: this.errorCount,
+        restarts: this.restartCount,
+        lastExit: this.lastExitReason ? formatReason(this.lastExitReason) : null,
+        recent,
+      },
+    ]
+  }
+}
+
+interface Envelope {
+  readonly msg: Message
+  readonly resolve?: (r: Reply) => void
+  readonly reject?: (e: unknown) => void
+}
+
+const YIELD_EVERY = 1024
+
+/** An actor whose behaviour runs in this thread. */
+export class LocalCell extends Cell {
+  readonly placement = 'main' as const
+  private readonly source: AnyBehaviour | BehaviourSource
+  private readonly mailbox: Mailbox<Envelope>
+  private runner: Runner | null = null
+  private draining = false
+  /** Resolves when the message in hand (if async) settles; used by stop(). */
+  private inFlight: Promise<void> | null = null
+  private startedAt = 0
+  private readonly drainFn = (): void => this.drain()
+  private readonly pending = new PendingAsks()
+
+  constructor(opts: CellOptions & { readonly behaviour: AnyBehaviour | BehaviourSource }) {
+    super(opts)
+    this.source = opts.behaviour
+    this.mailbox = new Mailbox<Envelope>(this.capacity)
+  }
+
+  protected depth(): number {
+    return this.mailbox.size + this.mailbox.waiting
+  }
+  protected processed(): number {
+    return this.processedCount
+  }
+
+  async start(): Promise<void> {
+    this.checkOpen()
+    this.lifecycle = this.lastExitReason ? 'restarting' : 'starting'
+    const behaviour = 'module' in this.source ? await loadBehaviour(this.source) : this.source
+    const ctx: ActorContext = {
+      address: this.address,
+      role: this.role,
+      args: this.args,
+      faults: this.faults,
+      placement: 'main',
+      uptimeMs: () => Date.now() - this.startedAt,
+    }
+    const runner = new Runner(behaviour, ctx)
+    this.startedAt = Date.now()
+    try {
+      await runner.init()
+    } catch (e) {
+      this.lifecycle = 'stopped'
+      this.lastExitReason = errorReason(e)
+      this.errorCount++
+      throw e
+    }
+    this.runner = runner
+    this.lifecycle = 'running'
+    this.schedule()
+  }
+
+  async stop(reason: ExitReason, shutdown: ShutdownPolicy): Promise<void> {
+    if (this.lifecycle === 'stopped') return
+    this.lifecycle = 'stopping'
+    const runner = this.runner
+    this.runner = null
+    if (this.inFlight && shutdown !== 'brutal_kill') {
+      const grace = shutdown === 'infinity' ? undefined : shutdown
+      await (grace === undefined ? this.inFlight : Promise.race([this.inFlight, delay(grace)]))
+    }
+    if (runner && shutdown !== 'brutal_kill') {
+      const t = runner.terminate(reason)
+      await (shutdown === 'infinity' ? t : Promise.race([t, delay(shutdown)]))
+    }
+    this.lastExitReason = reason
+    this.lifecycle = 'stopped'
+  }
+
+  dispose(): void {
+    if (this.disposed) return
+    this.disposed = true
+    this.lifecycle = 'stopped'
+    const stopped = new ActorStopped({ actor: this.address })
+    for (const env of this.mailbox.drainAll(stopped)) {
+      if (env.reject) env.reject(stopped)
+      else this.droppedCount++
+    }
+  }
+
+  private schedule(): void {
+    if (!this.draining && this.lifecycle === 'running' && this.mailbox.size > 0) {
+      this.draining = true
+      queueMicrotask(this.drainFn)
+    }
+  }
+
+  tell(msg: Message): void {
+    this.checkOpen()
+    if (!this.mailbox.offer({ msg })) throw new MailboxFull({ actor: this.address, capacity: this.capacity })
+    this.noteReceived(msg._tag)
+    this.schedule()
+  }
+
+  async send(msg: Message, opts?: SendOptions): Promise<void> {
+    this.checkOpen()
+    await this.mailbox.put({ msg }, opts?.signal)
+    this.noteReceived(msg._tag)
+    this.schedule()
+  }
+
+  ask<Q extends Message>(msg: Q, opts?: AskOptions): Promise<ReplyFor<Q>> {
+    this.checkOpen()
+    const pending = this.pending
+    const { id, promise } = pending.open(this.address, msg._tag, opts?.timeoutMs ?? DEFAULT_ASK_TIMEOUT_MS)
+    promise.catch(noop) // the caller gets the rejection through the returned promise; this only marks it handled
+    const env: Envelope = { msg, resolve: (r) => pending.resolve(id, r), reject: (e) => pending.reject(id, e) }
+    const admitted = (): Promise<ReplyFor<Q>> => {
+      this.noteReceived(msg._tag)
+      this.schedule()
+      return promise as Promise<ReplyFor<Q>>
+    }
+    if (this.mailbox.offer(env)) return admitted()
+    return this.mailbox.put(env, opts?.signal).then(admitted, (e: unknown) => {
+      pending.reject(id, e)
+      return promise as Promise<ReplyFor<Q>>
+    })
+  }
+
+  private drain(): void {
+    let n = 0
+    while (this.lifecycle === 'running' && this.runner) {
+      if (n++ >= YIELD_EVERY) {
+        setImmediate(this.drainFn)
+        return
+      }
+      const env = this.mailbox.take()
+      if (env === undefined) break
+      const out = this.runner.step(env.msg)
+      if (out instanceof Promise) {
+        const runner = this.runner
+        this.inFlight = out.then((o) => {
+          this.inFlight = null
+          if (this.runner === runner && this.finish(env, o)) this.drain()
+          else this.draining = false
+        })
+        return
+      }
+      if (!this.finish(env, out)) return
+    }
+    this.draining = false
+  }
+
+  /** Applies an outcome; returns whether the loop may go on. */
+  private finish(env: Envelope, out: Outcome): boolean {
+    this.processedCount++
+    switch (out.kind) {
+      case 'reply':
+        env.resolve?.(out.reply)
+        return true
+      case 'fail':
+        this.errorCount++
+        env.reject?.(out.error)
+        return true
+      case 'stop':
+        env.resolve?.(out.reply)
+        this.draining = false
+        void this.exitWith(out.reason)
+        return false
+      case 'crash':
+        env.reject?.(out.error)
+        this.draining = false
+        void this.exitWith(out.reason)
+        return false
+    }
+  }
+
+  private async exitWith(reason: ExitReason): Promise<void> {
+    const runner = this.runner
+    this.runner = null
+    this.lifecycle = 'stopped'
+    if (runner) await runner.terminate(reason)
+    this.exited(reason)
+  }
+}
+
+export function noop(): void {}
+
+export function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref())
+}
+

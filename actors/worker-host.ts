@@ -1,0 +1,114 @@
+/**
+ * Entry point of a worker thread that hosts one actor. It loads the behaviour from its module, runs `init`, then
+ * handles frame batches in order, one frame at a time, through the same Runner as a main-thread cell. Replies go
+ * back in batches. A crash posts the reason and ends the thread (exit code 1), so the supervisor restarts a fresh
+ * thread with fresh state — as an Erlang process dies with its heap.
+ */
+import { parentPort, workerData } from 'node:worker_threads'
+import { Either } from 'effect'
+import { decodeFrame, encodeFrame, PROTOCOL_VERSION, type Frame } from '../protocol/index.ts'
+import { packBatch, unpackBatch } from './batch.ts'
+import { loadBehaviour, Runner, type Outcome } from './runner.ts'
+import { errorReason, type ActorContext } from './types.ts'
+import { DONE, ERRORS, STARTED, WAITING, type FromWorker, type ToWorker, type WorkerInit } from './worker-protocol.ts'
+
+const port = parentPort
+if (!port) throw new Error('worker-host.ts must run in a worker thread')
+const init = workerData as WorkerInit
+const counters = new Int32Array(init.counters)
+const post = (m: FromWorker, transfer?: ArrayBuffer[]): void => port.postMessage(m, transfer ?? [])
+
+const startedAt = Date.now()
+const ctx: ActorContext = {
+  address: init.address,
+  role: init.role,
+  args: init.args,
+  faults: init.faults,
+  placement: 'worker',
+  uptimeMs: () => Date.now() - startedAt,
+}
+
+let runner: Runner
+try {
+  runner = new Runner(await loadBehaviour(init.source), ctx)
+  await runner.init()
+} catch (e) {
+  post({ t: 'initFailed', reason: errorReason(e) })
+  process.exit(1)
+}
+
+const queue: ToWorker[] = []
+let busy = false
+let stopping = false
+
+port.on('message', (m: ToWorker) => {
+  queue.push(m)
+  if (!busy) void pump()
+})
+post({ t: 'ready' })
+
+async function pump(): Promise<void> {
+  busy = true
+  while (queue.length > 0) {
+    const m = queue.shift() as ToWorker
+    if (m.t === 'stop') {
+      stopping = true
+      await runner.terminate(m.reason)
+      post({ t: 'stopped' })
+      process.exit(0)
+    }
+    if (!stopping) await handleBatch(m.batch)
+  }
+  busy = false
+}
+
+function replyFrame(id: number, out: Outcome): Uint8Array {
+  if (out.kind === 'fail' || out.kind === 'crash') {
+    return encodeFrame({ _tag: 'Fail', v: PROTOCOL_VERSION, id, error: out.error })
+  }
+  return encodeFrame({ _tag: 'Reply', v: PROTOCOL_VERSION, id, body: out.reply })
+}
+
+async function handleBatch(batch: Uint8Array): Promise<void> {
+  const replies: Uint8Array[] = []
+  const flush = (): void => {
+    if (replies.length > 0) {
+      const b = packBatch(replies.splice(0))
+      post({ t: 'replies', batch: b }, [b.buffer as ArrayBuffer])
+    }
+    if (Atomics.exchange(counters, WAITING, 0) === 1) post({ t: 'drain' })
+  }
+  for (const bytes of unpackBatch(batch)) {
+    Atomics.add(counters, STARTED, 1)
+    const decoded = decodeFrame(bytes)
+    if (Either.isLeft(decoded)) {
+      Atomics.add(counters, ERRORS, 1)
+      const id = decoded.left.partial.id
+      if (decoded.left.partial.tag === 'Ask' && id !== undefined) {
+        replies.push(encodeFrame({ _tag: 'Fail', v: PROTOCOL_VERSION, id, error: decoded.left.error }))
+      }
+      Atomics.add(counters, DONE, 1)
+      continue
+    }
+    const frame: Frame = decoded.right
+    if (frame._tag !== 'Tell' && frame._tag !== 'Ask') {
+      Atomics.add(counters, ERRORS, 1)
+      Atomics.add(counters, DONE, 1)
+      continue
+    }
+    const step = runner.step(frame.body)
+    const out = step instanceof Promise ? await step : step
+    if (out.kind === 'fail') Atomics.add(counters, ERRORS, 1)
+    if (frame._tag === 'Ask') replies.push(replyFrame(frame.id, out))
+    if (out.kind === 'crash' || out.kind === 'stop') {
+      // The frame in hand is answered; STARTED stays one ahead of DONE for a crash, marking it as the culprit.
+      if (out.kind === 'stop') Atomics.add(counters, DONE, 1)
+      flush()
+      await runner.terminate(out.reason)
+      post({ t: 'exit', reason: out.reason })
+      process.exit(out.kind === 'crash' ? 1 : 0)
+    }
+    Atomics.add(counters, DONE, 1)
+  }
+  flush()
+}

@@ -1,0 +1,79 @@
+/**
+ * Errors that cross a boundary (thread or peer). Each is an effect `Schema.TaggedError`, so it encodes to bytes
+ * with the rest of the protocol and decodes back to the same class on the other side.
+ */
+import { Schema } from 'effect'
+
+/** Bytes that are not a valid frame, or a frame whose message has the wrong shape. `field` is the path. */
+export class DecodeError extends Schema.TaggedError<DecodeError>()('DecodeError', {
+  field: Schema.String,
+  reason: Schema.String,
+}) {}
+
+/** A frame larger than MAX_FRAME_BYTES. */
+export class FrameTooLarge extends Schema.TaggedError<FrameTooLarge>()('FrameTooLarge', {
+  size: Schema.Number,
+  limit: Schema.Number,
+}) {}
+
+/** A frame of another protocol version. */
+export class VersionMismatch extends Schema.TaggedError<VersionMismatch>()('VersionMismatch', {
+  got: Schema.Unknown,
+  expected: Schema.Number,
+}) {}
+
+/** A well-formed message that the receiving actor does not handle. */
+export class UnsupportedMessage extends Schema.TaggedError<UnsupportedMessage>()('UnsupportedMessage', {
+  actor: Schema.String,
+  messageTag: Schema.String,
+}) {}
+
+/** No actor at this address. */
+export class UnknownActor extends Schema.TaggedError<UnknownActor>()('UnknownActor', {
+  address: Schema.String,
+}) {}
+
+/** The mailbox is at capacity and the sender asked for an error instead of waiting. */
+export class MailboxFull extends Schema.TaggedError<MailboxFull>()('MailboxFull', {
+  actor: Schema.String,
+  capacity: Schema.Number,
+}) {}
+
+/** An `ask` got no reply within its timeout. */
+export class AskTimeout extends Schema.TaggedError<AskTimeout>()('AskTimeout', {
+  actor: Schema.String,
+  messageTag: Schema.String,
+  timeoutMs: Schema.Number,
+}) {}
+
+/** The actor crashed while handling this message (it is restarted by its supervisor; this message is not retried). */
+export class ActorCrashed extends Schema.TaggedError<ActorCrashed>()('ActorCrashed', {
+  actor: Schema.String,
+  reason: Schema.String,
+}) {}
+
+/** The actor is stopped for good (temporary child, or its supervisor gave up); nothing will process the message. */
+export class ActorStopped extends Schema.TaggedError<ActorStopped>()('ActorStopped', {
+  actor: Schema.String,
+}) {}
+
+/** An error raised by an actor's own handler and returned to the asker (the actor keeps running). */
+export class HandlerError extends Schema.TaggedError<HandlerError>()('HandlerError', {
+  actor: Schema.String,
+  tag: Schema.String,
+  message: Schema.String,
+}) {}
+
+export const ProtocolError = Schema.Union(
+  DecodeError,
+  FrameTooLarge,
+  VersionMismatch,
+  UnsupportedMessage,
+  UnknownActor,
+  MailboxFull,
+  AskTimeout,
+  ActorCrashed,
+  ActorStopped,
+  HandlerError,
+)
+export type ProtocolError = typeof ProtocolError.Type

@@ -1,0 +1,262 @@
+/**
+ * The supervisor: starts children in order, watches them, restarts them per strategy and restart type within its
+ * intensity, stops them in reverse order, and escalates to its own parent when it gives up.
+ *
+ * - Exits are handled one at a time (a serial queue), so overlapping crashes never interleave restarts.
+ * - Exits of children the supervisor is itself stopping are not restarts and are ignored.
+ * - A restart that fails to start counts as another restart (as in OTP), so a child that cannot start exhausts
+ *   the intensity and the supervisor escalates rather than looping.
+ * - Child cells outlive their incarnations: an ActorRef stays valid across restarts and messages queued while a
+ *   child restarts are delivered to the new incarnation. A temporary child that exits is removed and disposed.
+ * - A transient child that exits cleanly stays stopped; group restarts (one_for_all, rest_for_one) skip it.
+ */
+import {
+  LocalCell,
+  WorkerCell,
+  ShutdownExit,
+  formatReason,
+  isCleanExit,
+  type ActorStats,
+  type BehaviourSource,
+  type Child,
+  type ExitReason,
+  type ShutdownPolicy,
+} from '../actors/index.ts'
+import { ChildStartFailed } from './errors.ts'
+import { addRestart } from './intensity.ts'
+import type { ActorSpec, ChildSpec, SupervisorSpec } from './spec.ts'
+
+/** What a supervisor needs from the system: registration of cells by address, and event reporting. */
+export interface SupervisorHost {
+  register(address: string, child: Child, kind: 'actor' | 'supervisor'): void
+  unregister(address: string): void
+  event(e: SupervisorEvent): void
+}
+
+export type SupervisorEvent =
+  | { readonly type: 'child_started'; readonly supervisor: string; readonly child: string }
+  | { readonly type: 'child_exited'; readonly supervisor: string; readonly child: string; readonly reason: string }
+  | { readonly type: 'child_restarted'; readonly supervisor: string; readonly child: string; readonly strategy: string }
+  | { readonly type: 'child_removed'; readonly supervisor: string; readonly child: string }
+  | { readonly type: 'gave_up'; readonly supervisor: string; readonly intensity: number; readonly periodMs: number }
+  | { readonly type: 'start_failed'; readonly supervisor: string; readonly child: string; readonly reason: string }
+
+interface Slot {
+  readonly spec: ChildSpec
+  readonly child: Child
+  running: boolean
+  /** A transient child that exited cleanly: not part of group restarts. */
+  finished: boolean
+}
+
+function describe(e: unknown): string {
+  if (e && typeof e === 'object' && '_tag' in e) {
+    const rec = e as Record<string, unknown>
+    const fields = Object.entries(rec)
+      .filter(([k]) => k !== '_tag' && k !== 'stack')
+      .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    return `${String(rec._tag)}(${fields.join(', ')})`
+  }
+  return e instanceof Error ? e.message : String(e)
+}
+
+export class Supervisor implements Child {
+  readonly id: string
+  readonly address: string
+  readonly spec: SupervisorSpec
+  private readonly host: SupervisorHost
+  private readonly slots: Slot[] = []
+  private restartTimes: number[] = []
+  private exitListener: ((reason: ExitReason) => void) | null = null
+  private stopping = false
+  private running = false
+  private restartCount = 0
+  private queue: Promise<void> = Promise.resolve()
+  private readonly now: () => number
+
+  constructor(spec: SupervisorSpec, address: string, host: SupervisorHost, now: () => number = Date.now) {
+    this.id = spec.id
+    this.spec = spec
+    this.address = address
+    this.host = host
+    this.now = now
+    for (const c of spec.children) this.slots.push(this.makeSlot(c))
+  }
+
+  private makeSlot(spec: ChildSpec): Slot {
+    const address = `${this.address}/${spec.id}`
+    const child = spec.kind === 'supervisor' ? new Supervisor(spec, address, this.host, this.now) : makeCell(spec, address)
+    this.host.register(address, child, spec.kind)
+    const slot: Slot = { spec, child, running: false, finished: false }
+    child.setExitListener((reason) => {
+      this.queue = this.queue.then(() => this.onChildExit(slot, reason))
+    })
+    return slot
+  }
+
+  /** Children in start order (for the tree view). */
+  childList(): ReadonlyArray<{ readonly spec: ChildSpec; readonly child: Child; readonly running: boolean }> {
+    return this.slots
+  }
+
+  setExitListener(listener: (reason: ExitReason) => void): void {
+    this.exitListener = listener
+  }
+
+  noteRestart(): void {
+    this.restartCount++
+  }
+
+  async start(): Promise<void> {
+    this.stopping = false
+    this.restartTimes = []
+    const started: Slot[] = []
+    for (const slot of this.slots) {
+      if (slot.finished) continue
+      try {
+        await slot.child.start()
+      } catch (e) {
+        this.host.event({ type: 'start_failed', supervisor: this.address, child: slot.child.address, reason: describe(e) })
+        for (const s of started.reverse()) {
+          await s.child.stop(ShutdownExit, s.spec.shutdown)
+          s.running = false
+        }
+        throw new ChildStartFailed({ supervisor: this.address, child: slot.spec.id, reason: describe(e) })
+      }
+      slot.running = true
+      started.push(slot)
+      this.host.event({ type: 'child_started', supervisor: this.address, child: slot.child.address })
+    }
+    this.running = true
+  }
+
+  async stop(reason: ExitReason, _shutdown: ShutdownPolicy): Promise<void> {
+    this.stopping = true
+    await this.queue
+    await this.stopSlots([...this.slots], reason)
+    this.running = false
+  }
+
+  /** Stops the given slots in reverse start order. */
+  private async stopSlots(slots: Slot[], reason: ExitReason): Promise<void> {
+    for (const s of [...slots].reverse()) {
+      if (!s.running) continue
+      s.running = false
+      await s.child.stop(reason, s.spec.shutdown)
+    }
+  }
+
+  dispose(): void {
+    for (const s of this.slots) {
+      s.child.dispose()
+      this.host.unregister(s.child.address)
+    }
+  }
+
+  private async onChildExit(slot: Slot, reason: ExitReason): Promise<void> {
+    if (this.stopping || !this.running || !slot.running) return
+    slot.running = false
+    this.host.event({ type: 'child_exited', supervisor: this.address, child: slot.child.address, reason: formatReason(reason) })
+    const restart = slot.spec.restart
+    if (restart === 'temporary') {
+      this.remove(slot)
+      return
+    }
+    if (restart === 'transient' && isCleanExit(reason)) {
+      slot.finished = true
+      return
+    }
+    await this.restartFrom(slot)
+  }
+
+  private remove(slot: Slot): void {
+    const i = this.slots.indexOf(slot)
+    if (i >= 0) this.slots.splice(i, 1)
+    slot.child.dispose()
+    this.host.unregister(slot.child.address)
+    this.host.event({ type: 'child_removed', supervisor: this.address, child: slot.child.address })
+  }
+
+  /** Applies the strategy for an exit of `slot`, retrying failed starts within the intensity. */
+  private async restartFrom(slot: Slot): Promise<void> {
+    const { strategy, intensity, periodMs } = this.spec.flags
+    for (;;) {
+      const v = addRestart(this.restartTimes, this.now(), { intensity, periodMs })
+      this.restartTimes = [...v.times]
+      if (v.verdict === 'give_up') {
+        await this.giveUp()
+        return
+      }
+      const i = this.slots.indexOf(slot)
+      const group =
+        strategy === 'one_for_one'
+          ? [slot]
+          : strategy === 'one_for_all'
+            ? this.slots.filter((s) => !s.finished || s === slot)
+            : this.slots.slice(i).filter((s) => !s.finished || s === slot)
+      await this.stopSlots(
+        group.filter((s) => s !== slot),
+        ShutdownExit,
+      )
+      let failed: Slot | null = null
+      for (const s of group) {
+        s.finished = false
+        try {
+          await s.child.start()
+          s.running = true
+          s.child.noteRestart()
+          this.host.event({ type: 'child_restarted', supervisor: this.address, child: s.child.address, strategy })
+        } catch (e) {
+          this.host.event({ type: 'start_failed', supervisor: this.address, child: s.child.address, reason: describe(e) })
+          failed = s
+          break
+        }
+      }
+      if (!failed) return
+      // OTP: a failed restart is another restart attempt; stop what this round started and try again.
+      await this.stopSlots(group, ShutdownExit)
+      slot = failed
+    }
+  }
+
+  private async giveUp(): Promise<void> {
+    const { intensity, periodMs } = this.spec.flags
+    this.host.event({ type: 'gave_up', supervisor: this.address, intensity, periodMs })
+    this.stopping = true
+    await this.stopSlots([...this.slots], ShutdownExit)
+    this.running = false
+    const listener = this.exitListener
+    if (listener) listener({ _tag: 'shutdown', detail: 'reached_max_restart_intensity' })
+  }
+
+  stats(): ActorStats[] {
+    return this.slots.flatMap((s) => s.child.stats())
+  }
+
+  /** Restarts of this supervisor itself, by its parent. */
+  get restarts(): number {
+    return this.restartCount
+  }
+  get isRunning(): boolean {
+    return this.running
+  }
+}
+
+function makeCell(spec: ActorSpec, address: string): Child {
+  const common = {
+    id: spec.id,
+    address,
+    role: spec.role,
+    mailboxCapacity: spec.capacity,
+    args: spec.args,
+    faults: spec.faults,
+  }
+  if (spec.placement === 'worker') {
+    return new WorkerCell({
+      ...common,
+      behaviour: spec.behaviour as BehaviourSource,
+      ...(spec.resourceLimits ? { resourceLimits: spec.resourceLimits } : {}),
+    })
+  }
+  return new LocalCell({ ...common, behaviour: spec.behaviour })
+}
