@@ -16,12 +16,14 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { configFromHf, decodeConfig, type GptConfig } from './config.ts'
-import { InvalidConfig, MissingTensor, TensorShapeMismatch } from './errors.ts'
-import type { GptModel } from './forward.ts'
+import { InvalidConfig, InvalidOption, MissingTensor, TensorShapeMismatch } from './errors.ts'
+import { validateHeadMask, type GptModel } from './forward.ts'
 import { parseSafetensors, writeSafetensors, type SafetensorsFile } from './safetensors.ts'
 import { LAYER_TENSORS, namedTensors, type GptWeights, type LayerWeights } from './weights.ts'
 
 export const CONFIG_METADATA_KEY = 'basedai.config'
+/** Metadata entry holding a squeezed model's head mask (JSON [nLayer][nHead]); loaded into `GptModel.headMask`. */
+export const HEAD_MASK_METADATA_KEY = 'basedai.headMask'
 
 export interface LoadOptions {
   /** Hyper-parameters; overrides any config stored in the file. */
@@ -69,7 +71,19 @@ export function loadGpt2Checkpoint(bytes: Uint8Array, options: LoadOptions = {})
     lnfG: get('ln_f.weight', [d]),
     lnfB: get('ln_f.bias', [d]),
   }
-  return { config, weights }
+  const maskJson = file.metadata[HEAD_MASK_METADATA_KEY]
+  if (maskJson === undefined) return { config, weights }
+  let headMask: unknown
+  try {
+    headMask = JSON.parse(maskJson)
+  } catch {
+    throw new InvalidOption({ option: 'headMask', reason: `"${HEAD_MASK_METADATA_KEY}" metadata is not JSON` })
+  }
+  if (!Array.isArray(headMask) || !headMask.every((r) => Array.isArray(r) && r.every((v) => typeof v === 'number'))) {
+    throw new InvalidOption({ option: 'headMask', reason: `"${HEAD_MASK_METADATA_KEY}" metadata is not a number[][]` })
+  }
+  validateHeadMask(config, headMask as number[][])
+  return { config, weights, headMask: headMask as number[][] }
 }
 
 /**
@@ -89,10 +103,12 @@ export function loadGpt2File(file: string, options: LoadOptions = {}): GptModel 
   return loadGpt2Checkpoint(bytes, opts)
 }
 
-/** Serialise a model with HF GPT-2 names and its config in the metadata. */
+/**
+ * Serialise a model with HF GPT-2 names and its config in the metadata. A head mask, if any, is stored in the
+ * metadata too; callers that want the file to mean the same to other GPT-2 runners fold it first (foldHeadMask).
+ */
 export function saveGpt2Checkpoint(model: GptModel, options: { readonly dtype?: 'F32' | 'F16'; readonly metadata?: Readonly<Record<string, string>> } = {}): Uint8Array {
-  return writeSafetensors(namedTensors(model.config, model.weights), {
-    dtype: options.dtype ?? 'F32',
-    metadata: { ...options.metadata, [CONFIG_METADATA_KEY]: JSON.stringify(model.config) },
-  })
+  const metadata: Record<string, string> = { ...options.metadata, [CONFIG_METADATA_KEY]: JSON.stringify(model.config) }
+  if (model.headMask !== undefined) metadata[HEAD_MASK_METADATA_KEY] = JSON.stringify(model.headMask)
+  return writeSafetensors(namedTensors(model.config, model.weights), { dtype: options.dtype ?? 'F32', metadata })
 }
