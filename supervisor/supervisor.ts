@@ -38,6 +38,7 @@ export type SupervisorEvent =
   | { readonly type: 'child_exited'; readonly supervisor: string; readonly child: string; readonly reason: string }
   | { readonly type: 'child_restarted'; readonly supervisor: string; readonly child: string; readonly strategy: string }
   | { readonly type: 'child_removed'; readonly supervisor: string; readonly child: string }
+  | { readonly type: 'child_stopped'; readonly supervisor: string; readonly child: string }
   | { readonly type: 'gave_up'; readonly supervisor: string; readonly intensity: number; readonly periodMs: number }
   | { readonly type: 'start_failed'; readonly supervisor: string; readonly child: string; readonly reason: string }
 
@@ -143,6 +144,7 @@ export class Supervisor implements Child {
       if (!s.running) continue
       s.running = false
       await s.child.stop(reason, s.spec.shutdown)
+      this.host.event({ type: 'child_stopped', supervisor: this.address, child: s.child.address })
     }
   }
 

@@ -1,0 +1,197 @@
+#!/usr/bin/env node
+/**
+ * `based` — the command line of the BasedAI node.
+ *
+ *   based cluster up [--brains N] [--miners N] [--validators N] [--shards K] [--control-port P] [--data-dir D]
+ *   based inspect mailboxes [--json] [--watch S] [--control URL] [--data-dir D]
+ *   based inspect tree [--control URL]
+ *   based ask <address> '<message json>' [--timeout MS]
+ *
+ * `npm start` runs `based cluster up` with defaults. This file only parses arguments and composes the pieces.
+ */
+import { Command, InvalidArgumentError } from 'commander'
+import { Either } from 'effect'
+import { pino } from 'pino'
+import path from 'node:path'
+import fs from 'node:fs'
+import { ActorSystem, renderTree, type SupervisorEvent, type TreeNode } from '../supervisor/index.ts'
+import { decodeFrame, decodeMessageUnknown, encodeFrame, PROTOCOL_VERSION } from '../protocol/index.ts'
+import type { ActorStats } from '../actors/index.ts'
+import { clusterSpec, DEFAULT_CLUSTER } from './cluster.ts'
+import { findControl } from './control.ts'
+import { renderMailboxes } from './inspect.ts'
+
+function int(name: string, min: number, max: number) {
+  return (v: string): number => {
+    const n = Number(v)
+    if (!Number.isSafeInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer in ${min}..${max}`)
+    return n
+  }
+}
+
+function describeEvent(e: SupervisorEvent): string {
+  switch (e.type) {
+    case 'child_started':
+      return `started   ${e.child}`
+    case 'child_stopped':
+      return `stopped   ${e.child}`
+    case 'child_exited':
+      return `exited    ${e.child}: ${e.reason}`
+    case 'child_restarted':
+      return `restarted ${e.child} (${e.strategy})`
+    case 'child_removed':
+      return `removed   ${e.child}`
+    case 'gave_up':
+      return `GAVE UP   ${e.supervisor}: more than ${e.intensity} restarts in ${e.periodMs} ms`
+    case 'start_failed':
+      return `FAILED    ${e.child}: ${e.reason}`
+  }
+}
+
+const program = new Command()
+program.name('based').description('BasedAI node: supervised Brains, miners, validators and ledger shards').version('0.1.0')
+
+const cluster = program.command('cluster').description('run a cluster')
+cluster
+  .command('up')
+  .description('start the embedded single-machine cluster and keep it running until Ctrl-C')
+  .option('--brains <n>', 'Brain actors', int('--brains', 0, 1024), DEFAULT_CLUSTER.brains)
+  .option('--miners <n>', 'miner actors (each in its own worker thread)', int('--miners', 0, 1024), DEFAULT_CLUSTER.miners)
+  .option('--validators <n>', 'validator actors', int('--validators', 0, 1024), DEFAULT_CLUSTER.validators)
+  .option('--shards <k>', 'ledger shards', int('--shards', 1, 64), DEFAULT_CLUSTER.shards)
+  .option('--control-port <port>', 'loopback HTTP control port (0: any free port)', int('--control-port', 0, 65535), DEFAULT_CLUSTER.controlPort)
+  .option('--data-dir <dir>', 'data directory', DEFAULT_CLUSTER.dataDir)
+  .option('--main-thread-miners', 'run miners in the main thread instead of worker threads')
+  .option('--once', 'start, print the tree, then stop (smoke test)')
+  .action(async (o: { brains: number; miners: number; validators: number; shards: number; controlPort: number; dataDir: string; mainThreadMiners?: boolean; once?: boolean }) => {
+    const dataDir = path.resolve(o.dataDir)
+    fs.mkdirSync(dataDir, { recursive: true })
+    const log = pino({ base: { pid: process.pid } }, pino.destination({ dest: path.join(dataDir, 'cluster.log'), sync: false }))
+    const holder: { system?: ActorSystem } = {}
+    const onEvent = (e: SupervisorEvent): void => {
+      log.info(e, e.type)
+      if (e.type !== 'child_started') process.stderr.write(`  ${describeEvent(e)}\n`)
+    }
+    const spec = clusterSpec(
+      { ...o, dataDir, minerThreads: !o.mainThreadMiners },
+      () => holder.system,
+    )
+    console.log('starting the embedded cluster…')
+    const system = await ActorSystem.start(spec, { onEvent })
+    holder.system = system
+    console.log(renderTree(system.tree()))
+    const control = findControl(dataDir)
+    console.log(`\ncontrol: ${control}   (based inspect mailboxes · Ctrl-C stops everything in reverse start order)`)
+    log.info({ control }, 'cluster up')
+    const stop = async (why: string): Promise<void> => {
+      process.stderr.write(`\n${why}: stopping…\n`)
+      await system.shutdown()
+      log.info('cluster down')
+      log.flush()
+      console.log('stopped cleanly.')
+    }
+    if (o.once) {
+      await stop('--once')
+      return
+    }
+    let stopping = false
+    const onSignal = (sig: string): void => {
+      if (stopping) {
+        process.stderr.write('second signal: exiting now\n')
+        process.exit(130)
+      }
+      stopping = true
+      void stop(sig).then(() => process.exit(0))
+    }
+    process.on('SIGINT', () => onSignal('SIGINT'))
+    process.on('SIGTERM', () => onSignal('SIGTERM'))
+    const reason = await system.exited
+    if (!stopping) {
+      console.error(`root supervisor exited: ${reason._tag}${'detail' in reason && reason.detail ? ` (${reason.detail})` : ''}`)
+      await system.shutdown()
+      process.exit(1)
+    }
+  })
+
+async function getJson<T>(url: string): Promise<T> {
+  let res: Response
+  try {
+    res = await fetch(url)
+  } catch (e) {
+    throw new Error(`cannot reach the cluster at ${url}: ${e instanceof Error ? e.message : String(e)} — is it running (npm start)?`, { cause: e })
+  }
+  if (!res.ok) throw new Error(`${url}: HTTP ${res.status} ${await res.text()}`)
+  return (await res.json()) as T
+}
+
+const inspect = program.command('inspect').description('look into a running cluster')
+inspect
+  .command('mailboxes')
+  .description('live table of every actor: mailbox depth/capacity, processed, errors, restarts, state, recent message types')
+  .option('--control <url>', 'control URL (default: read from <data-dir>/control.json)')
+  .option('--data-dir <dir>', 'data directory', DEFAULT_CLUSTER.dataDir)
+  .option('--json', 'print JSON')
+  .option('--watch <seconds>', 'refresh every S seconds', int('--watch', 1, 3600))
+  .action(async (o: { control?: string; dataDir: string; json?: boolean; watch?: number }) => {
+    const base = findControl(path.resolve(o.dataDir), o.control)
+    for (;;) {
+      const rows = await getJson<ActorStats[]>(`${base}/mailboxes`)
+      if (o.watch) process.stdout.write('\x1b[2J\x1b[H')
+      console.log(o.json ? JSON.stringify(rows, null, 2) : renderMailboxes(rows))
+      if (!o.watch) return
+      await new Promise((r) => setTimeout(r, (o.watch ?? 1) * 1000))
+    }
+  })
+inspect
+  .command('tree')
+  .description('the supervision tree of a running cluster')
+  .option('--control <url>', 'control URL')
+  .option('--data-dir <dir>', 'data directory', DEFAULT_CLUSTER.dataDir)
+  .action(async (o: { control?: string; dataDir: string }) => {
+    const base = findControl(path.resolve(o.dataDir), o.control)
+    console.log(renderTree(await getJson<TreeNode>(`${base}/tree`)))
+  })
+
+program
+  .command('ask <address> <message>')
+  .description(`send one message (JSON, e.g. '{"_tag":"Ping"}') to an actor of a running cluster and print the reply`)
+  .option('--control <url>', 'control URL')
+  .option('--data-dir <dir>', 'data directory', DEFAULT_CLUSTER.dataDir)
+  .option('--timeout <ms>', 'reply timeout', int('--timeout', 1, 600_000), 5000)
+  .action(async (address: string, message: string, o: { control?: string; dataDir: string; timeout: number }) => {
+    let raw: unknown
+    try {
+      raw = JSON.parse(message)
+    } catch {
+      throw new InvalidArgumentError(`message is not JSON: ${message}`)
+    }
+    const msg = decodeMessageUnknown(raw)
+    if (Either.isLeft(msg)) {
+      console.error(`invalid message: ${msg.left.field}: ${msg.left.reason}`)
+      process.exit(2)
+    }
+    const base = findControl(path.resolve(o.dataDir), o.control)
+    const frame = encodeFrame({ _tag: 'Ask', v: PROTOCOL_VERSION, to: address, id: 1, body: msg.right })
+    const res = await fetch(`${base}/ask?to=${encodeURIComponent(address)}`, {
+      method: 'POST',
+      body: frame,
+      headers: { 'content-type': 'application/octet-stream' },
+      signal: AbortSignal.timeout(o.timeout + 1000),
+    })
+    const answer = decodeFrame(new Uint8Array(await res.arrayBuffer()))
+    if (Either.isLeft(answer)) {
+      console.error(`bad answer: ${answer.left.error._tag}`)
+      process.exit(1)
+    }
+    if (answer.right._tag === 'Fail') {
+      const { _tag, ...fields } = answer.right.error
+      console.error(`${_tag}: ${JSON.stringify(fields)}`)
+      process.exit(1)
+    }
+    console.log(JSON.stringify(answer.right._tag === 'Reply' ? answer.right.body : answer.right, null, 2))
+  })
+
+program.parseAsync().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.message : String(e))
+  process.exit(1)
+})

@@ -1,0 +1,112 @@
+/**
+ * The embedded single-machine cluster: one process, one supervision tree with the ledger shards, Brains, miners,
+ * validators and the control endpoint (see ARCHITECTURE in docs/ARCHITECTURE.md):
+ *
+ *   root (one_for_one)
+ *   ├── ledger (rest_for_one)        shard-0 … shard-(K−1)
+ *   ├── brains (one_for_one)         brain-1 … brain-B
+ *   ├── miners (one_for_one)         miner-1 … miner-M   (worker threads: a miner holds a GPU kernel worker)
+ *   ├── validators (one_for_one)     validator-1 … validator-V
+ *   └── control                      loopback HTTP for `based inspect`
+ */
+import path from 'node:path'
+import type { SupervisorSpecInput, ChildSpecInput } from '../supervisor/index.ts'
+import type { ActorSystem } from '../supervisor/index.ts'
+import { erase } from '../actors/index.ts'
+import { controlBehaviour } from './control.ts'
+
+export interface ClusterOptions {
+  readonly brains: number
+  readonly miners: number
+  readonly validators: number
+  readonly shards: number
+  readonly controlPort: number
+  readonly dataDir: string
+  /** Run miners in worker threads (default true). */
+  readonly minerThreads: boolean
+}
+
+export const DEFAULT_CLUSTER: ClusterOptions = {
+  brains: 2,
+  miners: 2,
+  validators: 1,
+  shards: 2,
+  controlPort: 7870,
+  dataDir: path.resolve(process.env.BASED_DATA_DIR ?? '.data'),
+  minerThreads: true,
+}
+
+const role = (name: string): string => new URL(`../actors/roles/${name}.ts`, import.meta.url).href
+
+function range(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i + 1)
+}
+
+export function clusterSpec(opts: ClusterOptions, system: () => ActorSystem | undefined): SupervisorSpecInput {
+  const count = (name: string, n: number): void => {
+    if (!Number.isSafeInteger(n) || n < 0 || n > 1024) throw new RangeError(`--${name} must be an integer in 0..1024, got ${n}`)
+  }
+  count('brains', opts.brains)
+  count('miners', opts.miners)
+  count('validators', opts.validators)
+  count('shards', opts.shards)
+  const children: ChildSpecInput[] = [
+    {
+      kind: 'supervisor',
+      id: 'ledger',
+      flags: { strategy: 'rest_for_one', intensity: 3, periodMs: 5000 },
+      children: range(opts.shards).map((i) => ({
+        kind: 'actor' as const,
+        id: `shard-${i - 1}`,
+        role: 'ledger-shard',
+        behaviour: { module: role('ledger-shard') },
+        args: { shard: i - 1, shards: opts.shards },
+      })),
+    },
+    {
+      kind: 'supervisor',
+      id: 'brains',
+      flags: { strategy: 'one_for_one', intensity: 3, periodMs: 5000 },
+      children: range(opts.brains).map((i) => ({
+        kind: 'actor' as const,
+        id: `brain-${i}`,
+        role: 'brain',
+        behaviour: { module: role('brain') },
+        args: { brainId: i },
+      })),
+    },
+    {
+      kind: 'supervisor',
+      id: 'miners',
+      flags: { strategy: 'one_for_one', intensity: 5, periodMs: 5000 },
+      children: range(opts.miners).map((i) => ({
+        kind: 'actor' as const,
+        id: `miner-${i}`,
+        role: 'miner',
+        behaviour: { module: role('miner') },
+        placement: opts.minerThreads ? ('worker' as const) : ('main' as const),
+        args: { brainId: ((i - 1) % Math.max(1, opts.brains)) + 1 },
+        faults: true,
+      })),
+    },
+    {
+      kind: 'supervisor',
+      id: 'validators',
+      flags: { strategy: 'one_for_one', intensity: 3, periodMs: 5000 },
+      children: range(opts.validators).map((i) => ({
+        kind: 'actor' as const,
+        id: `validator-${i}`,
+        role: 'validator',
+        behaviour: { module: role('validator') },
+        args: { brainId: ((i - 1) % Math.max(1, opts.brains)) + 1 },
+      })),
+    },
+    {
+      kind: 'actor',
+      id: 'control',
+      role: 'control',
+      behaviour: erase(controlBehaviour({ port: opts.controlPort, dataDir: opts.dataDir, system })),
+    },
+  ]
+  return { kind: 'supervisor', id: 'root', flags: { strategy: 'one_for_one', intensity: 3, periodMs: 5000 }, children }
+}

@@ -1,0 +1,148 @@
+/**
+ * The control endpoint of a running cluster: loopback HTTP (127.0.0.1 only), so `based inspect mailboxes` and other
+ * local tools can read the live actor table without joining the cluster.
+ *
+ *   GET  /mailboxes           → JSON: one ActorStats row per actor (address, role, placement, state, mailbox depth
+ *                               and capacity, processed, errors, restarts, last exit, recent message types)
+ *   GET  /tree                → JSON: the supervision tree
+ *   GET  /events              → JSON: recent supervisor events
+ *   POST /ask?to=<address>    → body: an encoded protocol frame (msgpack, application/octet-stream);
+ *                               answer: the encoded Reply or Fail frame. Bad frames get a Fail frame, never a crash.
+ *
+ * The server is itself a supervised actor (role `control`): it starts in `init` and closes in `terminate`. On start
+ * it writes `<dataDir>/control.json` ({ url, pid }) so clients find it; it removes the file on stop.
+ */
+import fs from 'node:fs'
+import http from 'node:http'
+import path from 'node:path'
+import { Either } from 'effect'
+import type { ActorStats, Behaviour } from '../actors/index.ts'
+import { basicBehaviour, type BasicState } from '../actors/roles/basic.ts'
+import { PROTOCOL_VERSION, UnknownActor, decodeFrame, encodeFrame } from '../protocol/index.ts'
+import type { ActorSystem } from '../supervisor/index.ts'
+
+const MAX_BODY = 8 * 1024 * 1024 + 1024
+
+export interface ControlInit {
+  readonly host?: string
+  /** 0 picks a free port. */
+  readonly port: number
+  readonly dataDir: string
+  /** The system to serve; read when a request comes in (the control actor starts inside it). */
+  readonly system: () => ActorSystem | undefined
+}
+
+export interface ControlInfo {
+  readonly url: string
+  readonly pid: number
+}
+
+export function controlFile(dataDir: string): string {
+  return path.join(dataDir, 'control.json')
+}
+
+function readBody(req: http.IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    req.on('data', (c: Buffer) => {
+      size += c.length
+      if (size > MAX_BODY) {
+        reject(new Error('body too large'))
+        req.destroy()
+        return
+      }
+      chunks.push(c)
+    })
+    req.on('end', () => resolve(Buffer.concat(chunks)))
+    req.on('error', reject)
+  })
+}
+
+function json(res: http.ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' })
+  res.end(JSON.stringify(body))
+}
+
+async function route(init: ControlInit, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  const system = init.system()
+  if (!system) return json(res, 503, { error: 'cluster not started' })
+  const url = new URL(req.url ?? '/', 'http://localhost')
+  if (req.method === 'GET' && url.pathname === '/mailboxes') return json(res, 200, system.stats() satisfies ActorStats[])
+  if (req.method === 'GET' && url.pathname === '/tree') return json(res, 200, system.tree())
+  if (req.method === 'GET' && url.pathname === '/events') return json(res, 200, system.events())
+  if (req.method === 'POST' && url.pathname === '/ask') {
+    const to = url.searchParams.get('to') ?? ''
+    let body: Buffer
+    try {
+      body = await readBody(req)
+    } catch {
+      return json(res, 413, { error: 'body too large' })
+    }
+    const ref = system.lookup(to)
+    let answer: Uint8Array
+    if (!ref) {
+      const d = decodeFrame(body)
+      const id = Either.isRight(d) && d.right._tag === 'Ask' ? d.right.id : 0
+      answer = encodeFrame({ _tag: 'Fail', v: PROTOCOL_VERSION, id, error: new UnknownActor({ address: to }) })
+    } else {
+      answer = await ref.askBytes(body)
+    }
+    res.writeHead(200, { 'content-type': 'application/octet-stream' })
+    res.end(answer)
+    return
+  }
+  json(res, 404, { error: `no route ${req.method} ${url.pathname}` })
+}
+
+interface ControlState extends BasicState {
+  server: http.Server
+}
+
+/** The control actor. */
+export function controlBehaviour(init: ControlInit): Behaviour<ControlState> {
+  const basic = basicBehaviour('control')
+  return {
+    accepts: basic.accepts,
+    async init(ctx) {
+      const server = http.createServer((req, res) => {
+        route(init, req, res).catch((e: unknown) => json(res, 500, { error: e instanceof Error ? e.message : String(e) }))
+      })
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject)
+        server.listen(init.port, init.host ?? '127.0.0.1', () => resolve())
+      })
+      const addr = server.address()
+      const port = typeof addr === 'object' && addr ? addr.port : init.port
+      const info: ControlInfo = { url: `http://${init.host ?? '127.0.0.1'}:${port}`, pid: process.pid }
+      fs.mkdirSync(init.dataDir, { recursive: true })
+      fs.writeFileSync(controlFile(init.dataDir), JSON.stringify(info))
+      const b = await basic.init(ctx)
+      return { ...b, server }
+    },
+    handle: (state, msg, ctx) => basic.handle(state, msg, ctx) as ReturnType<Behaviour<ControlState>['handle']>,
+    async terminate(state) {
+      try {
+        const info = JSON.parse(fs.readFileSync(controlFile(init.dataDir), 'utf8')) as ControlInfo
+        if (info.pid === process.pid) fs.rmSync(controlFile(init.dataDir), { force: true })
+      } catch {
+        // no file: nothing to remove
+      }
+      state.server.closeAllConnections()
+      await new Promise<void>((resolve) => state.server.close(() => resolve()))
+    },
+  }
+}
+
+/** Finds a running cluster's control URL from `--control` or the data dir's control.json. */
+export function findControl(dataDir: string, explicit?: string): string {
+  if (explicit) return explicit.replace(/\/$/, '')
+  const file = controlFile(dataDir)
+  let info: ControlInfo
+  try {
+    info = JSON.parse(fs.readFileSync(file, 'utf8')) as ControlInfo
+  } catch {
+    throw new Error(`no running cluster found: ${file} does not exist. Start one with \`npm start\` (or pass --control <url>).`)
+  }
+  return info.url
+}
