@@ -1,0 +1,622 @@
+/**
+ * The consensus epoch (Yuma, as in subtensor's epoch, plus the seed's sigmoid rule, Credits and the β(t) term),
+ * computed entirely in exact integer arithmetic.
+ *
+ * Representation (see fixed.ts):
+ * - stake: integers u_i with T = Σ u_i < 2^53. When the permitted stakes are, after one common power-of-two scaling,
+ *   integers summing below 2^53 (any stake in smallest units below 9·10^15), u is exactly proportional to the input
+ *   and S_i = u_i / T is exact. Otherwise u_i = ⌊2^52·stake_i / Σ stake⌋.
+ * - weights, consensus, clipped weights, bonds, incentive, dividends: Q40 integers (x / 2^40).
+ * - prerank / rank numerators Σ_i u_i·W_ij: exact (up to 2^93), accumulated in four 53-bit-safe limb sums per column
+ *   and combined in BigInt.
+ * Every division is an exact floor. Outputs are the Q40 integers divided by 2^40 (exact in float64).
+ */
+import {
+  FRAC_BITS,
+  ONE,
+  bitLength,
+  ceilLog2,
+  divFloor,
+  dyadicVector,
+  exponentOf,
+  fracQ40,
+  mulDivFloor,
+  pow2,
+  toDyadic,
+} from './fixed.ts'
+import { betaQ40 } from './schedule.ts'
+import { sigmoidConsensusQ40 } from './sigmoid.ts'
+import type { CreditInfluence, EpochDetail, EpochOptions } from './types.ts'
+import { validateEpoch } from './validate.ts'
+
+/** One Credit in Q40 units. */
+export const CREDIT_ONE = 1n << BigInt(FRAC_BITS)
+
+/** Default Credit influence: up to +25% bond accrual, half of it at 10 Credits. */
+export const DEFAULT_CREDIT_INFLUENCE: CreditInfluence = { maxBoostPpm: 250_000, halfCredits: 10n * CREDIT_ONE }
+
+const TWO20 = 2 ** 20
+const TWO21 = 2 ** 21
+const INV20 = 1 / TWO20
+const INV21 = 1 / TWO21
+/** Rows per exact limb block: 2048 · (2^21 − 1) · 2^20 < 2^52. */
+const ROW_BLOCK = 2048
+/** Columns per exact block in the dividend dot products: 4096 · 2^20 · 2^20 < 2^53. */
+const COL_BLOCK = 4096
+
+/** Stake units u (exactly proportional to permitted stake when possible) and their total T. */
+function stakeUnits(stake: readonly number[], permit: readonly boolean[]): { u: Float64Array; T: number } {
+  const n = stake.length
+  const masked = new Array<number>(n)
+  for (let i = 0; i < n; i++) masked[i] = permit[i] === true ? (stake[i] as number) : 0
+  const ints = dyadicVector(masked)
+  let total = 0n
+  for (const x of ints) total += x
+  const u = new Float64Array(n)
+  if (total === 0n) return { u, T: 0 }
+  if (total < 1n << 53n) {
+    for (let i = 0; i < n; i++) u[i] = Number(ints[i])
+    return { u, T: Number(total) }
+  }
+  let T = 0
+  for (let i = 0; i < n; i++) {
+    const v = Number(((ints[i] as bigint) << 52n) / total)
+    u[i] = v
+    T += v
+  }
+  return { u, T }
+}
+
+/** ⌈κ·T⌉: Σ u ≥ κ·T ⇔ Σ u ≥ ⌈κ·T⌉ for integer sums. */
+function kappaThreshold(kappa: number, T: number): number {
+  const { mant, exp } = toDyadic(kappa)
+  const prod = mant * BigInt(T)
+  if (exp >= 0) return Number(prod << BigInt(exp))
+  const d = 1n << BigInt(-exp)
+  return Number((prod + d - 1n) / d)
+}
+
+/** The power-of-two factors (m1·m2 = 2^s) that bring `max` into [2^(qbits−1), 2^qbits). */
+function quantFactors(max: number, qbits: number): [number, number] {
+  const s = qbits - 1 - exponentOf(max)
+  if (s > 1000) return [pow2(1000), pow2(s - 1000)]
+  return [pow2(s), 1]
+}
+
+/**
+ * Step 1: permitted rows, diagonal zeroed, each row normalised to Q40 (exact floor of q_ij·2^40 / Σ_j q_ij, where
+ * q_ij = ⌊w_ij·2^s_i⌋ is the entry scaled by the power of two that brings the row maximum just below 2^qbits;
+ * exact for any entry with at most qbits significant bits relative to its row maximum).
+ */
+function normaliseWeights(weights: readonly (readonly number[])[], permit: readonly boolean[], n: number): Float64Array {
+  const W = new Float64Array(n * n)
+  const qbits = 52 - ceilLog2(Math.max(n, 1))
+  for (let i = 0; i < n; i++) {
+    if (permit[i] !== true) continue
+    const row = weights[i] as readonly number[]
+    let max = 0
+    for (let j = 0; j < n; j++) {
+      const x = row[j] as number
+      if (j !== i && x > max) max = x
+    }
+    if (max === 0) continue
+    const [m1, m2] = quantFactors(max, qbits)
+    const o = i * n
+    let D = 0
+    for (let j = 0; j < n; j++) {
+      if (j === i) continue
+      const q = Math.floor((row[j] as number) * m1 * m2)
+      W[o + j] = q
+      D += q
+    }
+    for (let j = 0; j < n; j++) W[o + j] = mulDivFloor(W[o + j] as number, ONE, D)
+  }
+  return W
+}
+
+/** Previous bonds, each column normalised to Q40 the same way as weight rows (all zero when bonds are all 0). */
+function normaliseBondColumns(bonds: readonly (readonly number[])[], n: number): Float64Array | null {
+  const colMax = new Float64Array(n)
+  const B = new Float64Array(n * n)
+  let any = false
+  for (let i = 0; i < n; i++) {
+    const row = bonds[i] as readonly number[]
+    const o = i * n
+    for (let j = 0; j < n; j++) {
+      const x = row[j] as number
+      B[o + j] = x
+      if (x > (colMax[j] as number)) colMax[j] = x
+    }
+  }
+  for (let j = 0; j < n; j++) if ((colMax[j] as number) > 0) any = true
+  if (!any) return null
+  const qbits = 52 - ceilLog2(Math.max(n, 1))
+  const m1 = new Float64Array(n)
+  const m2 = new Float64Array(n)
+  for (let j = 0; j < n; j++) {
+    const mx = colMax[j] as number
+    if (mx === 0) continue
+    const [a, b] = quantFactors(mx, qbits)
+    m1[j] = a
+    m2[j] = b
+  }
+  const colSum = new Float64Array(n)
+  for (let i = 0; i < n; i++) {
+    const o = i * n
+    for (let j = 0; j < n; j++) {
+      const q = Math.floor((B[o + j] as number) * (m1[j] as number) * (m2[j] as number))
+      B[o + j] = q
+      colSum[j] = (colSum[j] as number) + q
+    }
+  }
+  for (let i = 0; i < n; i++) {
+    const o = i * n
+    for (let j = 0; j < n; j++) {
+      const s = colSum[j] as number
+      B[o + j] = s === 0 ? 0 : mulDivFloor(B[o + j] as number, ONE, s)
+    }
+  }
+  return B
+}
+
+/**
+ * Largest value v among vals[0..m) with Σ_{vals ≥ v} wts ≥ need (0 when the total is below need): a weighted
+ * quickselect with a three-way partition, O(m) expected. The pivot is the weighted quantile of an evenly spaced
+ * sample of the segment, so the part that holds the answer shrinks fast. Reorders vals/wts in place.
+ */
+function weightedUpperQuantile(vals: Float64Array, wts: Float64Array, m: number, need: number, total: number): number {
+  let lo = 0
+  let hi = m
+  let rounds = 0
+  let segTotal = total
+  const sv = new Float64Array(SAMPLE)
+  const sw = new Float64Array(SAMPLE)
+  while (hi > lo) {
+    const len = hi - lo
+    if (len <= 32 || rounds > 60) return quantileBySort(vals, wts, lo, hi, need)
+    rounds++
+    // Pivot: the weighted quantile of a sample (deterministic positions) at the fraction need / segTotal.
+    const step = len / SAMPLE
+    let sampleW = 0
+    for (let k = 0; k < SAMPLE; k++) {
+      const idx = lo + Math.floor(k * step)
+      sv[k] = vals[idx] as number
+      sw[k] = wts[idx] as number
+      sampleW += sw[k] as number
+    }
+    const pivot = sampleQuantile(sv, sw, (sampleW * need) / segTotal)
+    // [lo, gt) > pivot, [gt, i) == pivot, [lt, hi) < pivot, with the weight of each part summed on the way.
+    let gt = lo
+    let i = lo
+    let lt = hi
+    let sG = 0
+    let sE = 0
+    while (i < lt) {
+      const x = vals[i] as number
+      const w = wts[i] as number
+      if (x > pivot) {
+        vals[i] = vals[gt] as number
+        wts[i] = wts[gt] as number
+        vals[gt] = x
+        wts[gt] = w
+        sG += w
+        gt++
+        i++
+      } else if (x < pivot) {
+        lt--
+        vals[i] = vals[lt] as number
+        wts[i] = wts[lt] as number
+        vals[lt] = x
+        wts[lt] = w
+      } else {
+        sE += w
+        i++
+      }
+    }
+    if (sG >= need) {
+      hi = gt
+      segTotal = sG
+      continue
+    }
+    if (sG + sE >= need) return pivot
+    need -= sG + sE
+    segTotal -= sG + sE
+    lo = lt
+  }
+  return 0
+}
+
+const SAMPLE = 31
+
+/** The sample value at which the descending cumulative sample weight first reaches `target` (float64 estimate). */
+function sampleQuantile(sv: Float64Array, sw: Float64Array, target: number): number {
+  const order = Array.from({ length: sv.length }, (_, k) => k)
+  order.sort((p, q) => (sv[q] as number) - (sv[p] as number) || p - q)
+  let acc = 0
+  for (const k of order) {
+    acc += sw[k] as number
+    if (acc >= target) return sv[k] as number
+  }
+  return sv[order[order.length - 1] as number] as number
+}
+
+function quantileBySort(vals: Float64Array, wts: Float64Array, lo: number, hi: number, need: number): number {
+  const idx = Array.from({ length: hi - lo }, (_, k) => lo + k)
+  idx.sort((p, q) => (vals[q] as number) - (vals[p] as number) || p - q)
+  let acc = 0
+  for (let k = 0; k < idx.length; k++) {
+    const v = vals[idx[k] as number] as number
+    acc += wts[idx[k] as number] as number
+    // Include every tie of v before testing.
+    const next = k + 1 < idx.length ? (vals[idx[k + 1] as number] as number) : -1
+    if (next !== v && acc >= need) return v
+  }
+  return 0
+}
+
+/** Four limb accumulators per column for exact Σ_i u_i·X_ij (u = uh·2^21 + ul, X = xh·2^20 + xl, X ≤ 2^40). */
+class ColumnMac {
+  readonly hh: Float64Array
+  readonly hl: Float64Array
+  readonly lh: Float64Array
+  readonly ll: Float64Array
+  readonly total: bigint[]
+  rows = 0
+  constructor(n: number) {
+    this.hh = new Float64Array(n)
+    this.hl = new Float64Array(n)
+    this.lh = new Float64Array(n)
+    this.ll = new Float64Array(n)
+    this.total = new Array<bigint>(n).fill(0n)
+  }
+  /** Call before adding each row; flushes the limb sums into BigInt every ROW_BLOCK rows. */
+  tick(): void {
+    if (this.rows === ROW_BLOCK) this.flush()
+    this.rows++
+  }
+  flush(): void {
+    const { hh, hl, lh, ll, total } = this
+    for (let j = 0; j < total.length; j++) {
+      if (hh[j] === 0 && hl[j] === 0 && lh[j] === 0 && ll[j] === 0) continue
+      total[j] =
+        (total[j] as bigint) +
+        (BigInt(hh[j] as number) << 41n) +
+        (BigInt(hl[j] as number) << 21n) +
+        (BigInt(lh[j] as number) << 20n) +
+        BigInt(ll[j] as number)
+      hh[j] = 0
+      hl[j] = 0
+      lh[j] = 0
+      ll[j] = 0
+    }
+    this.rows = 0
+  }
+  /** Adds u·row for one row (Q40 entries). */
+  addRow(u: number, M: Float64Array, o: number, n: number): void {
+    this.tick()
+    const uh = Math.floor(u * INV21)
+    const ul = u - uh * TWO21
+    const { hh, hl, lh, ll } = this
+    for (let j = 0; j < n; j++) {
+      const w = M[o + j] as number
+      if (w === 0) continue
+      const wh = Math.floor(w * INV20)
+      const wl = w - wh * TWO20
+      hh[j] = (hh[j] as number) + uh * wh
+      hl[j] = (hl[j] as number) + uh * wl
+      lh[j] = (lh[j] as number) + ul * wh
+      ll[j] = (ll[j] as number) + ul * wl
+    }
+  }
+  result(): bigint[] {
+    this.flush()
+    return this.total
+  }
+}
+
+function greatestCommonDivisor(a: number, b: number): number {
+  let x = a
+  let y = b
+  while (y !== 0) {
+    const t = x % y
+    x = y
+    y = t
+  }
+  return x
+}
+
+/** Q40 integers → plain numbers. */
+function toNumbers(v: ArrayLike<number>): number[] {
+  const out = new Array<number>(v.length)
+  for (let i = 0; i < v.length; i++) out[i] = (v[i] as number) / ONE
+  return out
+}
+
+/** Normalises non-negative BigInt numerators to Q40 fractions of their sum (all 0 when the sum is 0). */
+function normaliseBig(num: readonly bigint[]): Float64Array {
+  let sum = 0n
+  for (const x of num) sum += x
+  const out = new Float64Array(num.length)
+  if (sum === 0n) return out
+  for (let i = 0; i < num.length; i++) out[i] = fracQ40(num[i] as bigint, sum)
+  return out
+}
+
+/**
+ * Runs one epoch with the seed's extensions. See {@link epoch} for the stable core; this adds the rule choice,
+ * Credits (accrual and influence) and the β(t)·Accuracy(TFT) incentive term.
+ *
+ * @throws InvalidEpochInput naming the field, for wrong lengths, non-square matrices, negative/NaN/infinite
+ * entries, or out-of-range parameters.
+ */
+export function runEpoch(input: EpochOptions): EpochDetail {
+  const { n, kappa, bondsMovingAverage, rule, rho } = validateEpoch(input)
+  const permit = input.validatorPermit
+
+  // S: permitted stake as exact integer units.
+  const { u, T } = stakeUnits(input.stake, permit)
+  const thr = T === 0 ? 0 : kappaThreshold(kappa, T)
+  const active: number[] = []
+  for (let i = 0; i < n; i++) if (permit[i] === true && (u[i] as number) > 0) active.push(i)
+
+  // 1. Weights.
+  const W = normaliseWeights(input.weights, permit, n)
+
+  // 3. Consensus (and, for the sigmoid rule, T_j = Σ_i S_i·[W_ij > 0]).
+  const C = new Float64Array(n)
+  const TN = new Float64Array(n)
+  {
+    const vals = new Float64Array(active.length)
+    const wts = new Float64Array(active.length)
+    for (let j = 0; j < n; j++) {
+      let m = 0
+      let support = 0
+      for (let k = 0; k < active.length; k++) {
+        const i = active[k] as number
+        const w = W[i * n + j] as number
+        if (w > 0) {
+          vals[m] = w
+          const ui = u[i] as number
+          wts[m] = ui
+          support += ui
+          m++
+        }
+      }
+      TN[j] = support
+      if (rule === 'yuma') C[j] = T === 0 || support < thr ? 0 : weightedUpperQuantile(vals, wts, m, thr, support)
+      else C[j] = sigmoidConsensusQ40(support, T, kappa, rho)
+    }
+  }
+
+  // 2, 4, 5. Prerank and rank numerators (exact), clipping, validator trust.
+  const preMac = new ColumnMac(n)
+  const rankMac = new ColumnMac(n)
+  const Tv = new Float64Array(n)
+  for (let i = 0; i < n; i++) {
+    if (permit[i] !== true) continue
+    const o = i * n
+    const ui = u[i] as number
+    if (ui > 0) preMac.addRow(ui, W, o, n)
+    let tv = 0
+    if (rule === 'yuma') {
+      for (let j = 0; j < n; j++) {
+        const w = W[o + j] as number
+        const c = C[j] as number
+        const wb = w < c ? w : c
+        W[o + j] = wb
+        tv += wb
+      }
+    } else {
+      for (let j = 0; j < n; j++) tv += mulDivFloor(W[o + j] as number, C[j] as number, ONE)
+    }
+    Tv[i] = tv
+    if (rule === 'yuma' && ui > 0) rankMac.addRow(ui, W, o, n)
+  }
+  const PN = preMac.result()
+  const RN = rule === 'yuma' ? rankMac.result() : PN
+
+  // Incentive from consensus: R / ΣR (Yuma) or R·C / Σ R·C (sigmoid rule).
+  const incentiveNum = rule === 'yuma' ? RN : RN.map((r, j) => r * BigInt(C[j] as number))
+  const consensusIncentive = normaliseBig(incentiveNum)
+  const fallbackToStake = incentiveNum.every((x) => x === 0n)
+
+  // I(W, S, TFT, t) = R·C + β(t)·Accuracy(TFT): both terms as distributions, see docs/CONSENSUS.md.
+  let incentive = consensusIncentive
+  let betaQ = 0
+  if (input.tft !== undefined) {
+    betaQ = betaQ40(input.tft.block)
+    const accQ = Math.floor(input.tft.accuracy * ONE)
+    const f = dyadicVector(input.tft.forecast)
+    let fSum = 0n
+    for (const x of f) fSum += x
+    if (betaQ > 0 && accQ > 0 && fSum > 0n) {
+      const scale = BigInt(betaQ) * BigInt(accQ)
+      const blended = new Array<bigint>(n)
+      for (let j = 0; j < n; j++) {
+        const fq = fracQ40(f[j] as bigint, fSum)
+        const term = (scale * BigInt(fq)) >> BigInt(2 * FRAC_BITS)
+        blended[j] = BigInt(consensusIncentive[j] as number) + term
+      }
+      incentive = normaliseBig(blended)
+    }
+  }
+
+  // Credits: ΔCredits_i = S_i · Σ_j W̄_ij (Q40), accrued; influence = bounded multiplier on bond accrual.
+  const prevCredits = input.credits ?? new Array<bigint>(n).fill(0n)
+  const creditsDelta = new Array<bigint>(n)
+  const credits = new Array<bigint>(n)
+  for (let i = 0; i < n; i++) {
+    const d = T === 0 ? 0 : mulDivFloor(u[i] as number, Tv[i] as number, T)
+    creditsDelta[i] = BigInt(d)
+    credits[i] = (prevCredits[i] as bigint) + BigInt(d)
+  }
+  const influence = input.creditInfluence === undefined ? (input.credits === undefined ? null : DEFAULT_CREDIT_INFLUENCE) : input.creditInfluence
+  const multQ = new Float64Array(n).fill(ONE)
+  let ub = u
+  let bondRN = RN
+  if (influence !== null && influence.maxBoostPpm > 0) {
+    const boost = BigInt(influence.maxBoostPpm)
+    const H = influence.halfCredits
+    const scaled = new Array<bigint>(n)
+    let sum = 0n
+    for (let i = 0; i < n; i++) {
+      const c = prevCredits[i] as bigint
+      const m = (1n << BigInt(FRAC_BITS)) + ((boost << BigInt(FRAC_BITS)) * c) / (1_000_000n * (c + H))
+      multQ[i] = Number(m)
+      const s = BigInt(u[i] as number) * m
+      scaled[i] = s
+      sum += s
+    }
+    const sh = Math.max(0, bitLength(sum) - 53)
+    ub = new Float64Array(n)
+    for (let i = 0; i < n; i++) ub[i] = Number((scaled[i] as bigint) >> BigInt(sh))
+    const mac = new ColumnMac(n)
+    for (const i of active) if ((ub[i] as number) > 0) mac.addRow(ub[i] as number, W, i * n, n)
+    bondRN = mac.result()
+  }
+
+  // 6. ΔB_ij = S_i·W̄_ij with columns normalised: ⌊u_i·W̄_ij·2^40 / Σ_k u_k·W̄_kj⌋, exact (denominator kept to 53
+  // significant bits: ⌊RN_j / 2^z_j⌋·2^z_j, a relative change below 2^-52).
+  const colDen = new Float64Array(n)
+  const colScale = new Float64Array(n)
+  for (let j = 0; j < n; j++) {
+    const r = bondRN[j] as bigint
+    if (r === 0n) continue
+    const z = Math.max(0, bitLength(r) - 53)
+    colDen[j] = Number(r >> BigInt(z))
+    colScale[j] = pow2(FRAC_BITS - z)
+  }
+  for (let i = 0; i < n; i++) {
+    const o = i * n
+    const ui = ub[i] as number
+    if (permit[i] !== true || ui === 0) {
+      W.fill(0, o, o + n)
+      continue
+    }
+    for (let j = 0; j < n; j++) {
+      const w = W[o + j] as number
+      const c = colDen[j] as number
+      W[o + j] = w === 0 || c === 0 ? 0 : mulDivFloor(ui, w * (colScale[j] as number), c)
+    }
+  }
+  const dB = W
+
+  // Previous bonds, columns normalised; EMA with α = 1 − bma/10^6 as the exact reduced ratio a : b; columns
+  // normalised again. E = ⌊(a·ΔB + b·B_prev) / (a + b)⌋, B = ⌊E·2^40 / Σ_i E⌋.
+  const Bp = normaliseBondColumns(input.bonds, n)
+  let a = 1_000_000 - bondsMovingAverage
+  let b = bondsMovingAverage
+  const g = greatestCommonDivisor(a, b)
+  a /= g
+  b /= g
+  const s = a + b
+  const E = dB
+  if (Bp === null) {
+    // B_prev = 0: α·ΔB normalises back to ΔB (nothing at all when α = 0).
+    if (a === 0) E.fill(0)
+  } else if (s <= 4096) {
+    // a·ΔB + b·B_prev < 2^52 is exact; the column normalisation below makes the division by a + b unnecessary.
+    for (let k = 0; k < n * n; k++) E[k] = a * (dB[k] as number) + b * (Bp[k] as number)
+  } else {
+    for (let k = 0; k < n * n; k++) {
+      const d = dB[k] as number
+      const p = Bp[k] as number
+      const dh = Math.floor(d * INV20)
+      const ph = Math.floor(p * INV20)
+      const xh = a * dh + b * ph
+      const xl = a * (d - dh * TWO20) + b * (p - ph * TWO20)
+      const qh = divFloor(xh, s)
+      E[k] = qh * TWO20 + divFloor((xh - qh * s) * TWO20 + xl, s)
+    }
+  }
+  const colSum = new Float64Array(n)
+  for (let i = 0; i < n; i++) {
+    const o = i * n
+    for (let j = 0; j < n; j++) colSum[j] = (colSum[j] as number) + (E[o + j] as number)
+  }
+  const B = E
+  for (let i = 0; i < n; i++) {
+    const o = i * n
+    for (let j = 0; j < n; j++) {
+      const cs = colSum[j] as number
+      const e = E[o + j] as number
+      B[o + j] = e === 0 ? 0 : mulDivFloor(e, ONE, cs)
+    }
+  }
+
+  // 7. Dividends D_i = Σ_j B_ij·I_j (exact), normalised.
+  const Ih = new Float64Array(n)
+  const Il = new Float64Array(n)
+  for (let j = 0; j < n; j++) {
+    const x = incentive[j] as number
+    Ih[j] = Math.floor(x * INV20)
+    Il[j] = x - (Ih[j] as number) * TWO20
+  }
+  const DN = new Array<bigint>(n).fill(0n)
+  for (let i = 0; i < n; i++) {
+    const o = i * n
+    let total = 0n
+    for (let j0 = 0; j0 < n; j0 += COL_BLOCK) {
+      const j1 = Math.min(n, j0 + COL_BLOCK)
+      let hh = 0
+      let hl = 0
+      let lh = 0
+      let ll = 0
+      for (let j = j0; j < j1; j++) {
+        const x = B[o + j] as number
+        if (x === 0) continue
+        const xh = Math.floor(x * INV20)
+        const xl = x - xh * TWO20
+        const ih = Ih[j] as number
+        const il = Il[j] as number
+        hh += xh * ih
+        hl += xh * il
+        lh += xl * ih
+        ll += xl * il
+      }
+      if (hh !== 0 || hl !== 0 || lh !== 0 || ll !== 0) {
+        total += (BigInt(hh) << 40n) + (BigInt(hl + lh) << 20n) + BigInt(ll)
+      }
+    }
+    DN[i] = total
+  }
+  const dividends = normaliseBig(DN)
+
+  // Outputs: exact conversions of the Q40 state.
+  const Tbig = BigInt(T)
+  const rank = new Float64Array(n)
+  const trust = new Float64Array(n)
+  for (let j = 0; j < n; j++) {
+    rank[j] = T === 0 ? 0 : Number((RN[j] as bigint) / Tbig)
+    if (rule === 'yuma') trust[j] = fracQ40(RN[j] as bigint, PN[j] as bigint)
+    else trust[j] = T === 0 ? 0 : fracQ40(BigInt(TN[j] as number), Tbig)
+  }
+  const bondsOut = new Array<number[]>(n)
+  for (let i = 0; i < n; i++) {
+    const o = i * n
+    const row = new Array<number>(n)
+    for (let j = 0; j < n; j++) row[j] = (B[o + j] as number) / ONE
+    bondsOut[i] = row
+  }
+  const stakeShare = new Float64Array(n)
+  if (T > 0) for (let i = 0; i < n; i++) stakeShare[i] = mulDivFloor(u[i] as number, ONE, T)
+  const multiplier = toNumbers(multQ)
+
+  return {
+    consensus: toNumbers(C),
+    rank: toNumbers(rank),
+    trust: toNumbers(trust),
+    incentive: toNumbers(incentive),
+    validatorTrust: toNumbers(Tv),
+    dividends: toNumbers(dividends),
+    bonds: bondsOut,
+    rule,
+    consensusIncentive: toNumbers(consensusIncentive),
+    stakeShare: toNumbers(stakeShare),
+    creditsDelta,
+    credits,
+    bondMultiplier: multiplier,
+    beta: betaQ / ONE,
+    fallbackToStake,
+  }
+}

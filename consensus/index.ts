@@ -1,0 +1,39 @@
+/**
+ * basedai/consensus — the consensus epoch each Brain runs every `tempo` blocks (default 99).
+ *
+ * `epoch()` is Yuma consensus as in subtensor's epoch: permitted validators' weights are row-normalised, each
+ * miner's consensus weight is the stake-weighted median (κ = 0.5), weights above it are clipped, rank / trust /
+ * incentive follow from the clipped weights, bonds are an EMA of column-normalised stake×weight, and dividends pay
+ * validators by bonds × incentive. Everything is computed in exact integer fixed point (Q40), so every node gets
+ * bit-identical results; the output is plain numbers.
+ *
+ * @example
+ * ```ts
+ * import { epoch, splitEmission } from 'basedai/consensus'
+ * const out = epoch({
+ *   stake: [60, 40, 0, 0, 0],
+ *   weights: [[0, 0, 1, 1, 0], [0, 0, 1, 0, 1], [0, 0, 0, 0, 0], [0, 0, 0, 0, 0], [0, 0, 0, 0, 0]],
+ *   validatorPermit: [true, true, false, false, false],
+ *   bonds: Array.from({ length: 5 }, () => [0, 0, 0, 0, 0]),
+ * })
+ * const paid = splitEmission({ amount: 1_000_000_000n, incentive: out.incentive, dividends: out.dividends })
+ * ```
+ *
+ * Also here: `runEpoch()` with the seed's sigmoid rule (§3.4.1), Credits (§3.4.3) and the β(t)·Accuracy(TFT) term
+ * (§3.4.2); `beta()` and the forecaster interface with an exponential-smoothing default; `splitEmission()` for the
+ * ledger. Design and limits: docs/CONSENSUS.md.
+ */
+export { epoch } from './core.ts'
+export { runEpoch, CREDIT_ONE, DEFAULT_CREDIT_INFLUENCE } from './epoch.ts'
+export { BLOCKS_PER_YEAR, beta, betaQ40, betaRational } from './schedule.ts'
+export { InvalidEpochInput, InvalidEmissionInput, InvalidForecastInput } from './errors.ts'
+export type { EpochField } from './errors.ts'
+export type {
+  ConsensusRule,
+  CreditInfluence,
+  EpochDetail,
+  EpochInput,
+  EpochOptions,
+  EpochOutput,
+  TftTerm,
+} from './types.ts'
