@@ -21,6 +21,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { decodeConfig, parameterCount } from '../config.ts'
+import { loadCorpus } from '../corpus.ts'
 import { saveGpt2Checkpoint } from '../checkpoint.ts'
 import { evaluate, windows } from '../eval.ts'
 import type { GptModel } from '../forward.ts'
@@ -29,17 +30,6 @@ import { initWeights, mulberry32 } from '../weights.ts'
 import { AdamW, lossAndGrad } from './backprop.ts'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
-
-export function splitCorpus(text: string): { train: string; heldOut: string } {
-  const docs = text.split(/\n{3,}/).filter((d) => d.trim().length > 0)
-  const train = docs.filter((_, i) => i % 10 !== 9)
-  const heldOut = docs.filter((_, i) => i % 10 === 9)
-  return { train: train.join('\n\n'), heldOut: heldOut.join('\n\n') }
-}
-
-export function corpusPath(): string {
-  return path.join(here, 'corpus', 'factbook.txt')
-}
 
 function main(): void {
   const { values } = parseArgs({
@@ -52,7 +42,7 @@ function main(): void {
   })
   const steps = Number(values.steps), batchSize = Number(values.batch), lrMax = Number(values.lr), seed = Number(values.seed)
   const t0 = performance.now()
-  const { train, heldOut } = splitCorpus(fs.readFileSync(corpusPath(), 'utf8'))
+  const { train, heldOut } = loadCorpus()
   const tokenizer = trainByteBpe(train, Number(values.merges))
   const trainTokens = tokenizer.encode(train)
   const heldTokens = tokenizer.encode(heldOut)
