@@ -18,6 +18,27 @@ import {
 } from './ntt/reference.ts'
 import { fastBaseConvert, makeBaseConvTables } from './rns/reference.ts'
 import { InvalidInput } from './errors.ts'
+import { MatmulKernels, type GpuWeights, type MatmulKernel } from './matmul/gpu.ts'
+import { checkWeights, matmulInt8Reference, type Int8Weights, type MatmulInput, type MatmulResult } from './matmul/reference.ts'
+import { GpuKvCache } from './attention/gpu.ts'
+import { AttentionReference, checkShape, type AttentionResult, type AttentionShape, type AttentionStep } from './attention/reference.ts'
+import { SqueezeKernels } from './squeeze/gpu.ts'
+import { squeezeReference, type SqueezeOptions, type SqueezeResult } from './squeeze/reference.ts'
+
+/** A weight matrix resident on the device (or held by the reference path); plain data, so it crosses postMessage. */
+export interface WeightsHandle {
+  readonly kind: 'weights'
+  readonly id: number
+  readonly n: number
+  readonly k: number
+}
+
+/** A KV cache resident on the device (or held by the reference path). */
+export interface KvCacheHandle {
+  readonly kind: 'kv-cache'
+  readonly id: number
+  readonly shape: AttentionShape
+}
 
 export interface KernelServiceInit {
   /** Fall back to the TypeScript references when no adapter exists (default true); false rethrows GpuUnavailable. */
@@ -44,6 +65,11 @@ export class KernelService {
   readonly rt: GpuRuntime | undefined
   readonly #ntt: NttKernels | undefined
   readonly #conv: BaseConvKernels | undefined
+  readonly #mm: MatmulKernels | undefined
+  readonly #sq: SqueezeKernels | undefined
+  readonly #weights = new Map<number, GpuWeights | Int8Weights>()
+  readonly #caches = new Map<number, GpuKvCache | AttentionReference>()
+  #nextId = 1
 
   private constructor(rt: GpuRuntime | undefined) {
     this.rt = rt
@@ -52,6 +78,8 @@ export class KernelService {
     this.slow = rt === undefined
     this.#ntt = rt ? new NttKernels(rt) : undefined
     this.#conv = rt ? new BaseConvKernels(rt) : undefined
+    this.#mm = rt ? new MatmulKernels(rt) : undefined
+    this.#sq = rt ? new SqueezeKernels(rt) : undefined
   }
 
   static async create(init: KernelServiceInit = {}): Promise<KernelService> {
@@ -105,7 +133,81 @@ export class KernelService {
     return fastBaseConvert(x, n, makeBaseConvTables(from, to))
   }
 
+  /** Uploads int8 weights (N×K, per-channel scales, optional bias) once; use the handle in `matmulInt8`. */
+  async uploadWeights(w: Int8Weights): Promise<WeightsHandle> {
+    checkWeights('uploadWeights', w)
+    const id = this.#nextId++
+    this.#weights.set(id, this.#mm ? this.#mm.upload(w) : { ...w })
+    return { kind: 'weights', id, n: w.n, k: w.k }
+  }
+
+  async releaseWeights(h: WeightsHandle): Promise<void> {
+    const w = this.#weights.get(h.id)
+    this.#weights.delete(h.id)
+    if (w && this.#mm && 'destroyed' in w) this.#mm.release(w)
+  }
+
+  /** int8 product y = A·Wᵀ with exact int32 accumulators and dequantized f32 outputs. */
+  async matmulInt8(x: MatmulInput, weights: WeightsHandle | Int8Weights, kernel: MatmulKernel = 'auto'): Promise<MatmulResult> {
+    if ('kind' in weights) {
+      const w = this.#weights.get(weights.id)
+      if (!w) throw new InvalidInput({ op: 'matmulInt8', reason: 'bad_argument', message: `unknown weights handle ${weights.id}` })
+      if (this.#mm && 'destroyed' in w) return this.#mm.run(x, w, kernel)
+      return matmulInt8Reference(x, w as Int8Weights)
+    }
+    if (!this.#mm) return matmulInt8Reference(x, weights)
+    const gw = this.#mm.upload(weights)
+    try {
+      return await this.#mm.run(x, gw, kernel)
+    } finally {
+      this.#mm.release(gw)
+    }
+  }
+
+  /** A KV cache of `capacity` tokens for `heads` heads of `headDim`. */
+  async createKvCache(shape: AttentionShape): Promise<KvCacheHandle> {
+    checkShape(shape)
+    const id = this.#nextId++
+    this.#caches.set(id, this.rt ? new GpuKvCache(this.rt, shape) : new AttentionReference(shape))
+    return { kind: 'kv-cache', id, shape: { ...shape } }
+  }
+
+  #cache(h: KvCacheHandle): GpuKvCache | AttentionReference {
+    const c = this.#caches.get(h.id)
+    if (!c) throw new InvalidInput({ op: 'attention', reason: 'bad_argument', message: `unknown KV cache handle ${h.id}` })
+    return c
+  }
+
+  /** Appends the step's keys/values to the cache and attends the new queries over it (causal, head mask). */
+  async attentionStep(h: KvCacheHandle, step: AttentionStep): Promise<AttentionResult> {
+    return this.#cache(h).step(step)
+  }
+
+  /** Tokens currently in the cache. */
+  async kvCacheLength(h: KvCacheHandle): Promise<number> {
+    return this.#cache(h).length
+  }
+
+  async resetKvCache(h: KvCacheHandle): Promise<void> {
+    this.#cache(h).reset()
+  }
+
+  async releaseKvCache(h: KvCacheHandle): Promise<void> {
+    const c = this.#caches.get(h.id)
+    this.#caches.delete(h.id)
+    if (c instanceof GpuKvCache) c.destroy()
+  }
+
+  /** Cerberus squeeze (§5.1) of an N×M input: per-sample σ, adaptive scale, L-level quantization. */
+  async squeeze(x: Float32Array, rows: number, cols: number, opts: SqueezeOptions = {}): Promise<SqueezeResult> {
+    if (this.#sq) return this.#sq.run(x, rows, cols, opts)
+    return squeezeReference(x, rows, cols, opts)
+  }
+
   destroy(): void {
+    for (const c of this.#caches.values()) if (c instanceof GpuKvCache) c.destroy()
+    this.#caches.clear()
+    this.#weights.clear()
     this.rt?.destroy()
   }
 }

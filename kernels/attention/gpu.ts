@@ -11,8 +11,7 @@ import { packInt8Rows } from '../matmul/reference.ts'
 import { checkShape, checkStep, type AttentionResult, type AttentionShape, type AttentionStep } from './reference.ts'
 
 export interface GpuAttentionResult extends AttentionResult {
-  /** Workgroups each head executed in this step (2 kernels × T for an active head, 0 for a pruned one). */
-  readonly work: Uint32Array
+  /** `work`: workgroups each head executed in this step (2 kernels × T for an active head, 0 for a pruned one). */
   /** Workgroups launched in total (the grids' sizes): 2·T·(active heads), rounded up to the grid. */
   readonly launched: number
 }
@@ -39,13 +38,10 @@ export class GpuKvCache {
     this.#kv = d.createBuffer({ label: 'kv_cache', size: C * H * 2 * this.d4 * 4, usage: STORAGE })
     this.#kvs = d.createBuffer({ label: 'kv_scales', size: C * H * 2 * 4, usage: STORAGE })
     const C_ = 0x4 // GPUShaderStage.COMPUTE
-    const ro = { type: 'read-only-storage' } as const
-    const rw = { type: 'storage' } as const
+    const kinds: GPUBufferBindingType[] = ['read-only-storage', 'read-only-storage', 'read-only-storage', 'read-only-storage', 'read-only-storage', 'storage', 'storage', 'storage', 'uniform']
     this.#layout = d.createBindGroupLayout({
       label: 'attention_layout',
-      entries: [ro, ro, ro, ro, ro, rw, rw, rw].map((buffer, binding) => ({ binding, visibility: C_, buffer })).concat([
-        { binding: 8, visibility: C_, buffer: { type: 'uniform' } },
-      ]),
+      entries: kinds.map((type, binding): GPUBindGroupLayoutEntry => ({ binding, visibility: C_, buffer: { type } })),
     })
     this.#pipelineLayout = d.createPipelineLayout({ label: 'attention_pipeline_layout', bindGroupLayouts: [this.#layout] })
     this.#code = loadWgsl(import.meta.url, './attention.wgsl')

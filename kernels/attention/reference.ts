@@ -42,6 +42,8 @@ export interface AttentionResult {
   /** Exact int32 QKᵀ for s ≤ p (0 above the diagonal). */
   readonly scores: Int32Array
   readonly probs: Float32Array
+  /** Work done per head, length H: GPU — workgroups executed (counted by the kernels); reference — query rows. */
+  readonly work: Uint32Array
 }
 
 function bad(message: string, reason: 'bad_shape' | 'too_large' = 'bad_shape'): InvalidInput {
@@ -116,8 +118,10 @@ export class AttentionReference {
     const probs = new Float32Array(active.length * T * S)
     const inv = 1 / Math.sqrt(D)
     const logits = new Float64Array(S)
+    const work = new Uint32Array(H)
     active.forEach((h, a) => {
       for (let t = 0; t < T; t++) {
+        work[h] = (work[h] as number) + 1
         const p = len0 + t
         const qo = (t * H + h) * D
         const row = (a * T + t) * S
@@ -147,6 +151,6 @@ export class AttentionReference {
         }
       }
     })
-    return { out, activeHeads: active, keys: S, scores, probs }
+    return { out, activeHeads: active, keys: S, scores, probs, work }
   }
 }
