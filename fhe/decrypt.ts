@@ -1,0 +1,132 @@
+/**
+ * Decryption and the noise budget (SEAL's `Decryptor`). The only module, with keygen, that reads the secret key;
+ * evaluating parties never need it.
+ *
+ * Decryption computes x = c0 + c1·s (+ c2·s²) mod Q_k and m = round(t·x/Q_k) mod t without BigInt:
+ * with y_i = [x_i·(Q/q_i)^{-1}]_{q_i}, t·x/Q ≡ Σ y_i·t/q_i (mod t). Each t/q_i is split into H_i/2^22 (exact
+ * integer products y_i·H_i < 2^53, reduced mod t·2^22) plus a remainder < 2^−22, so the sum is exact to ~2^−40
+ * and rounding is correct whenever the noise budget is positive.
+ *
+ * The noise budget is SEAL's invariant noise budget: log2(Q) − log2(‖[t·x]_Q‖∞) − 1 bits, i.e.
+ * log2(Q/2t) − log2‖e‖∞ for x = Δm + e; decryption is correct while it is > 0. It is a diagnostic and uses BigInt
+ * CRT composition (slow path, clearly named).
+ *
+ * Constant time: the inner product runs NTTs and pointwise products whose operation sequence does not depend on s;
+ * the rounding uses floating-point and integer arithmetic without secret-dependent branches. `noiseBudget` is a
+ * diagnostic and not constant-time.
+ * @throws ParamsMismatch (key or ciphertext from another context), InvalidOperand (malformed ciphertext)
+ */
+import type { FheContext } from './context.ts'
+import { limbsOf, prefixBase, zeroPoly } from './poly.ts'
+import type { Ciphertext, Plaintext, SecretKey } from './types.ts'
+import { checkCiphertext, checkParamsId } from './validate.ts'
+
+const INV_TWO16 = 1 / 65536
+const TWO22 = 2 ** 22
+
+/** c0 + c1·s + c2·s² + … in coefficient form at the ciphertext's level. */
+export function innerProduct(ctx: FheContext, sk: SecretKey, ct: Ciphertext): Uint32Array {
+  checkParamsId(ctx, sk.paramsId)
+  checkCiphertext(ctx, ct)
+  const k = ct.level
+  const base = prefixBase(ctx.base, k)
+  const be = ctx.backend
+  const s = limbsOf(sk.sNtt, k)
+  const acc = zeroPoly(ctx.n, k)
+  // Horner in NTT form: ((c_{m}·s + c_{m−1})·s + …)·s, then + c0.
+  for (let i = ct.polys.length - 1; i >= 1; i--) {
+    const c = zeroPoly(ctx.n, k)
+    c.data.set((ct.polys[i] as { data: Uint32Array }).data)
+    be.forwardMany([c], base)
+    be.add(acc, c, acc, base)
+    be.mul(acc, s, acc, base)
+  }
+  be.inverseMany([acc], base)
+  be.add(acc, ct.polys[0] as typeof acc, acc, base)
+  return acc.data
+}
+
+/** round(t·x/Q) mod t for coefficient j of x (k limbs of n). */
+function scaleCoefficient(ctx: FheContext, x: Uint32Array, k: number, j: number): number {
+  const ld = ctx.levelData[k - 1]
+  if (!ld) throw new RangeError(`no level ${k}`)
+  const n = ctx.n
+  const t = ctx.t
+  const T22 = t * TWO22
+  let hi = 0
+  let lo = 0
+  for (let i = 0; i < k; i++) {
+    const q = ctx.base.moduli[i] as number
+    const a = x[i * n + j] as number
+    const w = ld.qhatInv[i] as number
+    const ws = ld.qhatInvShoup[i] as number
+    const qhat = Math.floor((a * (ws >>> 16) + Math.floor(a * (ws & 0xffff) * INV_TWO16)) * INV_TWO16)
+    const r0 = ((Math.imul(a, w) - Math.imul(qhat, q)) >>> 0) - q // in [−q, q)
+    const y = r0 + (q & (r0 >> 31))
+    hi = (hi + ((y * (ld.thetaHi[i] as number)) % T22)) % T22
+    lo += y * (ld.thetaLo[i] as number)
+  }
+  const r = Math.round(hi / TWO22 + lo) % t
+  return r
+}
+
+/** Decrypts every coefficient. */
+export function decrypt(ctx: FheContext, sk: SecretKey, ct: Ciphertext): Plaintext {
+  const x = innerProduct(ctx, sk, ct)
+  const coeffs = new Uint32Array(ctx.n)
+  for (let j = 0; j < ctx.n; j++) coeffs[j] = scaleCoefficient(ctx, x, ct.level, j)
+  x.fill(0)
+  return { paramsId: ctx.paramsId, coeffs }
+}
+
+/** Decrypts only the listed coefficients (the client of an encrypted linear layer needs a few per ciphertext). */
+export function decryptCoefficients(ctx: FheContext, sk: SecretKey, ct: Ciphertext, indices: ArrayLike<number>): Uint32Array {
+  const x = innerProduct(ctx, sk, ct)
+  const out = new Uint32Array(indices.length)
+  for (let i = 0; i < indices.length; i++) {
+    const j = indices[i] as number
+    if (!Number.isInteger(j) || j < 0 || j >= ctx.n) throw new RangeError(`coefficient index ${j} outside 0…${ctx.n - 1}`)
+    out[i] = scaleCoefficient(ctx, x, ct.level, j)
+  }
+  x.fill(0)
+  return out
+}
+
+/**
+ * Invariant noise budget in bits (SEAL's definition; 0 means decryption may fail). Slow path: BigInt CRT.
+ */
+export function noiseBudget(ctx: FheContext, sk: SecretKey, ct: Ciphertext): number {
+  const x = innerProduct(ctx, sk, ct)
+  const k = ct.level
+  const ld = ctx.levelData[k - 1]
+  if (!ld) throw new RangeError(`no level ${k}`)
+  const Q = ld.Q
+  const halfQ = Q / 2n
+  const T = BigInt(ctx.t)
+  const moduli = ctx.base.moduli.slice(0, k)
+  const qhat = moduli.map((q) => Q / BigInt(q))
+  const n = ctx.n
+  let maxAbs = 0n
+  for (let j = 0; j < n; j++) {
+    let v = 0n
+    for (let i = 0; i < k; i++) {
+      const q = moduli[i] as number
+      const y = (BigInt(x[i * n + j] as number) * BigInt(ld.qhatInv[i] as number)) % BigInt(q)
+      v += y * (qhat[i] as bigint)
+    }
+    let r = (v * T) % Q
+    if (r > halfQ) r = Q - r
+    if (r > maxAbs) maxAbs = r
+  }
+  x.fill(0)
+  if (maxAbs === 0n) return ld.logQ - 1
+  const bits = ld.logQ - log2Big(maxAbs) - 1
+  return Math.max(0, bits)
+}
+
+function log2Big(v: bigint): number {
+  const s = v.toString(2).length
+  if (s <= 52) return Math.log2(Number(v))
+  const top = Number(v >> BigInt(s - 52))
+  return Math.log2(top) + (s - 52)
+}

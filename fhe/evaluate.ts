@@ -1,0 +1,274 @@
+/**
+ * Homomorphic evaluation (SEAL's `Evaluator`). Works on ciphertexts and public material only — never the secret key.
+ *
+ * Operations and their tagged failures:
+ * - `add`, `sub` — ParamsMismatch (other context), InvalidOperand `level_mismatch` (mod-switch first).
+ * - `negate`, `addPlain`, `subPlain`, `multiplyPlain` — ParamsMismatch, InvalidOperand `value_out_of_range`/`shape`.
+ * - `multiply` (size-2 × size-2 → size 3) — ParamsMismatch, InvalidOperand `level_mismatch` / `size_unsupported`.
+ * - `relinearize` (size 3 → 2) — ParamsMismatch (keys or ciphertext), InvalidOperand `size_unsupported`.
+ * - `modSwitchToNext` / `modSwitchTo` — InvalidOperand `level_exhausted` (already at one prime or a higher target).
+ *
+ * Ciphertext multiplication is the HPS RNS variant: extend both operands from Q to Q ∪ P exactly (centred lift),
+ * tensor in NTT form over Q ∪ P, scale by t/Q with rounding into P, convert back to Q. Relinearization uses RNS
+ * digits (one key per prime of q), so it needs no special prime and the key lives under the same q the security
+ * table bounds.
+ */
+import type { FheContext } from './context.ts'
+import { addScaledMessage } from './encrypt.ts'
+import { InvalidOperand } from './errors.ts'
+import { clonePoly, limbsOf, prefixBase, zeroPoly, type PreparedPoly, type RnsBase, type RnsPoly } from './poly.ts'
+import { convertCentered, scaleRound } from './rns.ts'
+import type { Ciphertext, Plaintext, RelinKeys } from './types.ts'
+import { checkCiphertext, checkParamsId, checkPlaintext, checkSameLevel } from './validate.ts'
+
+
+function levelBase(ctx: FheContext, k: number): RnsBase {
+  return prefixBase(ctx.base, k)
+}
+
+function result(ctx: FheContext, level: number, polys: RnsPoly[]): Ciphertext {
+  return { paramsId: ctx.paramsId, level, polys }
+}
+
+function addOrSub(ctx: FheContext, a: Ciphertext, b: Ciphertext, op: 'add' | 'sub'): Ciphertext {
+  checkCiphertext(ctx, a)
+  checkCiphertext(ctx, b)
+  checkSameLevel(a, b)
+  const base = levelBase(ctx, a.level)
+  const size = Math.max(a.polys.length, b.polys.length)
+  const out: RnsPoly[] = []
+  for (let i = 0; i < size; i++) {
+    const pa = a.polys[i]
+    const pb = b.polys[i]
+    if (pa && pb) {
+      const r = zeroPoly(ctx.n, a.level)
+      if (op === 'add') ctx.backend.add(pa, pb, r, base)
+      else ctx.backend.sub(pa, pb, r, base)
+      out.push(r)
+    } else if (pa) out.push(clonePoly(pa))
+    else if (pb) {
+      const r = zeroPoly(ctx.n, a.level)
+      if (op === 'add') r.data.set(pb.data)
+      else ctx.backend.negate(pb, r, base)
+      out.push(r)
+    }
+  }
+  return result(ctx, a.level, out)
+}
+
+export function add(ctx: FheContext, a: Ciphertext, b: Ciphertext): Ciphertext {
+  return addOrSub(ctx, a, b, 'add')
+}
+
+export function sub(ctx: FheContext, a: Ciphertext, b: Ciphertext): Ciphertext {
+  return addOrSub(ctx, a, b, 'sub')
+}
+
+export function negate(ctx: FheContext, a: Ciphertext): Ciphertext {
+  checkCiphertext(ctx, a)
+  const base = levelBase(ctx, a.level)
+  return result(
+    ctx,
+    a.level,
+    a.polys.map((p) => {
+      const r = zeroPoly(ctx.n, a.level)
+      ctx.backend.negate(p, r, base)
+      return r
+    }),
+  )
+}
+
+/** ct + m (adds Δ·m to c0). */
+export function addPlain(ctx: FheContext, a: Ciphertext, pt: Plaintext): Ciphertext {
+  checkCiphertext(ctx, a)
+  checkPlaintext(ctx, pt)
+  const polys = a.polys.map(clonePoly)
+  addScaledMessage(ctx, pt, polys[0] as RnsPoly, a.level)
+  return result(ctx, a.level, polys)
+}
+
+/** ct − m. */
+export function subPlain(ctx: FheContext, a: Ciphertext, pt: Plaintext): Ciphertext {
+  checkPlaintext(ctx, pt)
+  const neg = new Uint32Array(ctx.n)
+  for (let i = 0; i < ctx.n; i++) {
+    const v = pt.coeffs[i] as number
+    neg[i] = v === 0 ? 0 : ctx.t - v
+  }
+  return addPlain(ctx, a, { paramsId: pt.paramsId, coeffs: neg })
+}
+
+/**
+ * The plaintext as a polynomial over Q_k with centred coefficients (|m_i| ≤ t/2, so the noise grows by the
+ * plaintext's norm, not by t), in NTT form and prepared for repeated products.
+ */
+export function preparePlain(ctx: FheContext, pt: Plaintext, level = ctx.levels): PreparedPoly {
+  checkPlaintext(ctx, pt)
+  const base = levelBase(ctx, level)
+  const p = zeroPoly(ctx.n, level)
+  const t = ctx.t
+  for (let i = 0; i < level; i++) {
+    const q = base.moduli[i] as number
+    for (let j = 0; j < ctx.n; j++) {
+      const m = pt.coeffs[j] as number
+      const mc = m > t / 2 ? m - t : m
+      p.data[i * ctx.n + j] = mc < 0 ? mc + q : mc
+    }
+  }
+  ctx.backend.forwardMany([p], base)
+  return ctx.backend.prepare(p, base)
+}
+
+/** ct · m for a plaintext polynomial m (or one prepared with `preparePlain` at the ciphertext's level). */
+export function multiplyPlain(ctx: FheContext, a: Ciphertext, pt: Plaintext | PreparedPoly): Ciphertext {
+  checkCiphertext(ctx, a)
+  const w = 'coeffs' in pt ? preparePlain(ctx, pt, a.level) : pt
+  if (w.k !== a.level || w.n !== ctx.n) {
+    throw new InvalidOperand({ reason: 'level_mismatch', message: `prepared plaintext has ${w.k} limbs, ciphertext ${a.level}` })
+  }
+  const base = levelBase(ctx, a.level)
+  const be = ctx.backend
+  const ins = a.polys.map(clonePoly)
+  be.forwardMany(ins, base)
+  const outs = ins.map((c) => {
+    const r = zeroPoly(ctx.n, a.level)
+    be.mulAccPrepared(r, c, w, base)
+    return r
+  })
+  be.inverseMany(outs, base)
+  return result(ctx, a.level, outs)
+}
+
+/** Exact lift of a Q_k polynomial (coefficient form) to Q_k ∪ P, NTT form. */
+function liftToQP(ctx: FheContext, p: RnsPoly, k: number): RnsPoly {
+  const md = ctx.mulData(k)
+  const K = md.pBase.moduli.length
+  const out = zeroPoly(ctx.n, k + K)
+  out.data.set(p.data)
+  convertCentered(md.qToP, p.data, out.data.subarray(k * ctx.n), ctx.n)
+  ctx.backend.forwardMany([out], md.qpBase)
+  return out
+}
+
+/** Size-2 × size-2 ciphertext product (size 3 result; relinearize next). */
+export function multiply(ctx: FheContext, a: Ciphertext, b: Ciphertext): Ciphertext {
+  checkCiphertext(ctx, a)
+  checkCiphertext(ctx, b)
+  checkSameLevel(a, b)
+  if (a.polys.length !== 2 || b.polys.length !== 2) {
+    throw new InvalidOperand({ reason: 'size_unsupported', message: 'multiply needs two size-2 ciphertexts (relinearize first)' })
+  }
+  const k = a.level
+  const n = ctx.n
+  const md = ctx.mulData(k)
+  const be = ctx.backend
+  const qp = md.qpBase
+  const [a0, a1] = a.polys.map((p) => liftToQP(ctx, p, k)) as [RnsPoly, RnsPoly]
+  const [b0, b1] = b.polys.map((p) => liftToQP(ctx, p, k)) as [RnsPoly, RnsPoly]
+  const kk = qp.moduli.length
+  const d0 = zeroPoly(n, kk)
+  const d1 = zeroPoly(n, kk)
+  const d2 = zeroPoly(n, kk)
+  be.mul(a0, b0, d0, qp)
+  be.mul(a0, b1, d1, qp)
+  be.mulAcc(d1, a1, b0, qp)
+  be.mul(a1, b1, d2, qp)
+  be.inverseMany([d0, d1, d2], qp)
+  const K = md.pBase.moduli.length
+  const tmp = new Uint32Array(K * n)
+  const outs = [d0, d1, d2].map((d) => {
+    scaleRound(md.scaler, d.data, tmp, n)
+    const r = zeroPoly(n, k)
+    convertCentered(md.pToQ, tmp, r.data, n)
+    return r
+  })
+  return result(ctx, k, outs)
+}
+
+/** Size 3 → size 2 with RNS-digit relinearization keys. */
+export function relinearize(ctx: FheContext, a: Ciphertext, rlk: RelinKeys): Ciphertext {
+  checkCiphertext(ctx, a)
+  checkParamsId(ctx, rlk.paramsId)
+  if (a.polys.length !== 3) throw new InvalidOperand({ reason: 'size_unsupported', message: 'relinearize needs a size-3 ciphertext' })
+  if (rlk.b.length !== ctx.levels || rlk.a.length !== ctx.levels) {
+    throw new InvalidOperand({ reason: 'missing_key', message: 'relinearization keys incomplete' })
+  }
+  const k = a.level
+  const n = ctx.n
+  const base = levelBase(ctx, k)
+  const be = ctx.backend
+  const c2 = a.polys[2] as RnsPoly
+  const acc0 = zeroPoly(n, k)
+  const acc1 = zeroPoly(n, k)
+  const digit = zeroPoly(n, k)
+  for (let i = 0; i < k; i++) {
+    const src = c2.data.subarray(i * n, (i + 1) * n)
+    for (let j = 0; j < k; j++) {
+      const q = base.moduli[j] as number
+      const off = j * n
+      for (let c = 0; c < n; c++) {
+        const v = src[c] as number
+        digit.data[off + c] = v >= q ? v - q : v
+      }
+    }
+    be.forwardMany([digit], base)
+    be.mulAcc(acc0, digit, limbsOf(rlk.b[i] as RnsPoly, k), base)
+    be.mulAcc(acc1, digit, limbsOf(rlk.a[i] as RnsPoly, k), base)
+  }
+  be.inverseMany([acc0, acc1], base)
+  be.add(acc0, a.polys[0] as RnsPoly, acc0, base)
+  be.add(acc1, a.polys[1] as RnsPoly, acc1, base)
+  return result(ctx, k, [acc0, acc1])
+}
+
+/** multiply then relinearize. */
+export function multiplyRelin(ctx: FheContext, a: Ciphertext, b: Ciphertext, rlk: RelinKeys): Ciphertext {
+  return relinearize(ctx, multiply(ctx, a, b), rlk)
+}
+
+/** Drops the last prime: c ← round(c / q_last), in RNS (c_i − [c]_{q_last}) · q_last^{-1} with the centred residue. */
+export function modSwitchToNext(ctx: FheContext, a: Ciphertext): Ciphertext {
+  checkCiphertext(ctx, a)
+  const k = a.level
+  if (k <= 1) throw new InvalidOperand({ reason: 'level_exhausted', message: 'ciphertext is already at the last prime' })
+  const ld = ctx.levelData[k - 1]
+  if (!ld) throw new RangeError(`no level ${k}`)
+  const n = ctx.n
+  const ql = ctx.base.moduli[k - 1] as number
+  const half = Math.floor(ql / 2)
+  const polys = a.polys.map((p) => {
+    const r = zeroPoly(n, k - 1)
+    const last = p.data.subarray((k - 1) * n, k * n)
+    for (let i = 0; i < k - 1; i++) {
+      const q = ctx.base.moduli[i] as number
+      const inv = ld.lastInv[i] as number
+      const qlModQ = ql % q
+      for (let c = 0; c < n; c++) {
+        const l = last[c] as number
+        // centred residue of c mod q_last, as a residue mod q
+        const lc = l > half ? (l - qlModQ + q) % q : l % q
+        const d = (p.data[i * n + c] as number) - lc
+        const x = d < 0 ? d + q : d
+        r.data[i * n + c] = mulModFast(x, inv, q)
+      }
+    }
+    return r
+  })
+  return result(ctx, k - 1, polys)
+}
+
+function mulModFast(a: number, b: number, q: number): number {
+  const t = (a * (b >>> 16)) % q
+  return (t * 65536 + a * (b & 0xffff)) % q
+}
+
+/** Switches down to `level` primes. */
+export function modSwitchTo(ctx: FheContext, a: Ciphertext, level: number): Ciphertext {
+  if (level > a.level || level < 1) {
+    throw new InvalidOperand({ reason: 'level_exhausted', message: `cannot switch from level ${a.level} to ${level}` })
+  }
+  let c = a
+  while (c.level > level) c = modSwitchToNext(ctx, c)
+  return c
+}
+

@@ -1,0 +1,197 @@
+/**
+ * RNS tools (CPU reference): exact base conversion with centring (Halevi–Polyakov–Shoup 2019, "An improved RNS
+ * variant of the BFV homomorphic encryption scheme", §2.2) and the t/Q scale-and-round of ciphertext multiplication
+ * (same paper, §4). No BigInt on the hot path; BigInt is used once, when constants are precomputed.
+ *
+ * Floating point: the conversion computes v = round(Σ y_i/q_i) in doubles. It is exact unless the value sits within
+ * ~2^−40 of ±Q/2; then the result is off by ±Q, which BFV multiplication absorbs as a small extra noise term (HPS §2.2,
+ * and BEHZ's analysis of the same "+αQ" error). The scale step rounds Σ y_i·θ_i in doubles; an error there changes a
+ * coefficient by ±1, again noise, never a wrong decryption while the budget is positive.
+ */
+import { mulMod, shoupPrecompute } from '../kernels/ntt/reference.ts'
+
+const INV_TWO16 = 1 / 65536
+
+/** a·w mod q with a precomputed Shoup quotient (a < 2^32, w < q < 2^31). */
+function mulShoupInline(a: number, w: number, ws: number, q: number): number {
+  const qhat = Math.floor((a * (ws >>> 16) + Math.floor(a * (ws & 0xffff) * INV_TWO16)) * INV_TWO16)
+  const r = (Math.imul(a, w) - Math.imul(qhat, q)) >>> 0
+  return r >= q ? r - q : r
+}
+
+export function bigProduct(moduli: readonly number[]): bigint {
+  return moduli.reduce((acc, q) => acc * BigInt(q), 1n)
+}
+
+function bmod(a: bigint, m: bigint): bigint {
+  const r = a % m
+  return r < 0n ? r + m : r
+}
+
+export function bigInvMod(a: bigint, m: bigint): bigint {
+  let [r0, r1] = [m, bmod(a, m)]
+  let [s0, s1] = [0n, 1n]
+  while (r1 !== 0n) {
+    const k = r0 / r1
+    ;[r0, r1] = [r1, r0 - k * r1]
+    ;[s0, s1] = [s1, s0 - k * s1]
+  }
+  if (r0 !== 1n) throw new RangeError('not invertible')
+  return bmod(s0, m)
+}
+
+/** Exact conversion from base `from` to base `to`, giving the centred representative's residues. */
+export interface BaseConverter {
+  readonly from: readonly number[]
+  readonly to: readonly number[]
+  /** [(Q/q_i)^{-1}]_{q_i} and Shoup quotients. */
+  readonly qhatInv: Uint32Array
+  readonly qhatInvShoup: Uint32Array
+  /** 1/q_i as doubles. */
+  readonly invQ: Float64Array
+  /** [Q/q_i]_{p_j} at index j·k + i, with Shoup quotients. */
+  readonly qhatModP: Uint32Array
+  readonly qhatModPShoup: Uint32Array
+  /** [Q]_{p_j}. */
+  readonly qModP: Uint32Array
+}
+
+export function makeBaseConverter(from: readonly number[], to: readonly number[]): BaseConverter {
+  const k = from.length
+  const Q = bigProduct(from)
+  const qhatInv = new Uint32Array(k)
+  const qhatInvShoup = new Uint32Array(k)
+  const invQ = new Float64Array(k)
+  const qhatModP = new Uint32Array(k * to.length)
+  const qhatModPShoup = new Uint32Array(k * to.length)
+  const qModP = new Uint32Array(to.length)
+  from.forEach((q, i) => {
+    const qhat = Q / BigInt(q)
+    qhatInv[i] = Number(bigInvMod(qhat, BigInt(q)))
+    qhatInvShoup[i] = shoupPrecompute(qhatInv[i] as number, q)
+    invQ[i] = 1 / q
+    to.forEach((p, j) => {
+      const v = Number(qhat % BigInt(p))
+      qhatModP[j * k + i] = v
+      qhatModPShoup[j * k + i] = shoupPrecompute(v, p)
+    })
+  })
+  to.forEach((p, j) => {
+    qModP[j] = Number(Q % BigInt(p))
+  })
+  return { from, to, qhatInv, qhatInvShoup, invQ, qhatModP, qhatModPShoup, qModP }
+}
+
+/**
+ * dst (to.length limbs of n) ← residues of the centred representative of src (from.length limbs of n). Both arrays
+ * hold limbs contiguously; they must not overlap.
+ */
+export function convertCentered(cv: BaseConverter, src: Uint32Array, dst: Uint32Array, n: number): void {
+  const k = cv.from.length
+  const K = cv.to.length
+  const y = new Float64Array(k)
+  for (let c = 0; c < n; c++) {
+    let frac = 0
+    for (let i = 0; i < k; i++) {
+      const q = cv.from[i] as number
+      const yi = mulShoupInline(src[i * n + c] as number, cv.qhatInv[i] as number, cv.qhatInvShoup[i] as number, q)
+      y[i] = yi
+      frac += yi * (cv.invQ[i] as number)
+    }
+    const v = Math.round(frac)
+    for (let j = 0; j < K; j++) {
+      const p = cv.to[j] as number
+      let s = 0
+      const base = j * k
+      for (let i = 0; i < k; i++) {
+        s += mulShoupInline(y[i] as number, cv.qhatModP[base + i] as number, cv.qhatModPShoup[base + i] as number, p)
+      }
+      // s < k·p ≤ 2^34: exact; subtract v·[Q]_p (v ≤ k).
+      const r = (s - v * (cv.qModP[j] as number)) % p
+      dst[j * n + c] = r < 0 ? r + p : r
+    }
+  }
+}
+
+/** Constants of round(t·x/Q) for x given in base Q ∪ P, result in base P (HPS §4.2). */
+export interface Scaler {
+  readonly q: readonly number[]
+  readonly p: readonly number[]
+  /** [(QP/q_i)^{-1}]_{q_i}, Shoup. */
+  readonly yInv: Uint32Array
+  readonly yInvShoup: Uint32Array
+  /** frac(t·P/q_i). */
+  readonly theta: Float64Array
+  /** [⌊t·P/q_i⌋]_{p_j} at j·k + i, Shoup. */
+  readonly omega: Uint32Array
+  readonly omegaShoup: Uint32Array
+  /** [t·Q^{-1}]_{p_j}, Shoup. */
+  readonly tQinv: Uint32Array
+  readonly tQinvShoup: Uint32Array
+}
+
+export function makeScaler(q: readonly number[], p: readonly number[], t: number): Scaler {
+  const k = q.length
+  const K = p.length
+  const Q = bigProduct(q)
+  const P = bigProduct(p)
+  const T = BigInt(t)
+  const yInv = new Uint32Array(k)
+  const yInvShoup = new Uint32Array(k)
+  const theta = new Float64Array(k)
+  const omega = new Uint32Array(k * K)
+  const omegaShoup = new Uint32Array(k * K)
+  const tQinv = new Uint32Array(K)
+  const tQinvShoup = new Uint32Array(K)
+  q.forEach((qi, i) => {
+    const Qi = BigInt(qi)
+    yInv[i] = Number(bigInvMod((Q * P) / Qi, Qi))
+    yInvShoup[i] = shoupPrecompute(yInv[i] as number, qi)
+    const num = T * P
+    const whole = num / Qi
+    const rem = num - whole * Qi
+    theta[i] = Number(rem) / qi
+    p.forEach((pj, j) => {
+      const v = Number(whole % BigInt(pj))
+      omega[j * k + i] = v
+      omegaShoup[j * k + i] = shoupPrecompute(v, pj)
+    })
+  })
+  p.forEach((pj, j) => {
+    const v = Number(bmod(T * bigInvMod(Q, BigInt(pj)), BigInt(pj)))
+    tQinv[j] = v
+    tQinvShoup[j] = shoupPrecompute(v, pj)
+  })
+  return { q, p, yInv, yInvShoup, theta, omega, omegaShoup, tQinv, tQinvShoup }
+}
+
+/**
+ * dst (P limbs) ← round(t·x/Q) mod p_j, where src holds x in base Q ∪ P (Q limbs first, then P limbs).
+ */
+export function scaleRound(sc: Scaler, src: Uint32Array, dst: Uint32Array, n: number): void {
+  const k = sc.q.length
+  const K = sc.p.length
+  const y = new Float64Array(k)
+  for (let c = 0; c < n; c++) {
+    let f = 0
+    for (let i = 0; i < k; i++) {
+      const qi = sc.q[i] as number
+      const yi = mulShoupInline(src[i * n + c] as number, sc.yInv[i] as number, sc.yInvShoup[i] as number, qi)
+      y[i] = yi
+      f += yi * (sc.theta[i] as number)
+    }
+    const rounded = Math.round(f)
+    for (let j = 0; j < K; j++) {
+      const pj = sc.p[j] as number
+      let s = rounded % pj
+      const base = j * k
+      for (let i = 0; i < k; i++) {
+        s += mulShoupInline(y[i] as number, sc.omega[base + i] as number, sc.omegaShoup[base + i] as number, pj)
+      }
+      s += mulShoupInline(src[(k + j) * n + c] as number, sc.tQinv[j] as number, sc.tQinvShoup[j] as number, pj)
+      dst[j * n + c] = s % pj
+    }
+  }
+}
+
+export { mulMod }
