@@ -22,6 +22,7 @@ import {
   type ReplyFor,
 } from '../protocol/index.ts'
 import type { Child, ShutdownPolicy } from './child.ts'
+import { coarseNow } from './clock.ts'
 import { Mailbox } from './mailbox.ts'
 import { askBytesVia, PendingAsks, type ActorRef, type AskOptions, type SendOptions } from './ref.ts'
 import { loadBehaviour, Runner, type Outcome } from './runner.ts'
@@ -101,7 +102,7 @@ export abstract class Cell implements Child, ActorRef {
 
   protected noteReceived(tag: string): void {
     this.recentTags[this.recentNext] = tag
-    this.recentAt[this.recentNext] = Date.now()
+    this.recentAt[this.recentNext] = coarseNow()
     this.recentNext = (this.recentNext + 1) % RECENT_MESSAGE_TYPES
     if (this.recentCount < RECENT_MESSAGE_TYPES) this.recentCount++
   }

@@ -4,7 +4,9 @@
  *
  * - Messages are encoded as protocol frames on this side and decoded and validated on the worker's side, so a
  *   worker actor gets exactly what a remote peer would send it.
- * - Frames sent in one turn of the event loop go as one batch (one transferred buffer per postMessage).
+ * - Frames go in batches: one msgpack array per postMessage (one transferred buffer). When the thread is idle the
+ *   batch leaves at the end of the current microtask run (low latency for asks); when it is busy, frames gather
+ *   until the next turn of the event loop (throughput).
  * - Mailbox depth = frames accepted − frames the worker has finished (shared counters; no ack messages). `tell`
  *   throws MailboxFull at capacity; `send`/`ask` wait for room, woken by the worker's `drain` notice.
  * - Crash detection: an uncaught error, process.exit, or running out of memory (resourceLimits) all end the thread;
@@ -19,12 +21,13 @@ import {
   DEFAULT_ASK_TIMEOUT_MS,
   MailboxFull,
   PROTOCOL_VERSION,
-  decodeFrame,
-  encodeFrame,
+  decodeBatch,
+  decodeFrameValue,
+  encodeBatch,
+  type Frame,
   type Message,
   type ReplyFor,
 } from '../protocol/index.ts'
-import { packBatch, unpackBatch } from './batch.ts'
 import { Cell, delay, noop, type CellOptions } from './cell.ts'
 import type { ShutdownPolicy } from './child.ts'
 import { BehaviourLoadFailed } from './errors.ts'
@@ -35,7 +38,7 @@ import { COUNTERS, DONE, ERRORS, STARTED, WAITING, type FromWorker, type ToWorke
 const HOST = new URL('./worker-host.ts', import.meta.url)
 
 interface Outgoing {
-  readonly bytes: Uint8Array
+  readonly frame: Frame
   readonly askId: number | undefined
 }
 interface Waiter {
@@ -110,12 +113,16 @@ export class WorkerCell extends Cell {
     return row ? [{ ...row, errors: row.errors + this.errorsBefore + Atomics.load(this.counters, ERRORS) }] : []
   }
 
+  private readonly flushFn = (): void => this.flush()
+
   private enqueue(item: Outgoing, tag: string): void {
     this.outbox.push(item)
     this.noteReceived(tag)
     if (!this.flushScheduled) {
       this.flushScheduled = true
-      setImmediate(() => this.flush())
+      const idle = this.postedTo - this.head <= 0 || Atomics.load(this.counters, DONE) >= this.baseSeq + (this.postedTo - this.head)
+      if (idle) queueMicrotask(this.flushFn)
+      else setImmediate(this.flushFn)
     }
   }
 
@@ -125,9 +132,9 @@ export class WorkerCell extends Cell {
     if (!w || this.lifecycle !== 'running') return
     if (this.postedTo < this.head) this.postedTo = this.head
     if (this.postedTo >= this.outbox.length) return
-    const frames = this.outbox.slice(this.postedTo).map((o) => o.bytes)
+    const frames = this.outbox.slice(this.postedTo).map((o) => o.frame)
     this.postedTo = this.outbox.length
-    const batch = packBatch(frames)
+    const batch = new Uint8Array(encodeBatch(frames))
     const m: ToWorker = { t: 'frames', batch }
     w.postMessage(m, [batch.buffer as ArrayBuffer])
   }
@@ -154,7 +161,7 @@ export class WorkerCell extends Cell {
     if (this.waiters.length > 0 || this.inMailbox() >= this.capacity) {
       throw new MailboxFull({ actor: this.address, capacity: this.capacity })
     }
-    this.enqueue({ bytes: encodeFrame({ _tag: 'Tell', v: PROTOCOL_VERSION, to: this.address, body: msg }), askId: undefined }, msg._tag)
+    this.enqueue({ frame: { _tag: 'Tell', v: PROTOCOL_VERSION, to: this.address, body: msg }, askId: undefined }, msg._tag)
   }
 
   private admit(item: Outgoing, tag: string, signal?: AbortSignal): Promise<void> {
@@ -184,16 +191,16 @@ export class WorkerCell extends Cell {
 
   send(msg: Message, opts?: SendOptions): Promise<void> {
     this.checkOpen()
-    const bytes = encodeFrame({ _tag: 'Tell', v: PROTOCOL_VERSION, to: this.address, body: msg })
-    return this.admit({ bytes, askId: undefined }, msg._tag, opts?.signal)
+    const frame: Frame = { _tag: 'Tell', v: PROTOCOL_VERSION, to: this.address, body: msg }
+    return this.admit({ frame, askId: undefined }, msg._tag, opts?.signal)
   }
 
   ask<Q extends Message>(msg: Q, opts?: AskOptions): Promise<ReplyFor<Q>> {
     this.checkOpen()
     const { id, promise } = this.pending.open(this.address, msg._tag, opts?.timeoutMs ?? DEFAULT_ASK_TIMEOUT_MS)
     promise.catch(noop)
-    const bytes = encodeFrame({ _tag: 'Ask', v: PROTOCOL_VERSION, to: this.address, id, body: msg })
-    return this.admit({ bytes, askId: id }, msg._tag, opts?.signal).then(
+    const frame: Frame = { _tag: 'Ask', v: PROTOCOL_VERSION, to: this.address, id, body: msg }
+    return this.admit({ frame, askId: id }, msg._tag, opts?.signal).then(
       () => promise as Promise<ReplyFor<Q>>,
       (e: unknown) => {
         this.pending.reject(id, e)
@@ -281,8 +288,9 @@ export class WorkerCell extends Cell {
   }
 
   private onReplies(batch: Uint8Array): void {
-    for (const bytes of unpackBatch(batch)) {
-      const d = decodeFrame(bytes)
+    const values = decodeBatch(batch)
+    for (const value of Either.isRight(values) ? values.right : []) {
+      const d = decodeFrameValue(value)
       if (Either.isLeft(d)) continue
       const f = d.right
       if (f._tag === 'Reply') this.pending.resolve(f.id, f.body)

@@ -6,8 +6,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads'
 import { Either } from 'effect'
-import { decodeFrame, encodeFrame, PROTOCOL_VERSION, type Frame } from '../protocol/index.ts'
-import { packBatch, unpackBatch } from './batch.ts'
+import { decodeBatch, decodeFrameValue, encodeBatch, PROTOCOL_VERSION, type Frame } from '../protocol/index.ts'
 import { loadBehaviour, Runner, type Outcome } from './runner.ts'
 import { errorReason, type ActorContext } from './types.ts'
 import { DONE, ERRORS, STARTED, WAITING, type FromWorker, type ToWorker, type WorkerInit } from './worker-protocol.ts'
@@ -62,30 +61,31 @@ async function pump(): Promise<void> {
   busy = false
 }
 
-function replyFrame(id: number, out: Outcome): Uint8Array {
-  if (out.kind === 'fail' || out.kind === 'crash') {
-    return encodeFrame({ _tag: 'Fail', v: PROTOCOL_VERSION, id, error: out.error })
-  }
-  return encodeFrame({ _tag: 'Reply', v: PROTOCOL_VERSION, id, body: out.reply })
+function replyFrame(id: number, out: Outcome): Frame {
+  if (out.kind === 'fail' || out.kind === 'crash') return { _tag: 'Fail', v: PROTOCOL_VERSION, id, error: out.error }
+  return { _tag: 'Reply', v: PROTOCOL_VERSION, id, body: out.reply }
 }
 
 async function handleBatch(batch: Uint8Array): Promise<void> {
-  const replies: Uint8Array[] = []
+  const replies: Frame[] = []
   const flush = (): void => {
     if (replies.length > 0) {
-      const b = packBatch(replies.splice(0))
+      const b = new Uint8Array(encodeBatch(replies.splice(0)))
       post({ t: 'replies', batch: b }, [b.buffer as ArrayBuffer])
     }
     if (Atomics.exchange(counters, WAITING, 0) === 1) post({ t: 'drain' })
   }
-  for (const bytes of unpackBatch(batch)) {
+  const values = decodeBatch(batch)
+  // A batch comes from this process's own WorkerCell; one that does not unpack is a runtime bug, reported loudly.
+  if (Either.isLeft(values)) throw new Error(`corrupt frame batch: ${values.left.error._tag}`)
+  for (const value of values.right) {
     Atomics.add(counters, STARTED, 1)
-    const decoded = decodeFrame(bytes)
+    const decoded = decodeFrameValue(value)
     if (Either.isLeft(decoded)) {
       Atomics.add(counters, ERRORS, 1)
       const id = decoded.left.partial.id
       if (decoded.left.partial.tag === 'Ask' && id !== undefined) {
-        replies.push(encodeFrame({ _tag: 'Fail', v: PROTOCOL_VERSION, id, error: decoded.left.error }))
+        replies.push({ _tag: 'Fail', v: PROTOCOL_VERSION, id, error: decoded.left.error })
       }
       Atomics.add(counters, DONE, 1)
       continue

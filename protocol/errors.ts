@@ -64,6 +64,19 @@ export class HandlerError extends Schema.TaggedError<HandlerError>()('HandlerErr
   message: Schema.String,
 }) {}
 
+/** Every boundary-crossing error, by tag. Add a new one here and to `ProtocolError` below. */
+export const ProtocolErrorByTag = {
+  DecodeError,
+  FrameTooLarge,
+  VersionMismatch,
+  UnsupportedMessage,
+  UnknownActor,
+  MailboxFull,
+  AskTimeout,
+  ActorCrashed,
+  ActorStopped,
+  HandlerError,
+} as const
 export const ProtocolError = Schema.Union(
   DecodeError,
   FrameTooLarge,

@@ -46,6 +46,8 @@ export const GetProbeReport = Schema.TaggedStruct('GetProbeReport', {})
  */
 export const Fault = Schema.TaggedStruct('Fault', { mode: Schema.Literal('throw', 'exit', 'oom') })
 
+/** Every message, by tag. Add a new message here and to `Message` below (a test checks they agree). */
+export const MessageByTag = { Ping, Echo, GetStatus, Probe, GetProbeReport, Fault } as const
 export const Message = Schema.Union(Ping, Echo, GetStatus, Probe, GetProbeReport, Fault)
 export type Message = typeof Message.Type
 export type MessageTag = Message['_tag']
@@ -67,6 +69,8 @@ export const ProbeReport = Schema.TaggedStruct('ProbeReport', {
   senders: Schema.Record({ key: Str, value: ProbeStats }),
 })
 
+/** Every reply, by tag. Add a new reply here and to `Reply` below (a test checks they agree). */
+export const ReplyByTag = { Ack, Pong, EchoReply, StatusReply, ProbeReport } as const
 export const Reply = Schema.Union(Ack, Pong, EchoReply, StatusReply, ProbeReport)
 export type Reply = typeof Reply.Type
 
