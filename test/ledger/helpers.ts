@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict'
 import {
   Ledger, MemoryStore, MemoryKV, applyTx, auditSupply, defaultParams, signTx, testKeyPair, tokens, toHex, withMinFee,
-  type BlockContext, type KeyPair, type Params, type PreparedTx, type TxBody, type KV, type Store,
+  type BlockContext, type GenesisConfig, type KeyPair, type Params, type PreparedTx, type TxBody, type KV, type Store,
 } from 'basedai/ledger'
 
 export const CHAIN = 'test-chain'
@@ -12,6 +12,7 @@ export function params(over: Partial<Params> = {}): Params {
 }
 
 export interface Fixture {
+  readonly genesis: GenesisConfig
   readonly ledger: Ledger
   readonly store: MemoryStore
   readonly params: Params
@@ -44,16 +45,14 @@ export function fixture(opts: { params?: Partial<Params>; accounts?: Record<stri
     foundation: { based: tokens(10) },
   }
   const store = new MemoryStore()
-  const ledger = Ledger.open({
-    store,
-    genesis: {
-      params: p,
-      time: 1_700_000_000_000,
-      accounts: Object.entries(accounts).map(([n, a]) => ({ publicKey: (keys[n] as KeyPair).publicKey, ...a })),
-    },
-  })
+  const genesis: GenesisConfig = {
+    params: p,
+    time: 1_700_000_000_000,
+    accounts: Object.entries(accounts).map(([n, a]) => ({ publicKey: (keys[n] as KeyPair).publicKey, ...a })),
+  }
+  const ledger = Ledger.open({ store, genesis })
   const f: Fixture = {
-    ledger, store, params: p, keys,
+    genesis, ledger, store, params: p, keys,
     tx(who, body, o = {}) {
       const k = keys[who] as KeyPair
       const nonce = ledger.nonce(k.publicKey) + (o.nonceOffset ?? 0n)
