@@ -1,0 +1,70 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { Either } from 'effect'
+import { decodeFrame, encodeFrame, PROTOCOL_VERSION } from '../../protocol/index.ts'
+import type { ActorStats } from '../../actors/index.ts'
+import { until } from '../support/tracker.ts'
+
+const based = new URL('../../cli/based.ts', import.meta.url).pathname
+
+test('based cluster up: tree starts, control endpoint serves mailboxes and asks, SIGINT stops in reverse order', async () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'based-cli-'))
+  const child = spawn(process.execPath, [based, 'cluster', 'up', '--control-port', '0', '--data-dir', dataDir, '--miners', '1'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let out = ''
+  let err = ''
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()))
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()))
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+  try {
+    await until(() => out.includes('control: http://'), 60_000, 'cluster up')
+    assert.match(out, /├── ledger/)
+    assert.match(out, /brain-1/)
+    const url = (JSON.parse(fs.readFileSync(path.join(dataDir, 'control.json'), 'utf8')) as { url: string }).url
+    assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/)
+
+    const rows = (await (await fetch(`${url}/mailboxes`)).json()) as ActorStats[]
+    const addresses = rows.map((r) => r.address)
+    for (const a of ['/root/ledger/shard-0', '/root/brains/brain-1', '/root/miners/miner-1', '/root/validators/validator-1', '/root/control']) {
+      assert.ok(addresses.includes(a), a)
+    }
+    assert.equal(rows.find((r) => r.address === '/root/miners/miner-1')?.placement, 'worker')
+
+    const ask = async (to: string, bytes: Uint8Array): Promise<ReturnType<typeof decodeFrame>> =>
+      decodeFrame(new Uint8Array(await (await fetch(`${url}/ask?to=${encodeURIComponent(to)}`, { method: 'POST', body: bytes })).arrayBuffer()))
+    const status = await ask('/root/brains/brain-1', encodeFrame({ _tag: 'Ask', v: PROTOCOL_VERSION, to: '/root/brains/brain-1', id: 3, body: { _tag: 'GetStatus' } }))
+    assert.ok(Either.isRight(status) && status.right._tag === 'Reply' && status.right.body._tag === 'StatusReply')
+    const unknown = await ask('/root/nobody', encodeFrame({ _tag: 'Ask', v: PROTOCOL_VERSION, to: '/root/nobody', id: 4, body: { _tag: 'Ping' } }))
+    assert.ok(Either.isRight(unknown) && unknown.right._tag === 'Fail' && unknown.right.error._tag === 'UnknownActor')
+    const garbage = await ask('/root/brains/brain-1', new Uint8Array([1, 2, 3, 4]))
+    assert.ok(Either.isRight(garbage) && garbage.right._tag === 'Fail' && garbage.right.error._tag === 'DecodeError')
+
+    child.kill('SIGINT')
+    assert.equal(await exited, 0)
+    assert.match(out, /stopped cleanly/)
+    const stops = [...err.matchAll(/stopped\s+(\S+)/g)].map((m) => m[1])
+    assert.deepEqual(stops.slice(0, 2), ['/root/control', '/root/validators/validator-1'])
+    assert.equal(stops.at(-1), '/root/ledger', 'the first child started is the last stopped')
+    assert.ok(!fs.existsSync(path.join(dataDir, 'control.json')), 'control.json removed on stop')
+  } finally {
+    child.kill('SIGKILL')
+    fs.rmSync(dataDir, { recursive: true, force: true })
+  }
+})
+
+test('based inspect mailboxes without a running cluster says how to start one', async () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'based-cli-'))
+  const child = spawn(process.execPath, [based, 'inspect', 'mailboxes', '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let err = ''
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()))
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve))
+  assert.equal(code, 1)
+  assert.match(err, /no running cluster found/)
+  assert.match(err, /npm start/)
+  fs.rmSync(dataDir, { recursive: true, force: true })
+})
