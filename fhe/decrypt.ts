@@ -18,6 +18,8 @@
  */
 import type { FheContext } from './context.ts'
 import { limbsOf, prefixBase, zeroPoly } from './poly.ts'
+import { InvalidOperand } from './errors.ts'
+import type { PartialCiphertext } from './serialize.ts'
 import type { Ciphertext, Plaintext, SecretKey } from './types.ts'
 import { checkCiphertext, checkParamsId } from './validate.ts'
 
@@ -89,6 +91,40 @@ export function decryptCoefficients(ctx: FheContext, sk: SecretKey, ct: Cipherte
     out[i] = scaleCoefficient(ctx, x, ct.level, j)
   }
   x.fill(0)
+  return out
+}
+
+/**
+ * Decrypts a partial ciphertext (c0 at chosen indices, c1 whole): returns the plaintext coefficients at `p.indices`,
+ * in that order.
+ */
+export function decryptPartial(ctx: FheContext, sk: SecretKey, p: PartialCiphertext): Uint32Array {
+  checkParamsId(ctx, sk.paramsId)
+  checkParamsId(ctx, p.paramsId)
+  const k = p.level
+  const m = p.indices.length
+  if (k < 1 || k > ctx.levels || p.c1.k !== k || p.c0.length !== k * m) {
+    throw new InvalidOperand({ reason: 'shape', message: 'partial ciphertext shape does not match its level' })
+  }
+  const base = prefixBase(ctx.base, k)
+  const be = ctx.backend
+  const c1s = zeroPoly(ctx.n, k)
+  c1s.data.set(p.c1.data)
+  be.forwardMany([c1s], base)
+  be.mul(c1s, limbsOf(sk.sNtt, k), c1s, base)
+  be.inverseMany([c1s], base)
+  const n = ctx.n
+  const out = new Uint32Array(m)
+  for (let i = 0; i < m; i++) {
+    const j = p.indices[i] as number
+    for (let l = 0; l < k; l++) {
+      const q = base.moduli[l] as number
+      const s = (c1s.data[l * n + j] as number) + (p.c0[l * m + i] as number)
+      c1s.data[l * n + j] = s >= q ? s - q : s
+    }
+    out[i] = scaleCoefficient(ctx, c1s.data, k, j)
+  }
+  c1s.data.fill(0)
   return out
 }
 

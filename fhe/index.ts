@@ -17,7 +17,7 @@
  * ```
  */
 export { createFheContext, makeFheContext, validateParams, type FheContext, type LevelData } from './context.ts'
-export { decrypt, decryptCoefficients, noiseBudget } from './decrypt.ts'
+export { decrypt, decryptCoefficients, decryptPartial, noiseBudget } from './decrypt.ts'
 export { centre, decodeSigned, encodeIntegers } from './encoder.ts'
 export { encryptPublic, encryptSymmetric } from './encrypt.ts'
 export * from './errors.ts'
@@ -42,3 +42,17 @@ export { presets, PRIMES_31, type PresetName } from './presets.ts'
 export { cryptoRandom, seededRandom, type RandomSource } from './rng.ts'
 export { MAX_LOG_Q_128, maxLogQ } from './security.ts'
 export type { Ciphertext, Plaintext, PublicKey, RelinKeys, SecretKey } from './types.ts'
+export {
+  deserializeCiphertext,
+  deserializePartial,
+  deserializePublicKey,
+  deserializeRelinKeys,
+  deserializeSecretKey,
+  FORMAT_VERSION,
+  serializeCiphertext,
+  serializePartial,
+  serializePublicKey,
+  serializeRelinKeys,
+  serializeSecretKey,
+  type PartialCiphertext,
+} from './serialize.ts'
