@@ -124,7 +124,8 @@ export class LmdbStore implements Store {
     const want = opts.shards ?? 4
     if (!Number.isInteger(want) || want < 1 || want > 256) throw new RangeError('shards must be 1..256')
     fs.mkdirSync(opts.path, { recursive: true })
-    const env = open({ path: opts.path, maxDbs: want + 4, mapSize: 2 ** 34 })
+    // noSubdir: false — always a directory (lmdb-js otherwise treats a path with a dot as a file name).
+    const env = open({ path: opts.path, noSubdir: false, maxDbs: want + 4, mapSize: 2 ** 34 })
     const metaDb = env.openDB<Uint8Array, string>({ name: 'meta', encoding: 'binary' })
     const stored = metaDb.get('shards')
     let k = want
