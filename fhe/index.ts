@@ -56,3 +56,18 @@ export {
   serializeSecretKey,
   type PartialCiphertext,
 } from './serialize.ts'
+export {
+  decryptLinear,
+  encryptActivations,
+  evaluateLinear,
+  evaluateLinearFull,
+  linearPlain,
+  planLinear,
+  prepareLinear,
+  resultIndices,
+  worstCaseBudget,
+  type LinearPlan,
+  type LinearShape,
+  type PlanOptions,
+  type PreparedLinear,
+} from './linear.ts'
