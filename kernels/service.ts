@@ -188,6 +188,11 @@ export class KernelService {
     return this.#cache(h).length
   }
 
+  /** Keeps the first `length` tokens (rollback). */
+  async truncateKvCache(h: KvCacheHandle, length: number): Promise<void> {
+    this.#cache(h).truncate(length)
+  }
+
   async resetKvCache(h: KvCacheHandle): Promise<void> {
     this.#cache(h).reset()
   }

@@ -6,6 +6,7 @@
  * submission.
  */
 import { loadWgsl } from '../wgsl.ts'
+import { InvalidInput } from '../errors.ts'
 import { STORAGE, type GpuRuntime } from '../runtime.ts'
 import { packInt8Rows } from '../matmul/reference.ts'
 import { checkShape, checkStep, type AttentionResult, type AttentionShape, type AttentionStep } from './reference.ts'
@@ -49,6 +50,14 @@ export class GpuKvCache {
 
   reset(): void {
     this.length = 0
+  }
+
+  /** Drops tokens past `length` (0 ≤ length ≤ current length), e.g. to roll back a speculative step. */
+  truncate(length: number): void {
+    if (!Number.isInteger(length) || length < 0 || length > this.length) {
+      throw new InvalidInput({ op: 'attention', reason: 'bad_argument', message: `truncate to ${length}: cache holds ${this.length}` })
+    }
+    this.length = length
   }
 
   destroy(): void {

@@ -102,6 +102,14 @@ export class AttentionReference {
     this.length = 0
   }
 
+  /** Drops tokens past `length` (0 ≤ length ≤ current length), e.g. to roll back a speculative step. */
+  truncate(length: number): void {
+    if (!Number.isInteger(length) || length < 0 || length > this.length) {
+      throw new InvalidInput({ op: 'attention', reason: 'bad_argument', message: `truncate to ${length}: cache holds ${this.length}` })
+    }
+    this.length = length
+  }
+
   step(st: AttentionStep): AttentionResult {
     const active = checkStep(this.shape, this.length, st)
     const { heads: H, headDim: D } = this.shape

@@ -1,8 +1,9 @@
 /**
  * WebGPU host for the int8 matrix products (matmul.wgsl). Weights are uploaded once (`upload`) and stay resident;
- * each product uploads the packed activations, runs GEMV (M ≤ 4: one workgroup reduces each output over K) or the
- * tiled GEMM (32×32 output tiles, 2×2 per invocation, K in 64-byte chunks) and reads back the exact int32
- * accumulators and the dequantized f32 outputs in one submission.
+ * each product uploads the packed activations, runs GEMV (M ≤ 4: one invocation per output, looping over K) or
+ * GEMM (32×32 output tiles) and reads back the exact int32
+ * accumulators and the dequantized f32 outputs in one submission. `gemm` is register-blocked (4×4 per invocation,
+ * no barriers: best on CPU adapters such as lavapipe); `gemm_tiled` stages tiles through workgroup memory.
  */
 import { loadWgsl } from '../wgsl.ts'
 import { STORAGE, type GpuRuntime } from '../runtime.ts'
@@ -20,13 +21,13 @@ export interface GpuWeights {
   destroyed: boolean
 }
 
-export type MatmulKernel = 'auto' | 'gemv' | 'gemm'
+export type MatmulKernel = 'auto' | 'gemv' | 'gemm' | 'gemm_tiled'
 
 export class MatmulKernels {
   readonly rt: GpuRuntime
   readonly #code: string
   /** Output elements computed per kernel, for tests and benchmarks. */
-  readonly counts = { gemv: 0, gemm: 0 }
+  readonly counts = { gemv: 0, gemm: 0, gemm_tiled: 0 }
 
   constructor(rt: GpuRuntime) {
     this.rt = rt
@@ -69,7 +70,7 @@ export class MatmulKernels {
     const { m } = x
     const n = gw.n
     const which = kernel === 'auto' ? (m <= 4 ? 'gemv' : 'gemm') : kernel
-    const count = which === 'gemv' ? m * n : Math.ceil(m / 32) * Math.ceil(n / 32)
+    const count = which === 'gemv' ? Math.ceil((m * n) / 64) : Math.ceil(m / 32) * Math.ceil(n / 32)
     const g = this.rt.grid(count)
     const pipe = this.rt.pipeline({ key: `matmul_${which}_i8`, code: this.#code, entryPoint: which })
     const pa = packInt8Rows(x.a, m, x.k)

@@ -32,43 +32,77 @@ fn finish(row: u32, col: u32, acc: i32) {
   y_out[i] = y;
 }
 
-// GEMV-shaped work (few rows): one workgroup of GEMV_WG invocations per output element, reducing over K.
-override GEMV_WG: u32 = 64u;
-var<workgroup> red: array<i32, GEMV_WG>;
-
-@compute @workgroup_size(GEMV_WG)
+// GEMV-shaped work (few rows): one invocation per output element, looping over K (no barriers: on CPU adapters such
+// as lavapipe a workgroup barrier costs far more than the loop).
+@compute @workgroup_size(64)
 fn gemv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let o = wid.y * P.grid_x + wid.x;
-  let inside = o < P.m * P.n;
+  let o = (wid.y * P.grid_x + wid.x) * 64u + lid.x;
+  if (o >= P.m * P.n) {
+    return;
+  }
   let row = o / P.n;
   let col = o % P.n;
   var s = 0i;
-  if (inside) {
-    for (var k = lid.x; k < P.k4; k += GEMV_WG) {
-      s += dot4I8Packed(a[row * P.k4 + k], w[col * P.k4 + k]);
+  let ao = row * P.k4;
+  let wo = col * P.k4;
+  for (var k = 0u; k < P.k4; k += 1u) {
+    s += dot4I8Packed(a[ao + k], w[wo + k]);
+  }
+  finish(row, col, s);
+}
+
+// GEMM, register-blocked: 8×8 invocations per 32×32 output tile, each computing a 4×4 block straight from global
+// memory (rows past M or N are clamped for loads and skipped for stores).
+@compute @workgroup_size(8, 8)
+fn gemm(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let tiles_n = (P.n + 31u) / 32u;
+  let tile = wid.y * P.grid_x + wid.x;
+  if (tile >= tiles_n * ((P.m + 31u) / 32u)) {
+    return;
+  }
+  let r0 = (tile / tiles_n) * 32u + lid.y * 4u;
+  let c0 = (tile % tiles_n) * 32u + lid.x * 4u;
+  if (r0 >= P.m || c0 >= P.n) {
+    return;
+  }
+  var ra: array<u32, 4>;
+  var wa: array<u32, 4>;
+  for (var i = 0u; i < 4u; i += 1u) {
+    ra[i] = min(r0 + i, P.m - 1u) * P.k4;
+    wa[i] = min(c0 + i, P.n - 1u) * P.k4;
+  }
+  var acc: array<i32, 16>;
+  for (var k = 0u; k < P.k4; k += 1u) {
+    let a0 = a[ra[0] + k];
+    let a1 = a[ra[1] + k];
+    let a2 = a[ra[2] + k];
+    let a3 = a[ra[3] + k];
+    for (var j = 0u; j < 4u; j += 1u) {
+      let wj = w[wa[j] + k];
+      acc[j] += dot4I8Packed(a0, wj);
+      acc[4u + j] += dot4I8Packed(a1, wj);
+      acc[8u + j] += dot4I8Packed(a2, wj);
+      acc[12u + j] += dot4I8Packed(a3, wj);
     }
   }
-  red[lid.x] = s;
-  workgroupBarrier();
-  for (var h = GEMV_WG >> 1u; h > 0u; h >>= 1u) {
-    if (lid.x < h) {
-      red[lid.x] += red[lid.x + h];
+  for (var i = 0u; i < 4u; i += 1u) {
+    for (var j = 0u; j < 4u; j += 1u) {
+      if (r0 + i < P.m && c0 + j < P.n) {
+        finish(r0 + i, c0 + j, acc[i * 4u + j]);
+      }
     }
-    workgroupBarrier();
-  }
-  if (inside && lid.x == 0u) {
-    finish(row, col, red[0]);
   }
 }
 
-// GEMM: 16×16 invocations, each computing a 2×2 block of a 32×32 output tile; K in chunks of 16 words (64 int8).
+// GEMM, tiled through workgroup memory (for GPUs with fast barriers): 16×16 invocations, each computing a 2×2 block
+// of a 32×32 output tile; K in chunks of 16 words (64 int8).
 const TM: u32 = 32u;
 const TK: u32 = 16u;
 var<workgroup> as_: array<u32, 512>; // TM × TK
 var<workgroup> ws_: array<u32, 512>; // TM × TK
 
 @compute @workgroup_size(16, 16)
-fn gemm(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+fn gemm_tiled(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let tiles_n = (P.n + TM - 1u) / TM;
   let tile = wid.y * P.grid_x + wid.x;
   let tiles = tiles_n * ((P.m + TM - 1u) / TM);

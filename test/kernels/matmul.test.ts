@@ -73,6 +73,8 @@ describe('int8 matmul on WebGPU', { skip: gpu.skip }, () => {
       [64, 96, 256, 'gemm'],
       [37, 45, 70, 'gemm'],
       [5, 3, 3, 'gemm'],
+      [64, 96, 256, 'gemm_tiled'],
+      [37, 45, 70, 'gemm_tiled'],
     ] as const) {
       const { x, w } = problem(m, n, k, m * 1000 + n, k !== 13)
       const gw = mm.upload(w)
@@ -98,7 +100,7 @@ describe('int8 matmul on WebGPU', { skip: gpu.skip }, () => {
     w.fill(127, k)
     const x = { a, aScale: Float32Array.from([1, 1]), m: 2, k }
     const wt = { w, wScale: Float32Array.from([1, 1]), n: 2, k }
-    for (const kernel of ['gemv', 'gemm'] as const) {
+    for (const kernel of ['gemv', 'gemm', 'gemm_tiled'] as const) {
       const gw = mm.upload(wt)
       const got = await mm.run(x, gw, kernel)
       assert.deepEqual(got.acc, matmulInt8Reference(x, wt).acc)
