@@ -15,17 +15,21 @@ import {
   FRAC_BITS,
   ONE,
   bitLength,
+  WEIGHT_BITS,
+  WEIGHT_ONE,
   ceilLog2,
+  divExactFloor,
   divFloor,
   dyadicVector,
   exponentOf,
   fracQ40,
+  fracQ52,
   mulDivFloor,
   pow2,
   toDyadic,
 } from './fixed.ts'
 import { betaQ40 } from './schedule.ts'
-import { sigmoidConsensusQ40 } from './sigmoid.ts'
+import { sigmoidConsensusQ52 } from './sigmoid.ts'
 import type { CreditInfluence, EpochDetail, EpochOptions } from './types.ts'
 import { validateEpoch } from './validate.ts'
 
@@ -35,14 +39,20 @@ export const CREDIT_ONE = 1n << BigInt(FRAC_BITS)
 /** Default Credit influence: up to +25% bond accrual, half of it at 10 Credits. */
 export const DEFAULT_CREDIT_INFLUENCE: CreditInfluence = { maxBoostPpm: 250_000, halfCredits: 10n * CREDIT_ONE }
 
-const TWO20 = 2 ** 20
-const TWO21 = 2 ** 21
-const INV20 = 1 / TWO20
-const INV21 = 1 / TWO21
-/** Rows per exact limb block: 2048 · (2^21 − 1) · 2^20 < 2^52. */
-const ROW_BLOCK = 2048
-/** Columns per exact block in the dividend dot products: 4096 · 2^20 · 2^20 < 2^53. */
-const COL_BLOCK = 4096
+const TWO18 = pow2(18)
+const TWO20 = pow2(20)
+const TWO21 = pow2(21)
+const TWO26 = pow2(26)
+const TWO36 = pow2(36)
+const INV18 = pow2(-18)
+const INV20 = pow2(-20)
+const INV21 = pow2(-21)
+const INV26 = pow2(-26)
+const INV36 = pow2(-36)
+/** Rows per exact limb block of {@link ColumnMac}: 8192 · (2^21 − 1) · 2^18 < 2^52. */
+const ROW_BLOCK = 8192
+/** Columns per exact block in the dividend dot products: 8192 · 2^20 · 2^18 < 2^52. */
+const COL_BLOCK = 8192
 
 /** Stake units u (exactly proportional to permitted stake when possible) and their total T. */
 function stakeUnits(stake: readonly number[], permit: readonly boolean[]): { u: Float64Array; T: number } {
@@ -84,7 +94,7 @@ function quantFactors(max: number, qbits: number): [number, number] {
 }
 
 /**
- * Step 1: permitted rows, diagonal zeroed, each row normalised to Q40 (exact floor of q_ij·2^40 / Σ_j q_ij, where
+ * Step 1: permitted rows, diagonal zeroed, each row normalised to Q52 (exact floor of q_ij·2^52 / Σ_j q_ij, where
  * q_ij = ⌊w_ij·2^s_i⌋ is the entry scaled by the power of two that brings the row maximum just below 2^qbits;
  * exact for any entry with at most qbits significant bits relative to its row maximum).
  */
@@ -109,7 +119,7 @@ function normaliseWeights(weights: readonly (readonly number[])[], permit: reado
       W[o + j] = q
       D += q
     }
-    for (let j = 0; j < n; j++) W[o + j] = mulDivFloor(W[o + j] as number, ONE, D)
+    for (let j = 0; j < n; j++) W[o + j] = divExactFloor((W[o + j] as number) * WEIGHT_ONE, D)
   }
   return W
 }
@@ -254,64 +264,102 @@ function quantileBySort(vals: Float64Array, wts: Float64Array, lo: number, hi: n
   return 0
 }
 
-/** Four limb accumulators per column for exact Σ_i u_i·X_ij (u = uh·2^21 + ul, X = xh·2^20 + xl, X ≤ 2^40). */
+/**
+ * Exact column sums Σ_i u_i·X_ij for u < 2^53 and Q52 entries X ≤ 2^52: u = uh·2^21 + ul, X = x2·2^36 + x1·2^18 + x0,
+ * six limb products per entry, each limb sum below 2^53 (Σ uh < 2^32; at most ROW_BLOCK rows of ul < 2^21), folded
+ * into BigInt every ROW_BLOCK rows.
+ */
 class ColumnMac {
-  readonly hh: Float64Array
-  readonly hl: Float64Array
-  readonly lh: Float64Array
-  readonly ll: Float64Array
+  readonly acc: Float64Array[]
   readonly total: bigint[]
   rows = 0
   constructor(n: number) {
-    this.hh = new Float64Array(n)
-    this.hl = new Float64Array(n)
-    this.lh = new Float64Array(n)
-    this.ll = new Float64Array(n)
+    this.acc = Array.from({ length: 6 }, () => new Float64Array(n))
     this.total = new Array<bigint>(n).fill(0n)
   }
-  /** Call before adding each row; flushes the limb sums into BigInt every ROW_BLOCK rows. */
-  tick(): void {
-    if (this.rows === ROW_BLOCK) this.flush()
-    this.rows++
-  }
   flush(): void {
-    const { hh, hl, lh, ll, total } = this
+    const [h2, h1, h0, l2, l1, l0] = this.acc as [Float64Array, Float64Array, Float64Array, Float64Array, Float64Array, Float64Array]
+    const { total } = this
     for (let j = 0; j < total.length; j++) {
-      if (hh[j] === 0 && hl[j] === 0 && lh[j] === 0 && ll[j] === 0) continue
-      total[j] =
-        (total[j] as bigint) +
-        (BigInt(hh[j] as number) << 41n) +
-        (BigInt(hl[j] as number) << 21n) +
-        (BigInt(lh[j] as number) << 20n) +
-        BigInt(ll[j] as number)
-      hh[j] = 0
-      hl[j] = 0
-      lh[j] = 0
-      ll[j] = 0
+      const a = h2[j] as number
+      const b = h1[j] as number
+      const c = h0[j] as number
+      const d = l2[j] as number
+      const e = l1[j] as number
+      const f = l0[j] as number
+      if (a === 0 && b === 0 && c === 0 && d === 0 && e === 0 && f === 0) continue
+      const hi = (BigInt(a) << 36n) + (BigInt(b) << 18n) + BigInt(c)
+      const lo = (BigInt(d) << 36n) + (BigInt(e) << 18n) + BigInt(f)
+      total[j] = (total[j] as bigint) + (hi << 21n) + lo
+      h2[j] = 0
+      h1[j] = 0
+      h0[j] = 0
+      l2[j] = 0
+      l1[j] = 0
+      l0[j] = 0
     }
     this.rows = 0
   }
-  /** Adds u·row for one row (Q40 entries). */
+  /** Adds u·row for one row of Q52 entries. */
   addRow(u: number, M: Float64Array, o: number, n: number): void {
-    this.tick()
+    if (this.rows === ROW_BLOCK) this.flush()
+    this.rows++
     const uh = Math.floor(u * INV21)
     const ul = u - uh * TWO21
-    const { hh, hl, lh, ll } = this
+    const [h2, h1, h0, l2, l1, l0] = this.acc as [Float64Array, Float64Array, Float64Array, Float64Array, Float64Array, Float64Array]
     for (let j = 0; j < n; j++) {
       const w = M[o + j] as number
       if (w === 0) continue
-      const wh = Math.floor(w * INV20)
-      const wl = w - wh * TWO20
-      hh[j] = (hh[j] as number) + uh * wh
-      hl[j] = (hl[j] as number) + uh * wl
-      lh[j] = (lh[j] as number) + ul * wh
-      ll[j] = (ll[j] as number) + ul * wl
+      const x2 = Math.floor(w * INV36)
+      const r = w - x2 * TWO36
+      const x1 = Math.floor(r * INV18)
+      const x0 = r - x1 * TWO18
+      h2[j] = (h2[j] as number) + uh * x2
+      h1[j] = (h1[j] as number) + uh * x1
+      h0[j] = (h0[j] as number) + uh * x0
+      l2[j] = (l2[j] as number) + ul * x2
+      l1[j] = (l1[j] as number) + ul * x1
+      l0[j] = (l0[j] as number) + ul * x0
     }
   }
   result(): bigint[] {
     this.flush()
     return this.total
   }
+}
+
+/** ⌊Σ_j M_oj·V_j / 2^52⌋ exactly, for Q52 entries M ≤ 2^52 and V ≤ 2^52 (V given as 26-bit limbs v1, v0). */
+function rowDotQ52(M: Float64Array, o: number, n: number, v1: Float64Array, v0: Float64Array): number {
+  let total = 0n
+  for (let j0 = 0; j0 < n; j0 += 256) {
+    const j1 = Math.min(n, j0 + 256)
+    let a2 = 0
+    let a1 = 0
+    let a0 = 0
+    let b2 = 0
+    let b1 = 0
+    let b0 = 0
+    for (let j = j0; j < j1; j++) {
+      const w = M[o + j] as number
+      if (w === 0) continue
+      const x2 = Math.floor(w * INV36)
+      const r = w - x2 * TWO36
+      const x1 = Math.floor(r * INV18)
+      const x0 = r - x1 * TWO18
+      const c1 = v1[j] as number
+      const c0 = v0[j] as number
+      a2 += x2 * c1
+      a1 += x1 * c1
+      a0 += x0 * c1
+      b2 += x2 * c0
+      b1 += x1 * c0
+      b0 += x0 * c0
+    }
+    const hi = (BigInt(a2) << 36n) + (BigInt(a1) << 18n) + BigInt(a0)
+    const lo = (BigInt(b2) << 36n) + (BigInt(b1) << 18n) + BigInt(b0)
+    total += (hi << 26n) + lo
+  }
+  return Number(total >> BigInt(WEIGHT_BITS))
 }
 
 function greatestCommonDivisor(a: number, b: number): number {
@@ -325,10 +373,10 @@ function greatestCommonDivisor(a: number, b: number): number {
   return x
 }
 
-/** Q40 integers → plain numbers. */
-function toNumbers(v: ArrayLike<number>): number[] {
+/** Fixed-point integers (Q40 unless another unit is given) → plain numbers, exactly. */
+function toNumbers(v: ArrayLike<number>, unit: number = ONE): number[] {
   const out = new Array<number>(v.length)
-  for (let i = 0; i < v.length; i++) out[i] = (v[i] as number) / ONE
+  for (let i = 0; i < v.length; i++) out[i] = (v[i] as number) / unit
   return out
 }
 
@@ -384,7 +432,7 @@ export function runEpoch(input: EpochOptions): EpochDetail {
       }
       TN[j] = support
       if (rule === 'yuma') C[j] = T === 0 || support < thr ? 0 : weightedUpperQuantile(vals, wts, m, thr, support)
-      else C[j] = sigmoidConsensusQ40(support, T, kappa, rho)
+      else C[j] = sigmoidConsensusQ52(support, T, kappa, rho)
     }
   }
 
@@ -392,6 +440,12 @@ export function runEpoch(input: EpochOptions): EpochDetail {
   const preMac = new ColumnMac(n)
   const rankMac = new ColumnMac(n)
   const Tv = new Float64Array(n)
+  const C1 = new Float64Array(n)
+  const C0 = new Float64Array(n)
+  for (let j = 0; j < n; j++) {
+    C1[j] = Math.floor((C[j] as number) * INV26)
+    C0[j] = (C[j] as number) - (C1[j] as number) * TWO26
+  }
   for (let i = 0; i < n; i++) {
     if (permit[i] !== true) continue
     const o = i * n
@@ -407,7 +461,7 @@ export function runEpoch(input: EpochOptions): EpochDetail {
         tv += wb
       }
     } else {
-      for (let j = 0; j < n; j++) tv += mulDivFloor(W[o + j] as number, C[j] as number, ONE)
+      tv = rowDotQ52(W, o, n, C1, C0)
     }
     Tv[i] = tv
     if (rule === 'yuma' && ui > 0) rankMac.addRow(ui, W, o, n)
@@ -416,12 +470,13 @@ export function runEpoch(input: EpochOptions): EpochDetail {
   const RN = rule === 'yuma' ? rankMac.result() : PN
 
   // Incentive from consensus: R / ΣR (Yuma) or R·C / Σ R·C (sigmoid rule).
-  const incentiveNum = rule === 'yuma' ? RN : RN.map((r, j) => r * BigInt(C[j] as number))
-  const consensusIncentive = normaliseBig(incentiveNum)
-  const fallbackToStake = incentiveNum.every((x) => x === 0n)
+  const consensusNum = rule === 'yuma' ? RN : RN.map((r, j) => r * BigInt(C[j] as number))
+  const consensusIncentive = normaliseBig(consensusNum)
+  const fallbackToStake = consensusNum.every((x) => x === 0n)
 
   // I(W, S, TFT, t) = R·C + β(t)·Accuracy(TFT): both terms as distributions, see docs/CONSENSUS.md.
   let incentive = consensusIncentive
+  let incentiveNum = consensusNum
   let betaQ = 0
   if (input.tft !== undefined) {
     betaQ = betaQ40(input.tft.block)
@@ -438,6 +493,7 @@ export function runEpoch(input: EpochOptions): EpochDetail {
         blended[j] = BigInt(consensusIncentive[j] as number) + term
       }
       incentive = normaliseBig(blended)
+      incentiveNum = blended
     }
   }
 
@@ -446,9 +502,10 @@ export function runEpoch(input: EpochOptions): EpochDetail {
   const creditsDelta = new Array<bigint>(n)
   const credits = new Array<bigint>(n)
   for (let i = 0; i < n; i++) {
-    const d = T === 0 ? 0 : mulDivFloor(u[i] as number, Tv[i] as number, T)
-    creditsDelta[i] = BigInt(d)
-    credits[i] = (prevCredits[i] as bigint) + BigInt(d)
+    // S_i·Tv_i in Q40: u_i·Tv_i / (T·2^12), Tv in Q52.
+    const d = T === 0 ? 0n : (BigInt(u[i] as number) * BigInt(Tv[i] as number)) / (BigInt(T) << BigInt(WEIGHT_BITS - FRAC_BITS))
+    creditsDelta[i] = d
+    credits[i] = (prevCredits[i] as bigint) + d
   }
   const influence = input.creditInfluence === undefined ? (input.credits === undefined ? null : DEFAULT_CREDIT_INFLUENCE) : input.creditInfluence
   const multQ = new Float64Array(n).fill(ONE)
@@ -475,16 +532,20 @@ export function runEpoch(input: EpochOptions): EpochDetail {
     bondRN = mac.result()
   }
 
-  // 6. ΔB_ij = S_i·W̄_ij with columns normalised: ⌊u_i·W̄_ij·2^40 / Σ_k u_k·W̄_kj⌋, exact (denominator kept to 53
-  // significant bits: ⌊RN_j / 2^z_j⌋·2^z_j, a relative change below 2^-52).
+  // 6. ΔB_ij = S_i·W̄_ij with columns normalised, in Q40: ⌊u_i·W̄_ij·2^40 / R_j⌋ with R_j = Σ_i u_i·W̄_ij exact. The
+  // denominator is kept to 53 significant bits, ⌊R_j / 2^Z⌋·2^Z (a relative change below 2^-52); when Z > 40 the
+  // stake is cut to ⌊u_i / 2^(Z−40)⌋ so that the product stays an integer (an error below 2^-40 per entry).
   const colDen = new Float64Array(n)
   const colScale = new Float64Array(n)
+  const colCut = new Float64Array(n)
   for (let j = 0; j < n; j++) {
     const r = bondRN[j] as bigint
     if (r === 0n) continue
-    const z = Math.max(0, bitLength(r) - 53)
-    colDen[j] = Number(r >> BigInt(z))
-    colScale[j] = pow2(FRAC_BITS - z)
+    const Z = Math.max(0, bitLength(r) - 53)
+    const cut = Math.max(0, Z - FRAC_BITS)
+    colDen[j] = Number(r >> BigInt(Z))
+    colScale[j] = pow2(FRAC_BITS + cut - Z)
+    colCut[j] = pow2(-cut)
   }
   for (let i = 0; i < n; i++) {
     const o = i * n
@@ -496,7 +557,7 @@ export function runEpoch(input: EpochOptions): EpochDetail {
     for (let j = 0; j < n; j++) {
       const w = W[o + j] as number
       const c = colDen[j] as number
-      W[o + j] = w === 0 || c === 0 ? 0 : mulDivFloor(ui, w * (colScale[j] as number), c)
+      W[o + j] = w === 0 || c === 0 ? 0 : mulDivFloor(Math.floor(ui * (colCut[j] as number)), w * (colScale[j] as number), c)
     }
   }
   const dB = W
@@ -544,13 +605,23 @@ export function runEpoch(input: EpochOptions): EpochDetail {
     }
   }
 
-  // 7. Dividends D_i = Σ_j B_ij·I_j (exact), normalised.
-  const Ih = new Float64Array(n)
-  const Il = new Float64Array(n)
-  for (let j = 0; j < n; j++) {
-    const x = incentive[j] as number
-    Ih[j] = Math.floor(x * INV20)
-    Il[j] = x - (Ih[j] as number) * TWO20
+  // 7. Dividends D_i = Σ_j B_ij·I_j (exact), normalised. D is scale-free in I, so I enters relative to its largest
+  // entry in Q52 (Ĩ = ⌊I·2^52 / max I⌋), which keeps 12 more bits than the Q40 state for small incentives.
+  let maxNum = 0n
+  for (const x of incentiveNum) if (x > maxNum) maxNum = x
+  const I2 = new Float64Array(n)
+  const I1 = new Float64Array(n)
+  const I0 = new Float64Array(n)
+  if (maxNum > 0n) {
+    for (let j = 0; j < n; j++) {
+      const x = Number(((incentiveNum[j] as bigint) << BigInt(WEIGHT_BITS)) / maxNum)
+      const x2 = Math.floor(x * INV36)
+      const r = x - x2 * TWO36
+      const x1 = Math.floor(r * INV18)
+      I2[j] = x2
+      I1[j] = x1
+      I0[j] = r - x1 * TWO18
+    }
   }
   const DN = new Array<bigint>(n).fill(0n)
   for (let i = 0; i < n; i++) {
@@ -558,24 +629,31 @@ export function runEpoch(input: EpochOptions): EpochDetail {
     let total = 0n
     for (let j0 = 0; j0 < n; j0 += COL_BLOCK) {
       const j1 = Math.min(n, j0 + COL_BLOCK)
-      let hh = 0
-      let hl = 0
-      let lh = 0
-      let ll = 0
+      let h2 = 0
+      let h1 = 0
+      let h0 = 0
+      let l2 = 0
+      let l1 = 0
+      let l0 = 0
       for (let j = j0; j < j1; j++) {
         const x = B[o + j] as number
         if (x === 0) continue
-        const xh = Math.floor(x * INV20)
-        const xl = x - xh * TWO20
-        const ih = Ih[j] as number
-        const il = Il[j] as number
-        hh += xh * ih
-        hl += xh * il
-        lh += xl * ih
-        ll += xl * il
+        const bh = Math.floor(x * INV20)
+        const bl = x - bh * TWO20
+        const a2 = I2[j] as number
+        const a1 = I1[j] as number
+        const a0 = I0[j] as number
+        h2 += bh * a2
+        h1 += bh * a1
+        h0 += bh * a0
+        l2 += bl * a2
+        l1 += bl * a1
+        l0 += bl * a0
       }
-      if (hh !== 0 || hl !== 0 || lh !== 0 || ll !== 0) {
-        total += (BigInt(hh) << 40n) + (BigInt(hl + lh) << 20n) + BigInt(ll)
+      if (h2 !== 0 || h1 !== 0 || h0 !== 0 || l2 !== 0 || l1 !== 0 || l0 !== 0) {
+        const hi = (BigInt(h2) << 36n) + (BigInt(h1) << 18n) + BigInt(h0)
+        const lo = (BigInt(l2) << 36n) + (BigInt(l1) << 18n) + BigInt(l0)
+        total += (hi << 20n) + lo
       }
     }
     DN[i] = total
@@ -588,8 +666,8 @@ export function runEpoch(input: EpochOptions): EpochDetail {
   const trust = new Float64Array(n)
   for (let j = 0; j < n; j++) {
     rank[j] = T === 0 ? 0 : Number((RN[j] as bigint) / Tbig)
-    if (rule === 'yuma') trust[j] = fracQ40(RN[j] as bigint, PN[j] as bigint)
-    else trust[j] = T === 0 ? 0 : fracQ40(BigInt(TN[j] as number), Tbig)
+    if (rule === 'yuma') trust[j] = fracQ52(RN[j] as bigint, PN[j] as bigint)
+    else trust[j] = T === 0 ? 0 : fracQ52(BigInt(TN[j] as number), Tbig)
   }
   const bondsOut = new Array<number[]>(n)
   for (let i = 0; i < n; i++) {
@@ -603,11 +681,11 @@ export function runEpoch(input: EpochOptions): EpochDetail {
   const multiplier = toNumbers(multQ)
 
   return {
-    consensus: toNumbers(C),
-    rank: toNumbers(rank),
-    trust: toNumbers(trust),
+    consensus: toNumbers(C, WEIGHT_ONE),
+    rank: toNumbers(rank, WEIGHT_ONE),
+    trust: toNumbers(trust, WEIGHT_ONE),
     incentive: toNumbers(incentive),
-    validatorTrust: toNumbers(Tv),
+    validatorTrust: toNumbers(Tv, WEIGHT_ONE),
     dividends: toNumbers(dividends),
     bonds: bondsOut,
     rule,

@@ -15,6 +15,10 @@ export const FRAC_BITS = 40
 /** 1.0 in Q40. */
 export const ONE = 2 ** FRAC_BITS
 export const ONE_BIG = 1n << BigInt(FRAC_BITS)
+/** Fractional bits of weights, consensus and clipped weights (Q52: the most a float64 integer holds exactly). */
+export const WEIGHT_BITS = 52
+/** 1.0 in Q52. */
+export const WEIGHT_ONE = 2 ** WEIGHT_BITS
 /** 2^53: every integer below it is exact in a float64 slot. */
 export const SAFE = 2 ** 53
 
@@ -165,6 +169,22 @@ export function mulDivFloor(a: number, b: number, c: number): number {
   return mulDivFloorNear(a, b, c, p, y)
 }
 
+/**
+ * floor(a / c), exactly, for a non-negative integer a held exactly in a float64 (any magnitude, e.g. q·2^52) and an
+ * integer 0 < c < 2^53, with a quotient below 2^53. The correctly rounded quotient y is within half an ulp of the
+ * true one, so when y is not an integer its floor is the answer; when it is an integer k, the sign of a − k·c is
+ * decided exactly with an error-free product.
+ */
+export function divExactFloor(a: number, c: number): number {
+  const y = a / c
+  const f = Math.floor(y)
+  if (f !== y || f === 0) return f
+  const p2 = f * c
+  const e2 = productError(f, c, p2)
+  // a − p2 is exact (Sterbenz); it and e2 are integers below 2^53 in magnitude, so their difference is exact.
+  return a - p2 - e2 >= 0 ? f : f - 1
+}
+
 /** floor(a / c) for non-negative integers below 2^53 (c > 0), exactly. */
 export function divFloor(a: number, c: number): number {
   let q = Math.floor(a / c)
@@ -189,6 +209,12 @@ export function bigDiv(a: bigint, b: bigint): bigint {
 export function fracQ40(num: bigint, den: bigint): number {
   if (den === 0n) return 0
   return Number((num << BigInt(FRAC_BITS)) / den)
+}
+
+/** Q52 fraction num/den (num ≤ den) as a float64-carried integer; 0 when den is 0. */
+export function fracQ52(num: bigint, den: bigint): number {
+  if (den === 0n) return 0
+  return Number((num << BigInt(WEIGHT_BITS)) / den)
 }
 
 /** A Q40 integer as a plain number (exact: the integer has at most 53 bits). */

@@ -26,6 +26,16 @@
 export { epoch } from './core.ts'
 export { runEpoch, CREDIT_ONE, DEFAULT_CREDIT_INFLUENCE } from './epoch.ts'
 export { BLOCKS_PER_YEAR, beta, betaQ40, betaRational } from './schedule.ts'
+export { splitEmission, largestRemainder } from './emission.ts'
+export type { EmissionSplit, EmissionSplitInput } from './emission.ts'
+export {
+  brainEpoch,
+  exponentialSmoothing,
+  forecastAccuracy,
+  initialBrainState,
+} from './forecast.ts'
+export type { BrainConsensusState, BrainEpochInput, PeerForecaster, SmoothingState } from './forecast.ts'
+export { FRAC_BITS } from './fixed.ts'
 export { InvalidEpochInput, InvalidEmissionInput, InvalidForecastInput } from './errors.ts'
 export type { EpochField } from './errors.ts'
 export type {

@@ -5,7 +5,7 @@
  * e^x is computed from scratch in 96-bit BigInt fixed point (range reduction by ln 2, then a Taylor series), so
  * the result depends on no engine's `Math.exp`. Its error is below 2^-90, far under the Q40 resolution of C.
  */
-import { FRAC_BITS, toDyadic } from './fixed.ts'
+import { WEIGHT_BITS, toDyadic } from './fixed.ts'
 
 const P = 96n
 const ONE_P = 1n << P
@@ -44,10 +44,10 @@ function shift(x: bigint, k: number): bigint {
 }
 
 /**
- * Sigmoid consensus in Q40 for one peer: σ(ρ·(tn/total − κ)), where tn/total is the share of stake with a non-zero
+ * Sigmoid consensus in Q52 for one peer: σ(ρ·(tn/total − κ)), where tn/total is the share of stake with a non-zero
  * edge to the peer (exact integers), ρ and κ exact float64 values.
  */
-export function sigmoidConsensusQ40(tn: number, total: number, kappa: number, rho: number): number {
+export function sigmoidConsensusQ52(tn: number, total: number, kappa: number, rho: number): number {
   if (total === 0) return 0
   const kd = toDyadic(kappa)
   const rd = toDyadic(rho)
@@ -57,5 +57,5 @@ export function sigmoidConsensusQ40(tn: number, total: number, kappa: number, rh
   const num = shift(rd.mant * diff, rd.exp + e + Number(P))
   const x = floorDiv(num, BigInt(total))
   const den = ONE_P + expQ96(-x)
-  return Number((ONE_P << BigInt(FRAC_BITS)) / den)
+  return Number((ONE_P << BigInt(WEIGHT_BITS)) / den)
 }

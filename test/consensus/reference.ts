@@ -3,10 +3,10 @@
  * import from it) so that tests compare the fixed-point implementation against the formulas themselves.
  */
 export interface RefInput {
-  stake: number[]
-  weights: number[][]
-  validatorPermit: boolean[]
-  bonds: number[][]
+  readonly stake: readonly number[]
+  readonly weights: readonly (readonly number[])[]
+  readonly validatorPermit: readonly boolean[]
+  readonly bonds: readonly (readonly number[])[]
   kappa?: number
   bondsMovingAverage?: number
 }
@@ -25,7 +25,7 @@ const normalise = (v: number[]): number[] => {
   const s = sum(v)
   return s === 0 ? v.map(() => 0) : v.map((x) => x / s)
 }
-const colNormalise = (m: number[][]): number[][] => {
+const colNormalise = (m: readonly (readonly number[])[]): number[][] => {
   const n = m.length
   const cs = Array.from({ length: n }, (_, j) => sum(m.map((r) => r[j] as number)))
   return m.map((r) => r.map((x, j) => ((cs[j] as number) === 0 ? 0 : x / (cs[j] as number))))
@@ -37,7 +37,7 @@ export function referenceEpoch(inp: RefInput, rule: 'yuma' | 'sigmoid' = 'yuma',
   const kappa = inp.kappa ?? 0.5
   const bma = inp.bondsMovingAverage ?? 900_000
   const S = normalise(inp.stake.map((s, i) => (inp.validatorPermit[i] ? s : 0)))
-  const W = inp.weights.map((row, i) =>
+  const W: number[][] = inp.weights.map((row, i) =>
     inp.validatorPermit[i] ? normalise(row.map((x, j) => (i === j ? 0 : x))) : row.map(() => 0),
   )
   const P = Array.from({ length: n }, (_, j) => sum(W.map((r, i) => (S[i] as number) * (r[j] as number))))
