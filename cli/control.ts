@@ -8,6 +8,10 @@
  *   GET  /events              → JSON: recent supervisor events
  *   POST /ask?to=<address>    → body: an encoded protocol frame (msgpack, application/octet-stream);
  *                               answer: the encoded Reply or Fail frame. Bad frames get a Fail frame, never a crash.
+ *   POST /children            → body JSON { supervisor, spec }: start a child under a running supervisor
+ *                               (`based worker attach`). The behaviour must be a module inside this project
+ *                               (a loopback client cannot make the node load code from elsewhere).
+ *   DELETE /children?supervisor=<address>&id=<id> → stop and remove that child.
  *
  * The server is itself a supervised actor (role `control`): it starts in `init` and closes in `terminate`. On start
  * it writes `<dataDir>/control.json` ({ url, pid }) so clients find it; it removes the file on stop.
@@ -15,11 +19,12 @@
 import fs from 'node:fs'
 import http from 'node:http'
 import path from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { Either } from 'effect'
 import type { ActorStats, Behaviour } from '../actors/index.ts'
 import { basicBehaviour, type BasicState } from '../actors/roles/basic.ts'
 import { PROTOCOL_VERSION, UnknownActor, decodeFrame, encodeFrame } from '../protocol/index.ts'
-import type { ActorSystem } from '../supervisor/index.ts'
+import type { ActorSystem, ChildSpecInput } from '../supervisor/index.ts'
 
 const MAX_BODY = 8 * 1024 * 1024 + 1024
 
@@ -59,6 +64,34 @@ function readBody(req: http.IncomingMessage): Promise<Buffer> {
   })
 }
 
+const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url))
+
+function errorJson(e: unknown): Record<string, unknown> {
+  if (e && typeof e === 'object' && '_tag' in e) {
+    const { _tag, ...rest } = e as Record<string, unknown>
+    return { error: _tag, ...Object.fromEntries(Object.entries(rest).filter(([k]) => k !== 'stack')) }
+  }
+  return { error: 'Error', reason: e instanceof Error ? e.message : String(e) }
+}
+
+/** The path of the first behaviour module in a JSON spec that lies outside the project, if any. */
+function outsideProject(spec: unknown, field = 'spec'): string | undefined {
+  if (typeof spec !== 'object' || spec === null) return undefined
+  const s = spec as { behaviour?: { module?: unknown }; children?: unknown }
+  const mod = s.behaviour?.module
+  if (typeof mod === 'string') {
+    const file = path.resolve(mod.startsWith('file:') ? fileURLToPath(mod) : mod)
+    if (!file.startsWith(PROJECT_ROOT)) return `${field}.behaviour.module`
+  }
+  if (Array.isArray(s.children)) {
+    for (let i = 0; i < s.children.length; i++) {
+      const bad = outsideProject(s.children[i], `${field}.children[${i}]`)
+      if (bad) return bad
+    }
+  }
+  return undefined
+}
+
 function json(res: http.ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' })
   res.end(JSON.stringify(body))
@@ -91,6 +124,31 @@ async function route(init: ControlInit, req: http.IncomingMessage, res: http.Ser
     res.writeHead(200, { 'content-type': 'application/octet-stream' })
     res.end(answer)
     return
+  }
+  if (req.method === 'POST' && url.pathname === '/children') {
+    let parsed: { supervisor?: unknown; spec?: unknown }
+    try {
+      parsed = JSON.parse((await readBody(req)).toString('utf8')) as { supervisor?: unknown; spec?: unknown }
+    } catch {
+      return json(res, 400, { error: 'DecodeError', field: '(root)', reason: 'body is not JSON' })
+    }
+    const where = typeof parsed.supervisor === 'string' ? parsed.supervisor : '/root'
+    const bad = outsideProject(parsed.spec)
+    if (bad) return json(res, 400, { error: 'InvalidSpec', field: bad, reason: `behaviour module must be inside ${PROJECT_ROOT}` })
+    try {
+      const child = await system.supervisor(where).startChild(parsed.spec as ChildSpecInput)
+      return json(res, 200, { address: child.address })
+    } catch (e) {
+      return json(res, 400, errorJson(e))
+    }
+  }
+  if (req.method === 'DELETE' && url.pathname === '/children') {
+    try {
+      const removed = await system.supervisor(url.searchParams.get('supervisor') ?? '/root').terminateChild(url.searchParams.get('id') ?? '')
+      return json(res, removed ? 200 : 404, { removed })
+    } catch (e) {
+      return json(res, 400, errorJson(e))
+    }
   }
   json(res, 404, { error: `no route ${req.method} ${url.pathname}` })
 }

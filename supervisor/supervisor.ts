@@ -22,9 +22,9 @@ import {
   type ExitReason,
   type ShutdownPolicy,
 } from '../actors/index.ts'
-import { ChildStartFailed } from './errors.ts'
+import { ChildStartFailed, InvalidSpec } from './errors.ts'
 import { addRestart } from './intensity.ts'
-import type { ActorSpec, ChildSpec, SupervisorSpec } from './spec.ts'
+import { validateSpec, type ActorSpec, type ChildSpec, type ChildSpecInput, type SupervisorSpec } from './spec.ts'
 
 /** What a supervisor needs from the system: registration of cells by address, and event reporting. */
 export interface SupervisorHost {
@@ -93,6 +93,57 @@ export class Supervisor implements Child {
       this.queue = this.queue.then(() => this.onChildExit(slot, reason))
     })
     return slot
+  }
+
+  /**
+   * Adds a child to a running supervisor and starts it (OTP's start_child). It goes last in start order. Rejects
+   * with InvalidSpec for a bad spec or a duplicate id, and with ChildStartFailed (the child is then not kept) when it
+   * cannot start.
+   */
+  startChild(input: ChildSpecInput): Promise<Child> {
+    const run = async (): Promise<Child> => {
+      const spec = validateSpec(input, 'child')
+      if (this.slots.some((s) => s.spec.id === spec.id)) {
+        throw new InvalidSpec({ field: 'child.id', reason: `duplicate id '${spec.id}' under ${this.address}` })
+      }
+      const slot = this.makeSlot(spec)
+      this.slots.push(slot)
+      try {
+        await slot.child.start()
+      } catch (e) {
+        this.slots.splice(this.slots.indexOf(slot), 1)
+        slot.child.dispose()
+        this.host.unregister(slot.child.address)
+        this.host.event({ type: 'start_failed', supervisor: this.address, child: slot.child.address, reason: describe(e) })
+        throw new ChildStartFailed({ supervisor: this.address, child: spec.id, reason: describe(e) })
+      }
+      slot.running = true
+      this.host.event({ type: 'child_started', supervisor: this.address, child: slot.child.address })
+      return slot.child
+    }
+    const result = this.queue.then(run)
+    this.queue = result.then(
+      () => undefined,
+      () => undefined,
+    )
+    return result
+  }
+
+  /** Stops a child and removes it (OTP's terminate_child + delete_child). Returns false when there is no such child. */
+  terminateChild(id: string): Promise<boolean> {
+    const run = async (): Promise<boolean> => {
+      const slot = this.slots.find((s) => s.spec.id === id)
+      if (!slot) return false
+      await this.stopSlots([slot], ShutdownExit)
+      this.remove(slot)
+      return true
+    }
+    const result = this.queue.then(run)
+    this.queue = result.then(
+      () => undefined,
+      () => undefined,
+    )
+    return result
   }
 
   /** Children in start order (for the tree view). */

@@ -120,6 +120,13 @@ export class ActorSystem implements SupervisorHost {
     return walk(this.root)
   }
 
+  /** The supervisor at `address` (for start_child / terminate_child); throws UnknownActor. */
+  supervisor(address: string): Supervisor {
+    const entry = this.registry.get(address)
+    if (!entry || !(entry.child instanceof Supervisor)) throw new UnknownActor({ address })
+    return entry.child
+  }
+
   get isDown(): boolean {
     return this.down
   }

@@ -203,3 +203,33 @@ describe('specs and start failures', () => {
     assert.deepEqual(log, ['init:a', 'init:b', 'terminate:b', 'terminate:a'])
   })
 })
+
+describe('dynamic children', () => {
+  test('startChild adds and starts a child in a running tree; terminateChild stops and removes it', async () => {
+    const log: LogEntry[] = []
+    const sys = await ActorSystem.start({ kind: 'supervisor', id: 'root', children: [actor('a', tracker('a', log))] })
+    const root = sys.supervisor('/root')
+    await root.startChild(actor('b', tracker('b', log)))
+    assert.equal((await sys.ref('/root/b').ask({ _tag: 'Ping' }))._tag, 'Pong')
+    await assert.rejects(root.startChild(actor('b', tracker('b2', log))), (e: unknown) => e instanceof InvalidSpec && e.field === 'child.id')
+    await assert.rejects(
+      root.startChild(
+        actor('c', {
+          accepts: [],
+          init: () => {
+            throw new Error('no')
+          },
+          handle: (s) => ({ _tag: 'Continue', state: s }),
+        }),
+      ),
+      { _tag: 'ChildStartFailed' },
+    )
+    assert.equal(sys.lookup('/root/c'), undefined, 'a child that failed to start is not kept')
+    assert.equal(await root.terminateChild('b'), true)
+    assert.equal(await root.terminateChild('b'), false)
+    assert.throws(() => sys.ref('/root/b'), { _tag: 'UnknownActor' })
+    assert.deepEqual(log, ['init:a', 'init:b', 'terminate:b'])
+    assert.throws(() => sys.supervisor('/root/a'), { _tag: 'UnknownActor' })
+    await sys.shutdown()
+  })
+})
