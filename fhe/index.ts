@@ -71,3 +71,12 @@ export {
   type PlanOptions,
   type PreparedLinear,
 } from './linear.ts'
+export {
+  createBfvBackend,
+  decodeFheTaskConfig,
+  FheTaskConfig,
+  type FheBackend,
+  type FheKeys,
+  type LinearLayerHandle,
+} from './backend.ts'
+export { createTfheBackend, loadTfhe } from './tfhe.ts'
