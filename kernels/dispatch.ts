@@ -62,6 +62,8 @@ export type NttPass =
   | { readonly kind: 'global'; readonly m: number; readonly span: number }
   /** Every stage whose butterflies stay inside one tile of `tile` words, in workgroup memory. */
   | { readonly kind: 'local'; readonly tile: number }
+  /** `stages` consecutive stages (≤ 4) in registers: smallest span `span`; each invocation owns 2^stages elements. */
+  | { readonly kind: 'regs'; readonly span: number; readonly stages: number }
 
 /**
  * Plans a transform of size n with workgroup tiles of `tile` words (a power of two). Forward (Cooley–Tukey): global
@@ -80,6 +82,32 @@ export function planNtt(n: number, tile: number, direction: 'forward' | 'inverse
   }
   const local: NttPass = { kind: 'local', tile: t }
   return direction === 'forward' ? [...global, local] : [local, ...global.reverse()]
+}
+
+/**
+ * Plans a transform as register passes of up to `radixLog` stages each (no barriers, no workgroup memory: the fast
+ * shape on CPU adapters such as lavapipe). Forward: spans n/2 … 1, largest first; inverse: spans 1 … n/2. A pass
+ * lists its smallest span; the forward's last pass and the inverse's last pass may hold fewer stages.
+ */
+export function planNttRegisters(n: number, radixLog: number, direction: 'forward' | 'inverse'): NttPass[] {
+  if (n < 2 || (n & (n - 1)) !== 0 || !Number.isInteger(radixLog) || radixLog < 1 || radixLog > 4) {
+    throw new InvalidInput({ op: 'planNttRegisters', reason: 'bad_argument', message: `n = ${n} must be a power of two ≥ 2, radixLog in 1 … 4` })
+  }
+  const logN = Math.round(Math.log2(n))
+  const passes: NttPass[] = []
+  if (direction === 'forward') {
+    // Stages are indexed by log2(span) from logN − 1 down to 0; take radixLog at a time from the top.
+    for (let top = logN - 1; top >= 0; top -= radixLog) {
+      const stages = Math.min(radixLog, top + 1)
+      passes.push({ kind: 'regs', span: 2 ** (top - stages + 1), stages })
+    }
+  } else {
+    for (let low = 0; low < logN; low += radixLog) {
+      const stages = Math.min(radixLog, logN - low)
+      passes.push({ kind: 'regs', span: 2 ** low, stages })
+    }
+  }
+  return passes
 }
 
 /** Butterflies executed by a plan on `rows` rows (each stage does n/2 per row): used to count work. */

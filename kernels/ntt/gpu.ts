@@ -2,13 +2,14 @@
  * WebGPU host for the negacyclic NTT and pointwise kernels (ntt.wgsl, pointwise.wgsl).
  *
  * Data layout: a batch is `rows` rows of n u32 residues, row r reduced modulo primes[r % L] — B polynomials × L RNS
- * primes are rows b·L + l. One call uploads the batch once, records every pass of every row into one command buffer
- * (global radix-2 stages while the span is ≥ the tile, then all remaining stages in workgroup memory), submits once
- * and reads back asynchronously. Batches larger than the storage-binding limit are split on whole polynomials.
+ * primes are rows b·L + l. One call uploads the batch once, records every pass of every row into one command buffer,
+ * submits once and reads back asynchronously. Two pass shapes (`strategy`): 'workgroup' — global radix-2 stages
+ * while the span is ≥ the tile, then all remaining stages in workgroup memory; 'registers' — passes of up to four
+ * stages held in registers by each invocation (no barriers), the fast shape on CPU adapters. Batches larger than the storage-binding limit are split on whole polynomials.
  * Twiddle tables (ψ powers and Shoup quotients, from `makeNttTables`) are uploaded once per (n, primes) plan.
  */
 import { InvalidInput } from '../errors.ts'
-import { chunkRows, planNtt, type NttPass } from '../dispatch.ts'
+import { chunkRows, planNtt, planNttRegisters, type NttPass } from '../dispatch.ts'
 import { loadWgsl } from '../wgsl.ts'
 import { STORAGE, UNIFORM_SLOT, type GpuRuntime } from '../runtime.ts'
 import { checkPoly, makeNttTables, montgomeryConstants, type NttTables } from './reference.ts'
@@ -48,12 +49,18 @@ export function checkBatch(op: string, data: Uint32Array, n: number, primes: rea
 }
 
 export interface NttKernelOptions {
-  /** Workgroup size (invocations). Default 256. */
+  /** Workgroup size (invocations). Default 64 for register passes, 256 for workgroup passes. */
   readonly workgroupSize?: number
   /** Words per workgroup tile (power of two; ≤ maxComputeWorkgroupStorageSize / 4). Default 4096 or what fits. */
   readonly tile?: number
   /** Override the per-binding byte limit used to split batches (tests). Default: the device's. */
   readonly maxBindingBytes?: number
+  /**
+   * 'workgroup': global radix-2 stages, then the rest in workgroup memory (few passes; fits GPUs with fast barriers).
+   * 'registers': passes of up to 4 stages held in registers, no barriers (much faster on CPU adapters: lavapipe).
+   * 'auto' (default): 'registers' on a software adapter, 'workgroup' otherwise.
+   */
+  readonly strategy?: 'auto' | 'workgroup' | 'registers'
 }
 
 export class NttKernels {
@@ -61,6 +68,7 @@ export class NttKernels {
   readonly wg: number
   readonly tile: number
   readonly maxBindingBytes: number
+  readonly strategy: 'workgroup' | 'registers'
   readonly #plans = new Map<string, RnsPlan>()
   readonly #layout: GPUBindGroupLayout
   readonly #pipelineLayout: GPUPipelineLayout
@@ -69,9 +77,11 @@ export class NttKernels {
 
   constructor(rt: GpuRuntime, opts: NttKernelOptions = {}) {
     this.rt = rt
-    this.wg = opts.workgroupSize ?? 256
     const fit = 2 ** Math.floor(Math.log2(rt.limits.maxComputeWorkgroupStorageSize / 4))
     this.tile = Math.min(opts.tile ?? 4096, fit)
+    const st = opts.strategy ?? 'auto'
+    this.strategy = st === 'auto' ? (rt.adapter.software ? 'registers' : 'workgroup') : st
+    this.wg = opts.workgroupSize ?? (this.strategy === 'registers' ? 64 : 256)
     this.maxBindingBytes = Math.min(opts.maxBindingBytes ?? Infinity, rt.limits.maxStorageBufferBindingSize, rt.limits.maxBufferSize)
     const d = rt.device
     const C = 0x4 // GPUShaderStage.COMPUTE
@@ -115,12 +125,12 @@ export class NttKernels {
     return plan
   }
 
-  #pipeline(entry: string, tile: number): GPUComputePipeline {
+  #pipeline(entry: string, tile: number, stages: number): GPUComputePipeline {
     return this.rt.pipeline({
-      key: `ntt_${entry}_wg${this.wg}_tile${tile}`,
+      key: `ntt_${entry}_wg${this.wg}_tile${tile}_r${stages}`,
       code: this.#code,
       entryPoint: entry,
-      constants: { WG: this.wg, TILE: tile, LOG_TILE: Math.log2(tile) },
+      constants: { WG: this.wg, TILE: tile, LOG_TILE: Math.log2(tile), R: stages },
       layout: this.#pipelineLayout,
     })
   }
@@ -131,14 +141,21 @@ export class NttKernels {
    */
   encodeTransform(pass: GPUComputePassEncoder, dir: 'forward' | 'inverse', plan: RnsPlan, buf: GPUBuffer, rows: number): GPUBuffer {
     const { n, logN } = plan
-    const passes: NttPass[] = planNtt(n, this.tile, dir)
+    const passes: NttPass[] = this.strategy === 'registers' ? planNttRegisters(n, 4, dir) : planNtt(n, this.tile, dir)
     const slots: number[][] = []
     const grids = passes.map((p, i) => {
       const last = dir === 'inverse' && i === passes.length - 1
-      const count = p.kind === 'global' ? Math.ceil((rows * n) / 2 / this.wg) : rows * (n / p.tile)
+      const count =
+        p.kind === 'global'
+          ? Math.ceil((rows * n) / 2 / this.wg)
+          : p.kind === 'regs'
+            ? Math.ceil((rows * (n >> p.stages)) / this.wg)
+            : rows * (n / p.tile)
       const g = this.rt.grid(count)
-      const logSpan = p.kind === 'global' ? Math.round(Math.log2(p.span)) : 0
-      slots.push([n, logN, plan.primes.length, rows, p.kind === 'global' ? p.m : 0, logSpan, g.x, last ? 1 : 0])
+      const logSpan = p.kind === 'local' ? 0 : Math.round(Math.log2(p.span))
+      const m = p.kind === 'global' ? p.m : p.kind === 'regs' ? p.span : 0
+      const flags = (last ? 1 : 0) | (p.kind === 'regs' ? p.stages << 8 : 0)
+      slots.push([n, logN, plan.primes.length, rows, m, logSpan, g.x, flags])
       return g
     })
     const ubuf = this.rt.uniforms(slots, 'ntt_params')
@@ -154,7 +171,7 @@ export class NttKernels {
     })
     const prefix = dir === 'forward' ? 'fwd' : 'inv'
     passes.forEach((p, i) => {
-      const pipe = this.#pipeline(`${prefix}_${p.kind}`, Math.min(this.tile, n))
+      const pipe = this.#pipeline(`${prefix}_${p.kind}`, Math.min(this.tile, n), p.kind === 'regs' ? p.stages : 4)
       this.rt.dispatch(pass, pipe, bg, grids[i] as ReturnType<GpuRuntime['grid']>, [i * UNIFORM_SLOT])
     })
     return ubuf

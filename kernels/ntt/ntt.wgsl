@@ -160,3 +160,101 @@ fn inv_local(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id
     data[base + i] = v;
   }
 }
+
+// Register passes: `r` (≤ 4) consecutive stages per dispatch, no barriers and no workgroup memory. Invocation g of
+// a row owns the 2^r elements base + j·s (s = smallest span of the pass, j < 2^r), which the pass's stages only
+// ever combine with each other; it loads them, runs the stages in registers and stores them back. `P.m` carries s,
+// `P.log_span` log2(s); the stage count r is the pipeline constant R (1 … 4), so every loop below has a constant trip
+// count and compilers can unroll it and keep x[] in registers.
+const RMAX: u32 = 16u;
+override R: u32 = 4u;
+
+fn reg_group(g: u32, r: u32) -> vec3<u32> {
+  // (row, base index within the data buffer, base position within the row)
+  let per_row = P.n >> r;
+  let row = g / per_row;
+  let gi = g % per_row;
+  let s = P.m;
+  let off = gi & (s - 1u);
+  let blk = gi >> P.log_span;
+  let pos = (blk << (P.log_span + r)) + off;
+  return vec3<u32>(row, row * P.n + pos, pos);
+}
+
+@compute @workgroup_size(WG)
+fn fwd_regs(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let g = (wid.y * P.grid_x + wid.x) * WG + lid.x;
+  let r = R;
+  if (g >= P.rows * (P.n >> r)) {
+    return;
+  }
+  let grp = reg_group(g, r);
+  let pi = grp.x % P.nprimes;
+  let q = primes[pi].q;
+  let tb = pi * 4u * P.n;
+  let s = P.m;
+  let cnt = 1u << r;
+  var x: array<u32, RMAX>;
+  for (var j = 0u; j < cnt; j += 1u) {
+    x[j] = data[grp.y + j * s];
+  }
+  for (var i = r; i > 0u; i -= 1u) {
+    let half_j = 1u << (i - 1u);          // partner distance in j
+    let lsp = P.log_span + i - 1u;        // log2 of this stage's span
+    let m = P.n >> (lsp + 1u);
+    for (var j = 0u; j < cnt; j += 1u) {
+      if ((j & half_j) == 0u) {
+        let t = tb + m + ((grp.z + j * s) >> (lsp + 1u));
+        let u = x[j];
+        let v = mul_shoup(x[j + half_j], tw[t], tw[t + P.n], q);
+        x[j] = add_mod(u, v, q);
+        x[j + half_j] = sub_mod(u, v, q);
+      }
+    }
+  }
+  for (var j = 0u; j < cnt; j += 1u) {
+    data[grp.y + j * s] = x[j];
+  }
+}
+
+@compute @workgroup_size(WG)
+fn inv_regs(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let g = (wid.y * P.grid_x + wid.x) * WG + lid.x;
+  let r = R;
+  if (g >= P.rows * (P.n >> r)) {
+    return;
+  }
+  let grp = reg_group(g, r);
+  let pi = grp.x % P.nprimes;
+  let pr = primes[pi];
+  let q = pr.q;
+  let tb = pi * 4u * P.n + 2u * P.n;
+  let s = P.m;
+  let cnt = 1u << r;
+  var x: array<u32, RMAX>;
+  for (var j = 0u; j < cnt; j += 1u) {
+    x[j] = data[grp.y + j * s];
+  }
+  for (var i = 1u; i <= r; i += 1u) {
+    let half_j = 1u << (i - 1u);
+    let lsp = P.log_span + i - 1u;
+    let h = P.n >> (lsp + 1u);
+    for (var j = 0u; j < cnt; j += 1u) {
+      if ((j & half_j) == 0u) {
+        let t = tb + h + ((grp.z + j * s) >> (lsp + 1u));
+        let u = x[j];
+        let v = x[j + half_j];
+        x[j] = add_mod(u, v, q);
+        x[j + half_j] = mul_shoup(sub_mod(u, v, q), tw[t], tw[t + P.n], q);
+      }
+    }
+  }
+  let scale = (P.flags & 1u) != 0u;
+  for (var j = 0u; j < cnt; j += 1u) {
+    var v = x[j];
+    if (scale) {
+      v = mul_shoup(v, pr.n_inv, pr.n_inv_shoup, q);
+    }
+    data[grp.y + j * s] = v;
+  }
+}

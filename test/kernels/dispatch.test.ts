@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { alignUp, chunkRows, divCeil, grid2d, nttButterflies, planNtt } from '../../kernels/dispatch.ts'
+import { alignUp, chunkRows, divCeil, grid2d, nttButterflies, planNtt, planNttRegisters } from '../../kernels/dispatch.ts'
 import { sizeClass } from '../../kernels/buffers.ts'
 import { gpuSkipDecision } from '../../kernels/service.ts'
 import { adapterLabel } from '../../kernels/device.ts'
@@ -51,6 +51,28 @@ describe('dispatch math (pure)', () => {
     assert.equal(planNtt(65536, 2048, 'forward').length, 6)
     assert.throws(() => planNtt(1000, 64, 'forward'), { _tag: 'InvalidInput' })
     assert.equal(nttButterflies(4096, 2), 2048 * 12 * 2)
+  })
+
+  test('planNttRegisters groups stages four at a time', () => {
+    assert.deepEqual(planNttRegisters(4096, 4, 'forward'), [
+      { kind: 'regs', span: 256, stages: 4 },
+      { kind: 'regs', span: 16, stages: 4 },
+      { kind: 'regs', span: 1, stages: 4 },
+    ])
+    assert.deepEqual(planNttRegisters(8192, 4, 'forward'), [
+      { kind: 'regs', span: 512, stages: 4 },
+      { kind: 'regs', span: 32, stages: 4 },
+      { kind: 'regs', span: 2, stages: 4 },
+      { kind: 'regs', span: 1, stages: 1 },
+    ])
+    assert.deepEqual(planNttRegisters(8192, 4, 'inverse'), [
+      { kind: 'regs', span: 1, stages: 4 },
+      { kind: 'regs', span: 16, stages: 4 },
+      { kind: 'regs', span: 256, stages: 4 },
+      { kind: 'regs', span: 4096, stages: 1 },
+    ])
+    assert.deepEqual(planNttRegisters(2, 4, 'forward'), [{ kind: 'regs', span: 1, stages: 1 }])
+    assert.throws(() => planNttRegisters(16, 5, 'forward'), { _tag: 'InvalidInput' })
   })
 
   test('buffer size classes: 16-byte minimum, powers of two', () => {

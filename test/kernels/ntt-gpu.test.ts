@@ -35,8 +35,9 @@ function firstDiff(a: Uint32Array, b: Uint32Array): number {
 }
 
 describe('NTT kernels on WebGPU', { skip: gpu.skip }, () => {
-  test('forward and inverse are bit-exact against the reference for every n = 2^10 … 2^16 (B polys × L primes)', async () => {
-    const k = new NttKernels(need(gpu))
+  for (const strategy of ['registers', 'workgroup'] as const) {
+  test(`${strategy} passes: forward and inverse are bit-exact against the reference for every n = 2^10 … 2^16 (B polys × L primes)`, async () => {
+    const k = new NttKernels(need(gpu), { strategy })
     for (let logN = 10; logN <= 16; logN++) {
       const n = 2 ** logN
       const L = logN <= 13 ? 3 : 2
@@ -49,9 +50,22 @@ describe('NTT kernels on WebGPU', { skip: gpu.skip }, () => {
       assert.equal(firstDiff(back, x), -1, `INTT(NTT(x)) = x, n=${n}`)
     }
   })
+  }
+
+  test('register passes for small n (fewer stages than the radix, partial last pass)', async () => {
+    const k = new NttKernels(need(gpu), { strategy: 'registers' })
+    for (const n of [2, 4, 8, 32, 64, 512]) {
+      const primes = [PRIMES_31[2], PRIMES_31[6]]
+      const x = batch(n, primes, 4, 3 * n)
+      const f = await k.transform('forward', x, n, primes)
+      assert.equal(firstDiff(f, refBatch('forward', x, n, primes)), -1, `forward n=${n}`)
+      const inv = await k.transform('inverse', x, n, primes)
+      assert.equal(firstDiff(inv, refBatch('inverse', x, n, primes)), -1, `inverse n=${n}`)
+    }
+  })
 
   test('global-memory stages (small tiles) agree with the reference, n = 2 … 2048', async () => {
-    const k = new NttKernels(need(gpu), { tile: 8, workgroupSize: 64 })
+    const k = new NttKernels(need(gpu), { tile: 8, workgroupSize: 64, strategy: 'workgroup' })
     for (const n of [2, 4, 8, 16, 64, 2048]) {
       const primes = [PRIMES_31[0], PRIMES_31[5]]
       const x = batch(n, primes, 4, n)
