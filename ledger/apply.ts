@@ -28,6 +28,11 @@ export interface BlockContext {
   readonly proposer: Uint8Array
   readonly params: Params
   readonly epochHook?: EpochHook
+  /**
+   * When present, fees accumulate here and the block executor credits the proposer once at the end of the block's
+   * transactions (one account write per block instead of one per tx). Without it, each fee is credited at once.
+   */
+  readonly feeSink?: { total: bigint }
 }
 export interface ApplyOptions {
   /** The signature was already checked (e.g. by the parallel verifier). */
@@ -66,8 +71,10 @@ function execute(st: State, ptx: PreparedTx, ctx: BlockContext, opts: ApplyOptio
   sender.based -= tx.fee
   sender.nonce += 1n
   st.setAccount(fromHex, sender)
-  st.credit(toHex(ctx.proposer), 'based', tx.fee)
+  if (!ctx.feeSink) st.credit(toHex(ctx.proposer), 'based', tx.fee)
   body(st, tx.from, fromHex, tx.body, ctx)
+  // Last, so a rejected tx leaves the sink untouched.
+  if (ctx.feeSink) ctx.feeSink.total += tx.fee
 }
 
 function positive(field: string, v: bigint): void {

@@ -35,7 +35,7 @@ function readHeader(r: Reader): BlockHeader {
   }
 }
 export function blockHash(h: BlockHeader): Uint8Array {
-  return new Uint8Array(crypto.createHash('sha256').update(encodeHeader(h)).digest())
+  return crypto.hash('sha256', encodeHeader(h), 'buffer')
 }
 
 export function encodeBlock(b: Block): Uint8Array {
@@ -69,7 +69,15 @@ export function merkleRoot(leaves: readonly Uint8Array[]): Uint8Array {
     for (let i = 0; i < level.length; i += 2) {
       const l = level[i] as Uint8Array
       const r = level[i + 1]
-      next.push(r ? new Uint8Array(crypto.createHash('sha256').update(Buffer.from([1])).update(l).update(r).digest()) : l)
+      if (!r) {
+        next.push(l)
+        continue
+      }
+      const buf = Buffer.allocUnsafe(65)
+      buf[0] = 1
+      buf.set(l, 1)
+      buf.set(r, 33)
+      next.push(crypto.hash('sha256', buf, 'buffer'))
     }
     level = next
   }

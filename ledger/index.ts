@@ -46,3 +46,4 @@ export { genesisEntries, type GenesisConfig, type GenesisAccount } from './genes
 export { MemoryStore, LmdbStore, shardOf, type Store, type Head, type LmdbStoreOptions } from './store.ts'
 export { Ledger, type LedgerOptions, type Produced, type ProduceOptions, type Rejection } from './ledger.ts'
 export { auditSupply, type SupplyReport } from './audit.ts'
+export { SignatureVerifier } from './verify-pool.ts'

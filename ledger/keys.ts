@@ -29,7 +29,7 @@ export interface KeyPair {
 }
 
 export function sha256(data: Uint8Array): Uint8Array {
-  return new Uint8Array(crypto.createHash('sha256').update(data).digest())
+  return crypto.hash('sha256', data, 'buffer')
 }
 export function blake2b512(data: Uint8Array): Uint8Array {
   return new Uint8Array(crypto.createHash('blake2b512').update(data).digest())

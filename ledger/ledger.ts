@@ -137,7 +137,8 @@ export class Ledger {
     const g0 = st.globals()
     if (time < g0.lastTime + params.blockTimeMs)
       throw new InvalidBlock({ height, reason: `time ${time} earlier than parent time + blockTimeMs (${g0.lastTime + params.blockTimeMs})` })
-    const ctx: BlockContext = { height, time, proposer, params, epochHook: this.hook }
+    const feeSink = { total: 0n }
+    const ctx: BlockContext = { height, time, proposer, params, epochHook: this.hook, feeSink }
     const included: PreparedTx[] = []
     const rejected: Rejection[] = []
     txs.forEach((tx, i) => {
@@ -146,6 +147,7 @@ export class Ledger {
       else if (strict) throw new InvalidBlock({ height, reason: `tx ${i} rejected: ${r.error._tag}` })
       else rejected.push({ index: i, error: r.error })
     })
+    st.credit(toHex(proposer), 'based', feeSink.total)
     const g = st.globals()
     const next = endBlock(st, g, params, height, this.hook)
     g.height = height

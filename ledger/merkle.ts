@@ -30,10 +30,13 @@ export function bucketOf(key: string): number {
 }
 
 export function leafHash(key: string, value: Uint8Array): Uint8Array {
-  const k = Buffer.from(key, 'utf8')
-  const len = Buffer.alloc(4)
-  len.writeUInt32BE(k.length)
-  return new Uint8Array(crypto.createHash('sha256').update(Buffer.from([0])).update(len).update(k).update(value).digest())
+  const klen = Buffer.byteLength(key, 'utf8')
+  const buf = Buffer.allocUnsafe(5 + klen + value.length)
+  buf[0] = 0
+  buf.writeUInt32BE(klen, 1)
+  buf.write(key, 5, 'utf8')
+  buf.set(value, 5 + klen)
+  return crypto.hash('sha256', buf, 'buffer')
 }
 
 export class StateRoot {
@@ -45,17 +48,20 @@ export class StateRoot {
     for (let i = BUCKETS - 1; i >= 1; i--) this.nodes[i] = this.hashNode(i)
   }
   private hashNode(i: number): Uint8Array {
-    return new Uint8Array(
-      crypto.createHash('sha256').update(Buffer.from([1])).update(this.nodes[2 * i] as Uint8Array).update(this.nodes[2 * i + 1] as Uint8Array).digest(),
-    )
+    const buf = Buffer.allocUnsafe(65)
+    buf[0] = 1
+    buf.set(this.nodes[2 * i] as Uint8Array, 1)
+    buf.set(this.nodes[2 * i + 1] as Uint8Array, 33)
+    return crypto.hash('sha256', buf, 'buffer')
   }
   private bucketDigest(b: number): Uint8Array {
     const m = this.buckets[b] as Map<string, Uint8Array>
     if (m.size === 0) return EMPTY
     const keys = [...m.keys()].sort()
-    const h = crypto.createHash('sha256').update(Buffer.from([2]))
-    for (const k of keys) h.update(m.get(k) as Uint8Array)
-    return new Uint8Array(h.digest())
+    const buf = Buffer.allocUnsafe(1 + 32 * keys.length)
+    buf[0] = 2
+    keys.forEach((k, i) => buf.set(m.get(k) as Uint8Array, 1 + 32 * i))
+    return crypto.hash('sha256', buf, 'buffer')
   }
   /** Records a batch of writes (null = delete) and returns an undo function. */
   update(changes: Iterable<readonly [string, Uint8Array | null]>): () => void {

@@ -1,0 +1,27 @@
+/**
+ * Worker side of {@link SignatureVerifier}: verifies a packed batch of ed25519 signatures with node:crypto.
+ * Batch layout, per item: publicKey (32) ‖ signature (64) ‖ u32le payload length ‖ payload.
+ */
+import { parentPort } from 'node:worker_threads'
+import { verify } from './keys.ts'
+
+interface Job {
+  readonly id: number
+  readonly buf: Uint8Array
+  readonly count: number
+}
+parentPort?.on('message', (job: Job) => {
+  const out = new Uint8Array(job.count)
+  const b = job.buf
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength)
+  let off = 0
+  for (let i = 0; i < job.count; i++) {
+    const pub = b.subarray(off, off + 32)
+    const sig = b.subarray(off + 32, off + 96)
+    const len = dv.getUint32(off + 96, true)
+    const payload = b.subarray(off + 100, off + 100 + len)
+    out[i] = verify(pub, payload, sig) ? 1 : 0
+    off += 100 + len
+  }
+  parentPort?.postMessage({ id: job.id, out }, [out.buffer])
+})
