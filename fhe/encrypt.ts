@@ -9,9 +9,9 @@
  * @throws ParamsMismatch (key or plaintext from another context), InvalidOperand (plaintext shape or range)
  */
 import type { FheContext } from './context.ts'
-import { DOMAIN_CIPHERTEXT, errorNtt } from './keygen.ts'
+import { DOMAIN_CIPHERTEXT } from './keygen.ts'
 import { zeroPoly, type RnsPoly } from './poly.ts'
-import { cryptoRandom, sampleTernary, smallToRns, uniformFromSeed, type RandomSource } from './rng.ts'
+import { cryptoRandom, sampleCbd, sampleTernary, smallToRns, uniformFromSeed, type RandomSource } from './rng.ts'
 import type { Ciphertext, Plaintext, PublicKey, SecretKey } from './types.ts'
 import { checkParamsId, checkPlaintext } from './validate.ts'
 import { shoupPrecompute } from '../kernels/ntt/reference.ts'
@@ -56,14 +56,30 @@ export function encryptPublic(ctx: FheContext, pk: PublicKey, pt: Plaintext, rng
   checkPlaintext(ctx, pt)
   const be = ctx.backend
   const u = smallPolyNtt(ctx, sampleTernary(ctx.n, rng))
-  const c0 = errorNtt(ctx, rng)
-  const c1 = errorNtt(ctx, rng)
-  be.mulAcc(c0, pk.p0, u, ctx.base)
-  be.mulAcc(c1, pk.p1, u, ctx.base)
+  const c0 = zeroPoly(ctx.n, ctx.levels)
+  const c1 = zeroPoly(ctx.n, ctx.levels)
+  be.mul(pk.p0, u, c0, ctx.base)
+  be.mul(pk.p1, u, c1, ctx.base)
   u.data.fill(0)
   be.inverseMany([c0, c1], ctx.base)
+  // Errors are added in coefficient form (no NTT needed for them).
+  const e = errorCoeffs(ctx, rng)
+  be.add(c0, e, c0, ctx.base)
+  const e2 = errorCoeffs(ctx, rng)
+  be.add(c1, e2, c1, ctx.base)
+  e.data.fill(0)
+  e2.data.fill(0)
   addScaledMessage(ctx, pt, c0)
   return { paramsId: ctx.paramsId, level: ctx.levels, polys: [c0, c1] }
+}
+
+/** A fresh CBD error polynomial in coefficient form over the top-level base. */
+function errorCoeffs(ctx: FheContext, rng: RandomSource): RnsPoly {
+  const e = sampleCbd(ctx.n, ctx.params.errorDistribution, rng)
+  const p = zeroPoly(ctx.n, ctx.levels)
+  smallToRns(e, ctx.base.moduli, p.data)
+  e.fill(0)
+  return p
 }
 
 /** The uniform c1 of a seeded (secret-key) ciphertext, in coefficient form. */
@@ -84,11 +100,11 @@ export function encryptSymmetric(ctx: FheContext, sk: SecretKey, pt: Plaintext, 
   c0.data.set(c1.data)
   be.forwardMany([c0], ctx.base)
   be.mul(c0, sk.sNtt, c0, ctx.base) // a·s
-  const e = errorNtt(ctx, rng)
+  be.inverseMany([c0], ctx.base)
+  const e = errorCoeffs(ctx, rng)
   be.add(c0, e, c0, ctx.base)
   e.data.fill(0)
   be.negate(c0, c0, ctx.base)
-  be.inverseMany([c0], ctx.base)
   addScaledMessage(ctx, pt, c0)
   return { paramsId: ctx.paramsId, level: ctx.levels, polys: [c0, c1], seed }
 }

@@ -103,6 +103,11 @@ export function subPlain(ctx: FheContext, a: Ciphertext, pt: Plaintext): Ciphert
  * plaintext's norm, not by t), in NTT form and prepared for repeated products.
  */
 export function preparePlain(ctx: FheContext, pt: Plaintext, level = ctx.levels): PreparedPoly {
+  return ctx.backend.prepare(plainNtt(ctx, pt, level), levelBase(ctx, level))
+}
+
+/** The plaintext's centred lift over Q_k in NTT form (no Shoup quotients: for one-off products). */
+function plainNtt(ctx: FheContext, pt: Plaintext, level: number): RnsPoly {
   checkPlaintext(ctx, pt)
   const base = levelBase(ctx, level)
   const p = zeroPoly(ctx.n, level)
@@ -116,23 +121,29 @@ export function preparePlain(ctx: FheContext, pt: Plaintext, level = ctx.levels)
     }
   }
   ctx.backend.forwardMany([p], base)
-  return ctx.backend.prepare(p, base)
+  return p
 }
 
 /** ct · m for a plaintext polynomial m (or one prepared with `preparePlain` at the ciphertext's level). */
 export function multiplyPlain(ctx: FheContext, a: Ciphertext, pt: Plaintext | PreparedPoly): Ciphertext {
   checkCiphertext(ctx, a)
-  const w = 'coeffs' in pt ? preparePlain(ctx, pt, a.level) : pt
-  if (w.k !== a.level || w.n !== ctx.n) {
-    throw new InvalidOperand({ reason: 'level_mismatch', message: `prepared plaintext has ${w.k} limbs, ciphertext ${a.level}` })
-  }
   const base = levelBase(ctx, a.level)
   const be = ctx.backend
   const ins = a.polys.map(clonePoly)
+  if ('coeffs' in pt) {
+    const w = plainNtt(ctx, pt, a.level)
+    be.forwardMany(ins, base)
+    for (const c of ins) be.mul(c, w, c, base)
+    be.inverseMany(ins, base)
+    return result(ctx, a.level, ins)
+  }
+  if (pt.k !== a.level || pt.n !== ctx.n) {
+    throw new InvalidOperand({ reason: 'level_mismatch', message: `prepared plaintext has ${pt.k} limbs, ciphertext ${a.level}` })
+  }
   be.forwardMany(ins, base)
   const outs = ins.map((c) => {
     const r = zeroPoly(ctx.n, a.level)
-    be.mulAccPrepared(r, c, w, base)
+    be.mulAccPrepared(r, c, pt, base)
     return r
   })
   be.inverseMany(outs, base)

@@ -1,0 +1,317 @@
+/**
+ * FHE benchmark: BFV (this package, CPU reference backend) beside node-seal 7 (Microsoft SEAL 4.1 in wasm) at N = 4096
+ * and 8192 in the same run, tfhe (TFHE-rs wasm) client-side figures, and the encrypted 768×768 linear layer (latency,
+ * bytes on the wire per token each way). SEAL is run twice per N: with exactly our primes (same N and q; SEAL keeps the
+ * last prime as its key-switching special prime) and with its BFVDefault modulus (the issue's reference figures).
+ */
+import SEAL from 'node-seal'
+import { cpuDescription, fmt, timeIt, type BenchContext, type BenchSection, type Cell } from './harness.ts'
+import { createFheContext } from '../fhe/context.ts'
+import { decrypt } from '../fhe/decrypt.ts'
+import { encodeIntegers } from '../fhe/encoder.ts'
+import { encryptPublic, encryptSymmetric } from '../fhe/encrypt.ts'
+import * as ev from '../fhe/evaluate.ts'
+import { createKeyGenerator } from '../fhe/keygen.ts'
+import {
+  decryptLinear,
+  encryptActivations,
+  evaluateLinear,
+  linearPlain,
+  planLinear,
+  prepareLinear,
+  type LinearShape,
+} from '../fhe/linear.ts'
+import { presets } from '../fhe/presets.ts'
+import { deserializeCiphertext, deserializePartial, serializeCiphertext, serializePartial } from '../fhe/serialize.ts'
+import { loadTfhe } from '../fhe/tfhe.ts'
+
+interface OpTimes {
+  keygen: number
+  encrypt: number
+  encryptSk: number
+  decrypt: number
+  add: number
+  mulPlain: number
+  mulRelin: number
+  ctBytes: number
+  ctBytesSeeded: number
+  note: string
+}
+
+async function ours(name: 'bfv4096' | 'bfv8192', minMs: number): Promise<OpTimes> {
+  const ctx = createFheContext(presets[name])
+  const keygen = await timeIt(
+    () => {
+      const kg = createKeyGenerator(ctx)
+      kg.createPublicKey()
+      kg.createRelinKeys()
+    },
+    { minMs, minRuns: 3 },
+  )
+  const kg = createKeyGenerator(ctx)
+  const pk = kg.createPublicKey()
+  const rlk = kg.createRelinKeys()
+  const vals = Array.from({ length: ctx.n }, (_, i) => (i * 31) % 1000)
+  const pt = encodeIntegers(ctx, vals)
+  const a = encryptPublic(ctx, pk, pt)
+  const b = encryptPublic(ctx, pk, pt)
+  const w = encodeIntegers(ctx, vals.map((v) => v % 7))
+  return {
+    keygen,
+    encrypt: await timeIt(() => encryptPublic(ctx, pk, pt), { minMs }),
+    encryptSk: await timeIt(() => encryptSymmetric(ctx, kg.secretKey, pt), { minMs }),
+    decrypt: await timeIt(() => decrypt(ctx, kg.secretKey, a), { minMs }),
+    add: await timeIt(() => ev.add(ctx, a, b), { minMs }),
+    mulPlain: await timeIt(() => ev.multiplyPlain(ctx, a, w), { minMs }),
+    mulRelin: await timeIt(() => ev.multiplyRelin(ctx, a, b, rlk), { minMs, minRuns: 3 }),
+    ctBytes: serializeCiphertext(ctx, a).length,
+    ctBytesSeeded: serializeCiphertext(ctx, encryptSymmetric(ctx, kg.secretKey, pt)).length,
+    note: `${ctx.levels} × 31-bit primes (log q ${ctx.logQ.toFixed(1)}), t = ${ctx.t}`,
+  }
+}
+
+type Seal = Awaited<ReturnType<typeof SEAL>>
+
+async function sealOps(seal: Seal, n: number, primes: readonly number[] | 'default', minMs: number): Promise<OpTimes & { rotate: number }> {
+  const parms = new seal.EncryptionParameters(seal.SchemeType.bfv)
+  parms.setPolyModulusDegree(n)
+  const cm =
+    primes === 'default'
+      ? seal.CoeffModulus.BFVDefault(n, seal.SecLevelType.tc128)
+      : seal.vecFromArrayModulus(primes.map((q) => new seal.Modulus(BigInt(q))))
+  parms.setCoeffModulus(cm)
+  parms.setPlainModulus(seal.PlainModulus.Batching(n, 20))
+  const ctx = new seal.SEALContext(parms, true, seal.SecLevelType.tc128)
+  if (!ctx.parametersSet()) throw new Error(`SEAL refused parameters: ${ctx.toHuman()}`)
+  const keygen = await timeIt(
+    () => {
+      const kg = new seal.KeyGenerator(ctx)
+      kg.createPublicKey().delete()
+      kg.createRelinKeys().delete()
+      kg.delete()
+    },
+    { minMs, minRuns: 3 },
+  )
+  const kg = new seal.KeyGenerator(ctx)
+  const pk = kg.createPublicKey()
+  const rlk = kg.createRelinKeys()
+  const galois = kg.createGaloisKeysWithSteps(Int32Array.of(1))
+  const sk = kg.secretKey()
+  const enc = new seal.Encryptor(ctx, pk, sk)
+  const dec = new seal.Decryptor(ctx, sk)
+  const evl = new seal.Evaluator(ctx)
+  const be = new seal.BatchEncoder(ctx)
+  const pt = new seal.Plaintext()
+  be.encode(BigInt64Array.from({ length: n }, (_, i) => BigInt(i % 1000)), pt)
+  const a = new seal.Ciphertext(ctx)
+  const b = new seal.Ciphertext(ctx)
+  enc.encrypt(pt, a)
+  enc.encrypt(pt, b)
+  const out = new seal.Ciphertext(ctx)
+  const ptOut = new seal.Plaintext()
+  const res: OpTimes & { rotate: number } = {
+    keygen,
+    encrypt: await timeIt(() => enc.encrypt(pt, out), { minMs }),
+    encryptSk: await timeIt(() => enc.encryptSymmetric(pt, out), { minMs }),
+    decrypt: await timeIt(() => dec.decrypt(a, ptOut), { minMs }),
+    add: await timeIt(() => evl.add(a, b, out), { minMs }),
+    mulPlain: await timeIt(() => evl.multiplyPlain(a, pt, out), { minMs }),
+    mulRelin: await timeIt(
+      () => {
+        evl.multiply(a, b, out)
+        evl.relinearizeInplace(out, rlk)
+      },
+      { minMs, minRuns: 3 },
+    ),
+    rotate: await timeIt(() => evl.rotateRows(a, 1, galois, out), { minMs }),
+    ctBytes: (a.saveToArray(seal.ComprModeType.none) as Uint8Array).length,
+    ctBytesSeeded: (enc.encryptSymmetricSerializable(pt).saveToArray(seal.ComprModeType.none) as Uint8Array).length,
+    note: `${ctx.firstContextData().totalCoeffModulusBitCount()} data bits + special prime`,
+  }
+  for (const o of [pk, rlk, galois, sk, enc, dec, evl, be, pt, a, b, out, ptOut, kg, ctx, parms]) o.delete()
+  return res
+}
+
+async function tfheClient(minMs: number): Promise<Record<string, number>> {
+  const tfhe = await loadTfhe()
+  const config = tfhe.TfheConfigBuilder.default().build()
+  const keygen = await timeIt(() => tfhe.TfheClientKey.generate(config).free(), { minMs, minRuns: 3 })
+  const ck = tfhe.TfheClientKey.generate(config)
+  const enc8 = await timeIt(() => tfhe.FheInt8.encrypt_with_client_key(-5, ck).free(), { minMs })
+  const enc32 = await timeIt(() => tfhe.FheInt32.encrypt_with_client_key(-5, ck).free(), { minMs })
+  const c8 = tfhe.FheInt8.encrypt_with_client_key(-5, ck)
+  const c32 = tfhe.FheInt32.encrypt_with_client_key(-5, ck)
+  const dec8 = await timeIt(() => c8.decrypt(ck), { minMs })
+  const cpk = tfhe.TfheCompactPublicKey.new(ck)
+  const buildList = () => {
+    const b = tfhe.CompactCiphertextList.builder(cpk)
+    for (let i = 0; i < 768; i++) b.push_i8((i % 256) - 128)
+    return b.build_packed()
+  }
+  const list768 = await timeIt(() => buildList().free(), { minMs, minRuns: 2 })
+  return {
+    keygen,
+    enc8,
+    enc32,
+    dec8,
+    bytes8: c8.serialize().length,
+    bytes32: c32.serialize().length,
+    list768,
+    listBytes768: buildList().serialize().length,
+  }
+}
+
+interface LinearRun {
+  shape: LinearShape
+  plan: string
+  prepare: number
+  encrypt: number
+  evaluate: number
+  decrypt: number
+  up: number
+  down: number
+  exact: boolean
+  est: number
+}
+
+function linearRun(shape: LinearShape): LinearRun {
+  const ctx = createFheContext(presets.bfv4096Linear)
+  const kg = createKeyGenerator(ctx)
+  const plan = planLinear(ctx, shape)
+  const w = new Int8Array(shape.dIn * shape.dOut)
+  const x = new Int8Array(shape.dIn * shape.tokens)
+  for (let i = 0; i < w.length; i++) w[i] = ((i * 2654435761) >>> 24) - 128
+  for (let i = 0; i < x.length; i++) x[i] = ((i * 40503 + 17) >>> 3) % 256 - 128
+  let t0 = performance.now()
+  const prepared = prepareLinear(ctx, plan, w)
+  const prepare = performance.now() - t0
+  t0 = performance.now()
+  const upBytes = encryptActivations(ctx, kg.secretKey, plan, x).map((c) => serializeCiphertext(ctx, c))
+  const encrypt = performance.now() - t0
+  t0 = performance.now()
+  const downBytes = evaluateLinear(ctx, prepared, upBytes.map((b) => deserializeCiphertext(ctx, b))).map((p) => serializePartial(ctx, p))
+  const evaluate = performance.now() - t0
+  t0 = performance.now()
+  const y = decryptLinear(ctx, kg.secretKey, plan, downBytes.map((b) => deserializePartial(ctx, b)))
+  const decrypt = performance.now() - t0
+  const ref = linearPlain(w, x, shape)
+  return {
+    shape,
+    plan: `n_i=${plan.ni} m_t=${plan.mt} n_o=${plan.no}: ${plan.inputCiphertexts} up, ${plan.outputCiphertexts} down at ${plan.outputLevel} primes, ${plan.products} ct×pt products`,
+    prepare,
+    encrypt,
+    evaluate,
+    decrypt,
+    up: upBytes.reduce((s, b) => s + b.length, 0),
+    down: downBytes.reduce((s, b) => s + b.length, 0),
+    exact: y.every((v, i) => v === ref[i]),
+    est: plan.estimatedSeconds,
+  }
+}
+
+const kb = (b: number): string => `${fmt(b / 1024)} KB`
+
+export async function bench(ctx: BenchContext): Promise<BenchSection> {
+  const minMs = ctx.quick ? 150 : 600
+  const rows: Array<Record<string, Cell>> = []
+  const notes: string[] = []
+  const seal = await SEAL()
+  const rotateMs: Record<number, number> = {}
+  const mulPlainMs: Record<number, number> = {}
+  for (const [name, n] of [
+    ['bfv4096', 4096],
+    ['bfv8192', 8192],
+  ] as const) {
+    ctx.progress(`ours ${name}`)
+    const o = await ours(name, minMs)
+    ctx.progress(`node-seal N=${n}, our primes`)
+    const s = await sealOps(seal, n, presets[name].coeffModulus, minMs)
+    ctx.progress(`node-seal N=${n}, BFVDefault`)
+    const d = await sealOps(seal, n, 'default', minMs)
+    rotateMs[n] = s.rotate
+    mulPlainMs[n] = s.mulPlain
+    const ops: Array<[string, keyof OpTimes]> = [
+      ['keygen (sk, pk, relin)', 'keygen'],
+      ['encrypt (public key)', 'encrypt'],
+      ['encrypt (secret key)', 'encryptSk'],
+      ['decrypt', 'decrypt'],
+      ['add', 'add'],
+      ['multiply plain', 'mulPlain'],
+      ['multiply + relinearize', 'mulRelin'],
+    ]
+    for (const [label, k] of ops) {
+      const ov = o[k] as number
+      const sv = s[k] as number
+      const dv = d[k] as number
+      rows.push({
+        N: n,
+        operation: label,
+        ours: `${fmt(ov)} ms`,
+        'node-seal (same q)': `${fmt(sv)} ms`,
+        'ours / node-seal': `${fmt(ov / sv)}×`,
+        'node-seal (BFVDefault)': `${fmt(dv)} ms`,
+      })
+    }
+    rows.push({
+      N: n,
+      operation: 'ciphertext bytes (public-key / seeded)',
+      ours: `${kb(o.ctBytes)} / ${kb(o.ctBytesSeeded)}`,
+      'node-seal (same q)': `${kb(s.ctBytes)} / ${kb(s.ctBytesSeeded)}`,
+      'ours / node-seal': `${fmt(o.ctBytes / s.ctBytes)}×`,
+      'node-seal (BFVDefault)': `${kb(d.ctBytes)} / ${kb(d.ctBytesSeeded)}`,
+    })
+    notes.push(`N=${n}: ours ${o.note}; node-seal same q: ${s.note}; BFVDefault: ${d.note}. node-seal sizes uncompressed (ComprModeType.none).`)
+  }
+  ctx.progress('tfhe client side')
+  try {
+    const t = await tfheClient(minMs)
+    rows.push({ N: 'tfhe', operation: 'client keygen', ours: '', 'node-seal (same q)': '', 'ours / node-seal': '', 'node-seal (BFVDefault)': '', tfhe: `${fmt(t.keygen as number)} ms` })
+    rows.push({ N: 'tfhe', operation: 'encrypt FheInt8 / FheInt32', tfhe: `${fmt(t.enc8 as number)} / ${fmt(t.enc32 as number)} ms` })
+    rows.push({ N: 'tfhe', operation: 'decrypt FheInt8', tfhe: `${fmt(t.dec8 as number)} ms` })
+    rows.push({ N: 'tfhe', operation: 'ciphertext bytes FheInt8 / FheInt32', tfhe: `${kb(t.bytes8 as number)} / ${kb(t.bytes32 as number)}` })
+    rows.push({
+      N: 'tfhe',
+      operation: '768 int8 as one packed compact list',
+      tfhe: `${fmt(t.list768 as number)} ms, ${kb(t.listBytes768 as number)}`,
+    })
+    notes.push('tfhe: client side only — its JS API has no homomorphic operations and cannot serialize a server key, so no miner-side figure exists.')
+  } catch (e) {
+    notes.push(`tfhe failed to load: ${e instanceof Error ? e.message : String(e)}`)
+  }
+  const shapes: LinearShape[] = ctx.quick
+    ? [{ dIn: 768, dOut: 768, tokens: 1 }]
+    : [
+        { dIn: 768, dOut: 768, tokens: 1 },
+        { dIn: 768, dOut: 768, tokens: 8 },
+      ]
+  for (const shape of shapes) {
+    ctx.progress(`linear ${shape.dOut}×${shape.dIn}, ${shape.tokens} token(s)`)
+    const r = linearRun(shape)
+    rows.push({
+      N: 4096,
+      operation: `linear ${shape.dOut}×${shape.dIn}, T=${shape.tokens}${r.exact ? ' (exact)' : ' (MISMATCH)'}`,
+      ours: `client enc ${fmt(r.encrypt)} ms, miner ${fmt(r.evaluate)} ms, client dec ${fmt(r.decrypt)} ms`,
+      'node-seal (same q)': '',
+      'ours / node-seal': '',
+      'node-seal (BFVDefault)': '',
+      tfhe: '',
+      wire: `${kb(r.up / shape.tokens)} up, ${kb(r.down / shape.tokens)} down per token`,
+    })
+    notes.push(`linear T=${shape.tokens}: ${r.plan}; weight preparation (once per layer) ${fmt(r.prepare)} ms; planner estimate ${fmt(r.est * 1000)} ms at 100 Mbit/s.`)
+  }
+  // Halevi–Shoup estimate from SEAL's own measured primitives (slot batching, BSGS): ~2√d rotations + d diagonal products.
+  const d = 768
+  const rot = Math.ceil(2 * Math.sqrt(d))
+  const hs = rot * (rotateMs[4096] ?? NaN) + d * (mulPlainMs[4096] ?? NaN)
+  notes.push(
+    `Halevi–Shoup 768×768 at N=4096 (slot batching, BSGS), estimated from node-seal's measured rotateRows ${fmt(rotateMs[4096] ?? NaN)} ms and multiplyPlain ${fmt(mulPlainMs[4096] ?? NaN)} ms: ${rot} rotations + ${d} plaintext products ≈ ${fmt(hs)} ms, plus Galois keys uploaded once; one ciphertext each way per token (not implemented — see docs/FHE.md).`,
+  )
+  notes.push('Ours runs the CPU reference PolyBackend (kernels/ntt/reference.ts); the GPU goal (ct×ct faster than node-seal) needs a basedai/kernels PolyBackend, not yet wired.')
+  return {
+    title: 'FHE: BFV (ours) vs node-seal 7 and tfhe (client side); encrypted linear layer',
+    device: cpuDescription(),
+    columns: ['N', 'operation', 'ours', 'node-seal (same q)', 'ours / node-seal', 'node-seal (BFVDefault)', 'tfhe', 'wire'],
+    rows,
+    notes,
+  }
+}
