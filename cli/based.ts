@@ -20,6 +20,7 @@ import type { ActorStats } from '../actors/index.ts'
 import { clusterSpec, DEFAULT_CLUSTER } from './cluster.ts'
 import { findControl } from './control.ts'
 import { renderMailboxes } from './inspect.ts'
+import { Libp2pTransport } from '../net/index.ts'
 
 function int(name: string, min: number, max: number) {
   return (v: string): number => {
@@ -62,8 +63,10 @@ cluster
   .option('--control-port <port>', 'loopback HTTP control port (0: any free port)', int('--control-port', 0, 65535), DEFAULT_CLUSTER.controlPort)
   .option('--data-dir <dir>', 'data directory', DEFAULT_CLUSTER.dataDir)
   .option('--main-thread-miners', 'run miners in the main thread instead of worker threads')
+  .option('--listen <multiaddr...>', 'libp2p listen addresses (e.g. /ip4/0.0.0.0/tcp/4001 to serve other machines)', [...DEFAULT_CLUSTER.listen])
+  .option('--no-net', 'do not start libp2p')
   .option('--once', 'start, print the tree, then stop (smoke test)')
-  .action(async (o: { brains: number; miners: number; validators: number; shards: number; controlPort: number; dataDir: string; mainThreadMiners?: boolean; once?: boolean }) => {
+  .action(async (o: { brains: number; miners: number; validators: number; shards: number; controlPort: number; dataDir: string; mainThreadMiners?: boolean; once?: boolean; listen: string[]; net: boolean }) => {
     const dataDir = path.resolve(o.dataDir)
     fs.mkdirSync(dataDir, { recursive: true })
     const log = pino({ base: { pid: process.pid } }, pino.destination({ dest: path.join(dataDir, 'cluster.log'), sync: false }))
@@ -73,7 +76,13 @@ cluster
       if (e.type !== 'child_started') process.stderr.write(`  ${describeEvent(e)}\n`)
     }
     const spec = clusterSpec(
-      { ...o, dataDir, minerThreads: !o.mainThreadMiners },
+      {
+        ...o,
+        dataDir,
+        minerThreads: !o.mainThreadMiners,
+        listen: o.net ? o.listen : [],
+        onListening: (addrs) => console.log(`libp2p: ${addrs.join('  ')}`),
+      },
       () => holder.system,
     )
     console.log('starting the embedded cluster…')
@@ -158,7 +167,8 @@ program
   .option('--control <url>', 'control URL')
   .option('--data-dir <dir>', 'data directory', DEFAULT_CLUSTER.dataDir)
   .option('--timeout <ms>', 'reply timeout', int('--timeout', 1, 600_000), 5000)
-  .action(async (address: string, message: string, o: { control?: string; dataDir: string; timeout: number }) => {
+  .option('--peer <multiaddr>', 'ask over libp2p, on the node at this address (…/p2p/<peer id>), instead of the local control endpoint')
+  .action(async (address: string, message: string, o: { control?: string; dataDir: string; timeout: number; peer?: string }) => {
     let raw: unknown
     try {
       raw = JSON.parse(message)
@@ -170,15 +180,26 @@ program
       console.error(`invalid message: ${msg.left.field}: ${msg.left.reason}`)
       process.exit(2)
     }
-    const base = findControl(path.resolve(o.dataDir), o.control)
     const frame = encodeFrame({ _tag: 'Ask', v: PROTOCOL_VERSION, to: address, id: 1, body: msg.right })
-    const res = await fetch(`${base}/ask?to=${encodeURIComponent(address)}`, {
-      method: 'POST',
-      body: frame,
-      headers: { 'content-type': 'application/octet-stream' },
-      signal: AbortSignal.timeout(o.timeout + 1000),
-    })
-    const answer = decodeFrame(new Uint8Array(await res.arrayBuffer()))
+    let bytes: Uint8Array
+    if (o.peer) {
+      const client = await Libp2pTransport.create({ listen: [] })
+      try {
+        bytes = await client.request(o.peer, frame, { timeoutMs: o.timeout })
+      } finally {
+        await client.close()
+      }
+    } else {
+      const base = findControl(path.resolve(o.dataDir), o.control)
+      const res = await fetch(`${base}/ask?to=${encodeURIComponent(address)}`, {
+        method: 'POST',
+        body: frame,
+        headers: { 'content-type': 'application/octet-stream' },
+        signal: AbortSignal.timeout(o.timeout + 1000),
+      })
+      bytes = new Uint8Array(await res.arrayBuffer())
+    }
+    const answer = decodeFrame(bytes)
     if (Either.isLeft(answer)) {
       console.error(`bad answer: ${answer.left.error._tag}`)
       process.exit(1)
@@ -192,6 +213,9 @@ program
   })
 
 program.parseAsync().catch((e: unknown) => {
-  console.error(e instanceof Error ? e.message : String(e))
+  if (e && typeof e === 'object' && '_tag' in e) {
+    const { _tag, ...rest } = e as Record<string, unknown>
+    console.error(`${String(_tag)}: ${JSON.stringify(Object.fromEntries(Object.entries(rest).filter(([k]) => k !== 'stack')))}`)
+  } else console.error(e instanceof Error ? e.message : String(e))
   process.exit(1)
 })

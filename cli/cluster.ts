@@ -7,6 +7,7 @@
  *   ├── brains (one_for_one)         brain-1 … brain-B
  *   ├── miners (one_for_one)         miner-1 … miner-M   (worker threads: a miner holds a GPU kernel worker)
  *   ├── validators (one_for_one)     validator-1 … validator-V
+ *   ├── net                          libp2p: serves these actors to other machines (net/)
  *   └── control                      loopback HTTP for `based inspect`
  */
 import path from 'node:path'
@@ -14,6 +15,7 @@ import type { SupervisorSpecInput, ChildSpecInput } from '../supervisor/index.ts
 import type { ActorSystem } from '../supervisor/index.ts'
 import { erase } from '../actors/index.ts'
 import { controlBehaviour } from './control.ts'
+import { netBehaviour } from '../net/index.ts'
 
 export interface ClusterOptions {
   readonly brains: number
@@ -24,6 +26,9 @@ export interface ClusterOptions {
   readonly dataDir: string
   /** Run miners in worker threads (default true). */
   readonly minerThreads: boolean
+  /** libp2p listen multiaddrs (default loopback, any port); empty: no network. */
+  readonly listen: readonly string[]
+  readonly onListening?: (addresses: string[]) => void
 }
 
 export const DEFAULT_CLUSTER: ClusterOptions = {
@@ -34,6 +39,7 @@ export const DEFAULT_CLUSTER: ClusterOptions = {
   controlPort: 7870,
   dataDir: path.resolve(process.env.BASED_DATA_DIR ?? '.data'),
   minerThreads: true,
+  listen: ['/ip4/127.0.0.1/tcp/0'],
 }
 
 const role = (name: string): string => new URL(`../actors/roles/${name}.ts`, import.meta.url).href
@@ -50,6 +56,24 @@ export function clusterSpec(opts: ClusterOptions, system: () => ActorSystem | un
   count('miners', opts.miners)
   count('validators', opts.validators)
   count('shards', opts.shards)
+  const net: ChildSpecInput[] =
+    opts.listen.length === 0
+      ? []
+      : [
+          {
+            kind: 'actor',
+            id: 'net',
+            role: 'net',
+            behaviour: erase(
+              netBehaviour({
+                listen: opts.listen,
+                dataDir: opts.dataDir,
+                system,
+                ...(opts.onListening ? { onListening: opts.onListening } : {}),
+              }),
+            ),
+          },
+        ]
   const children: ChildSpecInput[] = [
     {
       kind: 'supervisor',
@@ -101,6 +125,7 @@ export function clusterSpec(opts: ClusterOptions, system: () => ActorSystem | un
         args: { brainId: ((i - 1) % Math.max(1, opts.brains)) + 1 },
       })),
     },
+    ...net,
     {
       kind: 'actor',
       id: 'control',

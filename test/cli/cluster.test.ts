@@ -48,7 +48,7 @@ test('based cluster up: tree starts, control endpoint serves mailboxes and asks,
     assert.equal(await exited, 0)
     assert.match(out, /stopped cleanly/)
     const stops = [...err.matchAll(/stopped\s+(\S+)/g)].map((m) => m[1])
-    assert.deepEqual(stops.slice(0, 2), ['/root/control', '/root/validators/validator-1'])
+    assert.deepEqual(stops.slice(0, 3), ['/root/control', '/root/net', '/root/validators/validator-1'])
     assert.equal(stops.at(-1), '/root/ledger', 'the first child started is the last stopped')
     assert.ok(!fs.existsSync(path.join(dataDir, 'control.json')), 'control.json removed on stop')
   } finally {

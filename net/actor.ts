@@ -1,0 +1,46 @@
+/**
+ * The `net` actor: owns this node's libp2p transport for as long as it runs. `init` starts libp2p with the node's
+ * persistent identity and serves the local actors on it; `terminate` stops it. Supervised like any actor, so a
+ * crash of the network layer restarts it without touching the rest of the tree.
+ */
+import type { ActorSystem } from '../supervisor/index.ts'
+import { continueWith, failWith, serveActors, type Behaviour, type HandleResult } from '../actors/index.ts'
+import { UnsupportedMessage } from '../protocol/index.ts'
+import { basicBehaviour, type BasicState } from '../actors/roles/basic.ts'
+import { Libp2pTransport, loadOrCreateIdentity } from './libp2p-transport.ts'
+
+export interface NetActorInit {
+  readonly listen: readonly string[]
+  readonly dataDir: string
+  readonly system: () => ActorSystem | undefined
+  /** Called with the listening addresses once up. */
+  readonly onListening?: (addresses: string[]) => void
+}
+
+interface NetState extends BasicState {
+  transport: Libp2pTransport
+}
+
+export function netBehaviour(init: NetActorInit): Behaviour<NetState> {
+  const basic = basicBehaviour('net', () => ({}))
+  return {
+    accepts: basic.accepts,
+    async init(ctx) {
+      const transport = await Libp2pTransport.create({ listen: init.listen, privateKey: await loadOrCreateIdentity(init.dataDir) })
+      serveActors(transport, (address) => init.system()?.lookup(address))
+      init.onListening?.(transport.addresses())
+      return { ...(await basic.init(ctx)), transport }
+    },
+    async handle(state, msg, ctx): Promise<HandleResult<NetState>> {
+      const out = await basic.handle(state, msg, ctx)
+      if (out._tag === 'Continue' && out.reply?._tag === 'StatusReply') {
+        const detail = { ...out.reply.detail, peerId: state.transport.peerId, addresses: state.transport.addresses().join(' ') }
+        return continueWith(state, { ...out.reply, detail })
+      }
+      return out._tag === 'Continue' ? continueWith(state, out.reply) : failWith(state, new UnsupportedMessage({ actor: ctx.address, messageTag: msg._tag }))
+    },
+    async terminate(state) {
+      await state.transport.close()
+    },
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * A `Transport` (actors/transport.ts) over libp2p: TCP, Noise (authenticated encryption: the peer id is the hash of
+ * the peer's ed25519 key, proven in the handshake), yamux stream multiplexing.
+ *
+ * Protocol `/basedai/actors/1.0.0`: each request opens a stream and writes one length-prefixed frame (at most
+ * MAX_FRAME_BYTES, enforced by the reader on both sides); the server answers with one length-prefixed frame and
+ * closes. Frames are protocol/codec bytes, so a remote peer is validated exactly like a worker thread.
+ */
+import fs from 'node:fs'
+import path from 'node:path'
+import { createLibp2p, type Libp2p } from 'libp2p'
+import { tcp } from '@libp2p/tcp'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { lpStream } from '@libp2p/utils'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import type { PeerId, PrivateKey } from '@libp2p/interface'
+import { DEFAULT_ASK_TIMEOUT_MS, MAX_FRAME_BYTES } from '../protocol/index.ts'
+import type { FrameHandler, Transport } from '../actors/index.ts'
+import { BadIdentity, BadPeerAddress, PeerUnreachable } from './errors.ts'
+
+export const ACTOR_PROTOCOL = '/basedai/actors/1.0.0'
+
+export interface Libp2pTransportInit {
+  /** Multiaddrs to listen on. Default: loopback, any free port. Empty: dial-only (a client). */
+  readonly listen?: readonly string[]
+  /** Node identity. Default: a new ed25519 key (see `loadOrCreateIdentity` for a persistent one). */
+  readonly privateKey?: PrivateKey
+}
+
+export class Libp2pTransport implements Transport {
+  readonly node: Libp2p
+  readonly peerId: string
+  private handler: FrameHandler | null = null
+
+  private constructor(node: Libp2p) {
+    this.node = node
+    this.peerId = node.peerId.toString()
+  }
+
+  static async create(init: Libp2pTransportInit = {}): Promise<Libp2pTransport> {
+    const node = await createLibp2p({
+      ...(init.privateKey ? { privateKey: init.privateKey } : {}),
+      addresses: { listen: [...(init.listen ?? ['/ip4/127.0.0.1/tcp/0'])] },
+      transports: [tcp()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+    })
+    const t = new Libp2pTransport(node)
+    await node.handle(ACTOR_PROTOCOL, async (stream, connection) => {
+      const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES })
+      try {
+        const request = (await lp.read()).subarray()
+        const handler = t.handler
+        if (!handler) {
+          stream.abort(new Error('no actors served on this peer'))
+          return
+        }
+        await lp.write(await handler(request, connection.remotePeer.toString()))
+        await stream.close()
+      } catch (e) {
+        stream.abort(e instanceof Error ? e : new Error(String(e)))
+      }
+    })
+    return t
+  }
+
+  /** This node's listening addresses, each ending in /p2p/<peer id> (give one to the other side). */
+  addresses(): string[] {
+    return this.node.getMultiaddrs().map((m) => m.toString())
+  }
+
+  handle(handler: FrameHandler): void {
+    this.handler = handler
+  }
+
+  private target(peer: string): Multiaddr | PeerId {
+    try {
+      if (peer.startsWith('/')) {
+        const ma = multiaddr(peer)
+        if (!ma.getComponents().some((c) => c.name === 'p2p')) throw new Error('multiaddr needs a /p2p/<peer id> part')
+        return ma
+      }
+      return peerIdFromString(peer)
+    } catch (e) {
+      throw new BadPeerAddress({ peer, reason: e instanceof Error ? e.message : String(e) })
+    }
+  }
+
+  async request(peer: string, frame: Uint8Array, opts?: { readonly timeoutMs?: number; readonly signal?: AbortSignal }): Promise<Uint8Array> {
+    const target = this.target(peer)
+    const timeout = AbortSignal.timeout(opts?.timeoutMs ?? DEFAULT_ASK_TIMEOUT_MS)
+    const signal = opts?.signal ? AbortSignal.any([timeout, opts.signal]) : timeout
+    try {
+      const stream = await this.node.dialProtocol(target, ACTOR_PROTOCOL, { signal })
+      const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES })
+      await lp.write(frame, { signal })
+      const answer = (await lp.read({ signal })).subarray()
+      await stream.close({ signal }).catch(() => undefined)
+      return answer
+    } catch (e) {
+      throw new PeerUnreachable({ peer, reason: e instanceof Error ? `${e.name}: ${e.message}` : String(e) })
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.node.stop()
+  }
+}
+
+/**
+ * A persistent node identity: an ed25519 key in `<dataDir>/peer-key` (protobuf, mode 0600), created on first use,
+ * so the node keeps its peer id across restarts.
+ */
+export async function loadOrCreateIdentity(dataDir: string): Promise<PrivateKey> {
+  const file = path.join(dataDir, 'peer-key')
+  if (fs.existsSync(file)) {
+    try {
+      return privateKeyFromProtobuf(fs.readFileSync(file))
+    } catch (e) {
+      throw new BadIdentity({ file, reason: e instanceof Error ? e.message : String(e) })
+    }
+  }
+  const key = await generateKeyPair('Ed25519')
+  fs.mkdirSync(dataDir, { recursive: true })
+  fs.writeFileSync(file, privateKeyToProtobuf(key), { mode: 0o600 })
+  return key
+}
