@@ -1,0 +1,84 @@
+/**
+ * `npm run bench -- model`: the shipped Factbook model (model/weights) —
+ * generation tokens/s with the f32 reference path and the int8 CPU path (the WGSL int8 path plugs into the same
+ * LinearFn hook once basedai/kernels exports it), and the variant table of issue 7: f32, int8, and squeezed at
+ * three budgets × held-out perplexity, top-1 agreement with f32, and head cost (placeholder MAC units until
+ * basedai/fhe reports encrypted operation counts).
+ *
+ * Peer: onnxruntime-node / @xenova/transformers are not installed in this project and would need the weights
+ * exported to ONNX; that comparison is not made here (see docs/MODEL.md).
+ */
+import { cpuDescription, fmt, type BenchContext, type BenchSection } from './harness.ts'
+import {
+  defaultHeadCost, evaluate, generate, headSignificance, int8Linear, loadCorpus, loadShippedModel, shippedHeldOutText,
+  squeezeHeads, top1Predictions, windows, type GptModel, type LinearFn,
+} from 'basedai/model'
+
+function agreement(a: readonly number[], b: readonly number[]): number {
+  let same = 0
+  for (let i = 0; i < a.length; i++) if (a[i] === b[i]) same++
+  return same / a.length
+}
+
+export async function bench(ctx: BenchContext): Promise<BenchSection> {
+  const { model, tokenizer } = loadShippedModel()
+  const c = model.config
+  const held = windows(tokenizer.encode(shippedHeldOutText()), c.nCtx)
+  const step = ctx.quick ? 40 : 8
+  const evalSet = held.filter((_, i) => i % step === 0)
+  const calib = windows(tokenizer.encode(loadCorpus().train.slice(0, 200_000)), c.nCtx).filter((_, i) => i % 8 === 0).slice(0, ctx.quick ? 8 : 24)
+  ctx.progress(`held-out eval set: ${evalSet.length} windows of ${c.nCtx} tokens; calibration: ${calib.length} windows`)
+  const int8 = int8Linear()
+  const prompt = tokenizer.encode('The economy of')
+  const genTokens = c.nCtx - prompt.length
+  const tokensPerSecond = (linear?: LinearFn): number => {
+    const runs = ctx.quick ? 2 : 5
+    let best = 0
+    for (let r = 0; r < runs; r++) {
+      const t0 = performance.now()
+      let n = 0
+      for (const _t of generate(model, prompt, { maxNewTokens: genTokens, temperature: 0, ...(linear !== undefined ? { forward: { linear } } : {}) })) n++
+      best = Math.max(best, n / ((performance.now() - t0) / 1000))
+    }
+    return best
+  }
+  ctx.progress('generation speed')
+  const f32Tps = tokensPerSecond()
+  const int8Tps = tokensPerSecond(int8)
+  ctx.progress('f32 / int8 evaluation')
+  const ref = top1Predictions(model, evalSet)
+  const rows: Record<string, string | number>[] = []
+  const allHeads = c.nLayer * c.nHead * defaultHeadCost({ layer: 0, head: 0 }, c)
+  const addRow = (variant: string, m: GptModel, linear: LinearFn | undefined, tps: string): void => {
+    const opts = linear !== undefined ? { linear } : {}
+    const e = evaluate(m, evalSet, opts)
+    const mask = m.headMask
+    const heads = mask === undefined ? c.nLayer * c.nHead : mask.flat().filter((v) => v !== 0).length
+    const cost = mask === undefined ? allHeads : mask.flat().filter((v) => v !== 0).length * defaultHeadCost({ layer: 0, head: 0 }, c)
+    rows.push({
+      variant, 'held-out ppl': fmt(e.perplexity, 4), 'top-1 agreement with f32': `${(100 * agreement(top1Predictions(m, evalSet, opts), ref)).toFixed(1)}%`,
+      heads: `${heads}/${c.nLayer * c.nHead}`, 'head cost (MAC units / token)': cost, 'generation tokens/s': tps,
+    })
+  }
+  addRow('f32 reference', model, undefined, fmt(f32Tps))
+  addRow('int8 (CPU reference)', model, int8, fmt(int8Tps))
+  ctx.progress('head significance')
+  const S = headSignificance(model, calib)
+  for (const frac of [0.75, 0.5, 0.25]) {
+    const budget = Math.round(allHeads * frac)
+    const { model: sq } = squeezeHeads(model, calib, { budget }, { significance: S })
+    addRow(`squeezed, budget ${Math.round(frac * 100)}% (${budget})`, sq, undefined, '')
+  }
+  return {
+    title: 'Model: shipped Factbook GPT (f32, int8, squeezed)',
+    device: cpuDescription(),
+    columns: ['variant', 'held-out ppl', 'top-1 agreement with f32', 'heads', 'head cost (MAC units / token)', 'generation tokens/s'],
+    rows,
+    notes: [
+      `model ${JSON.stringify({ nLayer: c.nLayer, nHead: c.nHead, nEmbd: c.nEmbd, nCtx: c.nCtx, vocabSize: c.vocabSize })}; held-out set: ${evalSet.length} windows (every ${step}th of ${held.length}); calibration: ${calib.length} windows of the training split`,
+      `generation: greedy, prompt "The economy of", ${genTokens} new tokens with KV cache, best of runs; int8/f32 speed ratio ${(int8Tps / f32Tps).toFixed(2)}`,
+      'head cost is defaultHeadCost (ciphertext×plaintext MACs of the head\'s QKV and output-projection slices + 2·nCtx·hd attention products), a placeholder until basedai/fhe reports real encrypted operation counts; encrypted latency per token: not measured (FHE issue not landed)',
+      'peer (onnxruntime-node / transformers.js on the same weights as ONNX): not run — neither package is installed and no ONNX exporter is available offline here',
+    ],
+  }
+}
