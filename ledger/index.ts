@@ -47,3 +47,7 @@ export { MemoryStore, LmdbStore, shardOf, type Store, type Head, type LmdbStoreO
 export { Ledger, type LedgerOptions, type Produced, type ProduceOptions, type Rejection } from './ledger.ts'
 export { auditSupply, type SupplyReport } from './audit.ts'
 export { SignatureVerifier } from './verify-pool.ts'
+export {
+  createWallet, listWallets, unlockWallet, exportWalletSecrets, walletBalance, walletTransfer,
+  type WalletInfo, type WalletKeys, type WalletOptions, type Balance, type LedgerReader, type LedgerSigningView,
+} from './wallet.ts'
