@@ -11,7 +11,8 @@
  *
  * `KernelService` is the facade: it acquires a device (logging the adapter) or, with no adapter, falls back to the
  * references and says so (`slow: true`). All its methods are async and take/return typed arrays and plain handles,
- * so it runs unchanged inside a worker thread. DEBUG_GPU=1 turns on error scopes and disables buffer reuse.
+ * so it runs unchanged inside a worker thread: kernels/worker.ts is the supervised kernel-worker actor (load it by
+ * module path), kernels/messages.ts its message schemas. DEBUG_GPU=1 turns on error scopes and disables buffer reuse.
  *
  * @example
  * ```ts
@@ -38,3 +39,5 @@ export { MatmulKernels, type GpuWeights, type MatmulKernel } from './matmul/gpu.
 export { GpuKvCache, type GpuAttentionResult } from './attention/gpu.ts'
 export { SqueezeKernels } from './squeeze/gpu.ts'
 export * from './dispatch.ts'
+export * from './messages.ts'
+export { handleKernelRequest } from './requests.ts'

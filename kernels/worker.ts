@@ -1,0 +1,68 @@
+/**
+ * The GPU kernel worker: an actor behaviour that owns one `KernelService` (one Dawn device) in its thread. Run it
+ * with `placement: 'worker'` under a supervisor; a device loss or a crash makes its handler throw, the actor
+ * crashes, and the supervisor restarts it with a fresh device (init acquires a new one).
+ *
+ * Today the protocol's closed `Message` union has no kernel messages, so the behaviour answers the basic requests
+ * (Ping, Echo, GetStatus with backend/adapter detail, Probe, GetProbeReport) and exposes `handleKernelRequest`, the
+ * pure dispatcher from a `KernelRequest` (kernels/messages.ts) to its `KernelReply`. Wiring: add the kernel
+ * schemas to protocol/messages.ts (`Message`, `Reply`, `ReplyMap`), list their tags in `accepts`, and route them
+ * here to `handleKernelRequest(state.svc, msg)`.
+ *
+ * @example
+ * ```ts
+ * const system = await ActorSystem.start({ kind: 'supervisor', id: 'miner-1', children: [
+ *   { kind: 'actor', id: 'gpu', placement: 'worker', behaviour: { module: new URL('../kernels/worker.ts', import.meta.url).href } },
+ * ] })
+ * (await system.ref('/miner-1/gpu').ask({ _tag: 'GetStatus' })).detail.adapter // "mesa … llvmpipe …"
+ * ```
+ */
+import { basicBehaviour, type BasicState } from '../actors/roles/basic.ts'
+import { continueWith, type Behaviour, type HandleResult } from '../actors/types.ts'
+import type { Message } from '../protocol/index.ts'
+import { KernelService, type KvCacheHandle } from './service.ts'
+
+export { handleKernelRequest } from './requests.ts'
+
+export interface KernelWorkerState {
+  readonly svc: KernelService
+  readonly basic: BasicState
+  readonly caches: Map<number, KvCacheHandle>
+}
+
+/** The kernel-worker behaviour (default export is a factory, as the actor runtime loads it). */
+export function kernelWorkerBehaviour(): Behaviour<KernelWorkerState> {
+  const basic = basicBehaviour('kernel-worker')
+  return {
+    accepts: basic.accepts,
+    async init(ctx): Promise<KernelWorkerState> {
+      const allowFallback = ctx.args.allowFallback !== false
+      const svc = await KernelService.create({ allowFallback })
+      return { svc, basic: await basic.init(ctx), caches: new Map() }
+    },
+    async handle(state, msg: Message, ctx): Promise<HandleResult<KernelWorkerState>> {
+      if (state.svc.rt?.isLost) throw new Error('GPU device lost; restarting the kernel worker')
+      const r = await basic.handle(state.basic, msg, ctx)
+      if (msg._tag === 'GetStatus' && r._tag === 'Continue' && r.reply?._tag === 'StatusReply') {
+        const reply = r.reply
+        return continueWith(state, {
+          ...reply,
+          detail: {
+            ...reply.detail,
+            backend: state.svc.backend,
+            adapter: state.svc.label,
+            slow: state.svc.slow,
+            kvCaches: state.caches.size,
+          },
+        })
+      }
+      if (r._tag === 'Continue') return r.reply === undefined ? continueWith(state) : continueWith(state, r.reply)
+      return { ...r, state }
+    },
+    terminate(state): void {
+      state.svc.destroy()
+    },
+  }
+}
+
+export default kernelWorkerBehaviour
