@@ -35,16 +35,18 @@ export function innerProduct(ctx: FheContext, sk: SecretKey, ct: Ciphertext): Ui
   const be = ctx.backend
   const s = limbsOf(sk.sNtt, k)
   const acc = zeroPoly(ctx.n, k)
+  const inNtt = ct.ntt === true
   // Horner in NTT form: ((c_{m}·s + c_{m−1})·s + …)·s, then + c0.
   for (let i = ct.polys.length - 1; i >= 1; i--) {
     const c = zeroPoly(ctx.n, k)
     c.data.set((ct.polys[i] as { data: Uint32Array }).data)
-    be.forwardMany([c], base)
+    if (!inNtt) be.forwardMany([c], base)
     be.add(acc, c, acc, base)
     be.mul(acc, s, acc, base)
   }
+  if (inNtt) be.add(acc, ct.polys[0] as typeof acc, acc, base)
   be.inverseMany([acc], base)
-  be.add(acc, ct.polys[0] as typeof acc, acc, base)
+  if (!inNtt) be.add(acc, ct.polys[0] as typeof acc, acc, base)
   return acc.data
 }
 

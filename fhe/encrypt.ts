@@ -89,7 +89,18 @@ export function expandSeededC1(ctx: FheContext, seed: Uint8Array, level: number)
   return a
 }
 
-export function encryptSymmetric(ctx: FheContext, sk: SecretKey, pt: Plaintext, rng: RandomSource = cryptoRandom): Ciphertext {
+/**
+ * Secret-key encryption. With `{ ntt: true }` the ciphertext is produced in NTT form — c1 = a is uniform in either
+ * domain, and c0 = −(a ⊙ s) + NTT(Δm − e) costs the client the same number of NTTs — so the miner skips its forward
+ * transforms (used for linear-layer inputs).
+ */
+export function encryptSymmetric(
+  ctx: FheContext,
+  sk: SecretKey,
+  pt: Plaintext,
+  rng: RandomSource = cryptoRandom,
+  opts: { readonly ntt?: boolean } = {},
+): Ciphertext {
   checkParamsId(ctx, sk.paramsId)
   checkPlaintext(ctx, pt)
   const be = ctx.backend
@@ -97,6 +108,19 @@ export function encryptSymmetric(ctx: FheContext, sk: SecretKey, pt: Plaintext, 
   rng.fill(seed)
   const c1 = expandSeededC1(ctx, seed, ctx.levels)
   const c0 = zeroPoly(ctx.n, ctx.levels)
+  if (opts.ntt === true) {
+    // c1 = a read as NTT values; c0 = NTT(Δm − e) − a ⊙ s.
+    const e = errorCoeffs(ctx, rng)
+    be.negate(e, c0, ctx.base)
+    e.data.fill(0)
+    addScaledMessage(ctx, pt, c0)
+    be.forwardMany([c0], ctx.base)
+    const as = zeroPoly(ctx.n, ctx.levels)
+    be.mul(c1, sk.sNtt, as, ctx.base)
+    be.sub(c0, as, c0, ctx.base)
+    as.data.fill(0)
+    return { paramsId: ctx.paramsId, level: ctx.levels, polys: [c0, c1], seed, ntt: true }
+  }
   c0.data.set(c1.data)
   be.forwardMany([c0], ctx.base)
   be.mul(c0, sk.sNtt, c0, ctx.base) // a·s

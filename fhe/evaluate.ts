@@ -30,7 +30,18 @@ function result(ctx: FheContext, level: number, polys: RnsPoly[]): Ciphertext {
   return { paramsId: ctx.paramsId, level, polys }
 }
 
+/** The ciphertext in coefficient form (a copy when it was in NTT form; the same object otherwise). */
+export function toCoefficientForm(ctx: FheContext, a: Ciphertext): Ciphertext {
+  checkCiphertext(ctx, a)
+  if (a.ntt !== true) return a
+  const polys = a.polys.map(clonePoly)
+  ctx.backend.inverseMany(polys, levelBase(ctx, a.level))
+  return result(ctx, a.level, polys)
+}
+
 function addOrSub(ctx: FheContext, a: Ciphertext, b: Ciphertext, op: 'add' | 'sub'): Ciphertext {
+  a = toCoefficientForm(ctx, a)
+  b = toCoefficientForm(ctx, b)
   checkCiphertext(ctx, a)
   checkCiphertext(ctx, b)
   checkSameLevel(a, b)
@@ -65,6 +76,7 @@ export function sub(ctx: FheContext, a: Ciphertext, b: Ciphertext): Ciphertext {
 }
 
 export function negate(ctx: FheContext, a: Ciphertext): Ciphertext {
+  a = toCoefficientForm(ctx, a)
   checkCiphertext(ctx, a)
   const base = levelBase(ctx, a.level)
   return result(
@@ -80,6 +92,7 @@ export function negate(ctx: FheContext, a: Ciphertext): Ciphertext {
 
 /** ct + m (adds Δ·m to c0). */
 export function addPlain(ctx: FheContext, a: Ciphertext, pt: Plaintext): Ciphertext {
+  a = toCoefficientForm(ctx, a)
   checkCiphertext(ctx, a)
   checkPlaintext(ctx, pt)
   const polys = a.polys.map(clonePoly)
@@ -126,6 +139,7 @@ function plainNtt(ctx: FheContext, pt: Plaintext, level: number): RnsPoly {
 
 /** ct · m for a plaintext polynomial m (or one prepared with `preparePlain` at the ciphertext's level). */
 export function multiplyPlain(ctx: FheContext, a: Ciphertext, pt: Plaintext | PreparedPoly): Ciphertext {
+  a = toCoefficientForm(ctx, a)
   checkCiphertext(ctx, a)
   const base = levelBase(ctx, a.level)
   const be = ctx.backend
@@ -163,6 +177,8 @@ function liftToQP(ctx: FheContext, p: RnsPoly, k: number): RnsPoly {
 
 /** Size-2 × size-2 ciphertext product (size 3 result; relinearize next). */
 export function multiply(ctx: FheContext, a: Ciphertext, b: Ciphertext): Ciphertext {
+  a = toCoefficientForm(ctx, a)
+  b = toCoefficientForm(ctx, b)
   checkCiphertext(ctx, a)
   checkCiphertext(ctx, b)
   checkSameLevel(a, b)
@@ -198,6 +214,7 @@ export function multiply(ctx: FheContext, a: Ciphertext, b: Ciphertext): Ciphert
 
 /** Size 3 → size 2 with RNS-digit relinearization keys. */
 export function relinearize(ctx: FheContext, a: Ciphertext, rlk: RelinKeys): Ciphertext {
+  a = toCoefficientForm(ctx, a)
   checkCiphertext(ctx, a)
   checkParamsId(ctx, rlk.paramsId)
   if (a.polys.length !== 3) throw new InvalidOperand({ reason: 'size_unsupported', message: 'relinearize needs a size-3 ciphertext' })
@@ -239,6 +256,7 @@ export function multiplyRelin(ctx: FheContext, a: Ciphertext, b: Ciphertext, rlk
 
 /** Drops the last prime: c ← round(c / q_last), in RNS (c_i − [c]_{q_last}) · q_last^{-1} with the centred residue. */
 export function modSwitchToNext(ctx: FheContext, a: Ciphertext): Ciphertext {
+  a = toCoefficientForm(ctx, a)
   checkCiphertext(ctx, a)
   const k = a.level
   if (k <= 1) throw new InvalidOperand({ reason: 'level_exhausted', message: 'ciphertext is already at the last prime' })

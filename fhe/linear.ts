@@ -248,7 +248,8 @@ export function prepareLinear(ctx: FheContext, plan: LinearPlan, w: Int8Array): 
 
 /**
  * Client side: X (tokens × d_in, row-major int8) → seeded secret-key ciphertexts, ordered [token block][chunk].
- * Secret-key encryption halves the upload (c1 travels as a 32-byte seed).
+ * Secret-key encryption halves the upload (c1 travels as a 32-byte seed); NTT form spares the miner its forward
+ * transforms.
  */
 export function encryptActivations(ctx: FheContext, sk: SecretKey, plan: LinearPlan, x: Int8Array, rng: RandomSource = cryptoRandom): Ciphertext[] {
   checkPlan(ctx, plan)
@@ -268,7 +269,7 @@ export function encryptActivations(ctx: FheContext, sk: SecretKey, plan: LinearP
           vals[c * ni + k] = x[tok * dIn + col] as number
         }
       }
-      out.push(encryptSymmetric(ctx, sk, encodeIntegers(ctx, vals), rng))
+      out.push(encryptSymmetric(ctx, sk, encodeIntegers(ctx, vals), rng, { ntt: true }))
       vals.fill(0)
     }
   }
@@ -327,8 +328,9 @@ export function evaluateLinearFull(ctx: FheContext, prepared: PreparedLinear, in
   const base = ctx.base
   const n = ctx.n
   const L = ctx.levels
-  const ins = inputs.map((ct) => ct.polys.map(clonePoly))
-  be.forwardMany(ins.flat(), base)
+  // Inputs made by `encryptActivations` arrive in NTT form; others are transformed here (on copies).
+  const ins = inputs.map((ct) => (ct.ntt === true ? [...ct.polys] : ct.polys.map(clonePoly)))
+  be.forwardMany(inputs.flatMap((ct, i) => (ct.ntt === true ? [] : (ins[i] as RnsPoly[]))), base)
   const results: Ciphertext[] = []
   for (let b = 0; b < plan.tokenBlocks; b++) {
     for (let r = 0; r < plan.rowBlocks; r++) {

@@ -8,7 +8,8 @@
  *   5  u8 kind           1 ciphertext, 2 public key, 3 secret key, 4 relinearization keys, 5 partial ciphertext
  *   6  u8 level          number of primes the polynomials use
  *   7  u8 count          ciphertext size / number of key polynomials
- *   8  u8 flags          bit 0: c1 (or the key's uniform part) is given by a 32-byte seed
+ *   8  u8 flags          bit 0: c1 (or the key's uniform part) is given by a 32-byte seed;
+ *                        bit 1: the polynomials hold NTT values (ciphertexts only)
  *   9  3 bytes reserved  (zero)
  *  12  16 bytes          paramsId (the context's, binary)
  *  28  u32 bodyLength
@@ -77,7 +78,7 @@ function readFrame(ctx: FheContext, bytes: Uint8Array, kind: Kind): Frame {
   const level = buf.readUInt8(6)
   const count = buf.readUInt8(7)
   const flags = buf.readUInt8(8)
-  if (buf.readUIntLE(9, 3) !== 0 || (flags & ~1) !== 0) throw err('bad_header', 'reserved bits set')
+  if (buf.readUIntLE(9, 3) !== 0 || (flags & ~3) !== 0) throw err('bad_header', 'reserved bits set')
   if (level < 1 || level > ctx.levels) throw err('bad_header', `level ${level} outside 1…${ctx.levels}`)
   const bodyLength = buf.readUInt32LE(28)
   const total = HEADER + bodyLength + HASH
@@ -132,7 +133,7 @@ export function serializeCiphertext(ctx: FheContext, ct: Ciphertext): Uint8Array
   const body = Buffer.alloc((seeded ? SEED : 0) + polys.length * ct.level * ctx.n * 4)
   if (seeded) Buffer.from(ct.seed as Uint8Array).copy(body, 0)
   writePolys(polys, body, seeded ? SEED : 0)
-  return writeFrame(ctx, KIND.ciphertext, ct.level, ct.polys.length, seeded ? 1 : 0, body)
+  return writeFrame(ctx, KIND.ciphertext, ct.level, ct.polys.length, (seeded ? 1 : 0) | (ct.ntt === true ? 2 : 0), body)
 }
 
 /** bytes → Ciphertext for this context. @throws DecodeError */
@@ -144,9 +145,10 @@ export function deserializeCiphertext(ctx: FheContext, bytes: Uint8Array): Ciphe
   const stored = seeded ? 1 : f.count
   expectBody(f, (seeded ? SEED : 0) + stored * f.level * ctx.n * 4)
   const polys = readPolys(ctx, f.body, seeded ? SEED : 0, stored, f.level)
-  if (!seeded) return { paramsId: ctx.paramsId, level: f.level, polys }
+  const form = (f.flags & 2) === 2 ? { ntt: true } : {}
+  if (!seeded) return { paramsId: ctx.paramsId, level: f.level, polys, ...form }
   const seed = new Uint8Array(f.body.subarray(0, SEED))
-  return { paramsId: ctx.paramsId, level: f.level, polys: [polys[0] as RnsPoly, expandSeededC1(ctx, seed, f.level)], seed }
+  return { paramsId: ctx.paramsId, level: f.level, polys: [polys[0] as RnsPoly, expandSeededC1(ctx, seed, f.level)], seed, ...form }
 }
 
 export function serializePublicKey(ctx: FheContext, pk: PublicKey): Uint8Array {

@@ -20,6 +20,11 @@ export interface Ciphertext {
   readonly level: number
   readonly polys: readonly RnsPoly[]
   readonly seed?: Uint8Array
+  /**
+   * True when the polynomials hold NTT values instead of coefficients. Only encryptions made for the linear layer
+   * use it (the miner then needs no forward NTT); every evaluator op converts such a ciphertext first.
+   */
+  readonly ntt?: boolean
 }
 
 /** The secret key: s (ternary) in NTT form over every prime of q. Only keygen.ts and decrypt.ts read it. */

@@ -51,6 +51,16 @@ describe('serialization', () => {
     assert.equal(deserializeCiphertext(ctx, serializeCiphertext(ctx, low)).level, ctx.levels - 1)
   })
 
+  test('NTT-form (linear-layer) ciphertexts decrypt, round-trip and enter the evaluator', () => {
+    const c = encryptSymmetric(ctx, sk, encodeIntegers(ctx, msg), undefined, { ntt: true })
+    assert.equal(c.ntt, true)
+    const back = deserializeCiphertext(ctx, serializeCiphertext(ctx, c))
+    assert.equal(back.ntt, true)
+    assert.deepEqual([...decodeSigned(ctx, decrypt(ctx, sk, back))], msg)
+    const sum = ev.add(ctx, back, ct)
+    assert.deepEqual([...decodeSigned(ctx, decrypt(ctx, sk, sum))], msg.map((v) => 2 * v))
+  })
+
   test('keys round trip and still work', () => {
     const pk2 = deserializePublicKey(ctx, serializePublicKey(ctx, pk))
     const sk2 = deserializeSecretKey(ctx, serializeSecretKey(ctx, sk))
