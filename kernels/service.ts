@@ -54,7 +54,8 @@ export interface KernelServiceInit {
 export function gpuSkipDecision(env: Readonly<Record<string, string | undefined>>, err: unknown): { fail: boolean; message: string } {
   const why = err instanceof Error ? err.message : String(err)
   if (env.CI === 'true') return { fail: true, message: `CI=true and no WebGPU adapter: ${why}` }
-  return { fail: false, message: `GPU TESTS SKIPPED — no WebGPU adapter (${why}). Fix: ${GPU_FIX}` }
+  const withFix = why.includes(GPU_FIX) ? why : `${why}. Fix: ${GPU_FIX}`
+  return { fail: false, message: `GPU TESTS SKIPPED — ${withFix}` }
 }
 
 export class KernelService {
