@@ -60,16 +60,20 @@ export interface LinearPlan extends LinearShape {
   readonly bytesDown: number
   /** Worst-case noise budget (bits) of a result, from the bound in `worstCaseBudget`. */
   readonly worstCaseBudgetBits: number
-  /** The cost-model estimate that chose this plan (seconds). */
+  /** The cost-model estimate that chose this plan (seconds): client + miner compute + bytes both ways. */
   readonly estimatedSeconds: number
 }
 
 export interface PlanOptions {
   /** Link bandwidth for the cost model, bytes/s each way (default 12.5e6 = 100 Mbit/s). */
   readonly bytesPerSecond?: number
-  /** Miner cost of one modular multiply-add, seconds (default 8e-9, this CPU reference). */
+  /**
+   * Cost of one modular multiply-add, seconds (default 15e-9). The CPU reference measured 58–83 ns per multiply-add and
+   * per NTT butterfly on this project's 2-core machine under load average ~11, i.e. the two cost about the same;
+   * calibrate both for the miner's hardware (a GPU backend is far cheaper per operation).
+   */
   readonly secondsPerMulAdd?: number
-  /** Miner cost of one NTT butterfly, seconds (default 6e-9). */
+  /** Cost of one NTT butterfly, seconds (default 15e-9). */
   readonly secondsPerButterfly?: number
   /** Smallest worst-case budget accepted for results, bits (default 4). */
   readonly minBudgetBits?: number
@@ -137,10 +141,14 @@ function makePlan(ctx: FheContext, shape: LinearShape, ni: number, mt: number, n
   const useful = no * mt
   const bytesDown = outputCiphertexts * (HEADER_BYTES + 4 + 2 * useful + 4 * outputLevel * (useful + n))
   const bw = opts.bytesPerSecond ?? 12.5e6
-  const mulAdd = opts.secondsPerMulAdd ?? 8e-9
-  const bfly = opts.secondsPerButterfly ?? 6e-9
-  const ntts = 2 * L * (inputCiphertexts + outputCiphertexts)
-  const compute = products * 2 * L * n * mulAdd + ntts * (n / 2) * Math.log2(n) * bfly
+  const mulAdd = opts.secondsPerMulAdd ?? 15e-9
+  const bfly = opts.secondsPerButterfly ?? 15e-9
+  // Client: one NTT per limb per input (NTT-form encryption), two per limb per result (c1·s). Miner: pointwise
+  // multiply-adds, then two inverse NTTs per limb per result. Inputs arrive in NTT form, so no forward NTTs.
+  const nttCost = (n / 2) * Math.log2(n) * bfly
+  const client = inputCiphertexts * L * nttCost + outputCiphertexts * 2 * outputLevel * nttCost
+  const miner = products * 2 * L * n * mulAdd + outputCiphertexts * 2 * L * nttCost
+  const compute = client + miner
   return {
     ...shape,
     paramsId: ctx.paramsId,
