@@ -115,6 +115,11 @@ describe('attention on WebGPU', { skip: gpu.skip }, () => {
         for (let d = 0; d < 16; d++) assert.equal(rp.out[(t * 6 + h) * 16 + d], rf.out[(t * 6 + h) * 16 + d])
       }
     }
+    const none = await pruned.step({ ...step(shape, 1, 43), headMask: new Array(6).fill(false) })
+    assert.deepEqual(none.activeHeads, [])
+    assert.equal(none.launched, 0)
+    assert.deepEqual(Array.from(none.work), [0, 0, 0, 0, 0, 0])
+    assert.ok(none.out.every((v) => v === 0))
     full.destroy()
     pruned.destroy()
   })
