@@ -40,3 +40,5 @@ export { loadShippedModel, shippedHeldOutText, SHIPPED_DIR, SHIPPED_WEIGHTS } fr
 export type { ShippedModel } from './shipped.ts'
 export { loadCorpus, splitCorpus, corpusPath } from './corpus.ts'
 export { generateText } from './text.ts'
+export { countEncryptedOps, scalarOpCounter } from './encrypted-ops.ts'
+export type { EncryptedOps, LinearOpCounter, LinearShape, OpCountOptions, OpCountReport } from './encrypted-ops.ts'
