@@ -70,7 +70,10 @@ function scratch(k: number, size: number): Float64Array {
 }
 
 /** Stake units u (exactly proportional to permitted stake when possible) and their total T. */
-function stakeUnits(stake: readonly number[], permit: readonly boolean[]): { u: Float64Array; T: number } {
+function stakeUnits(
+  stake: readonly number[],
+  permit: readonly boolean[],
+): { u: Float64Array; T: number; exact: bigint[] | null } {
   const n = stake.length
   const masked = new Array<number>(n)
   for (let i = 0; i < n; i++) masked[i] = permit[i] === true ? (stake[i] as number) : 0
@@ -78,10 +81,10 @@ function stakeUnits(stake: readonly number[], permit: readonly boolean[]): { u: 
   let total = 0n
   for (const x of ints) total += x
   const u = new Float64Array(n)
-  if (total === 0n) return { u, T: 0 }
+  if (total === 0n) return { u, T: 0, exact: null }
   if (total < 1n << 53n) {
     for (let i = 0; i < n; i++) u[i] = Number(ints[i])
-    return { u, T: Number(total) }
+    return { u, T: Number(total), exact: null }
   }
   let T = 0
   for (let i = 0; i < n; i++) {
@@ -89,7 +92,34 @@ function stakeUnits(stake: readonly number[], permit: readonly boolean[]): { u: 
     u[i] = v
     T += v
   }
-  return { u, T }
+  return { u, T, exact: ints }
+}
+
+/**
+ * The consensus of column j decided on the exact stake integers (used when stake had to be rounded and the rounded
+ * decision was within rounding distance of the κ threshold): the largest w with Σ_{W_ij ≥ w} stake_i ≥ κ·Σ stake.
+ */
+function exactColumnConsensus(W: Float64Array, n: number, j: number, active: readonly number[], ints: readonly bigint[], kappa: number): number {
+  const entries: [number, bigint][] = []
+  let total = 0n
+  for (const i of active) {
+    total += ints[i] as bigint
+    const w = W[i * n + j] as number
+    if (w > 0) entries.push([w, ints[i] as bigint])
+  }
+  entries.sort((a, b) => b[0] - a[0])
+  const { mant, exp } = toDyadic(kappa)
+  // Σ ≥ κ·total ⇔ Σ·2^max(0,−exp) ≥ mant·total·2^max(0,exp)
+  const rhs = (mant * total) << BigInt(Math.max(0, exp))
+  const lshift = BigInt(Math.max(0, -exp))
+  let acc = 0n
+  for (let k = 0; k < entries.length; k++) {
+    const [w, x] = entries[k] as [number, bigint]
+    acc += x
+    const next = k + 1 < entries.length ? (entries[k + 1] as [number, bigint])[0] : -1
+    if (next !== w && acc << lshift >= rhs) return w
+  }
+  return 0
 }
 
 /** ⌈κ·T⌉: Σ u ≥ κ·T ⇔ Σ u ≥ ⌈κ·T⌉ for integer sums. */
@@ -191,6 +221,7 @@ function normaliseBondColumns(bonds: readonly (readonly number[])[], n: number):
  * sample of the segment, so the part that holds the answer shrinks fast. Reorders vals/wts in place.
  */
 function weightedUpperQuantile(vals: Float64Array, wts: Float64Array, m: number, need: number, total: number): number {
+  quantileMargin = Infinity
   let lo = 0
   let hi = m
   let rounds = 0
@@ -244,7 +275,10 @@ function weightedUpperQuantile(vals: Float64Array, wts: Float64Array, m: number,
       segTotal = sG
       continue
     }
-    if (sG + sE >= need) return pivot
+    if (sG + sE >= need) {
+      quantileMargin = Math.min(sG + sE - need, need - sG)
+      return pivot
+    }
     need -= sG + sE
     segTotal -= sG + sE
     lo = lt
@@ -253,6 +287,8 @@ function weightedUpperQuantile(vals: Float64Array, wts: Float64Array, m: number,
 }
 
 const SAMPLE = 31
+/** How far (in stake units) the last quantile decision was from flipping: min(support(≥ C) − need, need − support(> C)). */
+let quantileMargin = Infinity
 
 /** The sample value at which the descending cumulative sample weight first reaches `target` (float64 estimate). */
 function sampleQuantile(sv: Float64Array, sw: Float64Array, target: number): number {
@@ -281,13 +317,21 @@ function quantileBySort(vals: Float64Array, wts: Float64Array, lo: number, hi: n
   const idx = Array.from({ length: hi - lo }, (_, k) => lo + k)
   idx.sort((p, q) => (vals[q] as number) - (vals[p] as number) || p - q)
   let acc = 0
+  let before = 0
   for (let k = 0; k < idx.length; k++) {
     const v = vals[idx[k] as number] as number
     acc += wts[idx[k] as number] as number
     // Include every tie of v before testing.
     const next = k + 1 < idx.length ? (vals[idx[k + 1] as number] as number) : -1
-    if (next !== v && acc >= need) return v
+    if (next !== v) {
+      if (acc >= need) {
+        quantileMargin = Math.min(acc - need, need - before)
+        return v
+      }
+      before = acc
+    }
   }
+  quantileMargin = need - acc
   return 0
 }
 
@@ -429,7 +473,7 @@ export function runEpoch(input: EpochOptions): EpochDetail {
   const permit = input.validatorPermit
 
   // S: permitted stake as exact integer units.
-  const { u, T } = stakeUnits(input.stake, permit)
+  const { u, T, exact: exactStake } = stakeUnits(input.stake, permit)
   const thr = T === 0 ? 0 : kappaThreshold(kappa, T)
   const active: number[] = []
   for (let i = 0; i < n; i++) if (permit[i] === true && (u[i] as number) > 0) active.push(i)
@@ -458,8 +502,17 @@ export function runEpoch(input: EpochOptions): EpochDetail {
         }
       }
       TN[j] = support
-      if (rule === 'yuma') C[j] = T === 0 || support < thr ? 0 : weightedUpperQuantile(vals, wts, m, thr, support)
-      else C[j] = sigmoidConsensusQ52(support, T, kappa, rho)
+      if (rule === 'yuma') {
+        let c = 0
+        let margin = thr - support
+        if (T > 0 && support >= thr) {
+          c = weightedUpperQuantile(vals, wts, m, thr, support)
+          margin = quantileMargin
+        }
+        // Rounded stake: a decision within rounding distance of κ is settled on the exact stake.
+        if (exactStake !== null && margin <= active.length + 2) c = exactColumnConsensus(W, n, j, active, exactStake, kappa)
+        C[j] = c
+      } else C[j] = sigmoidConsensusQ52(support, T, kappa, rho)
     }
   }
 
@@ -632,15 +685,20 @@ export function runEpoch(input: EpochOptions): EpochDetail {
     }
   }
 
-  // 7. Dividends D_i = Σ_j B_ij·I_j (exact), normalised. D is scale-free in I, so I enters relative to its largest
-  // entry in Q52 (Ĩ = ⌊I·2^52 / max I⌋), which keeps 12 more bits than the Q40 state for small incentives.
+  // 7. Dividends D_i = Σ_j B_ij·I_j (exact), normalised. D is scale-free in I, so I enters from its exact numerators
+  // relative to the largest one whose bond column is non-zero, in Q52 (Ĩ = ⌊I·2^52 / max I⌋; columns without bonds
+  // contribute nothing). That keeps full precision when the incentive that pays dividends is small.
   let maxNum = 0n
-  for (const x of incentiveNum) if (x > maxNum) maxNum = x
+  for (let j = 0; j < n; j++) {
+    const x = incentiveNum[j] as bigint
+    if ((colSum[j] as number) > 0 && x > maxNum) maxNum = x
+  }
   const I2 = new Float64Array(n)
   const I1 = new Float64Array(n)
   const I0 = new Float64Array(n)
   if (maxNum > 0n) {
     for (let j = 0; j < n; j++) {
+      if ((colSum[j] as number) === 0) continue
       const x = Number(((incentiveNum[j] as bigint) << BigInt(WEIGHT_BITS)) / maxNum)
       const x2 = Math.floor(x * INV36)
       const r = x - x2 * TWO36

@@ -21,6 +21,29 @@ export interface RefOutput {
 }
 
 const sum = (v: number[]): number => v.reduce((a, b) => a + b, 0)
+
+/** A finite float64 ≥ 0 as an exact rational m·2^e (m a BigInt), read from its bits. */
+function dyadic(x: number): { m: bigint; e: number } {
+  if (x === 0) return { m: 0n, e: 0 }
+  const v = new DataView(new ArrayBuffer(8))
+  v.setFloat64(0, x)
+  const biased = (v.getUint32(0) >>> 20) & 0x7ff
+  const frac = (BigInt(v.getUint32(0) & 0xfffff) << 32n) | BigInt(v.getUint32(4))
+  return biased === 0 ? { m: frac, e: -1074 } : { m: frac | (1n << 52n), e: biased - 1075 }
+}
+
+/** Exact comparison Σ_{i∈A} stake_i ≥ κ·Σ_i stake_i (the issue asks for the median by exact comparison). */
+function exactMajority(stake: readonly number[], inA: (i: number) => boolean, kappa: number): boolean {
+  const parts = stake.map(dyadic)
+  const e0 = Math.min(...parts.filter((p) => p.m > 0n).map((p) => p.e), 0)
+  const ints = parts.map((p) => p.m << BigInt(p.e - e0))
+  const total = ints.reduce((a, b) => a + b, 0n)
+  const part = ints.reduce((a, b, i) => (inA(i) ? a + b : a), 0n)
+  if (total === 0n) return false // S is all 0 when no permitted stake: 0 ≥ κ is false
+  const k = dyadic(kappa)
+  // part ≥ κ·total ⇔ part·2^-k.e ≥ k.m·total   (k.e < 0 for κ ≤ 1 unless κ = 1)
+  return k.e < 0 ? part << BigInt(-k.e) >= k.m * total : part >= (k.m * total) << BigInt(k.e)
+}
 const normalise = (v: number[]): number[] => {
   const s = sum(v)
   return s === 0 ? v.map(() => 0) : v.map((x) => x / s)
@@ -53,8 +76,8 @@ export function referenceEpoch(inp: RefInput, rule: 'yuma' | 'sigmoid' = 'yuma',
       for (let k = 0; k < n; k++) {
         const w = (W[k] as number[])[j] as number
         if (w <= best) continue
-        const support = sum(W.map((r, i) => ((r[j] as number) >= w ? (S[i] as number) : 0)))
-        if (support >= kappa) best = w
+        const permittedStake = inp.stake.map((x, i) => (inp.validatorPermit[i] ? x : 0))
+        if (exactMajority(permittedStake, (i) => ((W[i] as number[])[j] as number) >= w, kappa)) best = w
       }
       return best
     })
