@@ -80,3 +80,13 @@ export {
   type LinearLayerHandle,
 } from './backend.ts'
 export { createTfheBackend, loadTfhe } from './tfhe.ts'
+export {
+  asyncPolyBackend,
+  evaluateLinearFullAsync,
+  kernelPolyBackend,
+  multiplyAsync,
+  multiplyRelinAsync,
+  relinearizeAsync,
+  type AsyncPolyBackend,
+} from './async.ts'
+export { toCoefficientForm } from './evaluate.ts'

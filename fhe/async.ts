@@ -1,0 +1,232 @@
+/**
+ * The asynchronous seam for GPU polynomial arithmetic, and the ciphertext operations that use it.
+ *
+ * WebGPU is asynchronous (buffer readback is `mapAsync`), so a GPU cannot implement the synchronous `PolyBackend`
+ * directly. `AsyncPolyBackend` is the same contract with promises and batch-first methods: every NTT and pointwise
+ * product of one operation is submitted as a single batch (one dispatch per stage on a GPU — a single N = 4096 NTT
+ * is dispatch-bound, REFERENCES.md). `kernelPolyBackend` implements it over `basedai/kernels`' `KernelService`
+ * (WebGPU when an adapter exists, its TypeScript reference otherwise); `asyncPolyBackend` lifts any synchronous
+ * backend. `multiplyAsync`, `relinearizeAsync` and `evaluateLinearAsync` produce bit-identical results to their
+ * synchronous versions (the tests compare the ciphertexts word for word); the RNS base conversions and the t/Q
+ * scaling stay on the CPU (rns.ts).
+ */
+import type { KernelService } from '../kernels/service.ts'
+import type { FheContext } from './context.ts'
+import { InvalidOperand } from './errors.ts'
+import { modSwitchTo, toCoefficientForm } from './evaluate.ts'
+import type { LinearPlan, PreparedLinear } from './linear.ts'
+import { clonePoly, limbsOf, prefixBase, zeroPoly, type PolyBackend, type PreparedPoly, type RnsBase, type RnsPoly } from './poly.ts'
+import { convertCentered, scaleRound } from './rns.ts'
+import type { Ciphertext, RelinKeys } from './types.ts'
+import { checkCiphertext, checkParamsId, checkSameLevel } from './validate.ts'
+
+export interface AsyncPolyBackend {
+  readonly name: string
+  /** In-place forward NTT of every limb of every polynomial, as one batch. */
+  forwardMany(polys: readonly RnsPoly[], base: RnsBase): Promise<void>
+  /** In-place inverse NTT of every limb of every polynomial, as one batch. */
+  inverseMany(polys: readonly RnsPoly[], base: RnsBase): Promise<void>
+  /** outs[i] = a[i] ⊙ b[i] (NTT form), as one batch. */
+  mulMany(a: readonly RnsPoly[], b: readonly RnsPoly[], outs: readonly RnsPoly[], base: RnsBase): Promise<void>
+}
+
+/** Wraps a synchronous backend (the CPU reference) in the async contract. */
+export function asyncPolyBackend(be: PolyBackend): AsyncPolyBackend {
+  return {
+    name: be.name,
+    forwardMany: async (polys, base) => be.forwardMany(polys, base),
+    inverseMany: async (polys, base) => be.inverseMany(polys, base),
+    mulMany: async (a, b, outs, base) => {
+      a.forEach((x, i) => be.mul(x, b[i] as RnsPoly, outs[i] as RnsPoly, base))
+    },
+  }
+}
+
+function pack(polys: readonly RnsPoly[]): Uint32Array {
+  const total = polys.reduce((s, p) => s + p.data.length, 0)
+  const out = new Uint32Array(total)
+  let o = 0
+  for (const p of polys) {
+    out.set(p.data, o)
+    o += p.data.length
+  }
+  return out
+}
+
+function unpack(data: Uint32Array, polys: readonly RnsPoly[]): void {
+  let o = 0
+  for (const p of polys) {
+    p.data.set(data.subarray(o, o + p.data.length))
+    o += p.data.length
+  }
+}
+
+function checkBatch(polys: readonly RnsPoly[], base: RnsBase): void {
+  for (const p of polys) {
+    if (p.k !== base.moduli.length || p.n !== base.n) throw new RangeError(`batch polynomial has ${p.k} limbs, base ${base.moduli.length}`)
+  }
+}
+
+/**
+ * `basedai/kernels` as an `AsyncPolyBackend`. Polynomials are concatenated limb-major, so row r of the batch is
+ * reduced mod base.moduli[r mod L] — the KernelService row convention.
+ */
+export function kernelPolyBackend(service: KernelService): AsyncPolyBackend {
+  return {
+    name: `kernels:${service.backend}`,
+    async forwardMany(polys, base) {
+      if (polys.length === 0) return
+      checkBatch(polys, base)
+      unpack(await service.nttForward(pack(polys), base.n, base.moduli), polys)
+    },
+    async inverseMany(polys, base) {
+      if (polys.length === 0) return
+      checkBatch(polys, base)
+      unpack(await service.nttInverse(pack(polys), base.n, base.moduli), polys)
+    },
+    async mulMany(a, b, outs, base) {
+      if (a.length === 0) return
+      checkBatch([...a, ...b, ...outs], base)
+      unpack(await service.pointwise('mul', pack(a), pack(b), base.n, base.moduli), outs)
+    },
+  }
+}
+
+function addInto(acc: RnsPoly, x: RnsPoly, base: RnsBase): void {
+  const n = base.n
+  for (let i = 0; i < acc.k; i++) {
+    const q = base.moduli[i] as number
+    for (let j = i * n; j < (i + 1) * n; j++) {
+      const s = (acc.data[j] as number) + (x.data[j] as number)
+      acc.data[j] = s >= q ? s - q : s
+    }
+  }
+}
+
+/** `multiply` (size-2 × size-2 → size 3) with every NTT and tensor product batched on `abe`. */
+export async function multiplyAsync(ctx: FheContext, a0: Ciphertext, b0: Ciphertext, abe: AsyncPolyBackend): Promise<Ciphertext> {
+  const a = toCoefficientForm(ctx, a0)
+  const b = toCoefficientForm(ctx, b0)
+  checkCiphertext(ctx, a)
+  checkCiphertext(ctx, b)
+  checkSameLevel(a, b)
+  if (a.polys.length !== 2 || b.polys.length !== 2) {
+    throw new InvalidOperand({ reason: 'size_unsupported', message: 'multiply needs two size-2 ciphertexts (relinearize first)' })
+  }
+  const k = a.level
+  const n = ctx.n
+  const md = ctx.mulData(k)
+  const qp = md.qpBase
+  const K = md.pBase.moduli.length
+  const lifted = [...a.polys, ...b.polys].map((p) => {
+    const out = zeroPoly(n, k + K)
+    out.data.set(p.data)
+    convertCentered(md.qToP, p.data, out.data.subarray(k * n), n)
+    return out
+  })
+  await abe.forwardMany(lifted, qp)
+  const [x0, x1, y0, y1] = lifted as [RnsPoly, RnsPoly, RnsPoly, RnsPoly]
+  const prods = [0, 1, 2, 3].map(() => zeroPoly(n, k + K))
+  await abe.mulMany([x0, x0, x1, x1], [y0, y1, y0, y1], prods, qp)
+  const [d0, d1, d1b, d2] = prods as [RnsPoly, RnsPoly, RnsPoly, RnsPoly]
+  addInto(d1, d1b, qp)
+  await abe.inverseMany([d0, d1, d2], qp)
+  const tmp = new Uint32Array(K * n)
+  const outs = [d0, d1, d2].map((d) => {
+    scaleRound(md.scaler, d.data, tmp, n)
+    const r = zeroPoly(n, k)
+    convertCentered(md.pToQ, tmp, r.data, n)
+    return r
+  })
+  return { paramsId: ctx.paramsId, level: k, polys: outs }
+}
+
+/** `relinearize` with the digit NTTs, key products and inverse NTTs batched on `abe`. */
+export async function relinearizeAsync(ctx: FheContext, a0: Ciphertext, rlk: RelinKeys, abe: AsyncPolyBackend): Promise<Ciphertext> {
+  const a = toCoefficientForm(ctx, a0)
+  checkCiphertext(ctx, a)
+  checkParamsId(ctx, rlk.paramsId)
+  if (a.polys.length !== 3) throw new InvalidOperand({ reason: 'size_unsupported', message: 'relinearize needs a size-3 ciphertext' })
+  const k = a.level
+  const n = ctx.n
+  const base = prefixBase(ctx.base, k)
+  const c2 = a.polys[2] as RnsPoly
+  const digits: RnsPoly[] = []
+  for (let i = 0; i < k; i++) {
+    const d = zeroPoly(n, k)
+    const src = c2.data.subarray(i * n, (i + 1) * n)
+    for (let j = 0; j < k; j++) {
+      const q = base.moduli[j] as number
+      for (let c = 0; c < n; c++) {
+        const v = src[c] as number
+        d.data[j * n + c] = v >= q ? v - q : v
+      }
+    }
+    digits.push(d)
+  }
+  await abe.forwardMany(digits, base)
+  const keysB = digits.map((_, i) => limbsOf(rlk.b[i] as RnsPoly, k))
+  const keysA = digits.map((_, i) => limbsOf(rlk.a[i] as RnsPoly, k))
+  const prods = digits.map(() => zeroPoly(n, k)).concat(digits.map(() => zeroPoly(n, k)))
+  await abe.mulMany([...digits, ...digits], [...keysB, ...keysA], prods, base)
+  const acc0 = zeroPoly(n, k)
+  const acc1 = zeroPoly(n, k)
+  for (let i = 0; i < k; i++) {
+    addInto(acc0, prods[i] as RnsPoly, base)
+    addInto(acc1, prods[k + i] as RnsPoly, base)
+  }
+  await abe.inverseMany([acc0, acc1], base)
+  addInto(acc0, a.polys[0] as RnsPoly, base)
+  addInto(acc1, a.polys[1] as RnsPoly, base)
+  return { paramsId: ctx.paramsId, level: k, polys: [acc0, acc1] }
+}
+
+/** multiplyAsync then relinearizeAsync. */
+export async function multiplyRelinAsync(ctx: FheContext, a: Ciphertext, b: Ciphertext, rlk: RelinKeys, abe: AsyncPolyBackend): Promise<Ciphertext> {
+  return relinearizeAsync(ctx, await multiplyAsync(ctx, a, b, abe), rlk, abe)
+}
+
+/**
+ * `evaluateLinearFull` with the inverse NTTs of all results as one batch on `abe` (the multiply-accumulates against
+ * the prepared weights stay on the CPU backend, which has the Shoup quotients).
+ */
+export async function evaluateLinearFullAsync(
+  ctx: FheContext,
+  prepared: PreparedLinear,
+  inputs: readonly Ciphertext[],
+  abe: AsyncPolyBackend,
+): Promise<Ciphertext[]> {
+  const plan: LinearPlan = prepared.plan
+  checkParamsId(ctx, plan.paramsId)
+  if (inputs.length !== plan.inputCiphertexts) {
+    throw new InvalidOperand({ reason: 'shape', message: `${inputs.length} input ciphertexts, plan needs ${plan.inputCiphertexts}` })
+  }
+  for (const ct of inputs) {
+    checkCiphertext(ctx, ct)
+    if (ct.level !== ctx.levels || ct.polys.length !== 2) {
+      throw new InvalidOperand({ reason: 'level_mismatch', message: 'linear-layer inputs must be fresh size-2 top-level ciphertexts' })
+    }
+  }
+  const be = ctx.backend
+  const base = ctx.base
+  const n = ctx.n
+  const L = ctx.levels
+  const ins = inputs.map((ct) => (ct.ntt === true ? [...ct.polys] : ct.polys.map(clonePoly)))
+  await abe.forwardMany(inputs.flatMap((ct, i) => (ct.ntt === true ? [] : (ins[i] as RnsPoly[]))), base)
+  const results: Ciphertext[] = []
+  for (let b = 0; b < plan.tokenBlocks; b++) {
+    for (let r = 0; r < plan.rowBlocks; r++) {
+      const acc0 = zeroPoly(n, L)
+      const acc1 = zeroPoly(n, L)
+      for (let a = 0; a < plan.inChunks; a++) {
+        const w = prepared.weights[r * plan.inChunks + a] as PreparedPoly
+        const [x0, x1] = ins[b * plan.inChunks + a] as [RnsPoly, RnsPoly]
+        be.mulAccPrepared(acc0, x0, w, base)
+        be.mulAccPrepared(acc1, x1, w, base)
+      }
+      results.push({ paramsId: ctx.paramsId, level: L, polys: [acc0, acc1] })
+    }
+  }
+  await abe.inverseMany(results.flatMap((c) => c.polys as RnsPoly[]), base)
+  return results.map((ct) => modSwitchTo(ctx, ct, plan.outputLevel))
+}
