@@ -34,11 +34,26 @@ function batch(n: number, rows: number, primes: readonly number[], next: () => n
   return a
 }
 
+/** CPU time (user + system, all threads of this process — lavapipe's included) per call of `fn`, in µs. */
+async function cpuPerCall(fn: () => unknown, minMs: number): Promise<number> {
+  await fn()
+  const c0 = process.cpuUsage()
+  const t0 = performance.now()
+  let calls = 0
+  while (calls < 3 || performance.now() - t0 < minMs) {
+    await fn()
+    calls++
+  }
+  const c = process.cpuUsage(c0)
+  return (c.user + c.system) / calls
+}
+
 interface SealNtt {
   readonly polys: number
   readonly primes: number
   readonly bits: string
   readonly ms: number
+  readonly cpuUs: number
 }
 
 /** node-seal 7: time Evaluator.cipherTransformToNtt on a fresh BFV encryption (size-2 ciphertext). */
@@ -59,11 +74,12 @@ async function sealNtt(n: number, minMs: number): Promise<SealNtt> {
   enc.encrypt(pt, ct)
   const out = new seal.Ciphertext(ctx)
   const ms = await timeIt(() => ev.cipherTransformToNtt(ct, out), { minMs })
+  const cpuUs = await cpuPerCall(() => ev.cipherTransformToNtt(ct, out), minMs)
   if (!out.isNttForm()) throw new Error('node-seal: output is not in NTT form')
   const primes = ct.coeffModulusSize()
   const bits: number[] = []
   for (let i = 0; i < cm.size(); i++) bits.push(cm.get(i)?.bitCount() ?? 0)
-  const res = { polys: ct.size() * primes, primes, bits: bits.slice(0, primes).join('+'), ms }
+  const res = { polys: ct.size() * primes, primes, bits: bits.slice(0, primes).join('+'), ms, cpuUs }
   for (const o of [out, ct, pt, ev, enc, pk, kg, ctx, parms]) o.delete()
   return res
 }
@@ -86,23 +102,23 @@ export async function bench(ctx: BenchContext): Promise<BenchSection> {
       const data = batch(n, R, primes, next)
       const e2e = await timeIt(() => svc.nttForward(data, n, primes), { minMs })
       let resident = NaN
+      let residentCpu = NaN
       const rt = svc.rt
       if (rt) {
         const k = new NttKernels(rt)
         const plan = k.plan(n, primes)
         const buf = rt.storage(data.byteLength, 'bench_ntt', data)
-        resident = await timeIt(
-          async () => {
-            const enc = rt.device.createCommandEncoder()
-            const pass = enc.beginComputePass()
-            const ub = k.encodeTransform(pass, 'forward', plan, buf, R)
-            pass.end()
-            rt.device.queue.submit([enc.finish()])
-            await rt.device.queue.onSubmittedWorkDone()
-            rt.release(ub)
-          },
-          { minMs },
-        )
+        const once = async (): Promise<void> => {
+          const enc = rt.device.createCommandEncoder()
+          const pass = enc.beginComputePass()
+          const ub = k.encodeTransform(pass, 'forward', plan, buf, R)
+          pass.end()
+          rt.device.queue.submit([enc.finish()])
+          await rt.device.queue.onSubmittedWorkDone()
+          rt.release(ub)
+        }
+        resident = await timeIt(once, { minMs })
+        if (rt.adapter.software) residentCpu = (await cpuPerCall(once, minMs)) / R
         rt.release(buf)
       }
       const tables = primes.map((q) => makeNttTables(n, q))
@@ -114,12 +130,15 @@ export async function bench(ctx: BenchContext): Promise<BenchSection> {
         },
         { minMs },
       )
+      const refCpu = (await cpuPerCall(() => forwardNttUnchecked(work, 0, tables[0] as ReturnType<typeof makeNttTables>), minMs)) / 1
       ctx.progress(`node-seal n=${n}`)
       let sealRate = NaN
       let sealNote = ''
+      let sealCpu = NaN
       try {
         const s = await sealNtt(n, minMs)
         sealRate = (s.polys / s.ms) * 1000
+        sealCpu = s.cpuUs / s.polys
         sealNote = `${s.ms.toFixed(3)} ms per ciphertext (${s.polys} polys: 2 × ${s.primes} primes of ${s.bits} bits)`
       } catch (e) {
         sealNote = `node-seal failed: ${e instanceof Error ? e.message : String(e)}`
@@ -136,6 +155,12 @@ export async function bench(ctx: BenchContext): Promise<BenchSection> {
         'WebGPU / node-seal': Number.isNaN(sealRate) ? 'n/a' : `${fmt(gpuRate / sealRate)}× (resident ${fmt(resRate / sealRate)}×)`,
       })
       notes.push(`n=${n}: node-seal BFV Evaluator.cipherTransformToNtt, ${sealNote}; ours: 31-bit primes, e2e includes upload and readback.`)
+      if (!Number.isNaN(residentCpu)) {
+        notes.push(
+          `n=${n}, CPU time per polynomial NTT, all threads of this process (lavapipe computes on the CPU; its threads may also spin while descheduled peers finish, so under load this overstates it): ` +
+            `WebGPU/lavapipe ${fmt(residentCpu)} µs, TS reference ${fmt(refCpu)} µs, node-seal ${fmt(sealCpu)} µs (lavapipe / node-seal = ${fmt(residentCpu / sealCpu)}).`,
+        )
+      }
     }
 
     // ---- int8 matmul --------------------------------------------------------------------------------------------
