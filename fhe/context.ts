@@ -157,10 +157,17 @@ export function createFheContext(input: unknown, backend: PolyBackend = cpuBacke
       if (hit) return hit
       const qb = prefixBase(base, k)
       const lq = sumLogQ(qb.moduli)
-      // round(t·x/Q) for |x| ≤ N·Q²/2 must fit in P/2, and x itself in QP/2: log P > log Q + log t + log N + 2.
-      const needBits = lq + Math.log2(t) + Math.log2(n) + 3
-      const count = Math.ceil(needBits / 30.9)
-      const pModuli = nttPrimes(n, count, params.coeffModulus)
+      // The tensor coefficient x satisfies |x| ≤ N·Q²/2, so |round(t·x/Q)| ≤ t·N·Q/2 must stay below P/2
+      // (P > t·N·Q; x itself then fits QP/2). One extra bit of margin; primes taken until their product exceeds it.
+      const needBits = lq + Math.log2(t) + Math.log2(n) + 1
+      const pModuli: number[] = []
+      let have = 0
+      for (const p of nttPrimes(n, 24, params.coeffModulus)) {
+        if (have > needBits) break
+        pModuli.push(p)
+        have += Math.log2(p)
+      }
+      if (have <= needBits) throw new RangeError('not enough auxiliary primes for multiplication')
       const pBase = makeRnsBase(n, pModuli)
       const qpBase = makeRnsBase(n, [...qb.moduli, ...pModuli])
       const md: MulData = Object.freeze({
