@@ -2,15 +2,15 @@
  * `npm run bench -- model`: the shipped Factbook model (model/weights) —
  * generation tokens/s with the f32 reference path and the int8 CPU path (the WGSL int8 path plugs into the same
  * LinearFn hook once basedai/kernels exports it), and the variant table of issue 7: f32, int8, and squeezed at
- * three budgets × held-out perplexity, top-1 agreement with f32, and head cost (placeholder MAC units until
- * basedai/fhe reports encrypted operation counts).
+ * three budgets × held-out perplexity, top-1 agreement with f32, and encrypted operations per token
+ * (countEncryptedOps with the unpacked scalar counter until basedai/fhe's planner is plugged in).
  *
  * Peer: onnxruntime-node / @xenova/transformers are not installed in this project and would need the weights
  * exported to ONNX; that comparison is not made here (see docs/MODEL.md).
  */
 import { cpuDescription, fmt, type BenchContext, type BenchSection } from './harness.ts'
 import {
-  defaultHeadCost, evaluate, generate, headSignificance, int8Linear, loadCorpus, loadShippedModel, shippedHeldOutText,
+  countEncryptedOps, defaultHeadCost, evaluate, generate, headSignificance, int8Linear, loadCorpus, loadShippedModel, shippedHeldOutText,
   squeezeHeads, top1Predictions, windows, type GptModel, type LinearFn,
 } from 'basedai/model'
 
@@ -49,18 +49,20 @@ export async function bench(ctx: BenchContext): Promise<BenchSection> {
   const ref = top1Predictions(model, evalSet)
   const rows: Record<string, string | number>[] = []
   const allHeads = c.nLayer * c.nHead * defaultHeadCost({ layer: 0, head: 0 }, c)
-  const addRow = (variant: string, m: GptModel, linear: LinearFn | undefined, tps: string): void => {
+  const addRow = (variant: string, m: GptModel, linear: LinearFn | undefined, tps: string, fuseQkv = true): void => {
     const opts = linear !== undefined ? { linear } : {}
     const e = evaluate(m, evalSet, opts)
     const mask = m.headMask
     const heads = mask === undefined ? c.nLayer * c.nHead : mask.flat().filter((v) => v !== 0).length
-    const cost = mask === undefined ? allHeads : mask.flat().filter((v) => v !== 0).length * defaultHeadCost({ layer: 0, head: 0 }, c)
+    const ops = countEncryptedOps(m, { fuseQkv }).total
     rows.push({
       variant, 'held-out ppl': fmt(e.perplexity, 4), 'top-1 agreement with f32': `${(100 * agreement(top1Predictions(m, evalSet, opts), ref)).toFixed(1)}%`,
-      heads: `${heads}/${c.nLayer * c.nHead}`, 'head cost (MAC units / token)': cost, 'generation tokens/s': tps,
+      heads: `${heads}/${c.nLayer * c.nHead}`, 'ct×pt products / token': ops.ctPtProducts, 'round trips / token': ops.roundTrips,
+      'ciphertexts up + down / token': ops.ciphertextsUp + ops.ciphertextsDown, 'generation tokens/s': tps,
     })
   }
-  addRow('f32 reference', model, undefined, fmt(f32Tps))
+  addRow('f32, Q/K/V as three requests (before merging)', model, undefined, fmt(f32Tps), false)
+  addRow('f32 reference (QKV fused)', model, undefined, fmt(f32Tps))
   addRow('int8 (CPU reference)', model, int8, fmt(int8Tps))
   ctx.progress('head significance')
   const S = headSignificance(model, calib)
@@ -72,12 +74,13 @@ export async function bench(ctx: BenchContext): Promise<BenchSection> {
   return {
     title: 'Model: shipped Factbook GPT (f32, int8, squeezed)',
     device: cpuDescription(),
-    columns: ['variant', 'held-out ppl', 'top-1 agreement with f32', 'heads', 'head cost (MAC units / token)', 'generation tokens/s'],
+    columns: ['variant', 'held-out ppl', 'top-1 agreement with f32', 'heads', 'ct×pt products / token', 'round trips / token', 'ciphertexts up + down / token', 'generation tokens/s'],
     rows,
     notes: [
       `model ${JSON.stringify({ nLayer: c.nLayer, nHead: c.nHead, nEmbd: c.nEmbd, nCtx: c.nCtx, vocabSize: c.vocabSize })}; held-out set: ${evalSet.length} windows (every ${step}th of ${held.length}); calibration: ${calib.length} windows of the training split`,
       `generation: greedy, prompt "The economy of", ${genTokens} new tokens with KV cache, best of runs; int8/f32 speed ratio ${(int8Tps / f32Tps).toFixed(2)}`,
-      'head cost is defaultHeadCost (ciphertext×plaintext MACs of the head\'s QKV and output-projection slices + 2·nCtx·hd attention products), a placeholder until basedai/fhe reports real encrypted operation counts; encrypted latency per token: not measured (FHE issue not landed)',
+      'budgets are fractions of the all-heads defaultHeadCost (QKV and output-projection MACs of a head + 2·nCtx·hd attention products)',
+      'encrypted operations: countEncryptedOps, hybrid protocol (miner does every dense product on encrypted activations, client the non-linear parts), unpacked scalar counter (one ciphertext per value) until basedai/fhe\'s planner is plugged in; encrypted latency per token: not measured (FHE issue not landed)',
       'peer (onnxruntime-node / transformers.js on the same weights as ONNX): not run — neither package is installed and no ONNX exporter is available offline here',
     ],
   }
