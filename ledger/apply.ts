@@ -134,6 +134,7 @@ function removeParticipant(st: State, b: Brain, g: Globals, ck: Uint8Array, role
     b.validators--
   } else b.miners--
   st.delParticipant(b.id, ckHex)
+  st.setWeights(b.id, ckHex, [], [])
   st.setMembers(b.id, role, st.members(b.id, role).filter((k) => !bytesEqual(k, ck)))
 }
 
@@ -208,6 +209,7 @@ function body(st: State, from: Uint8Array, fromHex: string, b: TxBody, ctx: Bloc
       st.credit(fromHex, 'pepe', settled.lockedPepe)
       g.pepeLocked -= settled.lockedPepe
       g.brains = g.brains.filter((id) => id !== b.brain)
+      st.setBonds(b.brain, [])
       st.delBrain(b.brain)
       st.setGlobals(g)
       return
@@ -358,6 +360,15 @@ function body(st: State, from: Uint8Array, fromHex: string, b: TxBody, ctx: Bloc
       if (prop.votes.some((v) => v.brain === b.brain)) throw new AlreadyVoted({ proposal: b.proposal, brain: b.brain })
       prop.votes.push({ brain: b.brain, approve: b.approve })
       st.setProposal(prop)
+      return
+    }
+    case 'setWeights': {
+      if (!st.brain(b.brain)) throw new UnknownBrain({ brain: b.brain })
+      const ckHex = toHex(b.computeKey)
+      const v = st.participant(b.brain, ckHex)
+      if (!v || v.role !== 'validator') throw new UnknownParticipant({ brain: b.brain, key: ckHex })
+      if (!bytesEqual(v.owner, from)) throw new PermissionDenied({ reason: 'only the validator\'s personal key sets its weights' })
+      st.setWeights(b.brain, ckHex, b.uids, b.weights)
       return
     }
   }

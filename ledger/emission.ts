@@ -13,8 +13,9 @@
  *    {@link EpochHook} (the consensus module) returns performance and scores, then `pending` is distributed:
  *    owner cut `ownerBps` (25%) to `rewardTo` (withheld into the participants' part while a staked Brain is inside
  *    its 90-day lock); of the rest, `minerBps` (50%) to miners by score (to the personal key that registered each),
- *    the remainder to stakers: pools are the Brain's own pool and each *active* validator's pool, weighted by pool
- *    stake; inside a pool, positions by amount. A part with no recipient goes to the owner's `rewardTo`.
+ *    the remainder to stakers: first between the Brain's own pool and the *active* validators' pools by stake, then
+ *    among validator pools by consensus dividends (or stake); inside a pool, positions by amount. A part with no
+ *    recipient goes to the owner's `rewardTo`.
  * 4. **Governance**: proposals whose deadline is this height are tallied (see `tally`).
  *
  * Supply identity maintained exactly after every block (checked by `auditSupply` in tests):
@@ -38,24 +39,36 @@ export interface EpochParticipant {
   readonly key: Uint8Array
   readonly uid: number
   readonly score: bigint
+  /** Stake in the validator's pool (0 for miners). */
   readonly stake: bigint
+  /** Validators: in the top 70th percentile (§3.2.3). Miners: always true. */
   readonly active: boolean
+  /** Validators: the (uid, weight) pairs it set with `setWeights` (uids ascending). Miners: empty. */
+  readonly weights: ReadonlyArray<readonly [number, number]>
 }
 export interface EpochInput {
   readonly brain: number
   readonly height: number
   readonly miners: readonly EpochParticipant[]
   readonly validators: readonly EpochParticipant[]
+  /** Bonds stored by the previous epoch: (validator uid, uid, value). */
+  readonly bonds: ReadonlyArray<readonly [number, number, number]>
 }
-/** Scores from a consensus epoch; omitted fields keep their stored values. Must be a pure function of the input. */
+/**
+ * Result of a consensus epoch; omitted fields keep their stored values. Must be a pure function of the input.
+ * When `minerScores` is given, miners are paid strictly by those scores (all zero: the miners' part goes to the
+ * stakers); otherwise by stored scores, equally when all are zero. When `validatorScores` is given and not all zero,
+ * the validator pools' share is divided by those scores (consensus dividends) instead of by pool stake.
+ */
 export interface EpochOutput {
   readonly performance?: bigint
   readonly minerScores?: readonly bigint[]
   readonly validatorScores?: readonly bigint[]
+  readonly bonds?: ReadonlyArray<readonly [number, number, number]>
 }
 /** Injected consensus: called once per Brain per tempo, inside block execution. Must be deterministic. */
 export type EpochHook = (input: EpochInput) => EpochOutput
-/** Until consensus is wired: every Brain performs equally and stored scores are kept. */
+/** Every Brain performs equally, stored scores are kept, miners share equally (the pre-consensus behaviour). */
 export const equalPerformance: EpochHook = () => ({})
 
 export function isGigaBrain(b: Brain, g: Globals, p: Params): boolean {
@@ -114,20 +127,25 @@ export function runEpoch(st: State, b: Brain, p: Params, height: number, hook: E
   const out = hook({
     brain: b.id,
     height,
-    miners: miners.map((m) => ({ key: m.key, uid: m.p?.uid ?? 0, score: m.p?.score ?? 0n, stake: 0n, active: true })),
+    miners: miners.map((m) => ({ key: m.key, uid: m.p?.uid ?? 0, score: m.p?.score ?? 0n, stake: 0n, active: true, weights: [] })),
     validators: validators.map((v, i) => ({
       key: v.key, uid: v.p?.uid ?? 0, score: v.p?.score ?? 0n, stake: v.p?.stake ?? 0n, active: active[i] === true,
+      weights: st.weights(b.id, v.hex),
     })),
+    bonds: st.bonds(b.id),
   })
   if (out.performance !== undefined && out.performance >= 0n) b.performance = out.performance
-  if (out.minerScores && out.minerScores.length === miners.length)
+  if (out.bonds) st.setBonds(b.id, out.bonds)
+  const consensusMiners = out.minerScores !== undefined && out.minerScores.length === miners.length
+  if (consensusMiners)
     miners.forEach((m, i) => {
       if (m.p) {
         m.p.score = out.minerScores?.[i] ?? m.p.score
         st.setParticipant(b.id, m.hex, m.p)
       }
     })
-  if (out.validatorScores && out.validatorScores.length === validators.length)
+  const consensusValidators = out.validatorScores !== undefined && out.validatorScores.length === validators.length
+  if (consensusValidators)
     validators.forEach((v, i) => {
       if (v.p) {
         v.p.score = out.validatorScores?.[i] ?? v.p.score
@@ -140,30 +158,40 @@ export function runEpoch(st: State, b: Brain, p: Params, height: number, hook: E
     const locked = b.method === 'stake' && height < b.unlockAt
     let ownerCut = locked ? 0n : (P * BigInt(b.ownerBps)) / 10_000n
     const rest = P - ownerCut
-    let minerPart = miners.length > 0 ? (rest * BigInt(b.minerBps)) / 10_000n : 0n
+    const mScores = miners.map((m) => m.p?.score ?? 0n)
+    const mSum = mScores.reduce((a, x) => a + x, 0n)
+    // Miners: by score; with consensus scores all zero nobody mined usefully and the part goes to stakers.
+    let minerPart = miners.length > 0 && !(consensusMiners && mSum === 0n) ? (rest * BigInt(b.minerBps)) / 10_000n : 0n
     if (minerPart > 0n) {
-      const parts = splitProportional(minerPart, miners.map((m) => m.p?.score ?? 0n))
+      const parts = splitProportional(minerPart, mScores)
       miners.forEach((m, i) => {
         if (m.p) st.credit(toHex(m.p.owner), 'based', parts[i] as bigint)
         else minerPart -= parts[i] as bigint
       })
     }
     const stakerPart = rest - minerPart
-    const pools: Array<{ target: string; stake: bigint }> = []
-    if (b.directStake > 0n) pools.push({ target: BRAIN_POOL, stake: b.directStake })
-    validators.forEach((v, i) => {
-      if (active[i] && v.p && v.p.stake > 0n) pools.push({ target: v.hex, stake: v.p.stake })
-    })
-    if (pools.length === 0) ownerCut += stakerPart
+    // Stakers: first between the Brain's own pool and the active validators' pools by stake, then among the
+    // validator pools by consensus dividends (when given and not all zero) or by stake; inside a pool by position.
+    const vPools = validators
+      .map((v, i) => ({ target: v.hex, stake: v.p?.stake ?? 0n, score: v.p?.score ?? 0n, ok: active[i] === true && (v.p?.stake ?? 0n) > 0n }))
+      .filter((x) => x.ok)
+    const vStake = vPools.reduce((a, x) => a + x.stake, 0n)
+    if (b.directStake + vStake === 0n) ownerCut += stakerPart
     else {
-      const poolParts = splitProportional(stakerPart, pools.map((x) => x.stake))
-      pools.forEach((pool, i) => {
-        const stakers = st.poolStakers(b.id, pool.target)
-        const hexes = stakers.map(toHex)
+      const [directPart, validatorPart] = splitProportional(stakerPart, [b.directStake, vStake]) as [bigint, bigint]
+      const pools: Array<{ target: string; amount: bigint }> = []
+      if (directPart > 0n) pools.push({ target: BRAIN_POOL, amount: directPart })
+      if (validatorPart > 0n) {
+        const byScore = consensusValidators && vPools.some((x) => x.score > 0n)
+        const parts = splitProportional(validatorPart, vPools.map((x) => (byScore ? x.score : x.stake)))
+        vPools.forEach((x, i) => pools.push({ target: x.target, amount: parts[i] as bigint }))
+      }
+      for (const pool of pools) {
+        const hexes = st.poolStakers(b.id, pool.target).map(toHex)
         const amounts = hexes.map((h) => st.position(b.id, pool.target, h))
-        const parts = splitProportional(poolParts[i] as bigint, amounts)
+        const parts = splitProportional(pool.amount, amounts)
         hexes.forEach((h, k) => st.credit(h, 'based', parts[k] as bigint))
-      })
+      }
     }
     st.credit(toHex(b.rewardTo), 'based', ownerCut)
     b.pending = 0n

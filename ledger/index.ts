@@ -28,7 +28,7 @@ export {
 export { toHex, fromHex, bytesEqual } from './codec.ts'
 export { defaultParams, GOVERNABLE, GOVERNABLE_BOUNDS, type Params, type GovernableParam } from './params.ts'
 export {
-  signTx, decodeTx, encodedLength, minFee, withMinFee, TX_KINDS, BRAIN_SETTINGS,
+  signTx, decodeTx, encodedLength, minFee, withMinFee, TX_KINDS, BRAIN_SETTINGS, MAX_WEIGHTS,
   type TxBody, type TxKind, type UnsignedTx, type SignedTx, type PreparedTx, type Role, type BrainSetting,
 } from './tx.ts'
 export { MemoryKV, Overlay, type KV, type KVRead } from './kv.ts'
@@ -39,6 +39,7 @@ export {
   blockReward, cappedStake, isGigaBrain, equalPerformance, endBlock,
   type EpochHook, type EpochInput, type EpochOutput, type EpochParticipant,
 } from './emission.ts'
+export { yumaEpochHook } from './consensus-hook.ts'
 export { splitProportional, nearestRankPercentile, activeMask } from './math.ts'
 export { StateRoot, computeStateRoot, BUCKETS } from './merkle.ts'
 export { blockHash, encodeBlock, decodeBlock, merkleRoot, type Block, type BlockHeader } from './block.ts'

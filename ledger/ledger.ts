@@ -11,7 +11,8 @@
 import { bytesEqual, toHex } from './codec.ts'
 import { applyTx, type BlockContext } from './apply.ts'
 import { blockHash, encodeBlock, merkleRoot, type Block, type BlockHeader } from './block.ts'
-import { endBlock, equalPerformance, type EpochHook } from './emission.ts'
+import { endBlock, type EpochHook } from './emission.ts'
+import { yumaEpochHook } from './consensus-hook.ts'
 import { CorruptState, InvalidBlock, type TxError } from './errors.ts'
 import { genesisEntries, type GenesisConfig } from './genesis.ts'
 import { Overlay } from './kv.ts'
@@ -26,7 +27,7 @@ export interface LedgerOptions {
   readonly store: Store
   /** Required when the store is empty. */
   readonly genesis?: GenesisConfig
-  /** Consensus epoch (default: equal performance). */
+  /** Consensus epoch hook (default: {@link yumaEpochHook}, Yuma consensus from `basedai/consensus`). */
   readonly epochHook?: EpochHook
 }
 export interface Rejection {
@@ -69,7 +70,7 @@ export class Ledger {
    */
   static open(opts: LedgerOptions): Ledger {
     const store = opts.store
-    const hook = opts.epochHook ?? equalPerformance
+    const hook = opts.epochHook ?? yumaEpochHook
     let head = store.head()
     const roots = new StateRoot()
     if (!head) {

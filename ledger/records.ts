@@ -15,6 +15,8 @@
  * | `c:<computehex>`           | compute key → the personal key that registered it       |
  * | `r:<refhex>`               | used bridge-mint reference                              |
  * | `q:<id>`                   | governance proposal                                     |
+ * | `w:<id>:<computehex>`      | a validator's weights (uid, weight) on its Brain        |
+ * | `o:<id>`                   | the Brain's consensus bonds (validator uid, uid, value) |
  */
 import { Reader, Writer, DecodeError } from './codec.ts'
 import { CorruptState } from './errors.ts'
@@ -109,6 +111,8 @@ export const K = {
   computeKey: (ckHex: string) => `c:${ckHex}`,
   mintRef: (refHex: string) => `r:${refHex}`,
   proposal: (id: number) => `q:${id}`,
+  weights: (id: number, ckHex: string) => `w:${id}:${ckHex}`,
+  bonds: (id: number) => `o:${id}`,
 } as const
 /** Pool name of stake placed on a Brain rather than on one of its validators. */
 export const BRAIN_POOL = '-'
@@ -245,4 +249,43 @@ export function decodeKeyList(key: string, b: Uint8Array): Uint8Array[] {
   const out: Uint8Array[] = []
   for (let i = 0; i < b.length; i += 32) out.push(b.slice(i, i + 32))
   return out
+}
+
+/** (uid, weight) pairs, uids ascending. */
+export function encodeWeights(uids: readonly number[], weights: readonly number[]): Uint8Array {
+  const w = new Writer(8 + uids.length * 4).uint(uids.length)
+  uids.forEach((u, i) => w.uint(u).uint(weights[i] as number))
+  return w.finish()
+}
+export function decodeWeights(key: string, b: Uint8Array): Array<readonly [number, number]> {
+  return decoding(key, b, (r) => {
+    const n = r.uint('n')
+    const out: Array<readonly [number, number]> = []
+    for (let i = 0; i < n; i++) out.push([r.uint('uid'), r.uint('weight')] as const)
+    return out
+  })
+}
+/** Sparse bonds: (validator uid, uid, float64 value) with value ≠ 0, in (from, to) order. */
+export function encodeBonds(bonds: ReadonlyArray<readonly [number, number, number]>): Uint8Array {
+  const w = new Writer(8 + bonds.length * 14).uint(bonds.length)
+  const f = new Uint8Array(8)
+  const dv = new DataView(f.buffer)
+  for (const [i, j, v] of bonds) {
+    dv.setFloat64(0, v, true)
+    w.uint(i).uint(j).fixed(f, 8)
+  }
+  return w.finish()
+}
+export function decodeBonds(key: string, b: Uint8Array): Array<readonly [number, number, number]> {
+  return decoding(key, b, (r) => {
+    const n = r.uint('n')
+    const out: Array<readonly [number, number, number]> = []
+    for (let k = 0; k < n; k++) {
+      const i = r.uint('from')
+      const j = r.uint('to')
+      const f = r.fixed(8, 'value')
+      out.push([i, j, new DataView(f.buffer, f.byteOffset, 8).getFloat64(0, true)] as const)
+    }
+    return out
+  })
 }

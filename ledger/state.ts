@@ -7,6 +7,7 @@ import type { KV } from './kv.ts'
 import {
   K, decodeAccount, decodeAmount, decodeBrain, decodeGlobals, decodeKeyList, decodeParticipant, decodeProposal,
   encodeAccount, encodeAmount, encodeBrain, encodeGlobals, encodeKeyList, encodeParticipant, encodeProposal,
+  encodeWeights, decodeWeights, encodeBonds, decodeBonds,
   type Account, type Brain, type Globals, type Participant, type Proposal,
 } from './records.ts'
 import { CorruptState, InsufficientFunds } from './errors.ts'
@@ -130,6 +131,24 @@ export class State {
   }
   setProposal(p: Proposal): void {
     this.kv.put(K.proposal(p.id), encodeProposal(p))
+  }
+  weights(brain: number, ckHex: string): Array<readonly [number, number]> {
+    const key = K.weights(brain, ckHex)
+    const b = this.kv.get(key)
+    return b ? decodeWeights(key, b) : []
+  }
+  setWeights(brain: number, ckHex: string, uids: readonly number[], weights: readonly number[]): void {
+    if (uids.length === 0) this.kv.del(K.weights(brain, ckHex))
+    else this.kv.put(K.weights(brain, ckHex), encodeWeights(uids, weights))
+  }
+  bonds(brain: number): Array<readonly [number, number, number]> {
+    const key = K.bonds(brain)
+    const b = this.kv.get(key)
+    return b ? decodeBonds(key, b) : []
+  }
+  setBonds(brain: number, bonds: ReadonlyArray<readonly [number, number, number]>): void {
+    if (bonds.length === 0) this.kv.del(K.bonds(brain))
+    else this.kv.put(K.bonds(brain), encodeBonds(bonds))
   }
 }
 

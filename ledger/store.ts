@@ -3,7 +3,8 @@
  *
  * {@link LmdbStore}: one LMDB environment (one memory-mapped file, one writer) holding
  *  - `state-0` … `state-{K−1}`: the K state shards. A key's shard: accounts, compute keys and mint refs by the
- *    first byte of their public key / hash; every Brain-scoped key (`b:`, `n:`, `l:`, `s:`, `p:`) by Brain id;
+ *    first byte of their public key / hash; every Brain-scoped key (`b:`, `n:`, `l:`, `s:`, `p:`, `w:`, `o:`) by
+ *    Brain id;
  *    params, globals and proposals in shard 0. Each shard is what one ledger-shard actor owns.
  *  - `blocks`: height → encoded block (header + signed txs), so any node can replay from genesis.
  *  - `meta`: `head` (height, block hash, state root) and `shards` (K, fixed at creation).
@@ -94,8 +95,8 @@ export function shardOf(key: string, k: number): number {
   const c = key.charCodeAt(0)
   // 'a', 'c', 'r': hex-keyed → first byte of the key material.
   if (c === 97 || c === 99 || c === 114) return parseInt(key.slice(2, 4), 16) % k
-  // Brain-scoped: 'b', 'n', 'l', 's', 'p' → Brain id.
-  if (c === 98 || c === 110 || c === 108 || c === 115 || c === 112) {
+  // Brain-scoped: 'b', 'n', 'l', 's', 'p', 'w', 'o' → Brain id.
+  if (c === 98 || c === 110 || c === 108 || c === 115 || c === 112 || c === 119 || c === 111) {
     const end = key.indexOf(':', 2)
     return Number(key.slice(2, end < 0 ? undefined : end)) % k
   }

@@ -49,12 +49,25 @@ export type TxBody =
   | { readonly kind: 'removeStake'; readonly brain: number; readonly target: Uint8Array; readonly amount: bigint }
   | { readonly kind: 'propose'; readonly param: GovernableParam; readonly value: bigint }
   | { readonly kind: 'vote'; readonly proposal: number; readonly brain: number; readonly approve: boolean }
+  /**
+   * A validator's weights on its Brain's participants, by uid (strictly ascending, ≤ {@link MAX_WEIGHTS} entries,
+   * each weight 0..65535). Signed by the personal key that registered the validator's compute key.
+   */
+  | {
+      readonly kind: 'setWeights'
+      readonly brain: number
+      readonly computeKey: Uint8Array
+      readonly uids: readonly number[]
+      readonly weights: readonly number[]
+    }
 
 export type TxKind = TxBody['kind']
 export const TX_KINDS: readonly TxKind[] = [
   'transfer', 'transferPepe', 'bridgeMint', 'acquireBrainBurn', 'acquireBrainStake', 'deactivateBrain',
-  'transferBrain', 'setBrain', 'register', 'addStake', 'removeStake', 'propose', 'vote',
+  'transferBrain', 'setBrain', 'register', 'addStake', 'removeStake', 'propose', 'vote', 'setWeights',
 ]
+/** Most entries in one setWeights (validator + miner slots). */
+export const MAX_WEIGHTS = 2048
 
 export interface UnsignedTx {
   readonly chainId: string
@@ -114,6 +127,11 @@ function writeBody(w: Writer, b: TxBody): void {
     case 'vote':
       w.uint(b.proposal).uint(b.brain).bool(b.approve)
       return
+    case 'setWeights':
+      if (b.uids.length !== b.weights.length) throw new RangeError('uids and weights differ in length')
+      w.uint(b.brain).fixed(b.computeKey, 32).uint(b.uids.length)
+      b.uids.forEach((u, i) => w.uint(u).uint(b.weights[i] as number))
+      return
   }
 }
 
@@ -160,6 +178,19 @@ function readBody(r: Reader): TxBody {
     }
     case 'vote':
       return { kind, proposal: r.uint('proposal'), brain: r.uint('brain'), approve: r.bool('approve') }
+    case 'setWeights': {
+      const brain = r.uint('brain')
+      const computeKey = r.fixed(32, 'computeKey')
+      const n = r.uint('weights')
+      if (n > MAX_WEIGHTS) throw new DecodeError('weights', `more than ${MAX_WEIGHTS} entries`)
+      const uids: number[] = []
+      const weights: number[] = []
+      for (let i = 0; i < n; i++) {
+        uids.push(r.uint('uid'))
+        weights.push(r.uint('weight'))
+      }
+      return { kind, brain, computeKey, uids, weights }
+    }
   }
 }
 
@@ -178,6 +209,16 @@ function checkFields(tx: UnsignedTx): void {
     throw new MalformedTx({ field: 'target', reason: 'must be empty or a 32-byte compute key' })
   if (b.kind === 'setBrain' && b.key.length !== 0 && b.key.length !== 32)
     throw new MalformedTx({ field: 'key', reason: 'must be empty or 32 bytes' })
+  if (b.kind === 'setWeights') {
+    if (b.uids.length !== b.weights.length || b.uids.length > MAX_WEIGHTS)
+      throw new MalformedTx({ field: 'weights', reason: `uids/weights lengths must match and be ≤ ${MAX_WEIGHTS}` })
+    for (let i = 0; i < b.uids.length; i++) {
+      if (i > 0 && (b.uids[i] as number) <= (b.uids[i - 1] as number))
+        throw new MalformedTx({ field: 'uids', reason: 'must be strictly ascending' })
+      const wt = b.weights[i] as number
+      if (!Number.isInteger(wt) || wt < 0 || wt > 65_535) throw new MalformedTx({ field: 'weights', reason: 'each weight 0..65535' })
+    }
+  }
 }
 
 /** Signs and encodes. Throws RangeError on values the codec cannot represent (caller bug). */

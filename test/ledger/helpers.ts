@@ -1,7 +1,7 @@
 /** Shared fixtures for the ledger tests. */
 import assert from 'node:assert/strict'
 import {
-  Ledger, MemoryStore, MemoryKV, applyTx, auditSupply, defaultParams, signTx, testKeyPair, tokens, toHex, withMinFee,
+  Ledger, MemoryStore, MemoryKV, applyTx, equalPerformance, type EpochHook, auditSupply, defaultParams, signTx, testKeyPair, tokens, toHex, withMinFee,
   type BlockContext, type GenesisConfig, type KeyPair, type Params, type PreparedTx, type TxBody, type KV, type Store,
 } from 'basedai/ledger'
 
@@ -27,7 +27,11 @@ export interface Fixture {
   pepe(who: string): bigint
 }
 
-export function fixture(opts: { params?: Partial<Params>; accounts?: Record<string, { based?: bigint; pepe?: bigint }> } = {}): Fixture {
+/**
+ * A ledger on a MemoryStore. The epoch hook defaults to `equalPerformance` (miners share equally without weights),
+ * which most tests assume; consensus tests pass `yumaEpochHook`.
+ */
+export function fixture(opts: { params?: Partial<Params>; accounts?: Record<string, { based?: bigint; pepe?: bigint }>; epochHook?: EpochHook } = {}): Fixture {
   const names = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'bridge', 'foundation', 'proposer']
   const keys: Record<string, KeyPair> = {}
   for (const n of names) keys[n] = testKeyPair(n)
@@ -50,7 +54,7 @@ export function fixture(opts: { params?: Partial<Params>; accounts?: Record<stri
     time: 1_700_000_000_000,
     accounts: Object.entries(accounts).map(([n, a]) => ({ publicKey: (keys[n] as KeyPair).publicKey, ...a })),
   }
-  const ledger = Ledger.open({ store, genesis })
+  const ledger = Ledger.open({ store, genesis, epochHook: opts.epochHook ?? equalPerformance })
   const f: Fixture = {
     genesis, ledger, store, params: p, keys,
     tx(who, body, o = {}) {

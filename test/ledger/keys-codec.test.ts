@@ -67,6 +67,13 @@ describe('canonical codec', () => {
     fc.record({ kind: fc.constant('removeStake' as const), brain: id, target: fc.oneof(fc.constant(new Uint8Array(0)), key32), amount }),
     fc.record({ kind: fc.constant('propose' as const), param: fc.constantFrom(...GOVERNABLE), value: amount }),
     fc.record({ kind: fc.constant('vote' as const), proposal: id, brain: id, approve: fc.boolean() }),
+    fc.uniqueArray(fc.nat({ max: 3000 }), { maxLength: 20 }).chain((us) => {
+      const uids = [...us].sort((a, b) => a - b)
+      return fc.record({
+        kind: fc.constant('setWeights' as const), brain: id, computeKey: key32, uids: fc.constant(uids),
+        weights: fc.array(fc.nat({ max: 65_535 }), { minLength: uids.length, maxLength: uids.length }),
+      })
+    }),
   )
 
   test('every tx kind: decode(encode(tx)) = tx and re-encodes to the same bytes', () => {

@@ -8,7 +8,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {
-  Ledger, LmdbStore, MemoryStore, auditSupply, bytesEqual, computeStateRoot, decodeBlock, shardOf, toHex, tokens,
+  Ledger, LmdbStore, MemoryStore, auditSupply, equalPerformance, bytesEqual, computeStateRoot, decodeBlock, shardOf, toHex, tokens,
   type Block,
 } from 'basedai/ledger'
 import { PROPOSER, genesis, nextTxs } from './workload.ts'
@@ -20,7 +20,7 @@ function tmpdir(): string {
 
 test('follower: tampered root, tampered tx list, wrong parent/height/time → InvalidBlock and no state change', () => {
   const f = fixture()
-  const follower = Ledger.open({ store: new MemoryStore(), genesis: f.genesis })
+  const follower = Ledger.open({ store: new MemoryStore(), genesis: f.genesis, epochHook: equalPerformance })
   const r = f.block([f.tx('alice', { kind: 'transfer', to: f.keys.bob!.publicKey, amount: tokens(1) })])
   const good = r.block
   const head0 = follower.head()

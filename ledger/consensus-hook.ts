@@ -1,0 +1,68 @@
+/**
+ * The ledger's bridge to `basedai/consensus`: an {@link EpochHook} that runs Yuma consensus (`epoch()`) on a
+ * Brain's metagraph every tempo blocks.
+ *
+ * - uids: the Brain's participants sorted by uid; row i of the weight matrix is what validator i set with
+ *   `setWeights` (entries naming absent uids are dropped); miners' rows are zero.
+ * - stake: each validator's pool stake (Number of the integer units; exact below 2^53, deterministic above);
+ *   validator permit = active (top 70th percentile, §3.2.3).
+ * - Out: miner score = ⌊incentive × 10^9⌉, validator score = ⌊dividends × 10^9⌉, bonds stored sparsely for the next
+ *   epoch, Brain performance = 1 + ⌊10^6 × Σᵢ sᵢ·vtrustᵢ⌋ over permitted validators (sᵢ = stake share): the
+ *   stake-weighted fraction of the validators' weight that survived consensus clipping, plus 1 so a Brain whose
+ *   validators have not set weights still competes by stake alone.
+ * - A degenerate input that the consensus module rejects (e.g. no permitted stake) falls back to "no change" —
+ *   the same input always gives the same fallback, so determinism holds.
+ */
+import { epoch } from '../consensus/index.ts'
+import type { EpochHook, EpochOutput } from './emission.ts'
+
+export const yumaEpochHook: EpochHook = (input): EpochOutput => {
+  const parts = [
+    ...input.validators.map((v) => ({ ...v, validator: true })),
+    ...input.miners.map((m) => ({ ...m, validator: false })),
+  ].sort((a, b) => a.uid - b.uid)
+  const n = parts.length
+  if (n === 0 || input.validators.length === 0) return {}
+  const index = new Map<number, number>(parts.map((p, i) => [p.uid, i]))
+  const stake = parts.map((p) => (p.validator ? Number(p.stake) : 0))
+  const permit = parts.map((p) => p.validator && p.active)
+  const weights = parts.map(() => new Array<number>(n).fill(0))
+  parts.forEach((p, i) => {
+    for (const [uid, w] of p.weights) {
+      const j = index.get(uid)
+      if (j !== undefined) (weights[i] as number[])[j] = w
+    }
+  })
+  const bonds = parts.map(() => new Array<number>(n).fill(0))
+  for (const [from, to, v] of input.bonds) {
+    const i = index.get(from)
+    const j = index.get(to)
+    if (i !== undefined && j !== undefined) (bonds[i] as number[])[j] = v
+  }
+  let out: ReturnType<typeof epoch>
+  try {
+    out = epoch({ stake, weights, validatorPermit: permit, bonds })
+  } catch {
+    return {}
+  }
+  const at = (arr: readonly number[], uid: number): number => arr[index.get(uid) as number] ?? 0
+  const toScore = (x: number): bigint => BigInt(Math.round(Math.max(0, x) * 1e9))
+  let permitted = 0
+  parts.forEach((p, i) => {
+    if (permit[i]) permitted += stake[i] as number
+  })
+  let agreement = 0
+  if (permitted > 0) parts.forEach((p, i) => {
+    if (permit[i]) agreement += ((stake[i] as number) / permitted) * (out.validatorTrust[i] ?? 0)
+  })
+  const sparse: Array<readonly [number, number, number]> = []
+  out.bonds.forEach((row, i) => row.forEach((v, j) => {
+    if (v !== 0) sparse.push([(parts[i] as { uid: number }).uid, (parts[j] as { uid: number }).uid, v] as const)
+  }))
+  return {
+    performance: 1n + BigInt(Math.floor(Math.min(1, Math.max(0, agreement)) * 1e6)),
+    minerScores: input.miners.map((m) => toScore(at(out.incentive, m.uid))),
+    validatorScores: input.validators.map((v) => toScore(at(out.dividends, v.uid))),
+    bonds: sparse,
+  }
+}
