@@ -217,8 +217,9 @@ function normaliseBondColumns(bonds: readonly (readonly number[])[], n: number):
 
 /**
  * Largest value v among vals[0..m) with Σ_{vals ≥ v} wts ≥ need (0 when the total is below need): a weighted
- * quickselect with a three-way partition, O(m) expected. The pivot is the weighted quantile of an evenly spaced
- * sample of the segment, so the part that holds the answer shrinks fast. Reorders vals/wts in place.
+ * quickselect with a three-way partition, O(m) expected. Two pivots bracket the weighted quantile estimated from an
+ * evenly spaced sample of the segment, so usually one pass leaves only a thin band around the answer. Reorders
+ * vals/wts in place; the answer depends only on exact sums and comparisons, never on the pivots.
  */
 function weightedUpperQuantile(vals: Float64Array, wts: Float64Array, m: number, need: number, total: number): number {
   quantileMargin = Infinity
@@ -228,6 +229,7 @@ function weightedUpperQuantile(vals: Float64Array, wts: Float64Array, m: number,
   let segTotal = total
   const sv = new Float64Array(SAMPLE)
   const sw = new Float64Array(SAMPLE)
+  let stalled = false
   while (hi > lo) {
     const len = hi - lo
     if (len <= 32 || rounds > 60) return quantileBySort(vals, wts, lo, hi, need)
@@ -241,58 +243,77 @@ function weightedUpperQuantile(vals: Float64Array, wts: Float64Array, m: number,
       sw[k] = wts[idx] as number
       sampleW += sw[k] as number
     }
-    const pivot = sampleQuantile(sv, sw, (sampleW * need) / segTotal)
-    // [lo, gt) > pivot, [gt, i) == pivot, [lt, hi) < pivot, with the weight of each part summed on the way.
+    // Two pivots bracketing the sample's estimate of the answer; the middle band is usually small.
+    const k = sampleQuantileIndex(sv, sw, (sampleW * need) / segTotal)
+    let hiP = sv[Math.max(0, k - BRACKET)] as number
+    let loP = sv[Math.min(SAMPLE - 1, k + BRACKET)] as number
+    if (stalled) {
+      hiP = sv[k] as number
+      loP = hiP
+    }
+    // [lo, gt) > hiP, [gt, lt) in [loP, hiP], [lt, hi) < loP, with the weight of each part summed on the way.
     let gt = lo
     let i = lo
     let lt = hi
-    let sG = 0
-    let sE = 0
+    let sA = 0
+    let sM = 0
     while (i < lt) {
       const x = vals[i] as number
       const w = wts[i] as number
-      if (x > pivot) {
+      if (x > hiP) {
         vals[i] = vals[gt] as number
         wts[i] = wts[gt] as number
         vals[gt] = x
         wts[gt] = w
-        sG += w
+        sA += w
         gt++
         i++
-      } else if (x < pivot) {
+      } else if (x < loP) {
         lt--
         vals[i] = vals[lt] as number
         wts[i] = wts[lt] as number
         vals[lt] = x
         wts[lt] = w
       } else {
-        sE += w
+        sM += w
         i++
       }
     }
-    if (sG >= need) {
+    if (sA >= need) {
+      stalled = false
       hi = gt
-      segTotal = sG
+      segTotal = sA
       continue
     }
-    if (sG + sE >= need) {
-      quantileMargin = Math.min(sG + sE - need, need - sG)
-      return pivot
+    if (sA + sM >= need) {
+      if (loP === hiP) {
+        quantileMargin = Math.min(sA + sM - need, need - sA)
+        return hiP
+      }
+      // The answer is in the middle band; a band that did not shrink is split at one pivot next round.
+      stalled = gt === lo && lt === hi
+      need -= sA
+      segTotal = sM
+      lo = gt
+      hi = lt
+      continue
     }
-    need -= sG + sE
-    segTotal -= sG + sE
+    stalled = false
+    need -= sA + sM
+    segTotal -= sA + sM
     lo = lt
   }
   return 0
 }
 
 const SAMPLE = 31
+/** Sample ranks either side of the estimate that bracket the answer (the estimate's spread is about √31/2 ≈ 2.8). */
+const BRACKET = 4
 /** How far (in stake units) the last quantile decision was from flipping: min(support(≥ C) − need, need − support(> C)). */
 let quantileMargin = Infinity
 
-/** The sample value at which the descending cumulative sample weight first reaches `target` (float64 estimate). */
-function sampleQuantile(sv: Float64Array, sw: Float64Array, target: number): number {
-  // Insertion sort by value, descending (31 entries), then a cumulative scan.
+/** Sorts the sample by value, descending, and returns the index where its cumulative weight first reaches `target`. */
+function sampleQuantileIndex(sv: Float64Array, sw: Float64Array, target: number): number {
   for (let k = 1; k < sv.length; k++) {
     const v = sv[k] as number
     const w = sw[k] as number
@@ -308,9 +329,9 @@ function sampleQuantile(sv: Float64Array, sw: Float64Array, target: number): num
   let acc = 0
   for (let k = 0; k < sv.length; k++) {
     acc += sw[k] as number
-    if (acc >= target) return sv[k] as number
+    if (acc >= target) return k
   }
-  return sv[sv.length - 1] as number
+  return sv.length - 1
 }
 
 function quantileBySort(vals: Float64Array, wts: Float64Array, lo: number, hi: number, need: number): number {
@@ -757,8 +778,8 @@ export function runEpoch(input: EpochOptions): EpochDetail {
   const bondsOut = new Array<number[]>(n)
   for (let i = 0; i < n; i++) {
     const o = i * n
-    const row: number[] = []
-    for (let j = 0; j < n; j++) row.push((B[o + j] as number) / ONE)
+    const row = new Array<number>(n).fill(0) // packed, not holey: cheaper to read back next epoch
+    for (let j = 0; j < n; j++) row[j] = (B[o + j] as number) / ONE
     bondsOut[i] = row
   }
   const stakeShare = new Float64Array(n)

@@ -143,3 +143,53 @@ describe('determinism', () => {
     assert.deepEqual(there, here)
   })
 })
+
+describe('consensus on larger metagraphs (the quickselect path)', () => {
+  /** Exact stake-weighted upper median per column by sorting (integer stakes, so float sums are exact). */
+  function sortedMedian(stake: number[], W: number[][], kappa: number): number[] {
+    const n = stake.length
+    const total = stake.reduce((a, b) => a + b, 0)
+    return Array.from({ length: n }, (_, j) => {
+      const col = W.map((r, i) => [r[j] as number, stake[i] as number] as const).filter(([w, s]) => w > 0 && s > 0)
+      col.sort((a, b) => b[0] - a[0])
+      let acc = 0
+      for (let k = 0; k < col.length; k++) {
+        acc += (col[k] as readonly [number, number])[1]
+        const w = (col[k] as readonly [number, number])[0]
+        const next = k + 1 < col.length ? (col[k + 1] as readonly [number, number])[0] : -1
+        if (next !== w && acc >= kappa * total) return w
+      }
+      return 0
+    })
+  }
+
+  test('matches an exact sort-based median, with many ties', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 40, max: 160 }),
+        fc.integer({ min: 1, max: 1_000_000 }),
+        fc.constantFrom(2, 7, 65535),
+        fc.constantFrom(0.5, 0.3, 0.8),
+        (n, seed, range, kappa) => {
+          let x = seed
+          const rnd = (): number => {
+            x = (x * 1103515245 + 12345) % 2147483648
+            return x / 2147483648
+          }
+          const stake = Array.from({ length: n }, () => (rnd() < 0.2 ? 0 : Math.floor(rnd() * 1000) + 1))
+          // Every uid permitted; each row has one non-zero weight off the diagonal at least.
+          const weights = Array.from({ length: n }, (_, i) =>
+            Array.from({ length: n }, (_, j) => (i === j ? 0 : j === (i + 1) % n ? 1 : Math.floor(rnd() * (range + 1)))),
+          )
+          const out = epoch({ stake, weights, validatorPermit: stake.map(() => true), bonds: weights.map((r) => r.map(() => 0)), kappa })
+          // Row-normalised weights as the epoch sees them (the consensus is one of them, exactly in Q52).
+          const rowSums = weights.map((r) => r.reduce((a, b) => a + b, 0))
+          const W = weights.map((r, i) => r.map((v) => Math.floor((v / (rowSums[i] as number)) * 2 ** 52) / 2 ** 52))
+          const expected = sortedMedian(stake, W, kappa)
+          out.consensus.forEach((c, j) => assert.ok(Math.abs(c - (expected[j] as number)) < 1e-15, `column ${j}: ${c} vs ${expected[j]}`))
+        },
+      ),
+      { numRuns: 40, seed: 15 },
+    )
+  })
+})
