@@ -121,6 +121,24 @@ describe('NTT kernels on WebGPU', { skip: gpu.skip }, () => {
     }
   })
 
+  test('concurrent calls (pooled buffers, overlapping submissions) each get their own correct result', async () => {
+    const k = new NttKernels(need(gpu))
+    const n = 1024
+    const primes = [PRIMES_31[3], PRIMES_31[4]]
+    const inputs = Array.from({ length: 8 }, (_, i) => batch(n, primes, 2, 500 + i))
+    const outs = await Promise.all(inputs.map((x, i) => (i % 2 === 0 ? k.transform('forward', x, n, primes) : k.polyMul(x, x, n, primes))))
+    outs.forEach((got, i) => {
+      const x = inputs[i] as Uint32Array
+      if (i % 2 === 0) assert.equal(firstDiff(got, refBatch('forward', x, n, primes)), -1, `call ${i}`)
+      else {
+        for (let r = 0; r < 2; r++) {
+          const row = x.subarray(r * n, (r + 1) * n)
+          assert.equal(firstDiff(got.subarray(r * n, (r + 1) * n), polyMulNegacyclic(row, row, makeNttTables(n, primes[r] as number))), -1, `call ${i}`)
+        }
+      }
+    })
+  })
+
   test('bad input is refused with typed errors before any dispatch', async () => {
     const k = new NttKernels(need(gpu))
     const primes = [PRIMES_31[0]]
