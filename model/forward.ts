@@ -124,12 +124,23 @@ export function validateTokens(config: GptConfig, tokens: readonly number[]): vo
   }
 }
 
+/** One dense product the forward pass needs: y[rows, outDim] = x·w + b at `site`. */
+export interface LinearRequest {
+  readonly x: Float32Array
+  readonly rows: number
+  readonly inDim: number
+  readonly outDim: number
+  readonly w: Float32Array
+  readonly b: Float32Array
+  readonly site: LinearSite
+}
+
 /**
- * Run the model on `tokens` (positions cache.length … cache.length + tokens.length − 1). Returns logits,
- * [tokens.length, vocabSize] row-major (or only the last row with `lastOnly`). Extends the cache if one is given.
- * Throws `InvalidToken`, `ContextOverflow`, `InvalidOption` (head mask).
+ * The forward pass as a coroutine: it yields every dense product it needs and is resumed with the product's
+ * result, so the same code runs with a synchronous `LinearFn` (`forward`) or an asynchronous one such as a GPU
+ * kernel (`forwardAsync`).
  */
-export function forward(model: GptModel, tokens: readonly number[], options: ForwardOptions = {}): Float32Array {
+function* forwardSteps(model: GptModel, tokens: readonly number[], options: Omit<ForwardOptions, 'linear'>): Generator<LinearRequest, Float32Array, Float32Array> {
   const { config: c, weights: w } = model
   validateTokens(c, tokens)
   const cache = options.cache ?? createKvCache(c)
@@ -139,7 +150,6 @@ export function forward(model: GptModel, tokens: readonly number[], options: For
   if (past + T > c.nCtx) throw new ContextOverflow({ position: past + T - 1, nCtx: c.nCtx })
   const mask = options.headMask ?? model.headMask
   if (mask !== undefined) validateHeadMask(c, mask)
-  const linear = options.linear ?? linearF32
   const d = c.nEmbd
   const H = c.nHead
   const hd = d / H
@@ -155,7 +165,7 @@ export function forward(model: GptModel, tokens: readonly number[], options: For
   for (let l = 0; l < c.nLayer; l++) {
     const L = w.layers[l]
     const h = layerNorm(x, T, d, L.ln1G, L.ln1B, c.layerNormEps)
-    const qkv = linear(h, T, d, 3 * d, L.attnW, L.attnB, { layer: l, name: 'attn' })
+    const qkv = yield { x: h, rows: T, inDim: d, outDim: 3 * d, w: L.attnW, b: L.attnB, site: { layer: l, name: 'attn' } }
     const K = cache.keys[l]
     const V = cache.values[l]
     for (let t = 0; t < T; t++) {
@@ -192,12 +202,12 @@ export function forward(model: GptModel, tokens: readonly number[], options: For
         }
       }
     }
-    const o = linear(att, T, d, d, L.projW, L.projB, { layer: l, name: 'proj' })
+    const o = yield { x: att, rows: T, inDim: d, outDim: d, w: L.projW, b: L.projB, site: { layer: l, name: 'proj' } }
     for (let i = 0; i < T * d; i++) x[i] += o[i]
     const h2 = layerNorm(x, T, d, L.ln2G, L.ln2B, c.layerNormEps)
-    const f = linear(h2, T, d, 4 * d, L.fcW, L.fcB, { layer: l, name: 'fc' })
+    const f = yield { x: h2, rows: T, inDim: d, outDim: 4 * d, w: L.fcW, b: L.fcB, site: { layer: l, name: 'fc' } }
     for (let i = 0; i < f.length; i++) f[i] = gelu(f[i])
-    const o2 = linear(f, T, 4 * d, d, L.fcProjW, L.fcProjB, { layer: l, name: 'fcProj' })
+    const o2 = yield { x: f, rows: T, inDim: 4 * d, outDim: d, w: L.fcProjW, b: L.fcProjB, site: { layer: l, name: 'fcProj' } }
     for (let i = 0; i < T * d; i++) x[i] += o2[i]
   }
   cache.length = past + T
@@ -217,4 +227,40 @@ export function forward(model: GptModel, tokens: readonly number[], options: For
     }
   }
   return logits
+}
+
+/**
+ * Run the model on `tokens` (positions cache.length … cache.length + tokens.length − 1). Returns logits,
+ * [tokens.length, vocabSize] row-major (or only the last row with `lastOnly`). Extends the cache if one is given.
+ * Throws `InvalidToken`, `ContextOverflow`, `InvalidOption` (head mask).
+ */
+export function forward(model: GptModel, tokens: readonly number[], options: ForwardOptions = {}): Float32Array {
+  const linear = options.linear ?? linearF32
+  const steps = forwardSteps(model, tokens, options)
+  let r = steps.next(new Float32Array(0))
+  while (r.done !== true) {
+    const q = r.value
+    r = steps.next(linear(q.x, q.rows, q.inDim, q.outDim, q.w, q.b, q.site))
+  }
+  return r.value
+}
+
+/** An asynchronous dense product (e.g. a GPU kernel); same contract as `LinearFn`. */
+export type AsyncLinearFn = (
+  x: Float32Array, rows: number, inDim: number, outDim: number, w: Float32Array, b: Float32Array, site: LinearSite,
+) => Promise<Float32Array>
+
+export interface AsyncForwardOptions extends Omit<ForwardOptions, 'linear'> {
+  readonly linear: AsyncLinearFn
+}
+
+/** `forward` with an asynchronous `linear` (the GPU int8 path). Same results contract and errors. */
+export async function forwardAsync(model: GptModel, tokens: readonly number[], options: AsyncForwardOptions): Promise<Float32Array> {
+  const steps = forwardSteps(model, tokens, options)
+  let r = steps.next(new Float32Array(0))
+  while (r.done !== true) {
+    const q = r.value
+    r = steps.next(await options.linear(q.x, q.rows, q.inDim, q.outDim, q.w, q.b, q.site))
+  }
+  return r.value
 }

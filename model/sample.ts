@@ -8,7 +8,7 @@
  *   then one token per call through the cache).
  */
 import { ContextOverflow, InvalidOption } from './errors.ts'
-import { createKvCache, forward, validateTokens, type ForwardOptions, type GptModel } from './forward.ts'
+import { createKvCache, forward, forwardAsync, validateTokens, type AsyncLinearFn, type ForwardOptions, type GptModel, type HeadMask } from './forward.ts'
 import { mulberry32 } from './weights.ts'
 
 export interface SamplingOptions {
@@ -26,6 +26,19 @@ export interface GenerateOptions extends SamplingOptions {
   readonly stopToken?: number
   /** Passed to every forward call (head mask, linear hook). */
   readonly forward?: Pick<ForwardOptions, 'headMask' | 'linear'>
+}
+
+function validateGenerate(model: GptModel, prompt: readonly number[], options: GenerateOptions): void {
+  validateSampling(options)
+  const { maxNewTokens } = options
+  if (!Number.isInteger(maxNewTokens) || maxNewTokens < 0) {
+    throw new InvalidOption({ option: 'maxNewTokens', reason: `must be an integer ≥ 0, got ${maxNewTokens}` })
+  }
+  if (prompt.length === 0) throw new InvalidOption({ option: 'prompt', reason: 'empty prompt' })
+  validateTokens(model.config, prompt)
+  if (prompt.length + maxNewTokens > model.config.nCtx) {
+    throw new ContextOverflow({ position: prompt.length + maxNewTokens - 1, nCtx: model.config.nCtx })
+  }
 }
 
 export function argmax(logits: ArrayLike<number>): number {
@@ -68,16 +81,8 @@ export function sampleToken(logits: ArrayLike<number>, options: SamplingOptions,
  * @example for (const t of generate(model, tok.encode('The'), { maxNewTokens: 20, temperature: 0 })) write(tok.decode([t]))
  */
 export function* generate(model: GptModel, prompt: readonly number[], options: GenerateOptions): Generator<number, void, undefined> {
-  validateSampling(options)
+  validateGenerate(model, prompt, options)
   const { maxNewTokens } = options
-  if (!Number.isInteger(maxNewTokens) || maxNewTokens < 0) {
-    throw new InvalidOption({ option: 'maxNewTokens', reason: `must be an integer ≥ 0, got ${maxNewTokens}` })
-  }
-  if (prompt.length === 0) throw new InvalidOption({ option: 'prompt', reason: 'empty prompt' })
-  validateTokens(model.config, prompt)
-  if (prompt.length + maxNewTokens > model.config.nCtx) {
-    throw new ContextOverflow({ position: prompt.length + maxNewTokens - 1, nCtx: model.config.nCtx })
-  }
   const rand = mulberry32(options.seed ?? 0)
   const cache = createKvCache(model.config)
   let logits = forward(model, prompt, { ...options.forward, cache, lastOnly: true })
@@ -86,5 +91,26 @@ export function* generate(model: GptModel, prompt: readonly number[], options: G
     yield next
     if (next === options.stopToken || i === maxNewTokens - 1) return
     logits = forward(model, [next], { ...options.forward, cache, lastOnly: true })
+  }
+}
+
+export interface GenerateAsyncOptions extends Omit<GenerateOptions, 'forward'> {
+  /** The asynchronous dense product (e.g. `kernelInt8Linear(service)`). */
+  readonly linear: AsyncLinearFn
+  readonly headMask?: HeadMask
+}
+
+/** `generate` over an asynchronous linear (the GPU int8 path); same tokens for the same products and seed. */
+export async function* generateAsync(model: GptModel, prompt: readonly number[], options: GenerateAsyncOptions): AsyncGenerator<number, void, undefined> {
+  validateGenerate(model, prompt, options)
+  const rand = mulberry32(options.seed ?? 0)
+  const cache = createKvCache(model.config)
+  const fo = { linear: options.linear, cache, lastOnly: true, ...(options.headMask !== undefined ? { headMask: options.headMask } : {}) }
+  let logits = await forwardAsync(model, prompt, fo)
+  for (let i = 0; i < options.maxNewTokens; i++) {
+    const next = sampleToken(logits, options, rand)
+    yield next
+    if (next === options.stopToken || i === options.maxNewTokens - 1) return
+    logits = await forwardAsync(model, [next], fo)
   }
 }
