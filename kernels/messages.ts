@@ -55,6 +55,7 @@ export const KernelAttention = Schema.TaggedStruct('KernelAttention', {
   v: Bytes,
   vScale: Bytes,
   headMask: Schema.optional(Schema.Array(Schema.Boolean)),
+  withScores: Schema.optional(Schema.Boolean),
 })
 export const KernelKvRelease = Schema.TaggedStruct('KernelKvRelease', { cache: Count })
 export const KernelSqueeze = Schema.TaggedStruct('KernelSqueeze', {

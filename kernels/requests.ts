@@ -56,6 +56,7 @@ export async function handleKernelRequest(
         v: i8Of(msg.v),
         vScale: f32Of('vScale', msg.vScale),
         ...(msg.headMask ? { headMask: msg.headMask } : {}),
+        ...(msg.withScores !== undefined ? { withScores: msg.withScores } : {}),
       })
       return {
         _tag: 'KernelAttentionReply',

@@ -2,12 +2,12 @@
  * WebGPU host for quantized causal attention with a resident KV cache (attention.wgsl). A step appends the new keys
  * and values with queue writes (the cache is token-major, so T new tokens are one contiguous write per tensor),
  * then dispatches the scores kernel and the softmax·V kernel over (active head × new token) workgroups only —
- * pruned heads launch nothing — and reads back outputs, scores, probabilities and per-head workgroup counts in one
- * submission.
+ * pruned heads launch nothing — and reads back outputs and per-head workgroup counts (plus scores and probabilities
+ * unless `withScores: false`) in one submission.
  */
 import { loadWgsl } from '../wgsl.ts'
 import { InvalidInput } from '../errors.ts'
-import { STORAGE, type GpuRuntime } from '../runtime.ts'
+import { STORAGE, type GpuRuntime, type ReadRequest } from '../runtime.ts'
 import { packInt8Rows } from '../matmul/reference.ts'
 import { checkShape, checkStep, type AttentionResult, type AttentionShape, type AttentionStep } from './reference.ts'
 
@@ -123,24 +123,27 @@ export class GpuKvCache {
       ],
     })
     try {
-      const [out, scores, probs, work] = await rt.run('attention', (enc) => {
+      const withScores = st.withScores !== false
+      const [out, work, scores, probs] = await rt.run('attention', (enc) => {
         enc.clearBuffer(bo, 0, outBytes)
         enc.clearBuffer(bw, 0, H * 4)
         const pass = enc.beginComputePass({ label: 'attention' })
         rt.dispatch(pass, scoresPipe, bg, g)
         rt.dispatch(pass, softPipe, bg, g)
         pass.end()
-        return [
+        const reads: ReadRequest[] = [
           { buffer: bo, bytes: outBytes },
-          { buffer: bsp, bytes: A * T * S * 4 },
-          { buffer: bsp, bytes: A * T * S * 4, offset: A * T * S * 4 },
           { buffer: bw, bytes: H * 4 },
         ]
+        if (withScores) {
+          reads.push({ buffer: bsp, bytes: A * T * S * 4 }, { buffer: bsp, bytes: A * T * S * 4, offset: A * T * S * 4 })
+        }
+        return reads
       })
       return {
         out: new Float32Array(out as ArrayBuffer),
-        scores: new Int32Array(scores as ArrayBuffer),
-        probs: new Float32Array(probs as ArrayBuffer),
+        scores: scores ? new Int32Array(scores) : new Int32Array(0),
+        probs: probs ? new Float32Array(probs) : new Float32Array(0),
         work: new Uint32Array(work as ArrayBuffer),
         activeHeads: active,
         keys: S,

@@ -31,6 +31,8 @@ export interface AttentionStep {
   readonly vScale: Float32Array
   /** length H, true = head active. Default: all active. */
   readonly headMask?: ArrayLike<boolean>
+  /** Return the int32 scores and the probabilities (default true). False skips their readback on the GPU. */
+  readonly withScores?: boolean
 }
 
 export interface AttentionResult {
@@ -39,7 +41,7 @@ export interface AttentionResult {
   /** Active head indices, in order; `scores`/`probs` are [active][T][S] with S = cache length after the step. */
   readonly activeHeads: readonly number[]
   readonly keys: number
-  /** Exact int32 QKᵀ for s ≤ p (0 above the diagonal). */
+  /** Exact int32 QKᵀ for s ≤ p (0 above the diagonal); empty when the step set `withScores: false`. */
   readonly scores: Int32Array
   readonly probs: Float32Array
   /** Work done per head, length H: GPU — workgroups executed (counted by the kernels); reference — query rows. */
@@ -159,6 +161,7 @@ export class AttentionReference {
         }
       }
     })
+    if (st.withScores === false) return { out, activeHeads: active, keys: S, scores: new Int32Array(0), probs: new Float32Array(0), work }
     return { out, activeHeads: active, keys: S, scores, probs, work }
   }
 }

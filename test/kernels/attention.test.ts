@@ -78,6 +78,12 @@ describe('attention on WebGPU', { skip: gpu.skip }, () => {
       compare(await cache.step(s), ref.step(s), `decode ${i}`)
     }
     assert.equal(cache.length, 73)
+    const lean = step(shape, 1, 99)
+    const g = await cache.step({ ...lean, withScores: false })
+    const r = ref.step(lean)
+    assert.equal(g.scores.length, 0)
+    assert.equal(g.probs.length, 0)
+    compare({ ...g, scores: r.scores, probs: r.probs }, r, 'decode without scores')
     cache.destroy()
   })
 
