@@ -215,6 +215,78 @@ function normaliseBondColumns(bonds: readonly (readonly number[])[], n: number):
   return B
 }
 
+/** Column sample size and the sample ranks either side of the estimate that bracket the answer (≈ 2σ). */
+const COL_SAMPLE = 63
+const COL_BRACKET = 8
+const colSampleV = new Float64Array(COL_SAMPLE)
+const colSampleW = new Float64Array(COL_SAMPLE)
+
+/**
+ * C_j for one column: the largest w with Σ_{i active, W_ij ≥ w} u_i ≥ thr (support = Σ over W_ij > 0 ≥ thr).
+ * A sample of 63 evenly spaced active rows brackets the answer between two of its values; one pass over the column
+ * then sums the stake above the bracket and copies out only the entries inside it, and the weighted quickselect
+ * finishes on that band. When the bracket misses, the whole column is gathered instead. Exact either way.
+ */
+function columnConsensus(
+  W: Float64Array,
+  n: number,
+  j: number,
+  active: readonly number[],
+  u: Float64Array,
+  thr: number,
+  support: number,
+  vals: Float64Array,
+  wts: Float64Array,
+): number {
+  const A = active.length
+  if (A > 192) {
+    let ns = 0
+    let sampleW = 0
+    for (let k = 0; k < COL_SAMPLE; k++) {
+      const i = active[Math.floor((k * A) / COL_SAMPLE)] as number
+      const w = W[i * n + j] as number
+      if (w > 0) {
+        colSampleV[ns] = w
+        colSampleW[ns] = u[i] as number
+        sampleW += u[i] as number
+        ns++
+      }
+    }
+    if (ns >= 8) {
+      const k = sampleQuantileIndex(colSampleV, colSampleW, (sampleW * thr) / support, ns)
+      const hiP = colSampleV[Math.max(0, k - COL_BRACKET)] as number
+      const loP = colSampleV[Math.min(ns - 1, k + COL_BRACKET)] as number
+      let sA = 0
+      let sM = 0
+      let m = 0
+      for (let a = 0; a < A; a++) {
+        const i = active[a] as number
+        const w = W[i * n + j] as number
+        if (w > hiP) sA += u[i] as number
+        else if (w >= loP && w > 0) {
+          const ui = u[i] as number
+          vals[m] = w
+          wts[m] = ui
+          sM += ui
+          m++
+        }
+      }
+      if (sA < thr && sA + sM >= thr) return weightedUpperQuantile(vals, wts, m, thr - sA, sM)
+    }
+  }
+  let m = 0
+  for (let a = 0; a < A; a++) {
+    const i = active[a] as number
+    const w = W[i * n + j] as number
+    if (w > 0) {
+      vals[m] = w
+      wts[m] = u[i] as number
+      m++
+    }
+  }
+  return weightedUpperQuantile(vals, wts, m, thr, support)
+}
+
 /**
  * Largest value v among vals[0..m) with Σ_{vals ≥ v} wts ≥ need (0 when the total is below need): a weighted
  * quickselect with a three-way partition, O(m) expected. Two pivots bracket the weighted quantile estimated from an
@@ -313,8 +385,8 @@ const BRACKET = 4
 let quantileMargin = Infinity
 
 /** Sorts the sample by value, descending, and returns the index where its cumulative weight first reaches `target`. */
-function sampleQuantileIndex(sv: Float64Array, sw: Float64Array, target: number): number {
-  for (let k = 1; k < sv.length; k++) {
+function sampleQuantileIndex(sv: Float64Array, sw: Float64Array, target: number, len: number = sv.length): number {
+  for (let k = 1; k < len; k++) {
     const v = sv[k] as number
     const w = sw[k] as number
     let m = k - 1
@@ -327,11 +399,11 @@ function sampleQuantileIndex(sv: Float64Array, sw: Float64Array, target: number)
     sw[m + 1] = w
   }
   let acc = 0
-  for (let k = 0; k < sv.length; k++) {
+  for (let k = 0; k < len; k++) {
     acc += sw[k] as number
     if (acc >= target) return k
   }
-  return sv.length - 1
+  return len - 1
 }
 
 function quantileBySort(vals: Float64Array, wts: Float64Array, lo: number, hi: number, need: number): number {
@@ -505,36 +577,28 @@ export function runEpoch(input: EpochOptions): EpochDetail {
   // 3. Consensus (and, for the sigmoid rule, T_j = Σ_i S_i·[W_ij > 0]).
   const C = new Float64Array(n)
   const TN = new Float64Array(n)
-  {
+  for (const i of active) {
+    const o = i * n
+    const ui = u[i] as number
+    for (let j = 0; j < n; j++) if ((W[o + j] as number) > 0) TN[j] = (TN[j] as number) + ui
+  }
+  if (rule === 'yuma') {
     const vals = new Float64Array(active.length)
     const wts = new Float64Array(active.length)
     for (let j = 0; j < n; j++) {
-      let m = 0
-      let support = 0
-      for (let k = 0; k < active.length; k++) {
-        const i = active[k] as number
-        const w = W[i * n + j] as number
-        if (w > 0) {
-          vals[m] = w
-          const ui = u[i] as number
-          wts[m] = ui
-          support += ui
-          m++
-        }
+      const support = TN[j] as number
+      let c = 0
+      let margin = thr - support
+      if (T > 0 && support >= thr) {
+        c = columnConsensus(W, n, j, active, u, thr, support, vals, wts)
+        margin = quantileMargin
       }
-      TN[j] = support
-      if (rule === 'yuma') {
-        let c = 0
-        let margin = thr - support
-        if (T > 0 && support >= thr) {
-          c = weightedUpperQuantile(vals, wts, m, thr, support)
-          margin = quantileMargin
-        }
-        // Rounded stake: a decision within rounding distance of κ is settled on the exact stake.
-        if (exactStake !== null && margin <= active.length + 2) c = exactColumnConsensus(W, n, j, active, exactStake, kappa)
-        C[j] = c
-      } else C[j] = sigmoidConsensusQ52(support, T, kappa, rho)
+      // Rounded stake: a decision within rounding distance of κ is settled on the exact stake.
+      if (exactStake !== null && margin <= active.length + 2) c = exactColumnConsensus(W, n, j, active, exactStake, kappa)
+      C[j] = c
     }
+  } else {
+    for (let j = 0; j < n; j++) C[j] = sigmoidConsensusQ52(TN[j] as number, T, kappa, rho)
   }
 
   // 2, 4, 5. Prerank and rank numerators (exact), clipping, validator trust.
