@@ -90,3 +90,4 @@ export {
   type AsyncPolyBackend,
 } from './async.ts'
 export { toCoefficientForm } from './evaluate.ts'
+export { encryptedInt8Linear, type EncryptedLinearOptions, type EncryptedLinearRecord } from './inference.ts'
