@@ -3,14 +3,16 @@
  * generation tokens/s with the f32 reference path and the int8 CPU path (the WGSL int8 path plugs into the same
  * LinearFn hook once basedai/kernels exports it), and the variant table of issue 7: f32, int8, and squeezed at
  * three budgets × held-out perplexity, top-1 agreement with f32, and encrypted operations per token
- * (countEncryptedOps with the unpacked scalar counter until basedai/fhe's planner is plugged in).
+ * (countEncryptedOps with the unpacked scalar counter until basedai/fhe's planner is plugged in). The WGSL int8
+ * row runs on whatever adapter basedai/kernels finds (lavapipe here), or its TS reference without one.
  *
  * Peer: onnxruntime-node / @xenova/transformers are not installed in this project and would need the weights
  * exported to ONNX; that comparison is not made here (see docs/MODEL.md).
  */
 import { cpuDescription, fmt, type BenchContext, type BenchSection } from './harness.ts'
+import { KernelService } from 'basedai/kernels'
 import {
-  countEncryptedOps, defaultHeadCost, evaluate, generate, headSignificance, int8Linear, loadCorpus, loadShippedModel, shippedHeldOutText,
+  argmax, countEncryptedOps, forwardAsync, generateAsync, kernelInt8Linear, logProb, defaultHeadCost, evaluate, generate, headSignificance, int8Linear, loadCorpus, loadShippedModel, shippedHeldOutText,
   squeezeHeads, top1Predictions, windows, type GptModel, type LinearFn,
 } from 'basedai/model'
 
@@ -64,6 +66,36 @@ export async function bench(ctx: BenchContext): Promise<BenchSection> {
   addRow('f32, Q/K/V as three requests (before merging)', model, undefined, fmt(f32Tps), false)
   addRow('f32 reference (QKV fused)', model, undefined, fmt(f32Tps))
   addRow('int8 (CPU reference)', model, int8, fmt(int8Tps))
+  ctx.progress('int8 on basedai/kernels')
+  const service = await KernelService.create({ log: () => undefined })
+  try {
+    const gpuLinear = kernelInt8Linear(service)
+    let gpuTps = 0
+    for (let r = 0; r < (ctx.quick ? 1 : 3); r++) {
+      const t0 = performance.now()
+      let n = 0
+      for await (const _t of generateAsync(model, prompt, { maxNewTokens: genTokens, temperature: 0, linear: gpuLinear })) n++
+      gpuTps = Math.max(gpuTps, n / ((performance.now() - t0) / 1000))
+    }
+    const e = { loss: 0, count: 0 }
+    const preds: number[] = []
+    const V = c.vocabSize
+    for (const w of evalSet) {
+      const logits = await forwardAsync(model, w.slice(0, -1), { linear: gpuLinear })
+      for (let t = 0; t + 1 < w.length; t++) { e.loss -= logProb(logits, t, V, w[t + 1]); e.count++ }
+      const full = await forwardAsync(model, w, { linear: gpuLinear })
+      for (let t = 0; t < w.length; t++) preds.push(argmax(full.subarray(t * V, (t + 1) * V)))
+    }
+    const ops = countEncryptedOps(model).total
+    rows.push({
+      variant: `int8 (basedai/kernels ${service.backend === 'webgpu' ? 'WGSL' : 'TS reference'}: ${service.label})`,
+      'held-out ppl': fmt(Math.exp(e.loss / e.count), 4), 'top-1 agreement with f32': `${(100 * agreement(preds, ref)).toFixed(1)}%`,
+      heads: `${c.nLayer * c.nHead}/${c.nLayer * c.nHead}`, 'ct×pt products / token': ops.ctPtProducts, 'round trips / token': ops.roundTrips,
+      'ciphertexts up + down / token': ops.ciphertextsUp + ops.ciphertextsDown, 'generation tokens/s': fmt(gpuTps),
+    })
+  } finally {
+    service.destroy()
+  }
   ctx.progress('head significance')
   const S = headSignificance(model, calib)
   for (const frac of [0.75, 0.5, 0.25]) {
@@ -78,7 +110,7 @@ export async function bench(ctx: BenchContext): Promise<BenchSection> {
     rows,
     notes: [
       `model ${JSON.stringify({ nLayer: c.nLayer, nHead: c.nHead, nEmbd: c.nEmbd, nCtx: c.nCtx, vocabSize: c.vocabSize })}; held-out set: ${evalSet.length} windows (every ${step}th of ${held.length}); calibration: ${calib.length} windows of the training split`,
-      `generation: greedy, prompt "The economy of", ${genTokens} new tokens with KV cache, best of runs; int8/f32 speed ratio ${(int8Tps / f32Tps).toFixed(2)}`,
+      `generation: greedy, prompt "The economy of", ${genTokens} new tokens with KV cache, best of runs; CPU int8/f32 speed ratio ${(int8Tps / f32Tps).toFixed(2)}; the kernels path pays one GPU submission and read-back per dense product (9 per token), which dominates at this model size`,
       'budgets are fractions of the all-heads defaultHeadCost (QKV and output-projection MACs of a head + 2·nCtx·hd attention products)',
       'encrypted operations: countEncryptedOps, hybrid protocol (miner does every dense product on encrypted activations, client the non-linear parts), unpacked scalar counter (one ciphertext per value) until basedai/fhe\'s planner is plugged in; encrypted latency per token: not measured (FHE issue not landed)',
       'peer (onnxruntime-node / transformers.js on the same weights as ONNX): not run — neither package is installed and no ONNX exporter is available offline here',
