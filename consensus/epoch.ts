@@ -2,14 +2,16 @@
  * The consensus epoch (Yuma, as in subtensor's epoch, plus the seed's sigmoid rule, Credits and the β(t) term),
  * computed entirely in exact integer arithmetic.
  *
- * Representation (see fixed.ts):
+ * Representation (see fixed.ts and docs/CONSENSUS.md):
  * - stake: integers u_i with T = Σ u_i < 2^53. When the permitted stakes are, after one common power-of-two scaling,
  *   integers summing below 2^53 (any stake in smallest units below 9·10^15), u is exactly proportional to the input
- *   and S_i = u_i / T is exact. Otherwise u_i = ⌊2^52·stake_i / Σ stake⌋.
- * - weights, consensus, clipped weights, bonds, incentive, dividends: Q40 integers (x / 2^40).
- * - prerank / rank numerators Σ_i u_i·W_ij: exact (up to 2^93), accumulated in four 53-bit-safe limb sums per column
- *   and combined in BigInt.
- * Every division is an exact floor. Outputs are the Q40 integers divided by 2^40 (exact in float64).
+ *   and S_i = u_i / T is exact. Otherwise u_i = ⌊2^52·stake_i / Σ stake⌋, and median decisions that land within
+ *   rounding distance of κ are redone on the exact stake.
+ * - weights, consensus, clipped weights, validator trust: Q52 integers (x / 2^52).
+ * - prerank / rank numerators Σ_i u_i·W_ij: exact (up to 2^105), six 53-bit-safe limb sums per column folded into
+ *   BigInt.
+ * - bonds, incentive, dividends, stake share, Credits: Q40 integers (x / 2^40).
+ * Every division is an exact floor. Outputs are the fixed-point integers divided by 2^52 or 2^40 (exact in float64).
  */
 import {
   FRAC_BITS,
