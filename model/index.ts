@@ -32,7 +32,7 @@ export { loadGpt2Checkpoint, loadGpt2File, saveGpt2Checkpoint, CONFIG_METADATA_K
 export type { LoadOptions } from './checkpoint.ts'
 export { ByteBpeTokenizer, trainByteBpe, loadGpt2Tokenizer, splitChunks } from './tokenizer.ts'
 export type { Tokenizer, ByteBpeJson } from './tokenizer.ts'
-export { headSignificance, squeezeHeads, foldHeadMask, saveSqueezed, defaultHeadCost, dynamicQuantize, dequantize, keptFraction } from './squeeze.ts'
+export { headSignificance, squeezeHeads, foldHeadMask, foldLayerNormAffine, saveSqueezed, defaultHeadCost, dynamicQuantize, dequantize, keptFraction } from './squeeze.ts'
 export type { HeadId, HeadCostFn, SqueezeRule, SqueezeOptions, SqueezeReport, SqueezeResult, QuantizeOptions, Quantized } from './squeeze.ts'
 export { int8Linear, quantizeWeightInt8 } from './int8.ts'
 export type { Int8Matrix } from './int8.ts'

@@ -239,3 +239,34 @@ export function saveSqueezed(result: SqueezeResult): Uint8Array {
     metadata: { 'basedai.squeezeReport': JSON.stringify(result.report) },
   })
 }
+
+/**
+ * Operation merging: fold each block's LayerNorm gain and bias into the dense product that follows it
+ * (W' = diag(γ)·W, b' = β·W + b for ln_1 → c_attn and ln_2 → c_fc), leaving those LayerNorms as pure
+ * normalisations. The encrypted products are unchanged in shape; the client's per-token plaintext work loses the
+ * 2·d multiply-adds of each folded affine. ln_f is not folded: its product is the tied LM head.
+ * The result computes the same function up to f32 rounding.
+ */
+export function foldLayerNormAffine(model: GptModel): GptModel {
+  const d = model.config.nEmbd
+  const fold = (g: Float32Array, beta: Float32Array, w: Float32Array, b: Float32Array, out: number): { w: Float32Array; b: Float32Array } => {
+    const w2 = new Float32Array(w.length)
+    const b2 = Float32Array.from(b)
+    for (let k = 0; k < d; k++) {
+      for (let j = 0; j < out; j++) {
+        w2[k * out + j] = g[k] * w[k * out + j]
+        b2[j] += beta[k] * w[k * out + j]
+      }
+    }
+    return { w: w2, b: b2 }
+  }
+  const layers = model.weights.layers.map((L): LayerWeights => {
+    const a = fold(L.ln1G, L.ln1B, L.attnW, L.attnB, 3 * d)
+    const f = fold(L.ln2G, L.ln2B, L.fcW, L.fcB, 4 * d)
+    return {
+      ...L, attnW: a.w, attnB: a.b, fcW: f.w, fcB: f.b,
+      ln1G: new Float32Array(d).fill(1), ln1B: new Float32Array(d), ln2G: new Float32Array(d).fill(1), ln2B: new Float32Array(d),
+    }
+  })
+  return { ...model, weights: { ...model.weights, layers } }
+}

@@ -123,3 +123,14 @@ test('a squeezed checkpoint round-trips with its mask and report', async () => {
   const withoutMask = forward({ config: loaded.config, weights: loaded.weights }, calib[2])
   for (let i = 0; i < a.length; i++) assert.ok(Math.abs(withoutMask[i] - b[i]) < 1e-5, 'folded weights alone give the squeezed output')
 })
+
+test('folding LayerNorm affines into the next product keeps the function and leaves unit LayerNorms', async () => {
+  const { foldLayerNormAffine } = await import('basedai/model')
+  const m: GptModel = { config: cfg, weights: initWeights(cfg, 8, 0.5) }
+  for (const L of m.weights.layers) for (let i = 0; i < 16; i++) { L.ln1G[i] = 0.5 + i / 16; L.ln1B[i] = (i % 3) / 4 - 0.2; L.ln2G[i] = 1.5 - i / 32; L.ln2B[i] = (i % 5) / 10 }
+  const folded = foldLayerNormAffine(m)
+  assert.ok(folded.weights.layers.every((L) => L.ln1G.every((v) => v === 1) && L.ln2B.every((v) => v === 0)))
+  const a = forward(folded, calib[0]), b = forward(m, calib[0])
+  for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i] - b[i]) < 1e-4, `logit ${i}: ${a[i]} vs ${b[i]}`)
+  assert.ok(m.weights.layers[0].ln1G[3] !== 1, 'the input model is not modified')
+})
