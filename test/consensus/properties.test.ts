@@ -125,6 +125,20 @@ describe('determinism', () => {
     credits: input.stake.map((_, i) => BigInt(i * k) << 40n),
     tft: { block: 3 * 3_155_760, forecast: input.stake.map((_, i) => (i * 7 + k) % 5), accuracy: 0.75 },
   }))
+  // One dense 300-uid metagraph with rounded (non-representable) stakes, so the sampled quickselect, the limb sums
+  // and the exact near-tie path all run in both threads.
+  {
+    let x = 17
+    const rnd = (): number => {
+      x = (x * 1103515245 + 12345) % 2147483648
+      return x / 2147483648
+    }
+    const n = 300
+    const stake = Array.from({ length: n }, () => rnd() * 1e6)
+    const weights = Array.from({ length: n }, () => Array.from({ length: n }, () => Math.floor(rnd() * 65536)))
+    const first = epoch({ stake, weights, validatorPermit: stake.map(() => true), bonds: weights.map((r) => r.map(() => 0)) })
+    inputs.push({ stake, weights, validatorPermit: stake.map(() => true), bonds: first.bonds })
+  }
 
   test('identical across runs', () => {
     const a = inputs.map((x) => runEpoch(x))
