@@ -32,3 +32,16 @@ describe('tokenizers', () => {
     bad({ type: 'basedai-byte-bpe', version: 1, merges: 'x' })
   })
 })
+
+test('a GPT-2-vocabulary checkpoint runs end to end with the GPT-2 tokenizer', async () => {
+  const { decodeConfig, generate, generateText, initWeights, loadGpt2Checkpoint, saveGpt2Checkpoint } = await import('basedai/model')
+  const tok = await loadGpt2Tokenizer()
+  const config = decodeConfig({ nLayer: 1, nHead: 2, nEmbd: 8, nCtx: 32, vocabSize: tok.vocabSize })
+  const model = loadGpt2Checkpoint(saveGpt2Checkpoint({ config, weights: initWeights(config, 2) }, { dtype: 'F16' }))
+  const opts = { maxNewTokens: 8, temperature: 1, topK: 50, seed: 4 }
+  const tokens = [...generate(model, tok.encode('Hello world'), opts)]
+  assert.equal(tokens.length, 8)
+  assert.equal(new Set(tokens).size > 1, true)
+  const pieces = [...generateText(model, tok, 'Hello world', opts)]
+  assert.equal(pieces.join(''), tok.decode(tokens), 'streamed pieces concatenate to the decoded tokens')
+})
