@@ -17,7 +17,6 @@ import { bytesEqual } from './codec.ts'
 /** SS58 network prefix of BasedAI addresses in this implementation (a single byte; documented in docs/LEDGER.md). */
 export const SS58_PREFIX = 32
 
-const SPKI_ED25519 = Buffer.from('302a300506032b6570032100', 'hex')
 const PKCS8_ED25519 = Buffer.from('302e020100300506032b657004220420', 'hex')
 const SS58PRE = Buffer.from('SS58PRE', 'utf8')
 
@@ -67,28 +66,7 @@ export function sign(secretKey: Uint8Array, message: Uint8Array): Uint8Array {
   return new Uint8Array(crypto.sign(null, message, k))
 }
 
-const PUB_CACHE_MAX = 65536
-const pubCache = new Map<string, crypto.KeyObject>()
-function publicKeyObject(pub: Uint8Array): crypto.KeyObject {
-  const id = Buffer.from(pub.buffer, pub.byteOffset, pub.byteLength).toString('latin1')
-  let k = pubCache.get(id)
-  if (!k) {
-    k = crypto.createPublicKey({ key: Buffer.concat([SPKI_ED25519, pub]), format: 'der', type: 'spki' })
-    if (pubCache.size >= PUB_CACHE_MAX) pubCache.clear()
-    pubCache.set(id, k)
-  }
-  return k
-}
-
-/** ed25519 verification; false (never a throw) on a malformed key or signature. */
-export function verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
-  if (publicKey.length !== 32 || signature.length !== 64) return false
-  try {
-    return crypto.verify(null, message, publicKeyObject(publicKey), signature)
-  } catch {
-    return false
-  }
-}
+export { verify } from './ed25519.ts'
 
 function ss58Checksum(prefix: number, pub: Uint8Array): Uint8Array {
   return blake2b512(Buffer.concat([SS58PRE, Buffer.from([prefix]), pub])).subarray(0, 2)

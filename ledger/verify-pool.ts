@@ -51,6 +51,13 @@ export class SignatureVerifier {
     return new SignatureVerifier(Math.max(1, threads))
   }
 
+  /** Resolves once every worker has loaded and answered a one-item batch (keeps start-up out of measurements). */
+  async ready(): Promise<void> {
+    const n = this.workers.length
+    const probe = { tx: { from: new Uint8Array(32), sig: new Uint8Array(64) }, payload: new Uint8Array(1) } as unknown as PreparedTx
+    await this.verify(Array.from({ length: n }, () => probe))
+  }
+
   get threads(): number {
     return this.workers.length
   }

@@ -3,7 +3,7 @@
  * Batch layout, per item: publicKey (32) ‖ signature (64) ‖ u32le payload length ‖ payload.
  */
 import { parentPort } from 'node:worker_threads'
-import { verify } from './keys.ts'
+import { verify } from './ed25519.ts'
 
 interface Job {
   readonly id: number
