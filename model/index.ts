@@ -1,18 +1,28 @@
 /**
- * `basedai/model`: a GPT-2-architecture language model in plain TypeScript — the model Brains host and miners run.
+ * `basedai/model`: a GPT-2-architecture language model in plain TypeScript — the model Brains host and miners run —
+ * and Cerberus Squeezing as passes over it. Design, measurements and limits: docs/MODEL.md.
  *
- * - `decodeConfig` validates hyper-parameters (nLayer, nHead, nEmbd, nCtx, vocabSize).
- * - `forward` is the f32 reference pass (pre-LN blocks, causal multi-head attention with a head mask, GELU MLP,
- *   final LN, tied LM head) with a `KvCache` for incremental decoding and a `linear` hook for other kernels.
- * - `generate` streams tokens (greedy, or temperature/top-k with a seeded PRNG).
- * - Errors are tagged (see errors.ts): InvalidConfig, InvalidToken, ContextOverflow, InvalidOption, …
+ * - Config: `decodeConfig` validates nLayer, nHead, nEmbd, nCtx, vocabSize (`InvalidConfig` names the field).
+ * - Inference: `forward` is the f32 reference pass (pre-LN blocks, causal multi-head attention with a head mask,
+ *   GELU MLP, final LN, tied LM head) with a `KvCache` and a `linear` hook; `int8Linear()` is the int8 CPU path,
+ *   `forwardAsync` + `kernelInt8Linear(service)` the int8 path on basedai/kernels. `generate` / `generateAsync` /
+ *   `generateText` stream tokens (greedy, or temperature/top-k with a seeded PRNG).
+ * - Weights: `parseSafetensors` / `writeSafetensors`; `loadGpt2Checkpoint` / `loadGpt2File` read HF GPT-2
+ *   checkpoints (`MissingTensor`, `TruncatedTensor`, `TensorShapeMismatch` name the tensor); `saveGpt2Checkpoint`.
+ * - Tokenizers: `loadGpt2Tokenizer()` (GPT-2 BPE via gpt-tokenizer), `ByteBpeTokenizer` / `trainByteBpe`.
+ * - The shipped model: `loadShippedModel()` — 2 layers, trained here on public-domain CIA World Factbook prose.
+ * - Cerberus Squeezing: `headSignificance`, `squeezeHeads` (θ or budget), `foldHeadMask`, `saveSqueezed`,
+ *   `foldLayerNormAffine`, `dynamicQuantize` (§5.1), `countEncryptedOps` (per-token encrypted operations).
  *
  * @example
  * ```ts
- * import { decodeConfig, initWeights, generate } from 'basedai/model'
- * const config = decodeConfig({ nLayer: 2, nHead: 4, nEmbd: 64, nCtx: 64, vocabSize: 256 })
- * const model = { config, weights: initWeights(config, 1) }
- * for (const token of generate(model, [1, 2, 3], { maxNewTokens: 10, temperature: 0 })) console.log(token)
+ * import { loadShippedModel, generateText, squeezeHeads, evaluate } from 'basedai/model'
+ * const { model, tokenizer } = loadShippedModel()
+ * for (const piece of generateText(model, tokenizer, 'The economy of', { maxNewTokens: 40, temperature: 0.8, topK: 40, seed: 1 })) {
+ *   process.stdout.write(piece)
+ * }
+ * const calibration = [tokenizer.encode('The country is a parliamentary democracy with a population of')]
+ * const { model: squeezed, report } = squeezeHeads(model, calibration, { budget: 24576 })
  * ```
  */
 export { decodeConfig, configFromHf, parameterCount, GptConfigSchema } from './config.ts'

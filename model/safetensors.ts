@@ -85,11 +85,11 @@ export function parseSafetensors(bytes: Uint8Array): SafetensorsFile {
     if (e > dataLen) throw new TruncatedTensor({ tensor: name, expectedBytes: e, availableBytes: dataLen })
     tensors.set(name, { name, dtype: dtype as Dtype, shape: shape as number[], begin: dataStart + b, end: dataStart + e })
   }
-  const getF32 = (info: TensorInfo): Float32Array => decodeF32(bytes, view, info)
+  const getF32 = (info: TensorInfo): Float32Array => decodeF32(view, info)
   return { tensors, metadata, getF32 }
 }
 
-function decodeF32(bytes: Uint8Array, view: DataView, info: TensorInfo): Float32Array {
+function decodeF32(view: DataView, info: TensorInfo): Float32Array {
   const count = (info.end - info.begin) / DTYPE_BYTES[info.dtype]
   const out = new Float32Array(count)
   switch (info.dtype) {
@@ -111,7 +111,6 @@ function decodeF32(bytes: Uint8Array, view: DataView, info: TensorInfo): Float32
       for (let i = 0; i < count; i++) out[i] = view.getFloat64(info.begin + 8 * i, true)
       return out
     default:
-      void bytes
       throw new UnsupportedDtype({ tensor: info.name, dtype: info.dtype })
   }
 }

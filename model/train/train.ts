@@ -88,7 +88,7 @@ function main(): void {
   fs.writeFileSync(path.join(out, 'tokenizer.json'), JSON.stringify(tokenizer.toJSON()))
   fs.writeFileSync(path.join(out, 'config.json'), JSON.stringify({ ...config, n_layer: config.nLayer, n_head: config.nHead, n_embd: config.nEmbd, n_positions: config.nCtx, vocab_size: config.vocabSize, layer_norm_epsilon: config.layerNormEps }, null, 2) + '\n')
   const report = {
-    args: values, config, parameters: parameterCount(config), trainTokens: trainTokens.length, heldOutTokens: heldTokens.length,
+    args: { ...values, out: path.relative(process.cwd(), values.out) }, config, parameters: parameterCount(config), trainTokens: trainTokens.length, heldOutTokens: heldTokens.length,
     steps, tokensSeen: steps * batchSize * T, trainSeconds: Math.round(trainSeconds),
     heldOut: { loss: held.loss, perplexity: held.perplexity, tokens: held.count, bitsPerByte, windows: heldWindows.length },
     log,
