@@ -41,6 +41,8 @@ export interface ApplyOptions {
 export type ApplyResult = { readonly ok: true } | { readonly ok: false; readonly error: TxError }
 
 const ZERO32 = new Uint8Array(32)
+/** Upper bound of any supply (the codec's varint limit). */
+export const MAX_SUPPLY = (1n << 128n) - 1n
 
 /** Applies one transaction to `kv`: all of it, or (on a typed rejection) nothing. */
 export function applyTx(kv: KV, ptx: PreparedTx, ctx: BlockContext, opts: ApplyOptions = {}): ApplyResult {
@@ -155,9 +157,12 @@ function body(st: State, from: Uint8Array, fromHex: string, b: TxBody, ctx: Bloc
         throw new PermissionDenied({ reason: 'only the bridge authority mints Pepecoin' })
       const ref = toHex(b.ref)
       if (st.mintRefUsed(ref)) throw new DuplicateMint({ ref })
+      const g = st.globals()
+      // Total Pepecoin supply stays ≤ 2^128−1, so no balance or counter can outgrow the codec.
+      if (g.pepeGenesis + g.pepeMinted + b.amount > MAX_SUPPLY)
+        throw new MalformedTx({ field: 'amount', reason: 'mint would take the Pepecoin supply above 2^128-1' })
       st.useMintRef(ref)
       st.credit(toHex(b.to), 'pepe', b.amount)
-      const g = st.globals()
       g.pepeMinted += b.amount
       st.setGlobals(g)
       return

@@ -49,6 +49,7 @@ export function genesisEntries(cfg: GenesisConfig): Map<string, Uint8Array> {
     based += b
     pepe += q
   }
+  if (based > (1n << 128n) - 1n || pepe > (1n << 128n) - 1n) throw new InvalidGenesis({ reason: 'supply above 2^128-1' })
   const brains: number[] = []
   if (!p.foundation.every((x, i) => x === ZERO32[i])) {
     for (const id of [...p.reservedBrains].sort((x, y) => x - y)) {

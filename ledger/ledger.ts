@@ -10,7 +10,7 @@
  */
 import { bytesEqual, toHex } from './codec.ts'
 import { applyTx, type BlockContext } from './apply.ts'
-import { blockHash, encodeBlock, merkleRoot, type Block, type BlockHeader } from './block.ts'
+import { blockHash, decodeBlock, encodeBlock, merkleRoot, type Block, type BlockHeader } from './block.ts'
 import { endBlock, type EpochHook } from './emission.ts'
 import { yumaEpochHook } from './consensus-hook.ts'
 import { CorruptState, InvalidBlock, type TxError } from './errors.ts'
@@ -73,18 +73,30 @@ export class Ledger {
     const hook = opts.epochHook ?? yumaEpochHook
     let head = store.head()
     const roots = new StateRoot()
+    const genesisBlock = (g: GenesisConfig): { entries: Map<string, Uint8Array>; header: BlockHeader } => {
+      const entries = genesisEntries(g)
+      const r = new StateRoot()
+      r.update(entries)
+      return {
+        entries,
+        header: { chainId: g.params.chainId, height: 0, parentHash: ZERO32, stateRoot: r.root(), txRoot: ZERO32, time: g.time, proposer: ZERO32 },
+      }
+    }
     if (!head) {
       if (!opts.genesis) throw new CorruptState({ key: 'meta:head', reason: 'empty store and no genesis given' })
-      const entries = genesisEntries(opts.genesis)
+      const { entries, header } = genesisBlock(opts.genesis)
       roots.update(entries)
-      const header: BlockHeader = {
-        chainId: opts.genesis.params.chainId, height: 0, parentHash: ZERO32, stateRoot: roots.root(), txRoot: ZERO32,
-        time: opts.genesis.time, proposer: ZERO32,
-      }
       const hash = blockHash(header)
       head = { height: 0, hash, stateRoot: header.stateRoot }
       store.commit(entries, { height: 0, bytes: encodeBlock({ header, txs: [] }) }, head)
     } else {
+      if (opts.genesis) {
+        // A genesis given for an existing store must be the one it was created with.
+        const stored = store.block(0)
+        const want = blockHash(genesisBlock(opts.genesis).header)
+        if (!stored || !bytesEqual(blockHash(decodeBlock(stored).header), want))
+          throw new CorruptState({ key: 'blocks:0', reason: 'the store was created from a different genesis' })
+      }
       roots.update(store.scan(''))
       if (!bytesEqual(roots.root(), head.stateRoot))
         throw new CorruptState({ key: 'meta:head', reason: `stored state hashes to ${toHex(roots.root())}, head says ${toHex(head.stateRoot)}` })

@@ -78,6 +78,8 @@ test('each bad transaction kind → typed error, no state change', () => {
   const ref = new Uint8Array(32).fill(7)
   run(f, ['bridge', { kind: 'bridgeMint', to, amount: 5n, ref }])
   expectReject(f, f.tx('bridge', { kind: 'bridgeMint', to, amount: 5n, ref }), 'DuplicateMint')
+  // Supply bound: a mint that would push Pepecoin past 2^128−1 is malformed, not a crash.
+  expectReject(f, f.tx('bridge', { kind: 'bridgeMint', to, amount: (1n << 128n) - 1n, ref: new Uint8Array(32).fill(9) }), 'MalformedTx')
   // Cap: maxBrains 11 → non-reserved ids 7..10 (7, 8 taken); take 9 and 10, then the cap bites.
   run(f, ['carol', { kind: 'acquireBrainStake' }], ['dave', { kind: 'acquireBrainStake' }])
   expectReject(f, f.tx('alice', { kind: 'acquireBrainBurn', maxCost: tokens(10_000) }), 'BrainCapReached')

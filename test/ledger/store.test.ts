@@ -63,6 +63,11 @@ test('LMDB: state spread over K shard sub-databases; reopen recomputes the same 
   assert.ok(bytesEqual(computeStateRoot(reopened.scan('')), head.stateRoot))
   await reopened.close()
   assert.throws(() => LmdbStore.open({ path: dir, shards: 8 }), (e: { _tag: string }) => e._tag === 'CorruptState')
+  // Same genesis: accepted; a different genesis for an existing store: refused.
+  const s2 = LmdbStore.open({ path: dir })
+  assert.equal(Ledger.open({ store: s2, genesis: genesis() }).head().height, 15)
+  assert.throws(() => Ledger.open({ store: s2, genesis: { ...genesis(), time: 1 } }), (e: { _tag: string }) => e._tag === 'CorruptState')
+  await s2.close()
   fs.rmSync(dir, { recursive: true, force: true })
 })
 
