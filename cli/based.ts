@@ -5,7 +5,8 @@
  *   based cluster up [--brains N] [--miners N] [--validators N] [--shards K] [--control-port P] [--data-dir D]
  *   based inspect mailboxes [--json] [--watch S] [--control URL] [--data-dir D]
  *   based inspect tree [--control URL]
- *   based ask <address> '<message json>' [--timeout MS]
+ *   based ask <address> '<message json>' [--timeout MS] [--peer MULTIADDR]
+ *   based worker attach [--gpu] [--id ID] [--supervisor /root/miners]   ·   based worker detach <id>
  *
  * `npm start` runs `based cluster up` with defaults. This file only parses arguments and composes the pieces.
  */
@@ -120,6 +121,57 @@ cluster
       await system.shutdown()
       process.exit(1)
     }
+  })
+
+const worker = program.command('worker').description('kernel workers of a running cluster')
+worker
+  .command('attach')
+  .description('start a GPU kernel worker (its own thread and WebGPU device) under a supervisor of a running cluster')
+  .option('--gpu', 'require a WebGPU adapter (fail instead of falling back to the slow TypeScript reference path)')
+  .option('--id <id>', 'child id (default: kernel-<n>)')
+  .option('--supervisor <address>', 'supervisor to attach it to', '/root/miners')
+  .option('--control <url>', 'control URL')
+  .option('--data-dir <dir>', 'data directory', DEFAULT_CLUSTER.dataDir)
+  .action(async (o: { gpu?: boolean; id?: string; supervisor: string; control?: string; dataDir: string }) => {
+    const base = findControl(path.resolve(o.dataDir), o.control)
+    const id = o.id ?? `kernel-${Date.now().toString(36)}`
+    const spec = {
+      kind: 'actor',
+      id,
+      role: 'kernel-worker',
+      placement: 'worker',
+      behaviour: { module: new URL('../kernels/worker.ts', import.meta.url).href },
+      args: { allowFallback: !o.gpu },
+      shutdown: 10_000,
+    }
+    console.log(`attaching ${id} under ${o.supervisor}… (acquiring a WebGPU device can take a few seconds)`)
+    const res = await fetch(`${base}/children`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ supervisor: o.supervisor, spec }),
+    })
+    const body = (await res.json()) as Record<string, unknown>
+    if (!res.ok) {
+      console.error(`attach failed: ${JSON.stringify(body)}`)
+      process.exit(1)
+    }
+    const address = String(body.address)
+    const frame = encodeFrame({ _tag: 'Ask', v: PROTOCOL_VERSION, to: address, id: 1, body: { _tag: 'GetStatus' } })
+    const status = decodeFrame(new Uint8Array(await (await fetch(`${base}/ask?to=${encodeURIComponent(address)}`, { method: 'POST', body: frame })).arrayBuffer()))
+    const detail = Either.isRight(status) && status.right._tag === 'Reply' && status.right.body._tag === 'StatusReply' ? status.right.body.detail : {}
+    console.log(`attached ${address}: backend ${String(detail.backend)}, adapter: ${String(detail.adapter)}${detail.slow ? ' (SLOW: no WebGPU adapter)' : ''}`)
+  })
+worker
+  .command('detach <id>')
+  .description('stop and remove a kernel worker')
+  .option('--supervisor <address>', 'its supervisor', '/root/miners')
+  .option('--control <url>', 'control URL')
+  .option('--data-dir <dir>', 'data directory', DEFAULT_CLUSTER.dataDir)
+  .action(async (id: string, o: { supervisor: string; control?: string; dataDir: string }) => {
+    const base = findControl(path.resolve(o.dataDir), o.control)
+    const res = await fetch(`${base}/children?supervisor=${encodeURIComponent(o.supervisor)}&id=${encodeURIComponent(id)}`, { method: 'DELETE' })
+    console.log(res.ok ? `detached ${o.supervisor}/${id}` : `not detached: ${await res.text()}`)
+    if (!res.ok) process.exit(1)
   })
 
 async function getJson<T>(url: string): Promise<T> {

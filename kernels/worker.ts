@@ -3,11 +3,10 @@
  * with `placement: 'worker'` under a supervisor; a device loss or a crash makes its handler throw, the actor
  * crashes, and the supervisor restarts it with a fresh device (init acquires a new one).
  *
- * Today the protocol's closed `Message` union has no kernel messages, so the behaviour answers the basic requests
- * (Ping, Echo, GetStatus with backend/adapter detail, Probe, GetProbeReport) and exposes `handleKernelRequest`, the
- * pure dispatcher from a `KernelRequest` (kernels/messages.ts) to its `KernelReply`. Wiring: add the kernel
- * schemas to protocol/messages.ts (`Message`, `Reply`, `ReplyMap`), list their tags in `accepts`, and route them
- * here to `handleKernelRequest(state.svc, msg)`.
+ * It answers the basic requests (Ping, Echo, GetStatus with backend/adapter detail, Probe, GetProbeReport) and the
+ * kernel requests of the protocol (protocol/kernel-messages.ts: KernelNtt, KernelMatmul, KernelAttention, …), which
+ * `handleKernelRequest` serves. Bad input to a kernel (wrong sizes, bad NTT parameters) is answered with a typed
+ * HandlerError and the worker keeps running; a device loss crashes it so its supervisor restarts it.
  *
  * @example
  * ```ts
@@ -17,10 +16,16 @@
  * (await system.ref('/miner-1/gpu').ask({ _tag: 'GetStatus' })).detail.adapter // "mesa … llvmpipe …"
  * ```
  */
-import { basicBehaviour, type BasicState } from '../actors/roles/basic.ts'
-import { continueWith, type Behaviour, type HandleResult } from '../actors/types.ts'
-import type { Message } from '../protocol/index.ts'
+import { BASIC_TAGS, basicBehaviour, type BasicState } from '../actors/roles/basic.ts'
+import { continueWith, failWith, type Behaviour, type HandleResult } from '../actors/types.ts'
+import { toProtocolError } from '../actors/ref.ts'
+import { KERNEL_REQUEST_TAGS, KernelRequest, type Message } from '../protocol/index.ts'
+import { Schema } from 'effect'
+import { GpuError } from './errors.ts'
+import { handleKernelRequest } from './requests.ts'
 import { KernelService, type KvCacheHandle } from './service.ts'
+
+const isKernelRequest = Schema.is(KernelRequest)
 
 export { handleKernelRequest } from './requests.ts'
 
@@ -34,7 +39,7 @@ export interface KernelWorkerState {
 export function kernelWorkerBehaviour(): Behaviour<KernelWorkerState> {
   const basic = basicBehaviour('kernel-worker')
   return {
-    accepts: basic.accepts,
+    accepts: [...BASIC_TAGS, ...KERNEL_REQUEST_TAGS],
     async init(ctx): Promise<KernelWorkerState> {
       const allowFallback = ctx.args.allowFallback !== false
       const svc = await KernelService.create({ allowFallback })
@@ -42,6 +47,15 @@ export function kernelWorkerBehaviour(): Behaviour<KernelWorkerState> {
     },
     async handle(state, msg: Message, ctx): Promise<HandleResult<KernelWorkerState>> {
       if (state.svc.rt?.isLost) throw new Error('GPU device lost; restarting the kernel worker')
+      if (isKernelRequest(msg)) {
+        try {
+          return continueWith(state, await handleKernelRequest(state.svc, msg, state.caches))
+        } catch (e) {
+          // A device error crashes the worker (restart with a fresh device); bad input is the caller's error.
+          if (e instanceof GpuError) throw e
+          return failWith(state, toProtocolError(ctx.address, e))
+        }
+      }
       const r = await basic.handle(state.basic, msg, ctx)
       if (msg._tag === 'GetStatus' && r._tag === 'Continue' && r.reply?._tag === 'StatusReply') {
         const reply = r.reply

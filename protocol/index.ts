@@ -14,4 +14,5 @@
 export * from './constants.ts'
 export * from './errors.ts'
 export * from './messages.ts'
+export * from './kernel-messages.ts'
 export * from './codec.ts'

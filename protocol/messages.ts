@@ -12,6 +12,25 @@
 import { Schema } from 'effect'
 import { MAX_STRING_BYTES, PROTOCOL_VERSION } from './constants.ts'
 import { ProtocolError } from './errors.ts'
+import {
+  KernelAck,
+  KernelAttention,
+  KernelAttentionReply,
+  KernelBaseConvert,
+  KernelInfo,
+  KernelInfoReply,
+  KernelKvCreate,
+  KernelKvCreated,
+  KernelKvRelease,
+  KernelMatmul,
+  KernelMatmulReply,
+  KernelNtt,
+  KernelPointwise,
+  KernelPolyMul,
+  KernelSqueeze,
+  KernelSqueezeReply,
+  KernelWords,
+} from './kernel-messages.ts'
 
 /** A bounded string (ids, names, error texts). */
 export const Str = Schema.String.pipe(Schema.maxLength(MAX_STRING_BYTES))
@@ -47,8 +66,42 @@ export const GetProbeReport = Schema.TaggedStruct('GetProbeReport', {})
 export const Fault = Schema.TaggedStruct('Fault', { mode: Schema.Literal('throw', 'exit', 'oom') })
 
 /** Every message, by tag. Add a new message here and to `Message` below (a test checks they agree). */
-export const MessageByTag = { Ping, Echo, GetStatus, Probe, GetProbeReport, Fault } as const
-export const Message = Schema.Union(Ping, Echo, GetStatus, Probe, GetProbeReport, Fault)
+export const MessageByTag = {
+  Ping,
+  Echo,
+  GetStatus,
+  Probe,
+  GetProbeReport,
+  Fault,
+  KernelInfo,
+  KernelNtt,
+  KernelPointwise,
+  KernelPolyMul,
+  KernelBaseConvert,
+  KernelMatmul,
+  KernelKvCreate,
+  KernelAttention,
+  KernelKvRelease,
+  KernelSqueeze,
+} as const
+export const Message = Schema.Union(
+  Ping,
+  Echo,
+  GetStatus,
+  Probe,
+  GetProbeReport,
+  Fault,
+  KernelInfo,
+  KernelNtt,
+  KernelPointwise,
+  KernelPolyMul,
+  KernelBaseConvert,
+  KernelMatmul,
+  KernelKvCreate,
+  KernelAttention,
+  KernelKvRelease,
+  KernelSqueeze,
+)
 export type Message = typeof Message.Type
 export type MessageTag = Message['_tag']
 
@@ -70,8 +123,34 @@ export const ProbeReport = Schema.TaggedStruct('ProbeReport', {
 })
 
 /** Every reply, by tag. Add a new reply here and to `Reply` below (a test checks they agree). */
-export const ReplyByTag = { Ack, Pong, EchoReply, StatusReply, ProbeReport } as const
-export const Reply = Schema.Union(Ack, Pong, EchoReply, StatusReply, ProbeReport)
+export const ReplyByTag = {
+  Ack,
+  Pong,
+  EchoReply,
+  StatusReply,
+  ProbeReport,
+  KernelInfoReply,
+  KernelWords,
+  KernelMatmulReply,
+  KernelKvCreated,
+  KernelAttentionReply,
+  KernelSqueezeReply,
+  KernelAck,
+} as const
+export const Reply = Schema.Union(
+  Ack,
+  Pong,
+  EchoReply,
+  StatusReply,
+  ProbeReport,
+  KernelInfoReply,
+  KernelWords,
+  KernelMatmulReply,
+  KernelKvCreated,
+  KernelAttentionReply,
+  KernelSqueezeReply,
+  KernelAck,
+)
 export type Reply = typeof Reply.Type
 
 /** Which reply each request gets. Requests not listed here are answered with Ack. */
@@ -80,6 +159,16 @@ export interface ReplyMap {
   Echo: typeof EchoReply.Type
   GetStatus: typeof StatusReply.Type
   GetProbeReport: typeof ProbeReport.Type
+  KernelInfo: typeof KernelInfoReply.Type
+  KernelNtt: typeof KernelWords.Type
+  KernelPointwise: typeof KernelWords.Type
+  KernelPolyMul: typeof KernelWords.Type
+  KernelBaseConvert: typeof KernelWords.Type
+  KernelMatmul: typeof KernelMatmulReply.Type
+  KernelKvCreate: typeof KernelKvCreated.Type
+  KernelAttention: typeof KernelAttentionReply.Type
+  KernelKvRelease: typeof KernelAck.Type
+  KernelSqueeze: typeof KernelSqueezeReply.Type
 }
 export type ReplyFor<M extends Message> = M['_tag'] extends keyof ReplyMap ? ReplyMap[M['_tag']] : typeof Ack.Type
 

@@ -44,11 +44,27 @@ test('based cluster up: tree starts, control endpoint serves mailboxes and asks,
     const garbage = await ask('/root/brains/brain-1', new Uint8Array([1, 2, 3, 4]))
     assert.ok(Either.isRight(garbage) && garbage.right._tag === 'Fail' && garbage.right.error._tag === 'DecodeError')
 
+    // based worker attach: a kernel worker joins the running tree; a module outside the project is refused.
+    const attach = spawn(process.execPath, [based, 'worker', 'attach', '--id', 'gpu-1', '--control', url], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let attachOut = ''
+    attach.stdout.on('data', (d: Buffer) => (attachOut += d.toString()))
+    assert.equal(await new Promise((r) => attach.on('exit', r)), 0)
+    assert.match(attachOut, /attached \/root\/miners\/gpu-1: backend (webgpu|reference)/)
+    const info = await ask('/root/miners/gpu-1', encodeFrame({ _tag: 'Ask', v: PROTOCOL_VERSION, to: '/root/miners/gpu-1', id: 5, body: { _tag: 'KernelInfo' } }))
+    assert.ok(Either.isRight(info) && info.right._tag === 'Reply' && info.right.body._tag === 'KernelInfoReply')
+    const outside = await fetch(`${url}/children`, {
+      method: 'POST',
+      body: JSON.stringify({ supervisor: '/root/miners', spec: { kind: 'actor', id: 'evil', behaviour: { module: '/tmp/evil.ts' }, placement: 'worker' } }),
+    })
+    assert.equal(outside.status, 400)
+    assert.equal(((await outside.json()) as { error: string }).error, 'InvalidSpec')
+
     child.kill('SIGINT')
     assert.equal(await exited, 0)
     assert.match(out, /stopped cleanly/)
     const stops = [...err.matchAll(/stopped\s+(\S+)/g)].map((m) => m[1])
     assert.deepEqual(stops.slice(0, 3), ['/root/control', '/root/net', '/root/validators/validator-1'])
+    assert.ok(stops.indexOf('/root/miners/gpu-1') < stops.indexOf('/root/miners/miner-1'), 'the attached worker (started last) stops first')
     assert.equal(stops.at(-1), '/root/ledger', 'the first child started is the last stopped')
     assert.ok(!fs.existsSync(path.join(dataDir, 'control.json')), 'control.json removed on stop')
   } finally {

@@ -81,6 +81,25 @@ describe('kernel worker', () => {
       assert.equal(s2.detail.backend, s1.detail.backend)
       assert.equal(s2.detail.handled, 1, 'a new incarnation')
       assert.equal(sys.stats().find((r) => r.address === '/root/gpu')?.restarts, 1)
+
+      // Kernel requests through the actor (protocol frames across the thread), checked against the reference.
+      const n = 1024
+      const q = PRIMES_31[0] as number
+      const data = randomResidues(n, q, rng(9))
+      const reply = await ref.ask({ _tag: 'KernelNtt', direction: 'forward', n, primes: [q], data: bytesOf(data) }, { timeoutMs: 60_000 })
+      const expected = data.slice()
+      forwardNttUnchecked(expected, 0, makeNttTables(n, q))
+      assert.deepEqual(u32Of('data', reply.data), expected)
+      // Bad input is the caller's error: a typed error back, the worker keeps serving (no restart).
+      await assert.rejects(
+        ref.ask({ _tag: 'KernelNtt', direction: 'forward', n, primes: [q], data: new Uint8Array(4 * n + 3) }, { timeoutMs: 60_000 }),
+        { _tag: 'HandlerError' },
+      )
+      await assert.rejects(ref.ask({ _tag: 'KernelNtt', direction: 'forward', n: 1000, primes: [q], data: bytesOf(data) }, { timeoutMs: 60_000 }), {
+        _tag: 'HandlerError',
+      })
+      assert.equal((await ref.ask({ _tag: 'KernelInfo' })).backend, s1.detail.backend)
+      assert.equal(sys.stats().find((r) => r.address === '/root/gpu')?.restarts, 1)
     } finally {
       await sys.shutdown()
     }
