@@ -127,3 +127,31 @@ test('crash safety: SIGKILL at random points; on restart the root equals a clean
   assert.ok(lastCommitted > 20, `made progress (${lastCommitted})`)
   fs.rmSync(dir, { recursive: true, force: true })
 })
+
+test('cross-shard atomicity: a commit that fails after writing to two shards leaves both (and the head) untouched', async () => {
+  const dir = tmpdir()
+  const store = LmdbStore.open({ path: dir, shards: 4 })
+  const ledger = Ledger.open({ store, genesis: genesis() })
+  ledger.produceBlock(nextTxs(ledger, 4), { time: ledger.nextBlockTime(), proposer: PROPOSER })
+  const head = ledger.head()
+  // An account key and a Brain key in different shards, then a key LMDB refuses (too long) as the last write.
+  const acct = store.scan('a:').find(([k]) => shardOf(k, 4) === 1)!
+  const brainKey = 'b:7'
+  assert.notEqual(shardOf(acct[0], 4), shardOf(brainKey, 4))
+  const changes = new Map<string, Uint8Array | null>([
+    [acct[0], new Uint8Array([1, 2, 3])],
+    [brainKey, new Uint8Array([4, 5, 6])],
+    [`a:${'f'.repeat(4000)}`, new Uint8Array([7])],
+  ])
+  assert.throws(() => store.commit(changes, { height: head.height + 1, bytes: new Uint8Array([0]) }, { ...head, height: head.height + 1 }))
+  assert.deepEqual(store.get(acct[0]), acct[1])
+  assert.equal(store.get(brainKey), undefined)
+  assert.equal(store.block(head.height + 1), undefined)
+  await store.close()
+  const reopened = LmdbStore.open({ path: dir })
+  assert.equal(reopened.head()!.height, head.height)
+  assert.deepEqual(reopened.get(acct[0]), acct[1])
+  assert.ok(bytesEqual(computeStateRoot(reopened.scan('')), head.stateRoot))
+  await reopened.close()
+  fs.rmSync(dir, { recursive: true, force: true })
+})
