@@ -2,7 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { State, blockReward, defaultParams, endBlock, splitProportional, testKeyPair, tokens } from 'basedai/ledger'
 import fc from 'fast-check'
-import { EMPTY, copyState, fixture, run } from './helpers.ts'
+import { EMPTY, assertSupply, copyState, fixture, run } from './helpers.ts'
 
 test('halving boundary: block 3,155,759 pays 10 $BASED, block 3,155,760 pays 5', () => {
   const p = defaultParams()
@@ -24,6 +24,8 @@ test('halving boundary through the state machine: emitted grows by exactly 10 th
     const e0 = g.emitted
     const p0 = g.brains.reduce((s, id) => s + st.brain(id)!.pending, 0n)
     endBlock(st, g, st.params(), h, () => ({}))
+    st.setGlobals(g)
+    assertSupply(st.kv)
     assert.equal(g.emitted - e0, want)
     assert.equal(g.brains.reduce((s, id) => s + st.brain(id)!.pending, 0n) - p0, want)
   }
@@ -69,6 +71,8 @@ test('epoch: 25% to the owner\'s reward address, 75% to participants (miners by 
   const P = st.brain(7)!.pending + tokens(10)
   const g = st.globals()
   endBlock(st, g, st.params(), h, () => ({}))
+  st.setGlobals(g)
+  assertSupply(st.kv)
   const gain = (n: string) => bal(n) - (before[n] as bigint)
   const owner = (P * 2500n) / 10_000n
   const miners = ((P - owner) * 5000n) / 10_000n

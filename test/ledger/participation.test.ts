@@ -61,6 +61,7 @@ test('full slots: the lowest-scoring participant outside its immunity period is 
   const ctx = { height: f.ledger.head().height + 1, time: 0, proposer: f.keys.proposer!.publicKey, params: f.ledger.params() }
   const r = applyTx(kv, f.tx('dave', { kind: 'register', brain: 7, computeKey: m[2]!, role: 'miner', maxFee: tokens(100) }), ctx)
   assert.equal(r.ok, true)
+  assertSupply(kv)
   assert.equal(st.participant(7, hex(m[0]!)), undefined, 'lowest score (m0, score 0) replaced')
   assert.ok(st.participant(7, hex(m[1]!)))
   assert.ok(st.participant(7, hex(m[2]!)))
