@@ -35,7 +35,10 @@ export interface EncryptedLinearRecord {
   readonly bytesUp: number
   readonly bytesDown: number
   readonly clientMs: number
+  /** Miner evaluation time, excluding weight preparation. */
   readonly minerMs: number
+  /** One-off weight preparation on this call (0 when the prepared weights were cached). */
+  readonly prepareMs: number
 }
 
 export interface EncryptedLinearOptions {
@@ -82,9 +85,12 @@ export function encryptedInt8Linear(opts: EncryptedLinearOptions): LinearFn {
     }
     const key = `${plan.ni}/${plan.mt}/${plan.no}/${rows}`
     let pw = byPlan.get(key)
+    let prepareMs = 0
     if (!pw) {
+      const tp = performance.now()
       pw = prepareLinear(ctx, plan, m.q)
       byPlan.set(key, pw)
+      prepareMs = performance.now() - tp
     }
     const down = evaluateLinear(ctx, pw, up.map((u) => deserializeCiphertext(ctx, u))).map((p) => serializePartial(ctx, p))
     const t2 = performance.now()
@@ -105,7 +111,8 @@ export function encryptedInt8Linear(opts: EncryptedLinearOptions): LinearFn {
       bytesUp: up.reduce((s, u) => s + u.length, 0),
       bytesDown: down.reduce((s, d) => s + d.length, 0),
       clientMs: t1 - t0 + (t3 - t2),
-      minerMs: t2 - t1,
+      minerMs: t2 - t1 - prepareMs,
+      prepareMs,
     })
     return y
   }
