@@ -27,3 +27,20 @@ export function verify(publicKey: Uint8Array, message: Uint8Array, signature: Ui
     return false
   }
 }
+
+/**
+ * Same check on libuv's threadpool (node:crypto's callback form): no worker start-up, and the calling thread stays
+ * free to apply the previous block meanwhile. Resolves to one boolean per item, in order.
+ */
+export function verifyAsync(items: ReadonlyArray<{ readonly publicKey: Uint8Array; readonly message: Uint8Array; readonly signature: Uint8Array }>): Promise<boolean[]> {
+  return Promise.all(items.map((it) => new Promise<boolean>((resolve) => {
+    if (it.publicKey.length !== 32 || it.signature.length !== 64) return resolve(false)
+    let key: crypto.KeyObject
+    try {
+      key = publicKeyObject(it.publicKey)
+    } catch {
+      return resolve(false)
+    }
+    crypto.verify(null, it.message, key, it.signature, (err, ok) => resolve(!err && ok))
+  })))
+}

@@ -47,7 +47,7 @@ export { genesisEntries, type GenesisConfig, type GenesisAccount } from './genes
 export { MemoryStore, LmdbStore, shardOf, type Store, type Head, type LmdbStoreOptions } from './store.ts'
 export { Ledger, type LedgerOptions, type Produced, type ProduceOptions, type Rejection } from './ledger.ts'
 export { auditSupply, type SupplyReport } from './audit.ts'
-export { SignatureVerifier } from './verify-pool.ts'
+export { SignatureVerifier, verifyTxsAsync } from './verify-pool.ts'
 export {
   createWallet, listWallets, unlockWallet, exportWalletSecrets, walletBalance, walletTransfer,
   type WalletInfo, type WalletKeys, type WalletOptions, type Balance, type LedgerReader, type LedgerSigningView,

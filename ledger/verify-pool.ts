@@ -7,6 +7,7 @@
 import os from 'node:os'
 import { Worker } from 'node:worker_threads'
 import type { PreparedTx } from './tx.ts'
+import { verifyAsync } from './ed25519.ts'
 
 function pack(txs: readonly PreparedTx[]): Uint8Array {
   let size = 0
@@ -85,4 +86,12 @@ export class SignatureVerifier {
   async close(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.terminate()))
   }
+}
+
+/**
+ * Verifies every transaction's signature on libuv's threadpool (UV_THREADPOOL_SIZE threads, 4 by default) — the
+ * alternative to {@link SignatureVerifier} that needs no worker threads. verified[i] ↔ txs[i].
+ */
+export function verifyTxsAsync(txs: readonly PreparedTx[]): Promise<boolean[]> {
+  return verifyAsync(txs.map((t) => ({ publicKey: t.tx.from, message: t.payload, signature: t.tx.sig })))
 }

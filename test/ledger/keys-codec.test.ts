@@ -105,3 +105,24 @@ describe('canonical codec', () => {
     assert.throws(() => decodeTx(badVersion), isMalformed)
   })
 })
+
+describe('parallel signature verification', () => {
+  test('worker pool and libuv threadpool agree with inline verify, bad signatures included', async () => {
+    const { SignatureVerifier, verifyTxsAsync } = await import('basedai/ledger')
+    const k = testKeyPair('pv')
+    const txs = Array.from({ length: 9 }, (_, i) => signTx({ chainId: 'c', from: k.publicKey, nonce: BigInt(i), fee: 1n, body: { kind: 'acquireBrainStake' } }, k.secretKey))
+    const bad = [2, 5]
+    for (const i of bad) txs[i] = { ...txs[i]!, payload: new Uint8Array([...txs[i]!.payload, 1]) }
+    const want = txs.map((t) => verify(t.tx.from, t.payload, t.tx.sig))
+    assert.deepEqual(want.map((x, i) => x || bad.includes(i)), txs.map(() => true))
+    assert.deepEqual(await verifyTxsAsync(txs), want)
+    const pool = SignatureVerifier.create(2)
+    try {
+      await pool.ready()
+      assert.deepEqual(await pool.verify(txs), want)
+      assert.deepEqual(await pool.verify([]), [])
+    } finally {
+      await pool.close()
+    }
+  })
+})
