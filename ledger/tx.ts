@@ -2,7 +2,7 @@
  * Transactions: types, canonical encoding, signing and hashing.
  *
  * Wire layout (codec.ts primitives, in this order):
- *   version u8 (=1) · chainId str · kind u8 · from fixed32 · nonce big · fee big · body (per kind) · sig fixed64
+ *   version u8 (=1) · chainId str · from fixed32 · nonce big · fee big · kind u8 · body (per kind) · sig fixed64
  * The signing payload is `"basedai-tx-v1" ‖ encoding-without-sig`; the tx hash is sha256 of the payload, so it does
  * not depend on the signature bytes. Decoding is strict: any non-canonical or unknown field is a {@link MalformedTx}.
  */
