@@ -41,7 +41,7 @@ export {
 } from './emission.ts'
 export { yumaEpochHook } from './consensus-hook.ts'
 export { splitProportional, nearestRankPercentile, activeMask } from './math.ts'
-export { StateRoot, computeStateRoot, BUCKETS } from './merkle.ts'
+export { StateRoot, computeStateRoot, verifyStateProof, BUCKETS, type StateProof } from './merkle.ts'
 export { blockHash, encodeBlock, decodeBlock, merkleRoot, type Block, type BlockHeader } from './block.ts'
 export { genesisEntries, type GenesisConfig, type GenesisAccount } from './genesis.ts'
 export { MemoryStore, LmdbStore, shardOf, type Store, type Head, type LmdbStoreOptions } from './store.ts'

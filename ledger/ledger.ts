@@ -16,7 +16,7 @@ import { yumaEpochHook } from './consensus-hook.ts'
 import { CorruptState, InvalidBlock, type TxError } from './errors.ts'
 import { genesisEntries, type GenesisConfig } from './genesis.ts'
 import { Overlay } from './kv.ts'
-import { StateRoot } from './merkle.ts'
+import { StateRoot, type StateProof } from './merkle.ts'
 import type { Params } from './params.ts'
 import type { Account, Brain, Globals, Participant, Proposal } from './records.ts'
 import { State } from './state.ts'
@@ -242,6 +242,13 @@ export class Ledger {
       undo()
       throw e
     }
+  }
+
+  /** Value and inclusion proof of a state key against the current state root (undefined if the key is absent). */
+  prove(key: string): { value: Uint8Array; proof: StateProof } | undefined {
+    const value = this.store.get(key)
+    const proof = this.roots.prove(key)
+    return value && proof ? { value, proof } : undefined
   }
 
   /** Current incremental state root (equals head().stateRoot between blocks). */

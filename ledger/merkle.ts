@@ -108,12 +108,54 @@ export class StateRoot {
   root(): Uint8Array {
     return this.nodes[1] as Uint8Array
   }
+  /** Inclusion proof for a key present in the committed state (undefined if absent). */
+  prove(key: string): StateProof | undefined {
+    const b = bucketOf(key)
+    const m = this.buckets[b] as Map<string, Uint8Array>
+    if (!m.has(key)) return undefined
+    const keys = [...m.keys()].sort()
+    const siblings: Uint8Array[] = []
+    for (let i = BUCKETS + b; i > 1; i >>= 1) siblings.push(this.nodes[i ^ 1] as Uint8Array)
+    return { bucket: b, index: keys.indexOf(key), leaves: keys.map((k) => m.get(k) as Uint8Array), siblings }
+  }
   /** Number of keys committed. */
   get size(): number {
     let n = 0
     for (const m of this.buckets) n += m.size
     return n
   }
+}
+
+/**
+ * Inclusion proof of one (key, value): every leaf hash of the key's bucket (sorted by key), the key's position
+ * among them, and the 12 sibling hashes from the bucket up to the root.
+ */
+export interface StateProof {
+  readonly bucket: number
+  readonly index: number
+  readonly leaves: readonly Uint8Array[]
+  readonly siblings: readonly Uint8Array[]
+}
+
+/** Checks that `key` holds `value` under `root` (a light client needs only the root from a block header). */
+export function verifyStateProof(root: Uint8Array, key: string, value: Uint8Array, proof: StateProof): boolean {
+  if (proof.bucket !== bucketOf(key) || proof.siblings.length !== LEVELS) return false
+  const leaf = proof.leaves[proof.index]
+  if (!leaf || !Buffer.from(leaf).equals(Buffer.from(leafHash(key, value)))) return false
+  const buf = Buffer.allocUnsafe(1 + 32 * proof.leaves.length)
+  buf[0] = 2
+  proof.leaves.forEach((l, i) => buf.set(l, 1 + 32 * i))
+  let h: Uint8Array = crypto.hash('sha256', buf, 'buffer')
+  let i = BUCKETS + proof.bucket
+  for (const sib of proof.siblings) {
+    const node = Buffer.allocUnsafe(65)
+    node[0] = 1
+    node.set(i % 2 === 0 ? h : sib, 1)
+    node.set(i % 2 === 0 ? sib : h, 33)
+    h = crypto.hash('sha256', node, 'buffer')
+    i >>= 1
+  }
+  return Buffer.from(h).equals(Buffer.from(root))
 }
 
 /** Root of a full state given as entries (for audits and clean replays). */

@@ -8,7 +8,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {
-  Ledger, LmdbStore, MemoryStore, auditSupply, equalPerformance, bytesEqual, computeStateRoot, decodeBlock, shardOf, toHex, tokens,
+  Ledger, LmdbStore, MemoryStore, StateKeys, auditSupply, equalPerformance, verifyStateProof, bytesEqual, computeStateRoot, decodeBlock, shardOf, toHex, tokens,
   type Block,
 } from 'basedai/ledger'
 import { PROPOSER, genesis, nextTxs } from './workload.ts'
@@ -154,4 +154,17 @@ test('cross-shard atomicity: a commit that fails after writing to two shards lea
   assert.ok(bytesEqual(computeStateRoot(reopened.scan('')), head.stateRoot))
   await reopened.close()
   fs.rmSync(dir, { recursive: true, force: true })
+})
+
+test('state proofs: a key\'s value verifies against the header\'s state root; a wrong value or root does not', () => {
+  const f = fixture()
+  f.block([f.tx('alice', { kind: 'transfer', to: f.keys.bob!.publicKey, amount: tokens(3) })])
+  const key = StateKeys.account(toHex(f.keys.bob!.publicKey))
+  const p = f.ledger.prove(key)!
+  const root = decodeBlock(f.store.block(f.ledger.head().height)!).header.stateRoot
+  assert.ok(verifyStateProof(root, key, p.value, p.proof))
+  assert.ok(!verifyStateProof(root, key, new Uint8Array([...p.value, 0]), p.proof))
+  assert.ok(!verifyStateProof(new Uint8Array(32), key, p.value, p.proof))
+  assert.ok(!verifyStateProof(root, StateKeys.account(toHex(f.keys.carol!.publicKey)), p.value, p.proof))
+  assert.equal(f.ledger.prove('a:missing'), undefined)
 })
