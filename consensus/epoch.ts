@@ -75,7 +75,7 @@ function scratch(k: number, size: number): Float64Array {
 function stakeUnits(
   stake: readonly number[],
   permit: readonly boolean[],
-): { u: Float64Array; T: number; exact: bigint[] | null } {
+): { u: Float64Array; T: number; exact: ExactStake | null } {
   const n = stake.length
   const masked = new Array<number>(n)
   for (let i = 0; i < n; i++) masked[i] = permit[i] === true ? (stake[i] as number) : 0
@@ -94,32 +94,104 @@ function stakeUnits(
     u[i] = v
     T += v
   }
-  return { u, T, exact: ints }
+  // Three 40-bit limbs per stake when every stake fits in 120 bits, so exact sums need no BigInt per entry.
+  let maxBits = 0
+  for (const x of ints) maxBits = Math.max(maxBits, bitLength(x))
+  let limbs: Float64Array | null = null
+  if (maxBits <= 120) {
+    limbs = new Float64Array(3 * n)
+    const mask = (1n << 40n) - 1n
+    for (let i = 0; i < n; i++) {
+      const x = ints[i] as bigint
+      limbs[3 * i] = Number(x >> 80n)
+      limbs[3 * i + 1] = Number((x >> 40n) & mask)
+      limbs[3 * i + 2] = Number(x & mask)
+    }
+  }
+  const rows: number[] = []
+  for (let i = 0; i < n; i++) if ((ints[i] as bigint) > 0n) rows.push(i)
+  return { u, T, exact: { ints, total, limbs, rows } }
+}
+
+/** The exact stake behind rounded stake units: integers proportional to the permitted stake. */
+interface ExactStake {
+  readonly ints: readonly bigint[]
+  readonly total: bigint
+  /** ints as three 40-bit limbs (hi, mid, lo) per uid, or null when some stake needs more than 120 bits. */
+  readonly limbs: Float64Array | null
+  /** uids with non-zero exact stake (permitted), including those whose rounded unit is 0. */
+  readonly rows: readonly number[]
 }
 
 /**
  * The consensus of column j decided on the exact stake integers (used when stake had to be rounded and the rounded
  * decision was within rounding distance of the κ threshold): the largest w with Σ_{W_ij ≥ w} stake_i ≥ κ·Σ stake.
+ * The rounded answer `candidate` is confirmed with one pass of exact sums (Σ over W ≥ candidate reaches κ, Σ over
+ * W > candidate does not), in 40-bit limbs when stakes fit in 120 bits; only a refuted candidate costs a sort of the
+ * column in BigInt.
  */
-function exactColumnConsensus(W: Float64Array, n: number, j: number, active: readonly number[], ints: readonly bigint[], kappa: number): number {
-  const entries: [number, bigint][] = []
-  let total = 0n
-  for (const i of active) {
-    total += ints[i] as bigint
-    const w = W[i * n + j] as number
-    if (w > 0) entries.push([w, ints[i] as bigint])
-  }
-  entries.sort((a, b) => b[0] - a[0])
+function exactColumnConsensus(W: Float64Array, n: number, j: number, ex: ExactStake, kappa: number, candidate: number): number {
   const { mant, exp } = toDyadic(kappa)
   // Σ ≥ κ·total ⇔ Σ·2^max(0,−exp) ≥ mant·total·2^max(0,exp)
-  const rhs = (mant * total) << BigInt(Math.max(0, exp))
+  const rhs = (mant * ex.total) << BigInt(Math.max(0, exp))
   const lshift = BigInt(Math.max(0, -exp))
+  const reaches = (sum: bigint): boolean => sum << lshift >= rhs
+  let atLeast = 0n
+  let above = 0n
+  const L = ex.limbs
+  if (L !== null) {
+    // At most 8192 rows per block keep each limb sum below 2^53 (no closure: the sums stay in registers).
+    const rows = ex.rows
+    for (let r0 = 0; r0 < rows.length; r0 += 8192) {
+      const r1 = Math.min(rows.length, r0 + 8192)
+      let a2 = 0
+      let a1 = 0
+      let a0 = 0
+      let b2 = 0
+      let b1 = 0
+      let b0 = 0
+      for (let r = r0; r < r1; r++) {
+        const i = rows[r] as number
+        const w = W[i * n + j] as number
+        if (w > 0 && w >= candidate) {
+          const x2 = L[3 * i] as number
+          const x1 = L[3 * i + 1] as number
+          const x0 = L[3 * i + 2] as number
+          a2 += x2
+          a1 += x1
+          a0 += x0
+          if (w > candidate) {
+            b2 += x2
+            b1 += x1
+            b0 += x0
+          }
+        }
+      }
+      atLeast += (BigInt(a2) << 80n) + (BigInt(a1) << 40n) + BigInt(a0)
+      above += (BigInt(b2) << 80n) + (BigInt(b1) << 40n) + BigInt(b0)
+    }
+  } else {
+    for (const i of ex.rows) {
+      const w = W[i * n + j] as number
+      if (w > 0 && w >= candidate) {
+        atLeast += ex.ints[i] as bigint
+        if (w > candidate) above += ex.ints[i] as bigint
+      }
+    }
+  }
+  if (candidate > 0 ? reaches(atLeast) && !reaches(above) : !reaches(atLeast)) return candidate
+  const entries: [number, bigint][] = []
+  for (const i of ex.rows) {
+    const w = W[i * n + j] as number
+    if (w > 0) entries.push([w, ex.ints[i] as bigint])
+  }
+  entries.sort((a, b) => b[0] - a[0])
   let acc = 0n
   for (let k = 0; k < entries.length; k++) {
     const [w, x] = entries[k] as [number, bigint]
     acc += x
     const next = k + 1 < entries.length ? (entries[k + 1] as [number, bigint])[0] : -1
-    if (next !== w && acc << lshift >= rhs) return w
+    if (next !== w && reaches(acc)) return w
   }
   return 0
 }
@@ -596,7 +668,7 @@ export function runEpoch(input: EpochOptions): EpochDetail {
         margin = quantileMargin
       }
       // Rounded stake: a decision within rounding distance of κ is settled on the exact stake.
-      if (exactStake !== null && margin <= active.length + 2) c = exactColumnConsensus(W, n, j, active, exactStake, kappa)
+      if (exactStake !== null && margin <= n + 2) c = exactColumnConsensus(W, n, j, exactStake, kappa, c)
       C[j] = c
     }
   } else {

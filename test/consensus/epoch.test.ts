@@ -173,3 +173,32 @@ describe('epoch: minority cartel', () => {
     for (const i of [7, 8, 9]) assert.ok(out.dividends[i]! < honestOut.dividends[i]!, `cartel validator ${i} loses by cheating`)
   })
 })
+
+describe('epoch: the median is exact', () => {
+  test('stakes one ulp apart (not exactly representable in 53 bits) are told apart at κ = 0.5', () => {
+    // v0 and v1 hold 999999.9999999986 and 999999.9999999987: v1 has strictly more than half the stake, v0 strictly
+    // less. v0 weights only miner 2, v1 only miner 3. Exactly: C = (0, 0, 0, 1). (In float64 both shares round to 0.5.)
+    const weights = [
+      [0, 0, 1, 0],
+      [0, 0, 0, 1],
+      [0, 0, 0, 0],
+      [0, 0, 0, 0],
+    ]
+    const input = { weights, validatorPermit: [true, true, false, false], bonds: zeros(4) }
+    const a = epoch({ ...input, stake: [999999.9999999986, 999999.9999999987, 0, 0] })
+    assert.deepEqual(a.consensus, [0, 0, 0, 1])
+    assert.deepEqual(a.incentive, [0, 0, 0, 1])
+    const b = epoch({ ...input, stake: [999999.9999999987, 999999.9999999986, 0, 0] })
+    assert.deepEqual(b.consensus, [0, 0, 1, 0])
+  })
+
+  test('exactly half the stake reaches κ = 0.5 (≥, not >)', () => {
+    const out = epoch({
+      stake: [0.1, 0.1, 0, 0],
+      weights: [[0, 0, 1, 0], [0, 0, 0, 1], [0, 0, 0, 0], [0, 0, 0, 0]],
+      validatorPermit: [true, true, false, false],
+      bonds: zeros(4),
+    })
+    assert.deepEqual(out.consensus, [0, 0, 1, 1])
+  })
+})
