@@ -159,7 +159,7 @@ export async function relinearizeAsync(ctx: FheContext, a0: Ciphertext, rlk: Rel
       const q = base.moduli[j] as number
       for (let c = 0; c < n; c++) {
         const v = src[c] as number
-        d.data[j * n + c] = v >= q ? v - q : v
+        d.data[j * n + c] = v >= q ? v % q : v
       }
     }
     digits.push(d)

@@ -236,7 +236,7 @@ export function relinearize(ctx: FheContext, a: Ciphertext, rlk: RelinKeys): Cip
       const off = j * n
       for (let c = 0; c < n; c++) {
         const v = src[c] as number
-        digit.data[off + c] = v >= q ? v - q : v
+        digit.data[off + c] = v >= q ? v % q : v
       }
     }
     be.forwardMany([digit], base)

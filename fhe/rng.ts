@@ -53,12 +53,14 @@ function expand(seed: Uint8Array, domain: number, block: number, bytes: number):
 
 /**
  * Writes a uniform polynomial mod each q_i into `out` (limb i at offset i·n), expanded from `seed` with SHAKE-256 and
- * rejection sampling of 31-bit words. Public randomness only (the rejection loop's timing depends on it).
+ * rejection sampling of words masked to q's bit length. Public randomness only (the rejection loop's timing depends on it).
  * `domain` separates independent polynomials drawn from one seed.
  */
 export function uniformFromSeed(seed: Uint8Array, domain: number, n: number, moduli: readonly number[], out: Uint32Array): void {
   for (let i = 0; i < moduli.length; i++) {
     const q = moduli[i] as number
+    // Mask to q's bit length so at least half of the candidates are accepted, whatever the size of q.
+    const mask = 2 ** Math.ceil(Math.log2(q + 1)) - 1
     let filled = 0
     let block = 0
     while (filled < n) {
@@ -66,7 +68,7 @@ export function uniformFromSeed(seed: Uint8Array, domain: number, n: number, mod
       const words = need + (need >> 4) + 8
       const buf = expand(seed, domain * 64 + i, block++, words * 4)
       for (let w = 0; w < words && filled < n; w++) {
-        const v = buf.readUInt32LE(4 * w) & 0x7fffffff
+        const v = (buf.readUInt32LE(4 * w) & mask) >>> 0
         if (v < q) out[i * n + filled++] = v
       }
     }

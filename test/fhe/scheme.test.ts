@@ -7,6 +7,7 @@ import { decodeSigned, encodeIntegers } from '../../fhe/encoder.ts'
 import { encryptPublic, encryptSymmetric } from '../../fhe/encrypt.ts'
 import * as ev from '../../fhe/evaluate.ts'
 import { presets, PRIMES_31 } from '../../fhe/presets.ts'
+import { createKeyGenerator } from '../../fhe/keygen.ts'
 import { seededRandom } from '../../fhe/rng.ts'
 import { centredMod, fixture, negacyclicMod, randomInts } from './helpers.ts'
 
@@ -205,5 +206,35 @@ describe('deeper circuit (bfv8192)', () => {
     const expect = negacyclicMod(negacyclicMod(xpoly, y, ctx.n, ctx.t), y, ctx.n, ctx.t)
     assert.deepEqual([...decodeSigned(ctx, decrypt(ctx, sk, xyy))], expect)
     assert.ok(noiseBudget(ctx, sk, xyy) > 60)
+  })
+})
+
+describe('custom parameters with primes of very different sizes', () => {
+  test('N = 4096, q = two 31-bit primes × 40961, t = 17: arithmetic, ct×ct and mod switching stay exact', () => {
+    const ctx = createFheContext({
+      scheme: 'bfv',
+      polyModulusDegree: 4096,
+      coeffModulus: [PRIMES_31[0], PRIMES_31[1], 40961],
+      plainModulus: 17,
+      errorDistribution: { kind: 'cbd', eta: 21 },
+    })
+    assert.ok(ctx.logQ <= 109)
+    const kg = createKeyGenerator(ctx, seededRandom('mixed'))
+    const pk = kg.createPublicKey()
+    const rlk = kg.createRelinKeys()
+    const rng = seededRandom('mixed-enc')
+    const a = randomInts(ctx.n, -8, 8, 31)
+    const b = randomInts(12, -8, 8, 32)
+    const ca = encryptPublic(ctx, pk, encodeIntegers(ctx, a), rng)
+    const cb = encryptSymmetric(ctx, kg.secretKey, encodeIntegers(ctx, b), rng)
+    const dec = (c: Parameters<typeof decrypt>[2]) => [...decodeSigned(ctx, decrypt(ctx, kg.secretKey, c))]
+    assert.deepEqual(dec(ev.add(ctx, ca, cb)), a.map((x, i) => centredMod(x + (b[i] ?? 0), 17)))
+    const m = ev.multiplyRelin(ctx, ca, cb, rlk)
+    const expect = negacyclicMod(a, b, ctx.n, 17)
+    assert.deepEqual(dec(m), expect)
+    assert.ok(noiseBudget(ctx, kg.secretKey, m) > 10)
+    const low = ev.modSwitchToNext(ctx, m) // drops the small prime
+    assert.deepEqual(dec(low), expect)
+    assert.deepEqual(dec(ev.multiplyRelin(ctx, low, ev.modSwitchToNext(ctx, cb), rlk)), negacyclicMod(expect, b, ctx.n, 17))
   })
 })
