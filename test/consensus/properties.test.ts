@@ -53,6 +53,25 @@ describe('epoch properties (fast-check)', () => {
     )
   })
 
+  test('exact ties at κ: non-dyadic stakes (0.1, 0.2, …) and tied weights match the exact formulas', () => {
+    const tied = fc.integer({ min: 2, max: 10 }).chain((n) =>
+      fc.record({
+        stake: fc.array(fc.constantFrom(0, 0.1, 0.2, 0.3, 0.7, 999999.9999999986, 999999.9999999987), { minLength: n, maxLength: n }),
+        weights: fc.array(fc.array(fc.integer({ min: 0, max: 3 }), { minLength: n, maxLength: n }), { minLength: n, maxLength: n }),
+        validatorPermit: fc.array(fc.boolean(), { minLength: n, maxLength: n }),
+        bonds: fc.constant(Array.from({ length: n }, () => new Array<number>(n).fill(0))),
+        kappa: fc.constantFrom(0.5, 0.25, 0.75),
+      }),
+    )
+    fc.assert(
+      fc.property(tied, (input) => {
+        const d = maxDiff(epoch(input), referenceEpoch(input))
+        assert.ok(d.diff <= 1e-6, `${d.where} differs by ${d.diff}`)
+      }),
+      { numRuns: Number(process.env.CONSENSUS_RUNS ?? 400), seed: Number(process.env.CONSENSUS_SEED ?? 16) },
+    )
+  })
+
   test('incentive and dividends each sum to 1 or are all 0', () => {
     fc.assert(
       fc.property(metagraph(16), (input) => {
