@@ -7,6 +7,8 @@
  *   based inspect tree [--control URL]
  *   based ask <address> '<message json>' [--timeout MS] [--peer MULTIADDR]
  *   based worker attach [--gpu] [--id ID] [--supervisor /root/miners]   ·   based worker detach <id>
+ *   based generate "prompt" [--tokens N] [--temperature T] [--top-k K] [--int8] [--weights FILE]
+ *   based squeeze (--budget N | --fraction F | --theta T) --out FILE
  *
  * `npm start` runs `based cluster up` with defaults. This file only parses arguments and composes the pieces.
  */
@@ -22,6 +24,7 @@ import { clusterSpec, DEFAULT_CLUSTER } from './cluster.ts'
 import { findControl } from './control.ts'
 import { renderMailboxes } from './inspect.ts'
 import { Libp2pTransport } from '../net/index.ts'
+import { registerModelCommands } from './model.ts'
 
 function int(name: string, min: number, max: number) {
   return (v: string): number => {
@@ -263,6 +266,8 @@ program
     }
     console.log(JSON.stringify(answer.right._tag === 'Reply' ? answer.right.body : answer.right, null, 2))
   })
+
+registerModelCommands(program)
 
 program.parseAsync().catch((e: unknown) => {
   if (e && typeof e === 'object' && '_tag' in e) {

@@ -46,6 +46,7 @@ export { headSignificance, squeezeHeads, foldHeadMask, foldLayerNormAffine, save
 export type { HeadId, HeadCostFn, SqueezeRule, SqueezeOptions, SqueezeReport, SqueezeResult, QuantizeOptions, Quantized } from './squeeze.ts'
 export { int8Linear, quantizeWeightInt8 } from './int8.ts'
 export type { Int8Matrix } from './int8.ts'
+export { squeezeShipped, type ShippedSqueezeRule, type ShippedSqueezeResult } from './squeeze-shipped.ts'
 export { loadShippedModel, shippedHeldOutText, SHIPPED_DIR, SHIPPED_WEIGHTS } from './shipped.ts'
 export type { ShippedModel } from './shipped.ts'
 export { loadCorpus, splitCorpus, corpusPath } from './corpus.ts'

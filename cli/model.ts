@@ -1,0 +1,81 @@
+/**
+ * `based generate` and `based squeeze`: the model from the command line.
+ *
+ *   based generate "prompt" [--tokens N] [--temperature T] [--top-k K] [--seed S] [--weights file] [--int8]
+ *   based squeeze (--budget N | --fraction F | --theta T) --out file.safetensors
+ *
+ * `generate` streams tokens as they come from the shipped model (or a squeezed/GPT-2 checkpoint given with
+ * --weights, tokenized with the shipped tokenizer or GPT-2's for a GPT-2 vocabulary).
+ */
+import fs from 'node:fs'
+import { InvalidArgumentError, type Command } from 'commander'
+import {
+  generateText,
+  int8Linear,
+  loadGpt2File,
+  loadGpt2Tokenizer,
+  loadShippedModel,
+  squeezeShipped,
+  type ShippedSqueezeRule,
+  type Tokenizer,
+} from '../model/index.ts'
+
+function num(name: string, min: number, max: number, integer = false) {
+  return (v: string): number => {
+    const n = Number(v)
+    if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isSafeInteger(n))) {
+      throw new InvalidArgumentError(`${name} must be ${integer ? 'an integer' : 'a number'} in ${min}..${max}`)
+    }
+    return n
+  }
+}
+
+export function registerModelCommands(program: Command): void {
+  program
+    .command('generate <prompt>')
+    .description('generate text from a prompt, streaming tokens as they come (the shipped model unless --weights)')
+    .option('--tokens <n>', 'new tokens', num('--tokens', 1, 4096, true), 60)
+    .option('--temperature <t>', '0 = greedy', num('--temperature', 0, 10), 0.8)
+    .option('--top-k <k>', '0 = all tokens', num('--top-k', 0, 1 << 20, true), 40)
+    .option('--seed <s>', 'sampling seed', num('--seed', 0, 2 ** 32 - 1, true), 1)
+    .option('--weights <file>', 'a safetensors checkpoint (GPT-2 layout)')
+    .option('--int8', 'int8 weights and activations (CPU int8 path)')
+    .action(async (prompt: string, o: { tokens: number; temperature: number; topK: number; seed: number; weights?: string; int8?: boolean }) => {
+      const shipped = loadShippedModel()
+      let model = shipped.model
+      let tokenizer: Tokenizer = shipped.tokenizer
+      if (o.weights) {
+        model = loadGpt2File(o.weights)
+        if (model.config.vocabSize !== shipped.model.config.vocabSize) tokenizer = await loadGpt2Tokenizer()
+      }
+      process.stdout.write(prompt)
+      const opts = {
+        maxNewTokens: o.tokens,
+        temperature: o.temperature,
+        topK: o.topK,
+        seed: o.seed,
+        ...(o.int8 ? { forward: { linear: int8Linear() } } : {}),
+      }
+      for (const piece of generateText(model, tokenizer, prompt, opts)) process.stdout.write(piece)
+      process.stdout.write('\n')
+    })
+
+  program
+    .command('squeeze')
+    .description('Cerberus Squeezing of the shipped model: prune attention heads by significance under a budget; writes the model and prints its report')
+    .option('--budget <units>', 'keep the most significant heads whose summed cost fits (head-cost units)', num('--budget', 0, Number.MAX_SAFE_INTEGER))
+    .option('--fraction <f>', 'budget as a fraction of the full model’s head cost', num('--fraction', 0, 1))
+    .option('--theta <nats>', 'prune heads whose significance (loss increase when masked) is ≤ θ', num('--theta', 0, 1e9))
+    .requiredOption('--out <file>', 'output safetensors file')
+    .action((o: { budget?: number; fraction?: number; theta?: number; out: string }) => {
+      const given = [o.budget, o.fraction, o.theta].filter((v) => v !== undefined).length
+      if (given !== 1) throw new InvalidArgumentError('give exactly one of --budget, --fraction, --theta')
+      const rule: ShippedSqueezeRule =
+        o.theta !== undefined ? { theta: o.theta } : o.budget !== undefined ? { budget: o.budget } : { fraction: o.fraction as number }
+      console.error('measuring head significance on calibration text…')
+      const { bytes, report } = squeezeShipped(rule)
+      fs.writeFileSync(o.out, bytes)
+      const { significance: _s, ...summary } = report
+      console.log(JSON.stringify({ ...summary, out: o.out }, null, 2))
+    })
+}

@@ -1,0 +1,29 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+
+const based = new URL('../../cli/based.ts', import.meta.url).pathname
+const run = (...args: string[]) => spawnSync(process.execPath, [based, ...args], { encoding: 'utf8', timeout: 120_000 })
+
+test('based generate streams text from the shipped model; greedy output is reproducible', () => {
+  const a = run('generate', 'The economy of', '--tokens', '12', '--temperature', '0')
+  assert.equal(a.status, 0, a.stderr)
+  assert.ok(a.stdout.startsWith('The economy of'))
+  assert.ok(a.stdout.trim().length > 'The economy of'.length + 5, a.stdout)
+  const b = run('generate', 'The economy of', '--tokens', '12', '--temperature', '0')
+  assert.equal(b.stdout, a.stdout)
+  const int8 = run('generate', 'The economy of', '--tokens', '12', '--temperature', '0', '--int8')
+  assert.equal(int8.status, 0, int8.stderr)
+})
+
+test('based generate and squeeze refuse bad arguments with a clear message', () => {
+  const bad = run('generate', 'x', '--tokens', '0')
+  assert.notEqual(bad.status, 0)
+  assert.match(bad.stderr, /--tokens must be an integer/)
+  const none = run('squeeze', '--out', '/tmp/never-written.safetensors')
+  assert.notEqual(none.status, 0)
+  assert.match(none.stderr, /exactly one of --budget, --fraction, --theta/)
+  const missing = run('generate', 'x', '--weights', '/nonexistent/model.safetensors')
+  assert.notEqual(missing.status, 0)
+  assert.match(missing.stderr, /no such file/)
+})
