@@ -4,8 +4,9 @@
  * `epoch()` is Yuma consensus as in subtensor's epoch: permitted validators' weights are row-normalised, each
  * miner's consensus weight is the stake-weighted median (κ = 0.5), weights above it are clipped, rank / trust /
  * incentive follow from the clipped weights, bonds are an EMA of column-normalised stake×weight, and dividends pay
- * validators by bonds × incentive. Everything is computed in exact integer fixed point (Q40), so every node gets
- * bit-identical results; the output is plain numbers.
+ * validators by bonds × incentive. Everything is computed in exact integer fixed point (Q52 weights and consensus,
+ * Q40 bonds / incentive / dividends, exact limb sums, an exact stake-weighted median), so every node and thread
+ * gets bit-identical results; the output is plain numbers within 1e-6 of the float64 formulas.
  *
  * @example
  * ```ts
@@ -20,8 +21,9 @@
  * ```
  *
  * Also here: `runEpoch()` with the seed's sigmoid rule (§3.4.1), Credits (§3.4.3) and the β(t)·Accuracy(TFT) term
- * (§3.4.2); `beta()` and the forecaster interface with an exponential-smoothing default; `splitEmission()` for the
- * ledger. Design and limits: docs/CONSENSUS.md.
+ * (§3.4.2); `beta()` and the forecaster interface with an exponential-smoothing default; for the ledger,
+ * `brainEpoch()` (one Brain's epoch with its state threaded between epochs) and `splitEmission()` (the integer
+ * emission split, conserved exactly). Design and limits: docs/CONSENSUS.md.
  */
 export { epoch } from './core.ts'
 export { runEpoch, CREDIT_ONE, DEFAULT_CREDIT_INFLUENCE } from './epoch.ts'
@@ -35,7 +37,7 @@ export {
   initialBrainState,
 } from './forecast.ts'
 export type { BrainConsensusState, BrainEpochInput, PeerForecaster, SmoothingState } from './forecast.ts'
-export { FRAC_BITS } from './fixed.ts'
+export { FRAC_BITS, WEIGHT_BITS } from './fixed.ts'
 export { InvalidEpochInput, InvalidEmissionInput, InvalidForecastInput } from './errors.ts'
 export type { EpochField } from './errors.ts'
 export type {
