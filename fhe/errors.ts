@@ -68,12 +68,6 @@ export class InvalidOperand extends Data.TaggedError('InvalidOperand')<{
   readonly message: string
 }> {}
 
-/** The noise budget is (or would become) exhausted, so decryption would not be correct. */
-export class NoiseBudgetExhausted extends Data.TaggedError('NoiseBudgetExhausted')<{
-  readonly budgetBits: number
-  readonly message: string
-}> {}
-
 /** A task configuration named an FHE backend that cannot do what was asked (e.g. evaluation under `tfhe`). */
 export class BackendUnsupported extends Data.TaggedError('BackendUnsupported')<{
   readonly backend: string
@@ -81,4 +75,4 @@ export class BackendUnsupported extends Data.TaggedError('BackendUnsupported')<{
   readonly message: string
 }> {}
 
-export type FheError = InvalidParams | DecodeError | ParamsMismatch | InvalidOperand | NoiseBudgetExhausted | BackendUnsupported
+export type FheError = InvalidParams | DecodeError | ParamsMismatch | InvalidOperand | BackendUnsupported
