@@ -114,6 +114,7 @@ function floatEpoch(inp: EpochInput): { incentive: Float64Array; dividends: Floa
   const R = new Float64Array(n)
   for (let i = 0; i < n; i++) {
     const s = S[i] as number
+    if (!inp.validatorPermit[i]) continue
     const o = i * n
     for (let j = 0; j < n; j++) {
       const w = W[o + j] as number
@@ -127,7 +128,10 @@ function floatEpoch(inp: EpochInput): { incentive: Float64Array; dividends: Floa
   for (let j = 0; j < n; j++) rs += R[j] as number
   const I = R.map((r) => (rs > 0 ? r / rs : 0))
   const B = new Float64Array(n * n)
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) B[i * n + j] = (R[j] as number) > 0 ? ((S[i] as number) * (W[i * n + j] as number)) / (R[j] as number) : 0
+  for (let i = 0; i < n; i++) {
+    if ((S[i] as number) === 0) continue
+    for (let j = 0; j < n; j++) B[i * n + j] = (R[j] as number) > 0 ? ((S[i] as number) * (W[i * n + j] as number)) / (R[j] as number) : 0
+  }
   const D = new Float64Array(n)
   let ds = 0
   for (let i = 0; i < n; i++) {
