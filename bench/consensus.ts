@@ -132,6 +132,27 @@ function floatEpoch(inp: EpochInput): { incentive: Float64Array; dividends: Floa
     if ((S[i] as number) === 0) continue
     for (let j = 0; j < n; j++) B[i * n + j] = (R[j] as number) > 0 ? ((S[i] as number) * (W[i * n + j] as number)) / (R[j] as number) : 0
   }
+  // Previous bonds column-normalised, EMA with α = 0.1, columns normalised again.
+  const colPrev = new Float64Array(n)
+  for (let i = 0; i < n; i++) {
+    const row = inp.bonds[i] as readonly number[]
+    for (let j = 0; j < n; j++) colPrev[j] = (colPrev[j] as number) + (row[j] as number)
+  }
+  const colB = new Float64Array(n)
+  for (let i = 0; i < n; i++) {
+    const row = inp.bonds[i] as readonly number[]
+    const o = i * n
+    for (let j = 0; j < n; j++) {
+      const cp = colPrev[j] as number
+      const e = 0.1 * (B[o + j] as number) + 0.9 * (cp > 0 ? (row[j] as number) / cp : 0)
+      B[o + j] = e
+      colB[j] = (colB[j] as number) + e
+    }
+  }
+  for (let i = 0; i < n; i++) {
+    const o = i * n
+    for (let j = 0; j < n; j++) B[o + j] = (colB[j] as number) > 0 ? (B[o + j] as number) / (colB[j] as number) : 0
+  }
   const D = new Float64Array(n)
   let ds = 0
   for (let i = 0; i < n; i++) {
