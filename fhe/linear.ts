@@ -90,21 +90,22 @@ function ceilDiv(a: number, b: number): number {
 }
 
 /**
- * Worst-case invariant-noise budget of a result: fresh secret-key noise |e| ≤ η (CBD is bounded), times the ℓ1 norm
- * of the weight polynomials summed over chunks (≤ 128·n_o·d_in), then modulus switching to `level` primes adds
- * t·(1 + ‖s‖₁)/2 ≤ t·(1 + N)/2 (ternary s). Budget = −log2(2·v).
+ * Worst-case invariant-noise budget of a result. With c0 + c1·s = Δ·m − e (Δ = ⌊Q/t⌋, r = Q mod t), a fresh input has
+ * invariant noise v = −(t·e + r·m)/Q with |e| ≤ η (CBD is bounded) and |m| ≤ 128 (int8 activations). Multiplying by
+ * the weight polynomials and summing over chunks multiplies both terms by at most ‖Ŵ‖₁ ≤ 128·n_o·d_in. Modulus switching
+ * to `level` primes keeps v (it is scale-free) and adds t·(1 + ‖s‖₁)/(2·Q_level) ≤ t·(1 + N)/(2·Q_level) for ternary s.
+ * Budget = −log2(2·v).
  */
 export function worstCaseBudget(ctx: FheContext, dIn: number, no: number, level: number): number {
   const top = ctx.levelData[ctx.levels - 1]
   const low = ctx.levelData[level - 1]
   if (!top || !low) return -Infinity
   const t = ctx.t
+  const r = Number(top.Q % BigInt(t))
   const eta = ctx.params.errorDistribution.eta
   const l1 = INT8_MAX_ABS * no * dIn
-  // v = t·e/Q·‖w‖₁ + (Q mod t)·‖m‖·‖w‖₁/Q (≤ t·t/2/Q per unit of ‖w‖₁)
-  const logVTop = Math.log2(t) + Math.log2(eta * l1 + (t / 2) * l1 * 2 ** -30) - top.logQ
-  let v = 2 ** logVTop
-  if (level < ctx.levels) v = v * 2 ** (low.logQ - top.logQ) + 2 ** (Math.log2(t) + Math.log2((1 + ctx.n) / 2) - low.logQ)
+  let v = 2 ** (Math.log2(t * eta + r * INT8_MAX_ABS) + Math.log2(l1) - top.logQ)
+  if (level < ctx.levels) v += 2 ** (Math.log2(t) + Math.log2((1 + ctx.n) / 2) - low.logQ)
   return -Math.log2(2 * v)
 }
 
