@@ -189,6 +189,7 @@ export class LocalCell extends Cell {
       faults: this.faults,
       placement: 'main',
       uptimeMs: () => Date.now() - this.startedAt,
+      self: this,
     }
     const runner = new Runner(behaviour, ctx)
     this.startedAt = Date.now()

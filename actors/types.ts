@@ -9,6 +9,7 @@
  * restarts it per its strategy, and messages still queued in the mailbox are kept for the new incarnation.
  */
 import type { Message, ProtocolError, Reply } from '../protocol/index.ts'
+import type { ActorRef } from './ref.ts'
 
 /** Why an actor stopped. `normal` and `shutdown` are clean exits (a transient child is not restarted for them). */
 export type ExitReason =
@@ -72,6 +73,8 @@ export interface ActorContext {
   uptimeMs(): number
   /** Where the actor runs: 'main' or 'worker'. */
   readonly placement: 'main' | 'worker'
+  /** A ref to this actor (main-thread actors; a worker-thread actor has none), e.g. for timers that tell itself. */
+  readonly self?: ActorRef
 }
 
 export interface Behaviour<S, M extends Message = Message> {

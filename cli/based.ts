@@ -25,6 +25,7 @@ import { findControl } from './control.ts'
 import { renderMailboxes } from './inspect.ts'
 import { Libp2pTransport } from '../net/index.ts'
 import { registerModelCommands } from './model.ts'
+import { walletCommand } from './wallet.ts'
 
 function int(name: string, min: number, max: number) {
   return (v: string): number => {
@@ -63,14 +64,15 @@ cluster
   .option('--brains <n>', 'Brain actors', int('--brains', 0, 1024), DEFAULT_CLUSTER.brains)
   .option('--miners <n>', 'miner actors (each in its own worker thread)', int('--miners', 0, 1024), DEFAULT_CLUSTER.miners)
   .option('--validators <n>', 'validator actors', int('--validators', 0, 1024), DEFAULT_CLUSTER.validators)
-  .option('--shards <k>', 'ledger shards', int('--shards', 1, 64), DEFAULT_CLUSTER.shards)
+  .option('--shards <k>', 'ledger shards (LMDB sub-databases)', int('--shards', 1, 64), DEFAULT_CLUSTER.shards)
+  .option('--block-ms <ms>', 'block time of a new ledger (an existing one keeps its own)', int('--block-ms', 100, 3_600_000), DEFAULT_CLUSTER.blockTimeMs)
   .option('--control-port <port>', 'loopback HTTP control port (0: any free port)', int('--control-port', 0, 65535), DEFAULT_CLUSTER.controlPort)
   .option('--data-dir <dir>', 'data directory', DEFAULT_CLUSTER.dataDir)
   .option('--main-thread-miners', 'run miners in the main thread instead of worker threads')
   .option('--listen <multiaddr...>', 'libp2p listen addresses (e.g. /ip4/0.0.0.0/tcp/4001 to serve other machines)', [...DEFAULT_CLUSTER.listen])
   .option('--no-net', 'do not start libp2p')
   .option('--once', 'start, print the tree, then stop (smoke test)')
-  .action(async (o: { brains: number; miners: number; validators: number; shards: number; controlPort: number; dataDir: string; mainThreadMiners?: boolean; once?: boolean; listen: string[]; net: boolean }) => {
+  .action(async (o: { brains: number; miners: number; validators: number; shards: number; blockMs: number; controlPort: number; dataDir: string; mainThreadMiners?: boolean; once?: boolean; listen: string[]; net: boolean }) => {
     const dataDir = path.resolve(o.dataDir)
     fs.mkdirSync(dataDir, { recursive: true })
     const log = pino({ base: { pid: process.pid } }, pino.destination({ dest: path.join(dataDir, 'cluster.log'), sync: false }))
@@ -84,6 +86,7 @@ cluster
         ...o,
         dataDir,
         minerThreads: !o.mainThreadMiners,
+        blockTimeMs: o.blockMs,
         listen: o.net ? o.listen : [],
         onListening: (addrs) => console.log(`libp2p: ${addrs.join('  ')}`),
       },
@@ -268,6 +271,7 @@ program
   })
 
 registerModelCommands(program)
+program.addCommand(walletCommand())
 
 program.parseAsync().catch((e: unknown) => {
   if (e && typeof e === 'object' && '_tag' in e) {

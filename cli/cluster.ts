@@ -3,7 +3,8 @@
  * validators and the control endpoint (see ARCHITECTURE in docs/ARCHITECTURE.md):
  *
  *   root (one_for_one)
- *   ├── ledger (rest_for_one)        shard-0 … shard-(K−1)
+ *   ├── ledger (rest_for_one)        writer: the ledger (LMDB, K shard sub-databases, one transaction per block),
+ *   │                                mempool and block timer
  *   ├── brains (one_for_one)         brain-1 … brain-B
  *   ├── miners (one_for_one)         miner-1 … miner-M   (worker threads: a miner holds a GPU kernel worker)
  *   ├── validators (one_for_one)     validator-1 … validator-V
@@ -21,7 +22,9 @@ export interface ClusterOptions {
   readonly brains: number
   readonly miners: number
   readonly validators: number
+  /** LMDB shard sub-databases of the ledger. */
   readonly shards: number
+  readonly blockTimeMs: number
   readonly controlPort: number
   readonly dataDir: string
   /** Run miners in worker threads (default true). */
@@ -35,7 +38,8 @@ export const DEFAULT_CLUSTER: ClusterOptions = {
   brains: 2,
   miners: 2,
   validators: 1,
-  shards: 2,
+  shards: 4,
+  blockTimeMs: 10_000,
   controlPort: 7870,
   dataDir: path.resolve(process.env.BASED_DATA_DIR ?? '.data'),
   minerThreads: true,
@@ -56,6 +60,7 @@ export function clusterSpec(opts: ClusterOptions, system: () => ActorSystem | un
   count('miners', opts.miners)
   count('validators', opts.validators)
   count('shards', opts.shards)
+  if (!Number.isSafeInteger(opts.blockTimeMs) || opts.blockTimeMs < 100) throw new RangeError('--block-ms must be an integer ≥ 100')
   const net: ChildSpecInput[] =
     opts.listen.length === 0
       ? []
@@ -79,13 +84,17 @@ export function clusterSpec(opts: ClusterOptions, system: () => ActorSystem | un
       kind: 'supervisor',
       id: 'ledger',
       flags: { strategy: 'rest_for_one', intensity: 3, periodMs: 5000 },
-      children: range(opts.shards).map((i) => ({
-        kind: 'actor' as const,
-        id: `shard-${i - 1}`,
-        role: 'ledger-shard',
-        behaviour: { module: role('ledger-shard') },
-        args: { shard: i - 1, shards: opts.shards },
-      })),
+      children: [
+        {
+          kind: 'actor' as const,
+          id: 'writer',
+          role: 'ledger',
+          behaviour: { module: new URL('../ledger/actor.ts', import.meta.url).href },
+          args: { dataDir: opts.dataDir, shards: opts.shards, blockTimeMs: opts.blockTimeMs },
+          mailbox: { capacity: 16_384 },
+          shutdown: 30_000,
+        },
+      ],
     },
     {
       kind: 'supervisor',

@@ -6,7 +6,8 @@
  *   based wallet list [--data-dir D] [--json]
  *   based wallet balance <name|address> [--data-dir D]    reads the local ledger at <data-dir>/ledger
  *   based wallet transfer <name> <to> <amount> [--pepe] [--nonce N] [--data-dir D]
- *                                                         signs with the next nonce and minimum fee; prints tx hex
+ *                                                         signs with the next nonce and minimum fee and submits it to
+ *                                                         the running cluster (--offline: print the tx hex instead)
  *   based wallet show-secret <name>                       the only command that prints secret seeds
  *
  * The passphrase comes from $BASED_WALLET_PASSPHRASE or an interactive prompt (input not echoed).
@@ -16,8 +17,13 @@ import fs from 'node:fs'
 import path from 'node:path'
 import readline from 'node:readline'
 import {
-  Ledger, LmdbStore, createWallet, exportWalletSecrets, listWallets, toHex, walletBalance, walletTransfer,
+  Ledger, LmdbStore, createWallet, defaultParams, exportWalletSecrets, listWallets, toHex, walletBalance, walletTransfer,
 } from '../ledger/index.ts'
+import { findControl } from './control.ts'
+import { askControl } from './control-client.ts'
+
+/** Where the cluster's ledger actor lives (cli/cluster.ts). */
+export const LEDGER_ADDRESS = '/root/ledger/writer'
 
 const DEFAULT_DATA_DIR = path.resolve(process.env.BASED_DATA_DIR ?? '.data')
 
@@ -92,12 +98,32 @@ export function walletCommand(): Command {
         fail(e)
       }
     })
-  wallet.command('transfer <name> <to> <amount>').description('sign a transfer (prints the signed transaction)')
+  wallet.command('transfer <name> <to> <amount>').description('sign a transfer and submit it to the running cluster')
     .option('--data-dir <dir>', 'data directory', DEFAULT_DATA_DIR)
     .option('--pepe', 'transfer bridged Pepecoin instead of $BASED')
-    .option('--nonce <n>', 'nonce (default: next nonce from the local ledger)')
-    .action(async (name: string, to: string, amount: string, o: { dataDir: string; pepe?: boolean; nonce?: string }) => {
+    .option('--nonce <n>', 'nonce (default: the next nonce, counting queued transactions)')
+    .option('--offline', 'do not submit: read the local ledger, print the signed transaction')
+    .option('--control <url>', 'control URL of the cluster')
+    .action(async (name: string, to: string, amount: string, o: { dataDir: string; pepe?: boolean; nonce?: string; offline?: boolean; control?: string }) => {
       try {
+        if (!o.offline) {
+          const base = findControl(o.dataDir, o.control)
+          const pw = await passphrase('passphrase: ')
+          const head = await askControl(base, LEDGER_ADDRESS, { _tag: 'GetHead' })
+          const from = listWallets(o.dataDir).find((w) => w.name === name)
+          if (!from) throw new Error(`no wallet named ${name} in ${o.dataDir}`)
+          const acct = await askControl(base, LEDGER_ADDRESS, { _tag: 'GetAccount', address: from.personal })
+          const view = {
+            nonce: () => BigInt(acct.nextNonce),
+            params: () => defaultParams({ chainId: head.chainId, baseFee: BigInt(head.baseFee), byteFee: BigInt(head.byteFee), blockTimeMs: head.blockTimeMs }),
+          }
+          const tx = walletTransfer(o.dataDir, name, pw, view, addressOf(o.dataDir, to), amount, {
+            asset: o.pepe ? 'pepe' : 'based', ...(o.nonce !== undefined ? { nonce: BigInt(o.nonce) } : {}),
+          })
+          const accepted = await askControl(base, LEDGER_ADDRESS, { _tag: 'SubmitTx', tx: tx.bytes })
+          process.stdout.write(`submitted ${accepted.hash} (nonce ${accepted.nonce}, fee ${tx.tx.fee}); it lands in the next block (≤ ${head.blockTimeMs / 1000} s)\n`)
+          return
+        }
         const ledger = openLedger(o.dataDir)
         const pw = await passphrase('passphrase: ')
         const tx = walletTransfer(o.dataDir, name, pw, ledger, addressOf(o.dataDir, to), amount, {

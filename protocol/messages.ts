@@ -31,6 +31,7 @@ import {
   KernelSqueezeReply,
   KernelWords,
 } from './kernel-messages.ts'
+import { AccountInfo, BlockProduced, GetAccount, GetHead, HeadInfo, ProduceBlock, SubmitTx, TxAccepted } from './ledger-messages.ts'
 
 /** A bounded string (ids, names, error texts). */
 export const Str = Schema.String.pipe(Schema.maxLength(MAX_STRING_BYTES))
@@ -83,6 +84,10 @@ export const MessageByTag = {
   KernelAttention,
   KernelKvRelease,
   KernelSqueeze,
+  SubmitTx,
+  GetAccount,
+  GetHead,
+  ProduceBlock,
 } as const
 export const Message = Schema.Union(
   Ping,
@@ -101,6 +106,10 @@ export const Message = Schema.Union(
   KernelAttention,
   KernelKvRelease,
   KernelSqueeze,
+  SubmitTx,
+  GetAccount,
+  GetHead,
+  ProduceBlock,
 )
 export type Message = typeof Message.Type
 export type MessageTag = Message['_tag']
@@ -136,6 +145,10 @@ export const ReplyByTag = {
   KernelAttentionReply,
   KernelSqueezeReply,
   KernelAck,
+  TxAccepted,
+  AccountInfo,
+  HeadInfo,
+  BlockProduced,
 } as const
 export const Reply = Schema.Union(
   Ack,
@@ -150,6 +163,10 @@ export const Reply = Schema.Union(
   KernelAttentionReply,
   KernelSqueezeReply,
   KernelAck,
+  TxAccepted,
+  AccountInfo,
+  HeadInfo,
+  BlockProduced,
 )
 export type Reply = typeof Reply.Type
 
@@ -169,6 +186,10 @@ export interface ReplyMap {
   KernelAttention: typeof KernelAttentionReply.Type
   KernelKvRelease: typeof KernelAck.Type
   KernelSqueeze: typeof KernelSqueezeReply.Type
+  SubmitTx: typeof TxAccepted.Type
+  GetAccount: typeof AccountInfo.Type
+  GetHead: typeof HeadInfo.Type
+  ProduceBlock: typeof BlockProduced.Type
 }
 export type ReplyFor<M extends Message> = M['_tag'] extends keyof ReplyMap ? ReplyMap[M['_tag']] : typeof Ack.Type
 

@@ -30,7 +30,7 @@ test('based cluster up: tree starts, control endpoint serves mailboxes and asks,
 
     const rows = (await (await fetch(`${url}/mailboxes`)).json()) as ActorStats[]
     const addresses = rows.map((r) => r.address)
-    for (const a of ['/root/ledger/shard-0', '/root/brains/brain-1', '/root/miners/miner-1', '/root/validators/validator-1', '/root/control']) {
+    for (const a of ['/root/ledger/writer', '/root/brains/brain-1', '/root/miners/miner-1', '/root/validators/validator-1', '/root/control']) {
       assert.ok(addresses.includes(a), a)
     }
     assert.equal(rows.find((r) => r.address === '/root/miners/miner-1')?.placement, 'worker')

@@ -1,0 +1,37 @@
+/**
+ * Messages of the ledger actor (ledger/actor.ts): part of the one protocol schema. Amounts travel as decimal strings
+ * of smallest units (bigint-safe); hashes and roots as lowercase hex; transactions in the ledger's canonical binary
+ * encoding (ledger/tx.ts). Request → reply:
+ *
+ * - SubmitTx → TxAccepted (decoded, signature and chain checked, queued for the next block) or a typed error
+ * - GetAccount → AccountInfo (committed balances and nonce, and the next nonce counting queued transactions)
+ * - GetHead → HeadInfo (height, hash, state root, fee rule, mempool size)
+ * - ProduceBlock → BlockProduced (the block timer sends it; tests and tools may too)
+ */
+import { Schema } from 'effect'
+
+const Str = Schema.String.pipe(Schema.maxLength(4096))
+const Count = Schema.Number.pipe(Schema.int(), Schema.nonNegative())
+const Hex = Schema.String.pipe(Schema.pattern(/^[0-9a-f]*$/), Schema.maxLength(256))
+const Units = Schema.String.pipe(Schema.pattern(/^[0-9]{1,40}$/))
+
+export const SubmitTx = Schema.TaggedStruct('SubmitTx', { tx: Schema.Uint8ArrayFromSelf.pipe(Schema.filter((b) => b.length <= 64 * 1024 || 'at most 64 KiB')) })
+export const GetAccount = Schema.TaggedStruct('GetAccount', { address: Str })
+export const GetHead = Schema.TaggedStruct('GetHead', {})
+export const ProduceBlock = Schema.TaggedStruct('ProduceBlock', {})
+
+export const TxAccepted = Schema.TaggedStruct('TxAccepted', { hash: Hex, nonce: Units, mempool: Count })
+export const AccountInfo = Schema.TaggedStruct('AccountInfo', { address: Str, based: Units, pepe: Units, nonce: Units, nextNonce: Units })
+export const HeadInfo = Schema.TaggedStruct('HeadInfo', {
+  height: Count,
+  hash: Hex,
+  stateRoot: Hex,
+  chainId: Str,
+  baseFee: Units,
+  byteFee: Units,
+  blockTimeMs: Count,
+  mempool: Count,
+})
+export const BlockProduced = Schema.TaggedStruct('BlockProduced', { height: Count, hash: Hex, included: Count, rejected: Count })
+
+export const LEDGER_REQUEST_TAGS = ['SubmitTx', 'GetAccount', 'GetHead', 'ProduceBlock'] as const

@@ -1,0 +1,70 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { ActorSystem } from '../../supervisor/index.ts'
+import { LmdbStore, auditSupply, createWallet, defaultParams, listWallets, signTx, testKeyPair, tokens, walletTransfer, withMinFee } from '../../ledger/index.ts'
+
+const actor = new URL('../../ledger/actor.ts', import.meta.url).href
+
+test('ledger actor: dev genesis, SubmitTx checks, blocks on ProduceBlock, supply conserved, state survives a restart', async () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'based-ledger-actor-'))
+  createWallet(dataDir, 'alice', 'password1')
+  createWallet(dataDir, 'bob', 'password1')
+  const [alice, bob] = ['alice', 'bob'].map((n) => listWallets(dataDir).find((w) => w.name === n)?.personal as string)
+  const sys = await ActorSystem.start({
+    kind: 'supervisor',
+    id: 'root',
+    flags: { intensity: 5 },
+    children: [{ kind: 'actor', id: 'ledger', behaviour: { module: actor }, args: { dataDir, shards: 3, autoBlocks: false }, faults: true }],
+  })
+  try {
+    const ledger = sys.ref('/root/ledger')
+    const head = await ledger.ask({ _tag: 'GetHead' })
+    assert.equal(head.chainId, 'basedai-dev')
+    assert.equal((await ledger.ask({ _tag: 'GetAccount', address: alice })).based, String(tokens(1000)))
+    const params = defaultParams({ chainId: head.chainId })
+    const view = async (): Promise<{ nonce: () => bigint; params: () => typeof params }> => {
+      const a = await ledger.ask({ _tag: 'GetAccount', address: alice })
+      return { nonce: () => BigInt(a.nextNonce), params: () => params }
+    }
+    const t1 = walletTransfer(dataDir, 'alice', 'password1', await view(), bob, '12.5')
+    assert.equal((await ledger.ask({ _tag: 'SubmitTx', tx: t1.bytes })).nonce, '0')
+    const t2 = walletTransfer(dataDir, 'alice', 'password1', await view(), bob, '1')
+    assert.equal((await ledger.ask({ _tag: 'SubmitTx', tx: t2.bytes })).mempool, 2)
+
+    // Bad input: each a typed error, nothing queued.
+    const replay = ledger.ask({ _tag: 'SubmitTx', tx: t1.bytes })
+    await assert.rejects(replay, (e: unknown) => (e as { _tag: string; tag: string })._tag === 'HandlerError' && (e as { tag: string }).tag === 'BadNonce')
+    const forged = t2.bytes.slice()
+    forged[forged.length - 1] = (forged[forged.length - 1] as number) ^ 1
+    await assert.rejects(ledger.ask({ _tag: 'SubmitTx', tx: forged }), (e: unknown) => (e as { tag: string }).tag === 'BadSignature')
+    await assert.rejects(ledger.ask({ _tag: 'SubmitTx', tx: new Uint8Array([1, 2, 3]) }), (e: unknown) => (e as { tag: string }).tag === 'MalformedTx')
+    const stranger = testKeyPair('stranger')
+    const otherChain = signTx(withMinFee({ chainId: 'elsewhere', from: stranger.publicKey, nonce: 0n, body: { kind: 'transfer', to: stranger.publicKey, amount: 1n } }, params.baseFee, params.byteFee), stranger.secretKey)
+    await assert.rejects(ledger.ask({ _tag: 'SubmitTx', tx: otherChain.bytes }), (e: unknown) => (e as { tag: string }).tag === 'WrongChain')
+    await assert.rejects(ledger.ask({ _tag: 'GetAccount', address: 'not-an-address' }), { _tag: 'HandlerError' })
+
+    const block = await ledger.ask({ _tag: 'ProduceBlock' })
+    assert.deepEqual([block.height, block.included, block.rejected], [1, 2, 0])
+    const b = await ledger.ask({ _tag: 'GetAccount', address: bob })
+    assert.equal(b.based, String(tokens(1000) + tokens(13) + tokens(1) / 2n))
+    const a = await ledger.ask({ _tag: 'GetAccount', address: alice })
+    assert.equal(a.nonce, '2')
+    assert.equal(BigInt(a.based), tokens(1000) - tokens(13) - tokens(1) / 2n - t1.tx.fee - t2.tx.fee)
+
+    // A crash of the actor: the supervisor restarts it and the committed state is still there.
+    await assert.rejects(ledger.ask({ _tag: 'Fault', mode: 'throw' }), { _tag: 'ActorCrashed' })
+    const after = await ledger.ask({ _tag: 'GetHead' }, { timeoutMs: 10_000 })
+    assert.equal(after.height, 1)
+    assert.equal(after.stateRoot, (await ledger.ask({ _tag: 'GetHead' })).stateRoot)
+    assert.equal((await ledger.ask({ _tag: 'GetAccount', address: bob })).based, b.based)
+  } finally {
+    await sys.shutdown()
+  }
+  const store = LmdbStore.open({ path: path.join(dataDir, 'ledger'), shards: 3 })
+  assert.ok(auditSupply(store).ok, 'total supply = genesis + emitted − burned after the blocks')
+  await store.close()
+  fs.rmSync(dataDir, { recursive: true, force: true })
+})
