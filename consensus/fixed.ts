@@ -14,13 +14,10 @@
 export const FRAC_BITS = 40
 /** 1.0 in Q40. */
 export const ONE = 2 ** FRAC_BITS
-export const ONE_BIG = 1n << BigInt(FRAC_BITS)
 /** Fractional bits of weights, consensus and clipped weights (Q52: the most a float64 integer holds exactly). */
 export const WEIGHT_BITS = 52
 /** 1.0 in Q52. */
 export const WEIGHT_ONE = 2 ** WEIGHT_BITS
-/** 2^53: every integer below it is exact in a float64 slot. */
-export const SAFE = 2 ** 53
 
 // Exact powers of two for every exponent a float64 can hold, built by repeated exact doubling / halving (not `**`,
 // whose accuracy ECMAScript leaves to the implementation).
@@ -44,21 +41,6 @@ const pow2Table = new Float64Array(POW2_MAX - POW2_MIN + 1)
 export function pow2(k: number): number {
   if (!Number.isInteger(k) || k < POW2_MIN || k > POW2_MAX) throw new RangeError(`pow2: exponent ${k} out of range`)
   return pow2Table[k - POW2_MIN] as number
-}
-
-/** x·2^k exactly (no overflow for the ranges used here; an underflowing product is below 1 and floors to 0). */
-export function scalePow2(x: number, k: number): number {
-  let y = x
-  let r = k
-  while (r > 1000) {
-    y *= pow2(1000)
-    r -= 1000
-  }
-  while (r < -1000) {
-    y *= pow2(-1000)
-    r += 1000
-  }
-  return y * pow2(r)
 }
 
 const view = new DataView(new ArrayBuffer(8))
@@ -200,11 +182,6 @@ export function divFloor(a: number, c: number): number {
   return q
 }
 
-/** floor(a / b) for BigInt a ≥ 0, b > 0 (BigInt division truncates, which is floor for non-negative operands). */
-export function bigDiv(a: bigint, b: bigint): bigint {
-  return a / b
-}
-
 /** Q40 fraction num/den (num ≤ den) as a float64-carried integer; 0 when den is 0. */
 export function fracQ40(num: bigint, den: bigint): number {
   if (den === 0n) return 0
@@ -215,9 +192,4 @@ export function fracQ40(num: bigint, den: bigint): number {
 export function fracQ52(num: bigint, den: bigint): number {
   if (den === 0n) return 0
   return Number((num << BigInt(WEIGHT_BITS)) / den)
-}
-
-/** A Q40 integer as a plain number (exact: the integer has at most 53 bits). */
-export function fromQ40(x: number): number {
-  return x / ONE
 }
