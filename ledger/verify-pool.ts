@@ -1,11 +1,11 @@
 /**
- * Parallel signature verification: a small pool of worker threads, each verifying a contiguous slice of a batch.
+ * Parallel signature verification: a piscina pool of worker threads, each verifying a contiguous slice of a batch.
  * Signature checks are the ledger's CPU bottleneck (node:crypto ed25519 verify ≈ 12k/s per core); a producer can
  * verify block n+1 here while it applies block n, then pass `verified` flags to `produceBlock` / `applyBlock`.
  * The state machine itself never trusts a flag it did not get from its caller: without flags it verifies inline.
  */
 import os from 'node:os'
-import { Worker } from 'node:worker_threads'
+import { Piscina } from 'piscina'
 import type { PreparedTx } from './tx.ts'
 import { verifyAsync } from './ed25519.ts'
 
@@ -25,25 +25,22 @@ function pack(txs: readonly PreparedTx[]): Uint8Array {
   return buf
 }
 
+interface VerifyJob {
+  readonly buf: Uint8Array
+  readonly count: number
+}
+
 export class SignatureVerifier {
-  private readonly workers: Worker[]
-  private nextId = 0
-  private readonly waiting = new Map<number, { resolve: (out: Uint8Array) => void; reject: (e: Error) => void }>()
+  private readonly pool: Piscina<VerifyJob, Uint8Array>
+  private readonly size: number
 
   private constructor(threads: number) {
-    const url = new URL('./verify-worker.ts', import.meta.url)
-    this.workers = Array.from({ length: threads }, () => {
-      const w = new Worker(url)
-      w.on('message', (m: { id: number; out: Uint8Array }) => {
-        const r = this.waiting.get(m.id)
-        this.waiting.delete(m.id)
-        r?.resolve(m.out)
-      })
-      w.on('error', (e: Error) => {
-        for (const r of this.waiting.values()) r.reject(e)
-        this.waiting.clear()
-      })
-      return w
+    this.size = threads
+    this.pool = new Piscina<VerifyJob, Uint8Array>({
+      filename: new URL('./verify-worker.ts', import.meta.url).href,
+      minThreads: threads,
+      maxThreads: threads,
+      idleTimeout: 60_000,
     })
   }
 
@@ -54,27 +51,23 @@ export class SignatureVerifier {
 
   /** Resolves once every worker has loaded and answered a one-item batch (keeps start-up out of measurements). */
   async ready(): Promise<void> {
-    const n = this.workers.length
     const probe = { tx: { from: new Uint8Array(32), sig: new Uint8Array(64) }, payload: new Uint8Array(1) } as unknown as PreparedTx
-    await this.verify(Array.from({ length: n }, () => probe))
+    await this.verify(Array.from({ length: this.size }, () => probe))
   }
 
   get threads(): number {
-    return this.workers.length
+    return this.size
   }
 
   /** verified[i] = the signature of txs[i] verifies over its payload with its `from` key. */
   async verify(txs: readonly PreparedTx[]): Promise<boolean[]> {
     if (txs.length === 0) return []
-    const n = this.workers.length
-    const per = Math.ceil(txs.length / n)
+    const per = Math.ceil(txs.length / this.size)
     const parts: Array<Promise<Uint8Array>> = []
-    for (let w = 0; w < n && w * per < txs.length; w++) {
+    for (let w = 0; w * per < txs.length; w++) {
       const slice = txs.slice(w * per, (w + 1) * per)
       const buf = pack(slice)
-      const id = this.nextId++
-      parts.push(new Promise((resolve, reject) => this.waiting.set(id, { resolve, reject })))
-      ;(this.workers[w] as Worker).postMessage({ id, buf, count: slice.length }, [buf.buffer as ArrayBuffer])
+      parts.push(this.pool.run({ buf, count: slice.length }, { transferList: [buf.buffer as ArrayBuffer] }))
     }
     const outs = await Promise.all(parts)
     const res: boolean[] = []
@@ -82,9 +75,9 @@ export class SignatureVerifier {
     return res
   }
 
-  /** Terminates the workers (they keep the process alive until then). */
+  /** Stops the workers (they keep the process alive until then). */
   async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.terminate()))
+    await this.pool.destroy()
   }
 }
 
