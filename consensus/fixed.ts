@@ -1,23 +1,24 @@
 /**
  * Exact integer arithmetic for the consensus epoch.
  *
- * Every consensus quantity is a non-negative integer. Fractions in [0, 1] are fixed point with {@link FRAC_BITS}
- * fractional bits (Q40: the integer `x` stands for `x / 2^40`). Integers are carried in float64 slots only while
- * they are below 2^53, where every IEEE-754 operation on them is exact, or in BigInt beyond that. The one place a
- * float64 division appears ({@link mulDivFloor}) uses it only as a first guess: the returned integer is the exact
- * floor of the rational `a·b/c`, confirmed with an error-free product (Dekker/Veltkamp) whenever the guess lies near
- * an integer. The result is therefore the value any arbitrary-precision implementation computes, on every engine,
- * machine and thread; no transcendental `Math` function is used anywhere in consensus state.
+ * Every consensus quantity is a non-negative integer; fractions in [0, 1] are fixed point: Q52 for weights and
+ * consensus ({@link WEIGHT_BITS}), Q40 for bonds, incentive, dividends and Credits ({@link FRAC_BITS}). Integers are
+ * carried in float64 slots only while they are below 2^53, where every IEEE-754 operation on them is exact, or in
+ * BigInt beyond that. Where a float64 division appears ({@link mulDivFloor}, {@link divExactFloor}, {@link divFloor})
+ * it is only a first guess: the returned integer is the exact floor of the rational, confirmed with an exact
+ * remainder or an error-free product (Dekker/Veltkamp) whenever the guess could be off. The result is therefore the
+ * value any arbitrary-precision implementation computes, on every engine, machine and thread; no transcendental
+ * `Math` function is used anywhere in consensus state.
  */
 
-/** Fractional bits of the fixed-point fractions (weights, consensus, bonds, incentive, dividends). */
+/** Fractional bits of bonds, incentive, dividends, stake share and Credits (Q40). */
 export const FRAC_BITS = 40
 /** 1.0 in Q40. */
-export const ONE = 2 ** FRAC_BITS
+export const ONE = 1_099_511_627_776 // 2^40
 /** Fractional bits of weights, consensus and clipped weights (Q52: the most a float64 integer holds exactly). */
 export const WEIGHT_BITS = 52
 /** 1.0 in Q52. */
-export const WEIGHT_ONE = 2 ** WEIGHT_BITS
+export const WEIGHT_ONE = 4_503_599_627_370_496 // 2^52
 
 // Exact powers of two for every exponent a float64 can hold, built by repeated exact doubling / halving (not `**`,
 // whose accuracy ECMAScript leaves to the implementation).
