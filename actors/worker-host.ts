@@ -9,6 +9,7 @@ import { Either } from 'effect'
 import { decodeBatch, decodeFrameValue, encodeBatch, PROTOCOL_VERSION, type Frame } from '../protocol/index.ts'
 import { loadBehaviour, Runner, type Outcome } from './runner.ts'
 import { errorReason, type ActorContext } from './types.ts'
+import { TRANSFER_MIN_BYTES } from './worker-protocol.ts'
 import { DONE, ERRORS, STARTED, WAITING, type FromWorker, type ToWorker, type WorkerInit } from './worker-protocol.ts'
 
 const port = parentPort
@@ -70,8 +71,11 @@ async function handleBatch(batch: Uint8Array): Promise<void> {
   const replies: Frame[] = []
   const flush = (): void => {
     if (replies.length > 0) {
-      const b = new Uint8Array(encodeBatch(replies.splice(0)))
-      post({ t: 'replies', batch: b }, [b.buffer as ArrayBuffer])
+      const encoded = encodeBatch(replies.splice(0))
+      if (encoded.length >= TRANSFER_MIN_BYTES) {
+        const b = new Uint8Array(encoded)
+        post({ t: 'replies', batch: b }, [b.buffer as ArrayBuffer])
+      } else post({ t: 'replies', batch: new Uint8Array(encoded) })
     }
     if (Atomics.exchange(counters, WAITING, 0) === 1) post({ t: 'drain' })
   }

@@ -10,6 +10,9 @@
  */
 import type { BehaviourSource, ExitReason } from './types.ts'
 
+/** Batches at least this large are transferred (zero-copy); smaller ones are copied by structured clone. */
+export const TRANSFER_MIN_BYTES = 64 * 1024
+
 export const STARTED = 0
 export const DONE = 1
 export const WAITING = 2

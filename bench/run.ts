@@ -31,9 +31,12 @@ async function main(): Promise<void> {
     process.exit(2)
   }
   const chosen = names.length > 0 ? names : SUITES.filter((s) => fs.existsSync(path.join(here, `${s}.ts`)))
-  let doc = fs.existsSync(resultsPath)
-    ? fs.readFileSync(resultsPath, 'utf8')
-    : '# Benchmark results\n\nWritten by `npm run bench`. Each section is rewritten when its suite runs.\n'
+  // RESULTS.md is re-read right before each section is written, so suites run at the same time (two terminals)
+  // do not overwrite each other's sections.
+  const readDoc = (): string =>
+    fs.existsSync(resultsPath)
+      ? fs.readFileSync(resultsPath, 'utf8')
+      : '# Benchmark results\n\nWritten by `npm run bench`. Each section is rewritten when its suite runs.\n'
   for (const name of chosen) {
     const file = path.join(here, `${name}.ts`)
     if (!fs.existsSync(file)) {
@@ -47,8 +50,7 @@ async function main(): Promise<void> {
     const section = await mod.bench({ quick, progress: (line) => process.stderr.write(`  … ${line}\n`) })
     const text = renderSection(section)
     console.log(text)
-    doc = replaceSection(doc, name, text)
-    fs.writeFileSync(resultsPath, doc)
+    fs.writeFileSync(resultsPath, replaceSection(readDoc(), name, text))
   }
   console.log(`\nwrote ${path.relative(process.cwd(), resultsPath)}`)
 }
