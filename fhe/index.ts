@@ -90,4 +90,12 @@ export {
   type AsyncPolyBackend,
 } from './async.ts'
 export { toCoefficientForm } from './evaluate.ts'
-export { encryptedInt8Linear, type EncryptedLinearOptions, type EncryptedLinearRecord } from './inference.ts'
+export {
+  clientDecryptLinear,
+  clientEncryptLinear,
+  encryptedInt8Linear,
+  minerEvaluateLinear,
+  type EncryptedLinearOptions,
+  type EncryptedLinearRecord,
+  type EncryptedLinearRequest,
+} from './inference.ts'

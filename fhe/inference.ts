@@ -50,7 +50,71 @@ export interface EncryptedLinearOptions {
   readonly onProduct?: (r: EncryptedLinearRecord) => void
 }
 
-/** An int8 `LinearFn` computing every dense product under BFV encryption. */
+/** The client's half of one product, before it goes to the miner. */
+export interface EncryptedLinearRequest {
+  readonly plan: LinearPlan
+  /** Per-row activation scales (kept by the client for rescaling). */
+  readonly aScale: Float64Array
+  /** Serialized input ciphertexts (what goes up). */
+  readonly inputs: Uint8Array[]
+}
+
+/** Client: per-row int8 quantization of the activations (as `int8Linear` does), planning, encryption. */
+export function clientEncryptLinear(
+  ctx: FheContext, secretKey: SecretKey, x: Float32Array, rows: number, inDim: number, outDim: number, rng: RandomSource = cryptoRandom,
+): EncryptedLinearRequest {
+  const qa = new Int8Array(rows * inDim)
+  const aScale = new Float64Array(rows)
+  for (let r = 0; r < rows; r++) {
+    const xo = r * inDim
+    let max = 0
+    for (let k = 0; k < inDim; k++) max = Math.max(max, Math.abs(x[xo + k] as number))
+    const as = max === 0 ? 1 : max / 127
+    aScale[r] = as
+    for (let k = 0; k < inDim; k++) qa[xo + k] = Math.round((x[xo + k] as number) / as)
+  }
+  const plan = planLinear(ctx, { dIn: inDim, dOut: outDim, tokens: rows })
+  return { plan, aScale, inputs: encryptActivations(ctx, secretKey, plan, qa, rng).map((c) => serializeCiphertext(ctx, c)) }
+}
+
+/**
+ * Miner: evaluates one product on ciphertexts with the public int8 weights. Never sees a key or a plaintext. Weights
+ * are prepared once per (weights, plan) in `cache`. Throws the FHE errors (DecodeError for corrupt or mismatched
+ * ciphertexts, InvalidOperand for wrong shapes).
+ */
+export function minerEvaluateLinear(
+  ctx: FheContext, plan: LinearPlan, weights: Int8Matrix, inputs: readonly Uint8Array[], cache: Map<string, PreparedLinear>,
+): { outputs: Uint8Array[]; prepareMs: number } {
+  const key = `${plan.dIn}/${plan.dOut}/${plan.ni}/${plan.mt}/${plan.no}/${plan.tokens}`
+  let pw = cache.get(key)
+  let prepareMs = 0
+  if (!pw) {
+    const tp = performance.now()
+    pw = prepareLinear(ctx, plan, weights.q)
+    cache.set(key, pw)
+    prepareMs = performance.now() - tp
+  }
+  const outputs = evaluateLinear(ctx, pw, inputs.map((u) => deserializeCiphertext(ctx, u))).map((p) => serializePartial(ctx, p))
+  return { outputs, prepareMs }
+}
+
+/** Client: decrypts the exact int32 accumulators and rescales exactly as `int8Linear` does. */
+export function clientDecryptLinear(
+  ctx: FheContext, secretKey: SecretKey, req: EncryptedLinearRequest, outputs: readonly Uint8Array[], weights: Int8Matrix, b: Float32Array,
+): Float32Array {
+  const { plan, aScale } = req
+  const acc = decryptLinear(ctx, secretKey, plan, outputs.map((d) => deserializePartial(ctx, d)))
+  const rows = plan.tokens
+  const outDim = plan.dOut
+  const y = new Float32Array(rows * outDim)
+  for (let r = 0; r < rows; r++) {
+    const as = aScale[r] as number
+    for (let j = 0; j < outDim; j++) y[r * outDim + j] = (acc[r * outDim + j] as number) * as * (weights.scale[j] as number) + (b[j] as number)
+  }
+  return y
+}
+
+/** An int8 `LinearFn` computing every dense product under BFV encryption (client and miner in this process). */
 export function encryptedInt8Linear(opts: EncryptedLinearOptions): LinearFn {
   const { ctx, secretKey } = opts
   const rng = opts.rng ?? cryptoRandom
@@ -62,54 +126,26 @@ export function encryptedInt8Linear(opts: EncryptedLinearOptions): LinearFn {
       m = quantizeWeightInt8(w, inDim, outDim)
       weights.set(w, m)
     }
-    // Client: per-row activation quantization (as int8Linear does), then encryption.
     const t0 = performance.now()
-    const qa = new Int8Array(rows * inDim)
-    const aScale = new Float64Array(rows)
-    for (let r = 0; r < rows; r++) {
-      const xo = r * inDim
-      let max = 0
-      for (let k = 0; k < inDim; k++) max = Math.max(max, Math.abs(x[xo + k] as number))
-      const as = max === 0 ? 1 : max / 127
-      aScale[r] = as
-      for (let k = 0; k < inDim; k++) qa[xo + k] = Math.round((x[xo + k] as number) / as)
-    }
-    const plan = planLinear(ctx, { dIn: inDim, dOut: outDim, tokens: rows })
-    const up = encryptActivations(ctx, secretKey, plan, qa, rng).map((c) => serializeCiphertext(ctx, c))
+    const req = clientEncryptLinear(ctx, secretKey, x, rows, inDim, outDim, rng)
     const t1 = performance.now()
-    // Miner: public weights, prepared once per (tensor, plan).
-    let byPlan = prepared.get(w)
-    if (!byPlan) {
-      byPlan = new Map()
-      prepared.set(w, byPlan)
+    let cache = prepared.get(w)
+    if (!cache) {
+      cache = new Map()
+      prepared.set(w, cache)
     }
-    const key = `${plan.ni}/${plan.mt}/${plan.no}/${rows}`
-    let pw = byPlan.get(key)
-    let prepareMs = 0
-    if (!pw) {
-      const tp = performance.now()
-      pw = prepareLinear(ctx, plan, m.q)
-      byPlan.set(key, pw)
-      prepareMs = performance.now() - tp
-    }
-    const down = evaluateLinear(ctx, pw, up.map((u) => deserializeCiphertext(ctx, u))).map((p) => serializePartial(ctx, p))
+    const { outputs, prepareMs } = minerEvaluateLinear(ctx, req.plan, m, req.inputs, cache)
     const t2 = performance.now()
-    // Client: decrypt the exact accumulators and rescale exactly as int8Linear does.
-    const acc = decryptLinear(ctx, secretKey, plan, down.map((d) => deserializePartial(ctx, d)))
-    const y = new Float32Array(rows * outDim)
-    for (let r = 0; r < rows; r++) {
-      const as = aScale[r] as number
-      for (let j = 0; j < outDim; j++) y[r * outDim + j] = (acc[r * outDim + j] as number) * as * (m.scale[j] as number) + (b[j] as number)
-    }
+    const y = clientDecryptLinear(ctx, secretKey, req, outputs, m, b)
     const t3 = performance.now()
     opts.onProduct?.({
       site,
       rows,
       inDim,
       outDim,
-      plan,
-      bytesUp: up.reduce((s, u) => s + u.length, 0),
-      bytesDown: down.reduce((s, d) => s + d.length, 0),
+      plan: req.plan,
+      bytesUp: req.inputs.reduce((s, u) => s + u.length, 0),
+      bytesDown: outputs.reduce((s, d) => s + d.length, 0),
       clientMs: t1 - t0 + (t3 - t2),
       minerMs: t2 - t1 - prepareMs,
       prepareMs,
