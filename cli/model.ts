@@ -2,12 +2,19 @@
  * `based generate` and `based squeeze`: the model from the command line.
  *
  *   based generate "prompt" [--tokens N] [--temperature T] [--top-k K] [--seed S] [--weights file] [--int8]
+ *   based generate "prompt" --encrypted [--miner /root/miners/miner-1]   (on a running cluster)
  *   based squeeze (--budget N | --fraction F | --theta T) --out file.safetensors
  *
  * `generate` streams tokens as they come from the shipped model (or a squeezed/GPT-2 checkpoint given with
  * --weights, tokenized with the shipped tokenizer or GPT-2's for a GPT-2 vocabulary).
  */
 import fs from 'node:fs'
+import path from 'node:path'
+import { EncryptedSession } from '../gateway/index.ts'
+import { SHIPPED_MODEL_ID } from '../actors/roles/miner.ts'
+import { DEFAULT_CLUSTER } from './cluster.ts'
+import { findControl } from './control.ts'
+import { askControl } from './control-client.ts'
 import { InvalidArgumentError, type Command } from 'commander'
 import {
   generateText,
@@ -40,7 +47,26 @@ export function registerModelCommands(program: Command): void {
     .option('--seed <s>', 'sampling seed', num('--seed', 0, 2 ** 32 - 1, true), 1)
     .option('--weights <file>', 'a safetensors checkpoint (GPT-2 layout)')
     .option('--int8', 'int8 weights and activations (CPU int8 path)')
-    .action(async (prompt: string, o: { tokens: number; temperature: number; topK: number; seed: number; weights?: string; int8?: boolean }) => {
+    .option('--encrypted', 'encrypted inference on a miner of the running cluster: every dense product is sent as BFV ciphertexts; the key stays here')
+    .option('--miner <address>', 'with --encrypted: the miner actor', '/root/miners/miner-1')
+    .option('--control <url>', 'with --encrypted: control URL of the cluster')
+    .option('--data-dir <dir>', 'with --encrypted: data directory of the cluster', DEFAULT_CLUSTER.dataDir)
+    .action(async (prompt: string, o: { tokens: number; temperature: number; topK: number; seed: number; weights?: string; int8?: boolean; encrypted?: boolean; miner: string; control?: string; dataDir: string }) => {
+      if (o.encrypted) {
+        if (o.weights) throw new InvalidArgumentError('--encrypted runs the Brain model the miner serves (the shipped model); --weights does not apply')
+        const base = findControl(path.resolve(o.dataDir), o.control)
+        const { model, tokenizer } = loadShippedModel()
+        const session = new EncryptedSession({ model, modelId: SHIPPED_MODEL_ID, ask: (m) => askControl(base, o.miner, m, 120_000) })
+        process.stderr.write(`encrypted session: BFV ${session.preset} (N = ${session.ctx.n}, 128-bit), key held by this process; miner ${o.miner}\n`)
+        process.stdout.write(prompt)
+        for await (const piece of session.generateText(tokenizer, prompt, { maxNewTokens: o.tokens, temperature: o.temperature, topK: o.topK, seed: o.seed })) {
+          process.stdout.write(piece)
+        }
+        const s = session.stats
+        process.stdout.write('\n')
+        process.stderr.write(`${s.products} encrypted products, ${(s.bytesUp / 1e6).toFixed(1)} MB up, ${(s.bytesDown / 1e6).toFixed(1)} MB down, miner ${s.minerMs.toFixed(0)} ms\n`)
+        return
+      }
       const shipped = loadShippedModel()
       let model = shipped.model
       let tokenizer: Tokenizer = shipped.tokenizer

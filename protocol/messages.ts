@@ -31,6 +31,7 @@ import {
   KernelSqueezeReply,
   KernelWords,
 } from './kernel-messages.ts'
+import { EncryptedLinear, EncryptedLinearReply } from './fhe-messages.ts'
 import { AccountInfo, BlockProduced, GetAccount, GetHead, HeadInfo, ProduceBlock, SubmitTx, TxAccepted } from './ledger-messages.ts'
 
 /** A bounded string (ids, names, error texts). */
@@ -88,6 +89,7 @@ export const MessageByTag = {
   GetAccount,
   GetHead,
   ProduceBlock,
+  EncryptedLinear,
 } as const
 export const Message = Schema.Union(
   Ping,
@@ -110,6 +112,7 @@ export const Message = Schema.Union(
   GetAccount,
   GetHead,
   ProduceBlock,
+  EncryptedLinear,
 )
 export type Message = typeof Message.Type
 export type MessageTag = Message['_tag']
@@ -149,6 +152,7 @@ export const ReplyByTag = {
   AccountInfo,
   HeadInfo,
   BlockProduced,
+  EncryptedLinearReply,
 } as const
 export const Reply = Schema.Union(
   Ack,
@@ -167,6 +171,7 @@ export const Reply = Schema.Union(
   AccountInfo,
   HeadInfo,
   BlockProduced,
+  EncryptedLinearReply,
 )
 export type Reply = typeof Reply.Type
 
@@ -190,6 +195,7 @@ export interface ReplyMap {
   GetAccount: typeof AccountInfo.Type
   GetHead: typeof HeadInfo.Type
   ProduceBlock: typeof BlockProduced.Type
+  EncryptedLinear: typeof EncryptedLinearReply.Type
 }
 export type ReplyFor<M extends Message> = M['_tag'] extends keyof ReplyMap ? ReplyMap[M['_tag']] : typeof Ack.Type
 

@@ -1,12 +1,111 @@
 /**
- * The miner actor. This first cut answers the basic requests (roles/basic.ts) and reports its configuration in
- * GetStatus; its real behaviour lands with its issue.
+ * The miner actor: runs a Brain's model on users' encrypted activations. It holds the public model weights (the
+ * shipped model, `factbook-gpt`, identified by its weights hash in the Brain's task) and no key of any user: it
+ * evaluates EncryptedLinear requests — one dense product on BFV ciphertexts (fhe/inference.ts, miner half) — and
+ * returns ciphertexts it cannot read. It also answers the basic requests (roles/basic.ts).
+ *
+ * Bad requests (unknown model, layer or site, a plan that does not match the weight's shape, corrupt or
+ * wrong-parameter ciphertexts) are answered with a typed error; the miner keeps serving.
  */
-import { basicBehaviour } from './basic.ts'
+import { createHash } from 'node:crypto'
+import fs from 'node:fs'
+import { continueWith, failWith, toProtocolError, type Behaviour, type HandleResult } from '../index.ts'
+import { HandlerError, type Message } from '../../protocol/index.ts'
+import { createFheContext, minerEvaluateLinear, planLinear, presets, type FheContext, type PreparedLinear } from '../../fhe/index.ts'
+import { loadShippedModel, quantizeWeightInt8, SHIPPED_WEIGHTS, type GptModel, type Int8Matrix } from '../../model/index.ts'
+import { basicBehaviour, BASIC_TAGS, type BasicState } from './basic.ts'
 
-export default () =>
-  basicBehaviour('miner', ({ args }) => {
-    const out: Record<string, string | number | boolean> = {}
-    for (const [k, v] of Object.entries(args)) if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[k] = v
-    return out
-  })
+export const SHIPPED_MODEL_ID = 'factbook-gpt'
+
+interface MinerState {
+  readonly basic: BasicState
+  readonly model: GptModel
+  readonly weightsHash: string
+  readonly contexts: Map<string, FheContext>
+  readonly int8: Map<string, Int8Matrix>
+  readonly prepared: Map<string, Map<string, PreparedLinear>>
+  products: number
+}
+
+type Site = 'attn' | 'proj' | 'fc' | 'fcProj'
+
+function weightOf(model: GptModel, layer: number, site: Site): { w: Float32Array; inDim: number; outDim: number } | undefined {
+  const l = model.weights.layers[layer]
+  if (!l) return undefined
+  const d = model.config.nEmbd
+  switch (site) {
+    case 'attn':
+      return { w: l.attnW, inDim: d, outDim: 3 * d }
+    case 'proj':
+      return { w: l.projW, inDim: d, outDim: d }
+    case 'fc':
+      return { w: l.fcW, inDim: d, outDim: 4 * d }
+    case 'fcProj':
+      return { w: l.fcProjW, inDim: 4 * d, outDim: d }
+  }
+}
+
+export default function minerBehaviour(): Behaviour<MinerState> {
+  const basic = basicBehaviour('miner', () => ({}))
+  return {
+    accepts: [...BASIC_TAGS, 'EncryptedLinear'],
+    init(ctx) {
+      const { model } = loadShippedModel()
+      const weightsHash = createHash('sha256').update(fs.readFileSync(SHIPPED_WEIGHTS)).digest('hex')
+      return {
+        basic: basic.init(ctx) as BasicState,
+        model,
+        weightsHash,
+        contexts: new Map(),
+        int8: new Map(),
+        prepared: new Map(),
+        products: 0,
+      }
+    },
+    handle(state, msg: Message, ctx): HandleResult<MinerState> {
+      if (msg._tag !== 'EncryptedLinear') {
+        const r = basic.handle(state.basic, msg, ctx) as HandleResult<BasicState>
+        if (r._tag === 'Continue' && r.reply?._tag === 'StatusReply') {
+          const detail = { ...r.reply.detail, model: SHIPPED_MODEL_ID, weightsHash: state.weightsHash, encryptedProducts: state.products }
+          return continueWith(state, { ...r.reply, detail })
+        }
+        return r._tag === 'Continue' ? continueWith(state, r.reply) : failWith(state, toProtocolError(ctx.address, new Error('unexpected')))
+      }
+      const bad = (message: string): HandleResult<MinerState> =>
+        failWith(state, new HandlerError({ actor: ctx.address, tag: 'InvalidRequest', message }))
+      if (msg.model !== SHIPPED_MODEL_ID) return bad(`this miner serves model '${SHIPPED_MODEL_ID}', not '${msg.model}'`)
+      const shape = weightOf(state.model, msg.layer, msg.site)
+      if (!shape) return bad(`no layer ${msg.layer} (the model has ${state.model.config.nLayer})`)
+      if (msg.plan.dIn !== shape.inDim || msg.plan.dOut !== shape.outDim) {
+        return bad(`plan ${msg.plan.dIn}→${msg.plan.dOut} does not match ${msg.site} of layer ${msg.layer} (${shape.inDim}→${shape.outDim})`)
+      }
+      if (!(msg.preset in presets)) return bad(`unknown parameter preset '${msg.preset}'`)
+      try {
+        let fhe = state.contexts.get(msg.preset)
+        if (!fhe) {
+          fhe = createFheContext(presets[msg.preset as keyof typeof presets])
+          state.contexts.set(msg.preset, fhe)
+        }
+        const { ni, mt, no, dIn, dOut, tokens } = msg.plan
+        const plan = planLinear(fhe, { dIn, dOut, tokens }, { force: { ni, mt, no } })
+        const key = `${msg.layer}/${msg.site}`
+        let q = state.int8.get(key)
+        if (!q) {
+          q = quantizeWeightInt8(shape.w, shape.inDim, shape.outDim)
+          state.int8.set(key, q)
+        }
+        let cache = state.prepared.get(`${msg.preset}/${key}`)
+        if (!cache) {
+          cache = new Map()
+          state.prepared.set(`${msg.preset}/${key}`, cache)
+        }
+        const t0 = performance.now()
+        const { outputs, prepareMs } = minerEvaluateLinear(fhe, plan, q, msg.inputs, cache)
+        state.products++
+        return continueWith(state, { _tag: 'EncryptedLinearReply', outputs, minerMs: performance.now() - t0 - prepareMs })
+      } catch (e) {
+        return failWith(state, toProtocolError(ctx.address, e))
+      }
+    },
+  }
+}

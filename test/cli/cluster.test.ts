@@ -59,6 +59,22 @@ test('based cluster up: tree starts, control endpoint serves mailboxes and asks,
     assert.equal(outside.status, 400)
     assert.equal(((await outside.json()) as { error: string }).error, 'InvalidSpec')
 
+    // based generate --encrypted: every dense product runs on the cluster's miner as ciphertexts; same text as int8.
+    const gen = (...extra: string[]): Promise<{ code: number | null; out: string; err: string }> =>
+      new Promise((resolve) => {
+        const g = spawn(process.execPath, [based, 'generate', 'The economy of', '--tokens', '4', '--temperature', '0', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] })
+        let o = ''
+        let e = ''
+        g.stdout.on('data', (d: Buffer) => (o += d.toString()))
+        g.stderr.on('data', (d: Buffer) => (e += d.toString()))
+        g.on('exit', (code) => resolve({ code, out: o, err: e }))
+      })
+    const enc = await gen('--encrypted', '--control', url)
+    assert.equal(enc.code, 0, enc.err)
+    assert.match(enc.err, /encrypted products/)
+    const int8 = await gen('--int8')
+    assert.equal(enc.out, int8.out)
+
     child.kill('SIGINT')
     assert.equal(await exited, 0)
     assert.match(out, /stopped cleanly/)

@@ -1,0 +1,13 @@
+/**
+ * gateway — the client-facing side of the network: today, encrypted inference sessions (the user's key, the
+ * model's non-linear steps and sampling stay here; every dense product runs encrypted on a miner).
+ *
+ * @example
+ * ```ts
+ * import { EncryptedSession } from './gateway/index.ts'
+ * const { model, tokenizer } = loadShippedModel()
+ * const session = new EncryptedSession({ model, modelId: 'factbook-gpt', ask: (m) => minerRef.ask(m) })
+ * for await (const piece of session.generateText(tokenizer, 'The economy of', { maxNewTokens: 20 })) process.stdout.write(piece)
+ * ```
+ */
+export { EncryptedSession, type AskMiner, type EncryptedSessionInit, type ProductStats } from './encrypted.ts'

@@ -1,0 +1,47 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { ActorSystem } from '../../supervisor/index.ts'
+import { EncryptedSession } from '../../gateway/index.ts'
+import { forward, forwardAsync, int8Linear, loadShippedModel } from '../../model/index.ts'
+
+const miner = new URL('../../actors/roles/miner.ts', import.meta.url).href
+
+test('encrypted inference through a miner actor in a worker thread: logits bit-identical to the int8 path; bad requests refused', async () => {
+  const sys = await ActorSystem.start({
+    kind: 'supervisor',
+    id: 'root',
+    children: [{ kind: 'actor', id: 'miner-1', behaviour: { module: miner }, placement: 'worker', mailbox: { capacity: 64 } }],
+  })
+  try {
+    const ref = sys.ref('/root/miner-1')
+    const { model, tokenizer } = loadShippedModel()
+    const session = new EncryptedSession({ model, modelId: 'factbook-gpt', ask: (m) => ref.ask(m, { timeoutMs: 120_000 }) })
+    const tokens = tokenizer.encode('The economy of')
+    const encrypted = await forwardAsync(model, tokens, { linear: session.linear, lastOnly: true })
+    const plain = forward(model, tokens, { linear: int8Linear(), lastOnly: true })
+    assert.deepEqual(encrypted, plain, 'same logits, bit for bit')
+    assert.equal(session.stats.products, 4 * model.config.nLayer, 'every dense product went to the miner')
+    assert.ok(session.stats.bytesUp > 0 && session.stats.bytesDown > 0)
+    const status = await ref.ask({ _tag: 'GetStatus' })
+    assert.equal(status.detail.encryptedProducts, 4 * model.config.nLayer)
+
+    // Bad requests get typed errors; the miner keeps serving.
+    const x = new Float32Array(model.config.nEmbd).fill(0.5)
+    let captured: Parameters<ConstructorParameters<typeof EncryptedSession>[0]['ask']>[0] | undefined
+    const spy = new EncryptedSession({ model, modelId: 'factbook-gpt', ask: async (m) => { captured = m; return ref.ask(m, { timeoutMs: 120_000 }) } })
+    await spy.linear(x, 1, model.config.nEmbd, model.config.nEmbd, model.weights.layers[0]!.projW, model.weights.layers[0]!.projB, { layer: 0, name: 'proj' })
+    const good = captured!
+    const corrupt = good.inputs.map((c) => c.slice())
+    corrupt[0]![corrupt[0]!.length - 40] ^= 0xff
+    await assert.rejects(ref.ask({ ...good, inputs: corrupt }, { timeoutMs: 60_000 }), (e: unknown) => (e as { _tag: string; tag: string })._tag === 'HandlerError' && (e as { tag: string }).tag === 'DecodeError')
+    await assert.rejects(ref.ask({ ...good, model: 'gpt-5' }), (e: unknown) => (e as { tag: string }).tag === 'InvalidRequest')
+    await assert.rejects(ref.ask({ ...good, layer: 7 }), (e: unknown) => (e as { tag: string }).tag === 'InvalidRequest')
+    await assert.rejects(ref.ask({ ...good, site: 'fc' }), (e: unknown) => (e as { tag: string }).tag === 'InvalidRequest')
+    await assert.rejects(ref.ask({ ...good, preset: 'bfv1024' }), (e: unknown) => (e as { tag: string }).tag === 'InvalidRequest')
+    await assert.rejects(ref.ask({ ...good, inputs: good.inputs.slice(1) }, { timeoutMs: 60_000 }), { _tag: 'HandlerError' })
+    assert.equal((await ref.ask({ ...good }, { timeoutMs: 60_000 }))._tag, 'EncryptedLinearReply')
+    assert.equal(sys.stats()[0]?.restarts, 0)
+  } finally {
+    await sys.shutdown()
+  }
+})
