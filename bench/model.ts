@@ -2,8 +2,8 @@
  * `npm run bench -- model`: the shipped Factbook model (model/weights) —
  * generation tokens/s with the f32 reference path and the int8 CPU path (the WGSL int8 path plugs into the same
  * LinearFn hook once basedai/kernels exports it), and the variant table of issue 7: f32, int8, and squeezed at
- * three budgets × held-out perplexity, top-1 agreement with f32, and encrypted operations per token
- * (countEncryptedOps with the unpacked scalar counter until basedai/fhe's planner is plugged in). The WGSL int8
+ * three budgets × held-out perplexity, top-1 agreement with f32, encrypted operations per token (countEncryptedOps
+ * with basedai/fhe's planner) and encrypted latency per token (every dense product under BFV). The WGSL int8
  * row runs on whatever adapter basedai/kernels finds (lavapipe here), or its TS reference without one.
  *
  * Peer: onnxruntime-node / @xenova/transformers are not installed in this project and would need the weights
@@ -11,6 +11,7 @@
  */
 import { cpuDescription, fmt, type BenchContext, type BenchSection } from './harness.ts'
 import { KernelService } from 'basedai/kernels'
+import { createFheContext, createKeyGenerator, encryptedInt8Linear, plannerOpCounter, presets } from 'basedai/fhe'
 import {
   argmax, countEncryptedOps, forwardAsync, generateAsync, kernelInt8Linear, logProb, defaultHeadCost, evaluate, generate, headSignificance, int8Linear, loadCorpus, loadShippedModel, shippedHeldOutText,
   squeezeHeads, top1Predictions, windows, type GptModel, type LinearFn,
@@ -31,6 +32,19 @@ export async function bench(ctx: BenchContext): Promise<BenchSection> {
   const calib = windows(tokenizer.encode(loadCorpus().train.slice(0, 200_000)), c.nCtx).filter((_, i) => i % 8 === 0).slice(0, ctx.quick ? 8 : 24)
   ctx.progress(`held-out eval set: ${evalSet.length} windows of ${c.nCtx} tokens; calibration: ${calib.length} windows`)
   const int8 = int8Linear()
+  const fheCtx = createFheContext(presets.bfv4096Linear)
+  const counter = plannerOpCounter(fheCtx)
+  const secretKey = createKeyGenerator(fheCtx).secretKey
+  /** ms per generated token with every dense product under BFV (client and miner halves in this process). */
+  const encryptedMsPerToken = (m: GptModel): number => {
+    const linear = encryptedInt8Linear({ ctx: fheCtx, secretKey })
+    const n = ctx.quick ? 2 : 6
+    for (const _t of generate(m, prompt, { maxNewTokens: 1, temperature: 0, forward: { linear } })) break // prepare weights
+    const t0 = performance.now()
+    let k = 0
+    for (const _t of generate(m, prompt, { maxNewTokens: n, temperature: 0, forward: { linear } })) k++
+    return (performance.now() - t0) / k
+  }
   const prompt = tokenizer.encode('The economy of')
   const genTokens = c.nCtx - prompt.length
   const tokensPerSecond = (linear?: LinearFn): number => {
@@ -56,11 +70,13 @@ export async function bench(ctx: BenchContext): Promise<BenchSection> {
     const e = evaluate(m, evalSet, opts)
     const mask = m.headMask
     const heads = mask === undefined ? c.nLayer * c.nHead : mask.flat().filter((v) => v !== 0).length
-    const ops = countEncryptedOps(m, { fuseQkv }).total
+    const ops = countEncryptedOps(m, { fuseQkv, counter, lmHeadEncrypted: false }).total
+    ctx.progress(`encrypted latency: ${variant}`)
     rows.push({
       variant, 'held-out ppl': fmt(e.perplexity, 4), 'top-1 agreement with f32': `${(100 * agreement(top1Predictions(m, evalSet, opts), ref)).toFixed(1)}%`,
       heads: `${heads}/${c.nLayer * c.nHead}`, 'ct×pt products / token': ops.ctPtProducts, 'round trips / token': ops.roundTrips,
       'ciphertexts up + down / token': ops.ciphertextsUp + ops.ciphertextsDown, 'generation tokens/s': tps,
+      'encrypted ms / token': fuseQkv ? fmt(encryptedMsPerToken(m)) : '—',
     })
   }
   addRow('f32, Q/K/V as three requests (before merging)', model, undefined, fmt(f32Tps), false)
@@ -86,12 +102,13 @@ export async function bench(ctx: BenchContext): Promise<BenchSection> {
       const full = await forwardAsync(model, w, { linear: gpuLinear })
       for (let t = 0; t < w.length; t++) preds.push(argmax(full.subarray(t * V, (t + 1) * V)))
     }
-    const ops = countEncryptedOps(model).total
+    const ops = countEncryptedOps(model, { counter, lmHeadEncrypted: false }).total
     rows.push({
       variant: `int8 (basedai/kernels ${service.backend === 'webgpu' ? 'WGSL' : 'TS reference'}: ${service.label})`,
       'held-out ppl': fmt(Math.exp(e.loss / e.count), 4), 'top-1 agreement with f32': `${(100 * agreement(preds, ref)).toFixed(1)}%`,
       heads: `${c.nLayer * c.nHead}/${c.nLayer * c.nHead}`, 'ct×pt products / token': ops.ctPtProducts, 'round trips / token': ops.roundTrips,
       'ciphertexts up + down / token': ops.ciphertextsUp + ops.ciphertextsDown, 'generation tokens/s': fmt(gpuTps),
+      'encrypted ms / token': '(as int8 CPU)',
     })
   } finally {
     service.destroy()
@@ -106,13 +123,14 @@ export async function bench(ctx: BenchContext): Promise<BenchSection> {
   return {
     title: 'Model: shipped Factbook GPT (f32, int8, squeezed)',
     device: cpuDescription(),
-    columns: ['variant', 'held-out ppl', 'top-1 agreement with f32', 'heads', 'ct×pt products / token', 'round trips / token', 'ciphertexts up + down / token', 'generation tokens/s'],
+    columns: ['variant', 'held-out ppl', 'top-1 agreement with f32', 'heads', 'ct×pt products / token', 'round trips / token', 'ciphertexts up + down / token', 'generation tokens/s', 'encrypted ms / token'],
     rows,
     notes: [
       `model ${JSON.stringify({ nLayer: c.nLayer, nHead: c.nHead, nEmbd: c.nEmbd, nCtx: c.nCtx, vocabSize: c.vocabSize })}; held-out set: ${evalSet.length} windows (every ${step}th of ${held.length}); calibration: ${calib.length} windows of the training split`,
       `generation: greedy, prompt "The economy of", ${genTokens} new tokens with KV cache, best of runs; CPU int8/f32 speed ratio ${(int8Tps / f32Tps).toFixed(2)}; the kernels path pays one GPU submission and read-back per dense product (9 per token), which dominates at this model size`,
       'budgets are fractions of the all-heads defaultHeadCost (QKV and output-projection MACs of a head + 2·nCtx·hd attention products)',
-      'encrypted operations: countEncryptedOps, hybrid protocol (miner does every dense product on encrypted activations, client the non-linear parts), unpacked scalar counter (one ciphertext per value) until basedai/fhe\'s planner is plugged in; encrypted latency per token: not measured (FHE issue not landed)',
+      'encrypted operations per generated token: countEncryptedOps with basedai/fhe\'s planner (plannerOpCounter: Cheetah coefficient packing, BFV N = 4096, 3 × 31-bit primes, t = 2^28), hybrid protocol as implemented in gateway/encrypted.ts (the miner does every dense product of every layer on ciphertexts; the client keeps the key, LayerNorm, softmax, GELU and the tied LM head in plaintext); one round trip per dense product; no rotations and no ct×ct multiplies',
+      'encrypted ms / token: greedy generation with every dense product encrypted, evaluated and decrypted (client and miner halves in one process, serialized bytes each way, no network); the f32 rows and the squeezed rows run the same int8 encrypted products — squeezing changes the counted products only where the code slices pruned heads out of the projections, which the forward pass does not do yet',
       'peer (onnxruntime-node / transformers.js on the same weights as ONNX): not run — neither package is installed and no ONNX exporter is available offline here',
     ],
   }

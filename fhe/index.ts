@@ -95,6 +95,7 @@ export {
   clientEncryptLinear,
   encryptedInt8Linear,
   minerEvaluateLinear,
+  plannerOpCounter,
   type EncryptedLinearOptions,
   type EncryptedLinearRecord,
   type EncryptedLinearRequest,

@@ -10,6 +10,7 @@
  * shipped model. Non-linear layers (LayerNorm, softmax, GELU) stay with the client, in plaintext.
  */
 import type { LinearFn, LinearSite } from '../model/forward.ts'
+import type { LinearOpCounter } from '../model/encrypted-ops.ts'
 import { quantizeWeightInt8, type Int8Matrix } from '../model/int8.ts'
 import type { FheContext } from './context.ts'
 import {
@@ -151,5 +152,22 @@ export function encryptedInt8Linear(opts: EncryptedLinearOptions): LinearFn {
       prepareMs,
     })
     return y
+  }
+}
+
+/**
+ * basedai/model's `LinearOpCounter` from the FHE planner: what one dense product really costs under the packing
+ * `planLinear` chooses (ciphertext × plaintext products, ciphertexts each way; no rotations, no ct×ct multiplies).
+ */
+export function plannerOpCounter(ctx: FheContext): LinearOpCounter {
+  return ({ dIn, dOut, tokens }) => {
+    const p = planLinear(ctx, { dIn, dOut, tokens })
+    return {
+      ctPtProducts: p.rowBlocks * p.inChunks * p.tokenBlocks,
+      rotations: 0,
+      ctCtMultiplies: 0,
+      ciphertextsUp: p.inputCiphertexts,
+      ciphertextsDown: p.outputCiphertexts,
+    }
   }
 }

@@ -47,6 +47,11 @@ export interface OpCountOptions {
   /** Merge the Q, K and V projections into one packed request. Default true (GPT-2 stores them fused). */
   readonly fuseQkv?: boolean
   readonly counter?: LinearOpCounter
+  /**
+   * Count the tied LM head (d → vocabSize) as an encrypted request. Default true. The implemented protocol
+   * (gateway/encrypted.ts) keeps the LM head with the client, in plaintext: pass false to count what it sends.
+   */
+  readonly lmHeadEncrypted?: boolean
 }
 
 export interface OpCountReport {
@@ -88,6 +93,6 @@ export function countEncryptedOps(model: GptModel, options: OpCountOptions = {})
     ops = add(ops, request(4 * d, d))
     perLayer.push(ops)
   }
-  const lmHead = request(d, c.vocabSize)
+  const lmHead = options.lmHeadEncrypted === false ? ZERO : request(d, c.vocabSize)
   return { total: perLayer.reduce(add, lmHead), perLayer, lmHead }
 }
