@@ -1,6 +1,7 @@
 /**
  * Integer splitting with exact conservation, and the percentile rule.
  */
+import { largestRemainder } from '../consensus/index.ts'
 
 /**
  * Splits `total` in proportion to `weights` so that the parts sum to `total` exactly (largest-remainder method):
@@ -8,38 +9,13 @@
  * index. All-zero (or empty-sum) weights split equally. An empty list returns [] (caller handles the leftover).
  */
 export function splitProportional(total: bigint, weights: readonly bigint[]): bigint[] {
-  const n = weights.length
-  if (n === 0) return []
+  if (weights.length === 0) return []
   let sum = 0n
   for (const w of weights) {
     if (w < 0n) throw new RangeError('negative weight')
     sum += w
   }
-  const ws = sum === 0n ? weights.map(() => 1n) : weights
-  const s = sum === 0n ? BigInt(n) : sum
-  const parts: bigint[] = new Array<bigint>(n)
-  const rems: bigint[] = new Array<bigint>(n)
-  let given = 0n
-  for (let i = 0; i < n; i++) {
-    const num = total * (ws[i] as bigint)
-    parts[i] = num / s
-    rems[i] = num % s
-    given += parts[i] as bigint
-  }
-  let left = total - given
-  if (left > 0n) {
-    const order = [...Array(n).keys()].sort((a, b) => {
-      const ra = rems[a] as bigint
-      const rb = rems[b] as bigint
-      return ra > rb ? -1 : ra < rb ? 1 : a - b
-    })
-    for (const i of order) {
-      if (left === 0n) break
-      parts[i] = (parts[i] as bigint) + 1n
-      left--
-    }
-  }
-  return parts
+  return largestRemainder(total, sum === 0n ? weights.map(() => 1n) : weights)
 }
 
 /**

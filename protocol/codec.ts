@@ -12,8 +12,8 @@
 import { Either, ParseResult, Schema } from 'effect'
 import { Packr } from 'msgpackr'
 import { MAX_FRAME_BYTES, MAX_STRING_BYTES, PROTOCOL_VERSION } from './constants.ts'
-import { DecodeError, FrameTooLarge, ProtocolErrorByTag, VersionMismatch, type ProtocolError } from './errors.ts'
-import { MessageByTag, ReplyByTag, type Frame, type Message, type Reply } from './messages.ts'
+import { DecodeError, FrameTooLarge, ProtocolError, VersionMismatch } from './errors.ts'
+import { Message, Reply, type Frame } from './messages.ts'
 
 const packr = new Packr({ useRecords: false, moreTypes: false, mapsAsObjects: true, bundleStrings: false })
 
@@ -34,9 +34,26 @@ function issue(error: ParseResult.ParseError, prefix: string): DecodeError {
 
 type Decoder<A> = (raw: unknown, prefix: string) => Either.Either<A, DecodeError>
 
-function dispatcher<A>(byTag: Record<string, Schema.Schema<A, unknown>>, what: string): Decoder<A> {
+interface TagSignatures {
+  readonly propertySignatures?: ReadonlyArray<{ readonly name: PropertyKey; readonly type: { readonly literal?: unknown } }>
+}
+
+/** The `_tag` literal of a tagged struct or tagged error class schema. */
+export function tagOf(schema: Schema.Schema.Any): string {
+  const ast = schema.ast as TagSignatures & { readonly from?: TagSignatures }
+  const sigs = ast.propertySignatures ?? ast.from?.propertySignatures ?? []
+  const tag = sigs.find((p) => p.name === '_tag')?.type.literal
+  if (typeof tag !== 'string') throw new Error('schema has no _tag literal')
+  return tag
+}
+
+function dispatcher<A>(union: { readonly members: readonly Schema.Schema.Any[] }, what: string): Decoder<A> {
   const decoders = new Map<string, (u: unknown) => Either.Either<A, ParseResult.ParseError>>()
-  for (const [tag, schema] of Object.entries(byTag)) decoders.set(tag, Schema.decodeUnknownEither(schema, { errors: 'first' }))
+  for (const member of union.members) {
+    const tag = tagOf(member)
+    if (decoders.has(tag)) throw new Error(`two ${what} schemas share the tag ${tag}`)
+    decoders.set(tag, Schema.decodeUnknownEither(member as Schema.Schema<A, unknown>, { errors: 'first' }))
+  }
   return (raw, prefix) => {
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
       return Either.left(new DecodeError({ field: prefix || '(root)', reason: `expected ${what} object` }))
@@ -52,9 +69,9 @@ function dispatcher<A>(byTag: Record<string, Schema.Schema<A, unknown>>, what: s
   }
 }
 
-const decodeMessageBody = dispatcher<Message>(MessageByTag as unknown as Record<string, Schema.Schema<Message, unknown>>, 'message')
-const decodeReplyBody = dispatcher<Reply>(ReplyByTag as unknown as Record<string, Schema.Schema<Reply, unknown>>, 'reply')
-const decodeError = dispatcher<ProtocolError>(ProtocolErrorByTag as unknown as Record<string, Schema.Schema<ProtocolError, unknown>>, 'error')
+const decodeMessageBody = dispatcher<Message>(Message, 'message')
+const decodeReplyBody = dispatcher<Reply>(Reply, 'reply')
+const decodeError = dispatcher<ProtocolError>(ProtocolError, 'error')
 
 /** A shell of a frame whose body did not decode, kept so the receiver can still answer an Ask. */
 export interface PartialFrame {

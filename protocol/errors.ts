@@ -64,19 +64,7 @@ export class HandlerError extends Schema.TaggedError<HandlerError>()('HandlerErr
   message: Schema.String,
 }) {}
 
-/** Every boundary-crossing error, by tag. Add a new one here and to `ProtocolError` below. */
-export const ProtocolErrorByTag = {
-  DecodeError,
-  FrameTooLarge,
-  VersionMismatch,
-  UnsupportedMessage,
-  UnknownActor,
-  MailboxFull,
-  AskTimeout,
-  ActorCrashed,
-  ActorStopped,
-  HandlerError,
-} as const
+/** Every boundary-crossing error. Add a new one here. */
 export const ProtocolError = Schema.Union(
   DecodeError,
   FrameTooLarge,

@@ -67,30 +67,7 @@ export const GetProbeReport = Schema.TaggedStruct('GetProbeReport', {})
  */
 export const Fault = Schema.TaggedStruct('Fault', { mode: Schema.Literal('throw', 'exit', 'oom') })
 
-/** Every message, by tag. Add a new message here and to `Message` below (a test checks they agree). */
-export const MessageByTag = {
-  Ping,
-  Echo,
-  GetStatus,
-  Probe,
-  GetProbeReport,
-  Fault,
-  KernelInfo,
-  KernelNtt,
-  KernelPointwise,
-  KernelPolyMul,
-  KernelBaseConvert,
-  KernelMatmul,
-  KernelKvCreate,
-  KernelAttention,
-  KernelKvRelease,
-  KernelSqueeze,
-  SubmitTx,
-  GetAccount,
-  GetHead,
-  ProduceBlock,
-  EncryptedLinear,
-} as const
+/** Every message. Add a new message here (the codec dispatches on each member's `_tag`). */
 export const Message = Schema.Union(
   Ping,
   Echo,
@@ -134,26 +111,7 @@ export const ProbeReport = Schema.TaggedStruct('ProbeReport', {
   senders: Schema.Record({ key: Str, value: ProbeStats }),
 })
 
-/** Every reply, by tag. Add a new reply here and to `Reply` below (a test checks they agree). */
-export const ReplyByTag = {
-  Ack,
-  Pong,
-  EchoReply,
-  StatusReply,
-  ProbeReport,
-  KernelInfoReply,
-  KernelWords,
-  KernelMatmulReply,
-  KernelKvCreated,
-  KernelAttentionReply,
-  KernelSqueezeReply,
-  KernelAck,
-  TxAccepted,
-  AccountInfo,
-  HeadInfo,
-  BlockProduced,
-  EncryptedLinearReply,
-} as const
+/** Every reply. Add a new reply here. */
 export const Reply = Schema.Union(
   Ack,
   Pong,
