@@ -14,7 +14,7 @@ import { KernelService } from 'basedai/kernels'
 import { createFheContext, createKeyGenerator, encryptedInt8Linear, plannerOpCounter, presets } from 'basedai/fhe'
 import {
   argmax, countEncryptedOps, forwardAsync, generateAsync, kernelInt8Linear, logProb, defaultHeadCost, evaluate, generate, headSignificance, int8Linear, loadCorpus, loadShippedModel, shippedHeldOutText,
-  squeezeHeads, top1Predictions, windows, type GptModel, type LinearFn,
+  squeezeHeads, top1Predictions, windows, type ActivationQuant, type GptModel, type LinearFn,
 } from 'basedai/model'
 
 function agreement(a: readonly number[], b: readonly number[]): number {
@@ -36,8 +36,8 @@ export async function bench(ctx: BenchContext): Promise<BenchSection> {
   const counter = plannerOpCounter(fheCtx)
   const secretKey = createKeyGenerator(fheCtx).secretKey
   /** ms per generated token with every dense product under BFV (client and miner halves in this process). */
-  const encryptedMsPerToken = (m: GptModel): number => {
-    const linear = encryptedInt8Linear({ ctx: fheCtx, secretKey })
+  const encryptedMsPerToken = (m: GptModel, activations: ActivationQuant = 'absmax'): number => {
+    const linear = encryptedInt8Linear({ ctx: fheCtx, secretKey, activations })
     const n = ctx.quick ? 2 : 6
     for (const _t of generate(m, prompt, { maxNewTokens: 1, temperature: 0, forward: { linear } })) break // prepare weights
     const t0 = performance.now()
@@ -65,7 +65,7 @@ export async function bench(ctx: BenchContext): Promise<BenchSection> {
   const ref = top1Predictions(model, evalSet)
   const rows: Record<string, string | number>[] = []
   const allHeads = c.nLayer * c.nHead * defaultHeadCost({ layer: 0, head: 0 }, c)
-  const addRow = (variant: string, m: GptModel, linear: LinearFn | undefined, tps: string, fuseQkv = true): void => {
+  const addRow = (variant: string, m: GptModel, linear: LinearFn | undefined, tps: string, fuseQkv = true, activations: ActivationQuant = 'absmax'): void => {
     const opts = linear !== undefined ? { linear } : {}
     const e = evaluate(m, evalSet, opts)
     const mask = m.headMask
@@ -76,12 +76,14 @@ export async function bench(ctx: BenchContext): Promise<BenchSection> {
       variant, 'held-out ppl': fmt(e.perplexity, 4), 'top-1 agreement with f32': `${(100 * agreement(top1Predictions(m, evalSet, opts), ref)).toFixed(1)}%`,
       heads: `${heads}/${c.nLayer * c.nHead}`, 'ct×pt products / token': ops.ctPtProducts, 'round trips / token': ops.roundTrips,
       'ciphertexts up + down / token': ops.ciphertextsUp + ops.ciphertextsDown, 'generation tokens/s': tps,
-      'encrypted ms / token': fuseQkv ? fmt(encryptedMsPerToken(m)) : '—',
+      'encrypted ms / token': fuseQkv ? fmt(encryptedMsPerToken(m, activations)) : '—',
     })
   }
   addRow('f32, Q/K/V as three requests (before merging)', model, undefined, fmt(f32Tps), false)
   addRow('f32 reference (QKV fused)', model, undefined, fmt(f32Tps))
   addRow('int8 (CPU reference)', model, int8, fmt(int8Tps))
+  const squeezeActs: ActivationQuant = { levels: 256, threshold: 0.1, alpha: 0.5 }
+  addRow('int8, activations by §5.1 dynamic quantization (L = 256, T = 0.1, α = 0.5)', model, int8Linear(squeezeActs), '', true, squeezeActs)
   ctx.progress('int8 on basedai/kernels')
   const service = await KernelService.create({ log: () => undefined })
   try {

@@ -11,7 +11,7 @@
  */
 import type { LinearFn, LinearSite } from '../model/forward.ts'
 import type { LinearOpCounter } from '../model/encrypted-ops.ts'
-import { quantizeWeightInt8, type Int8Matrix } from '../model/int8.ts'
+import { quantizeRowsInt8, quantizeWeightInt8, rescaleInt8, type ActivationQuant, type Int8Matrix, type QuantizedRows } from '../model/int8.ts'
 import type { FheContext } from './context.ts'
 import {
   decryptLinear,
@@ -49,33 +49,30 @@ export interface EncryptedLinearOptions {
   readonly rng?: RandomSource
   /** Called after every product with its sizes and timings. */
   readonly onProduct?: (r: EncryptedLinearRecord) => void
+  /** Activation quantization before encryption (default 'absmax', as `int8Linear()`). */
+  readonly activations?: ActivationQuant
 }
 
 /** The client's half of one product, before it goes to the miner. */
 export interface EncryptedLinearRequest {
   readonly plan: LinearPlan
-  /** Per-row activation scales (kept by the client for rescaling). */
-  readonly aScale: Float64Array
+  /** The int8 activations' per-row scales and offsets (kept by the client for rescaling; `q` is what is encrypted). */
+  readonly quant: QuantizedRows
   /** Serialized input ciphertexts (what goes up). */
   readonly inputs: Uint8Array[]
 }
 
-/** Client: per-row int8 quantization of the activations (as `int8Linear` does), planning, encryption. */
+/**
+ * Client: int8 quantization of the activations (`mode`: 'absmax' as `int8Linear()`, or the whitepaper's §5.1
+ * dynamic quantization), planning, encryption.
+ */
 export function clientEncryptLinear(
-  ctx: FheContext, secretKey: SecretKey, x: Float32Array, rows: number, inDim: number, outDim: number, rng: RandomSource = cryptoRandom,
+  ctx: FheContext, secretKey: SecretKey, x: Float32Array, rows: number, inDim: number, outDim: number,
+  rng: RandomSource = cryptoRandom, mode: ActivationQuant = 'absmax',
 ): EncryptedLinearRequest {
-  const qa = new Int8Array(rows * inDim)
-  const aScale = new Float64Array(rows)
-  for (let r = 0; r < rows; r++) {
-    const xo = r * inDim
-    let max = 0
-    for (let k = 0; k < inDim; k++) max = Math.max(max, Math.abs(x[xo + k] as number))
-    const as = max === 0 ? 1 : max / 127
-    aScale[r] = as
-    for (let k = 0; k < inDim; k++) qa[xo + k] = Math.round((x[xo + k] as number) / as)
-  }
+  const quant = quantizeRowsInt8(x, rows, inDim, mode)
   const plan = planLinear(ctx, { dIn: inDim, dOut: outDim, tokens: rows })
-  return { plan, aScale, inputs: encryptActivations(ctx, secretKey, plan, qa, rng).map((c) => serializeCiphertext(ctx, c)) }
+  return { plan, quant, inputs: encryptActivations(ctx, secretKey, plan, quant.q, rng).map((c) => serializeCiphertext(ctx, c)) }
 }
 
 /**
@@ -99,20 +96,12 @@ export function minerEvaluateLinear(
   return { outputs, prepareMs }
 }
 
-/** Client: decrypts the exact int32 accumulators and rescales exactly as `int8Linear` does. */
+/** Client: decrypts the exact int32 accumulators and rescales exactly as `int8Linear` does (`rescaleInt8`). */
 export function clientDecryptLinear(
   ctx: FheContext, secretKey: SecretKey, req: EncryptedLinearRequest, outputs: readonly Uint8Array[], weights: Int8Matrix, b: Float32Array,
 ): Float32Array {
-  const { plan, aScale } = req
-  const acc = decryptLinear(ctx, secretKey, plan, outputs.map((d) => deserializePartial(ctx, d)))
-  const rows = plan.tokens
-  const outDim = plan.dOut
-  const y = new Float32Array(rows * outDim)
-  for (let r = 0; r < rows; r++) {
-    const as = aScale[r] as number
-    for (let j = 0; j < outDim; j++) y[r * outDim + j] = (acc[r * outDim + j] as number) * as * (weights.scale[j] as number) + (b[j] as number)
-  }
-  return y
+  const acc = decryptLinear(ctx, secretKey, req.plan, outputs.map((d) => deserializePartial(ctx, d)))
+  return rescaleInt8(acc, req.quant, weights, b)
 }
 
 /** An int8 `LinearFn` computing every dense product under BFV encryption (client and miner in this process). */
@@ -128,7 +117,7 @@ export function encryptedInt8Linear(opts: EncryptedLinearOptions): LinearFn {
       weights.set(w, m)
     }
     const t0 = performance.now()
-    const req = clientEncryptLinear(ctx, secretKey, x, rows, inDim, outDim, rng)
+    const req = clientEncryptLinear(ctx, secretKey, x, rows, inDim, outDim, rng, opts.activations ?? 'absmax')
     const t1 = performance.now()
     let cache = prepared.get(w)
     if (!cache) {

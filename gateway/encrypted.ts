@@ -22,7 +22,7 @@ import {
   type PresetName,
   type SecretKey,
 } from '../fhe/index.ts'
-import { generateAsync, quantizeWeightInt8, type AsyncLinearFn, type GptModel, type Int8Matrix, type Tokenizer } from '../model/index.ts'
+import { generateAsync, quantizeWeightInt8, type ActivationQuant, type AsyncLinearFn, type GptModel, type Int8Matrix, type Tokenizer } from '../model/index.ts'
 import type { EncryptedLinear, EncryptedLinearReply } from '../protocol/index.ts'
 
 export type AskMiner = (msg: typeof EncryptedLinear.Type) => Promise<typeof EncryptedLinearReply.Type>
@@ -34,6 +34,11 @@ export interface EncryptedSessionInit {
   readonly ask: AskMiner
   /** BFV parameters (default bfv4096Linear: N = 4096, 3 × 31-bit primes, t = 2^28, 128-bit security). */
   readonly preset?: PresetName
+  /**
+   * Activation quantization before encryption: 'absmax' (default; the int8 path's) or the whitepaper's §5.1 dynamic
+   * quantization (Cerberus Squeezing's σ-adaptive scale, L = 256 levels).
+   */
+  readonly activations?: ActivationQuant
 }
 
 export interface ProductStats {
@@ -66,7 +71,7 @@ export class EncryptedSession {
       m = quantizeWeightInt8(w, inDim, outDim)
       this.int8.set(w, m)
     }
-    const req = clientEncryptLinear(this.ctx, this.secretKey, x, rows, inDim, outDim)
+    const req = clientEncryptLinear(this.ctx, this.secretKey, x, rows, inDim, outDim, undefined, this.init.activations ?? 'absmax')
     const { ni, mt, no, dIn, dOut, tokens } = req.plan
     const reply = await this.init.ask({
       _tag: 'EncryptedLinear',
