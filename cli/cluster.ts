@@ -105,7 +105,12 @@ export function clusterSpec(opts: ClusterOptions, system: () => ActorSystem | un
         id: `brain-${i}`,
         role: 'brain',
         behaviour: { module: role('brain') },
-        args: { brainId: i },
+        args: {
+          brainId: i,
+          miners: range(opts.miners)
+            .filter((m) => ((m - 1) % Math.max(1, opts.brains)) + 1 === i)
+            .map((m) => `/root/miners/miner-${m}`),
+        },
       })),
     },
     {

@@ -50,17 +50,19 @@ export function registerModelCommands(program: Command): void {
     .option('--int8', 'int8 weights and activations (CPU int8 path)')
     .option('--squeeze-activations', 'quantize activations by the whitepaper\'s §5.1 dynamic quantization (σ-adaptive scale, 256 levels) instead of absmax (with --int8 or --encrypted)')
     .option('--encrypted', 'encrypted inference on a miner of the running cluster: every dense product is sent as BFV ciphertexts; the key stays here')
-    .option('--miner <address>', 'with --encrypted: the miner actor', '/root/miners/miner-1')
+    .option('--brain <address>', 'with --encrypted: the Brain that assigns a miner (least-loaded: no prompt embedding is sent)', '/root/brains/brain-1')
+    .option('--miner <address>', 'with --encrypted: use this miner instead of asking the Brain')
     .option('--control <url>', 'with --encrypted: control URL of the cluster')
     .option('--data-dir <dir>', 'with --encrypted: data directory of the cluster', DEFAULT_CLUSTER.dataDir)
-    .action(async (prompt: string, o: { tokens: number; temperature: number; topK: number; seed: number; weights?: string; int8?: boolean; squeezeActivations?: boolean; encrypted?: boolean; miner: string; control?: string; dataDir: string }) => {
+    .action(async (prompt: string, o: { tokens: number; temperature: number; topK: number; seed: number; weights?: string; int8?: boolean; squeezeActivations?: boolean; encrypted?: boolean; brain: string; miner?: string; control?: string; dataDir: string }) => {
       const activations: ActivationQuant = o.squeezeActivations ? { levels: 256, threshold: 0.1, alpha: 0.5 } : 'absmax'
       if (o.encrypted) {
         if (o.weights) throw new InvalidArgumentError('--encrypted runs the Brain model the miner serves (the shipped model); --weights does not apply')
         const base = findControl(path.resolve(o.dataDir), o.control)
         const { model, tokenizer } = loadShippedModel()
-        const session = new EncryptedSession({ model, modelId: SHIPPED_MODEL_ID, activations, ask: (m) => askControl(base, o.miner, m, 120_000) })
-        process.stderr.write(`encrypted session: BFV ${session.preset} (N = ${session.ctx.n}, 128-bit), key held by this process; miner ${o.miner}\n`)
+        const miner = o.miner ?? (await askControl(base, o.brain, { _tag: 'Route' })).miner
+        const session = new EncryptedSession({ model, modelId: SHIPPED_MODEL_ID, activations, ask: (m) => askControl(base, miner, m, 120_000) })
+        process.stderr.write(`encrypted session: BFV ${session.preset} (N = ${session.ctx.n}, 128-bit), key held by this process; miner ${miner}${o.miner ? '' : ` (assigned by ${o.brain})`}\n`)
         process.stdout.write(prompt)
         for await (const piece of session.generateText(tokenizer, prompt, { maxNewTokens: o.tokens, temperature: o.temperature, topK: o.topK, seed: o.seed })) {
           process.stdout.write(piece)

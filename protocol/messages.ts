@@ -32,6 +32,7 @@ import {
   KernelWords,
 } from './kernel-messages.ts'
 import { EncryptedLinear, EncryptedLinearReply } from './fhe-messages.ts'
+import { GetRouting, RegisterMiner, Route, Routed, RoutingTable } from './brain-messages.ts'
 import { AccountInfo, BlockProduced, GetAccount, GetHead, HeadInfo, ProduceBlock, SubmitTx, TxAccepted } from './ledger-messages.ts'
 
 /** A bounded string (ids, names, error texts). */
@@ -90,6 +91,9 @@ export const Message = Schema.Union(
   GetHead,
   ProduceBlock,
   EncryptedLinear,
+  RegisterMiner,
+  Route,
+  GetRouting,
 )
 export type Message = typeof Message.Type
 export type MessageTag = Message['_tag']
@@ -130,6 +134,8 @@ export const Reply = Schema.Union(
   HeadInfo,
   BlockProduced,
   EncryptedLinearReply,
+  Routed,
+  RoutingTable,
 )
 export type Reply = typeof Reply.Type
 
@@ -154,6 +160,8 @@ export interface ReplyMap {
   GetHead: typeof HeadInfo.Type
   ProduceBlock: typeof BlockProduced.Type
   EncryptedLinear: typeof EncryptedLinearReply.Type
+  Route: typeof Routed.Type
+  GetRouting: typeof RoutingTable.Type
 }
 export type ReplyFor<M extends Message> = M['_tag'] extends keyof ReplyMap ? ReplyMap[M['_tag']] : typeof Ack.Type
 

@@ -1,12 +1,119 @@
 /**
- * The brain actor. This first cut answers the basic requests (roles/basic.ts) and reports its configuration in
- * GetStatus; its real behaviour lands with its issue.
+ * The Brain actor: one hosted LLM task and the routing of its queries to miners (whitepaper §2.2, §4.3).
+ *
+ * Routing, with the paper's bug fixed (its `distribute_work_to_miners` computes the closest peer but never appends
+ * the item to that peer's assignments): each query's embedding goes to the miner whose running mean of routed
+ * embeddings is nearest (Euclidean distance); a miner with no history yet, and exact ties, go to the least-loaded
+ * miner (lowest address on equal load), so new miners receive work and the choice is deterministic. The
+ * assignment is recorded — the miner's mean moves toward the query and its count grows — and `GetRouting` shows it
+ * for audit. Embeddings must all have the dimension of the first one routed (typed error otherwise).
+ *
+ * A query routed without an embedding goes to the least-loaded miner: an encrypted session sends none, because
+ * the embedding of its prompt would reveal the prompt to the Brain.
+ *
+ * Miners come from `args.miners` (addresses, given by the cluster) and from RegisterMiner messages.
  */
-import { basicBehaviour } from './basic.ts'
+import { continueWith, failWith, type Behaviour, type HandleResult } from '../index.ts'
+import { HandlerError, type Message } from '../../protocol/index.ts'
+import { basicBehaviour, BASIC_TAGS, type BasicState } from './basic.ts'
 
-export default () =>
-  basicBehaviour('brain', ({ args }) => {
-    const out: Record<string, string | number | boolean> = {}
-    for (const [k, v] of Object.entries(args)) if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[k] = v
-    return out
-  })
+interface MinerRecord {
+  readonly address: string
+  centroid: Float64Array | null
+  assigned: number
+}
+
+export interface BrainState {
+  readonly basic: BasicState
+  readonly miners: Map<string, MinerRecord>
+  dim: number
+}
+
+function toF32(bytes: Uint8Array): Float32Array {
+  const copy = bytes.slice()
+  return new Float32Array(copy.buffer, copy.byteOffset, copy.byteLength / 4)
+}
+
+/** Picks a miner for `e` (pure, deterministic); undefined when there is no miner. */
+export function chooseMiner(miners: Iterable<MinerRecord>, e: ArrayLike<number>): { miner: MinerRecord; distance: number } | undefined {
+  let best: { miner: MinerRecord; distance: number } | undefined
+  const better = (m: MinerRecord, d: number): boolean => {
+    if (!best) return true
+    if (d !== best.distance) return d < best.distance
+    if (m.assigned !== best.miner.assigned) return m.assigned < best.miner.assigned
+    return m.address < best.miner.address
+  }
+  for (const m of miners) {
+    // A miner with no history is at distance 0 from everything: new miners get work first.
+    let d = 0
+    if (m.centroid) {
+      let s = 0
+      for (let k = 0; k < e.length; k++) s += ((e[k] as number) - (m.centroid[k] as number)) ** 2
+      d = Math.sqrt(s)
+    }
+    if (better(m, d)) best = { miner: m, distance: d }
+  }
+  return best
+}
+
+export default function brainBehaviour(): Behaviour<BrainState> {
+  const basic = basicBehaviour('brain', () => ({}))
+  return {
+    accepts: [...BASIC_TAGS, 'RegisterMiner', 'Route', 'GetRouting'],
+    init(ctx) {
+      const miners = new Map<string, MinerRecord>()
+      const list = Array.isArray(ctx.args.miners) ? ctx.args.miners : []
+      for (const a of list) if (typeof a === 'string') miners.set(a, { address: a, centroid: null, assigned: 0 })
+      return { basic: basic.init(ctx) as BasicState, miners, dim: 0 }
+    },
+    handle(state, msg: Message, ctx): HandleResult<BrainState> {
+      switch (msg._tag) {
+        case 'RegisterMiner':
+          if (!state.miners.has(msg.miner)) state.miners.set(msg.miner, { address: msg.miner, centroid: null, assigned: 0 })
+          return continueWith(state)
+        case 'GetRouting':
+          return continueWith(state, {
+            _tag: 'RoutingTable',
+            miners: [...state.miners.values()].map((m) => ({ miner: m.address, assigned: m.assigned, hasCentroid: m.centroid !== null })),
+          })
+        case 'Route': {
+          if (msg.embedding === undefined) {
+            const least = [...state.miners.values()].sort((a, b) => a.assigned - b.assigned || (a.address < b.address ? -1 : 1))[0]
+            if (!least) return failWith(state, new HandlerError({ actor: ctx.address, tag: 'NoMiner', message: 'no miner serves this Brain' }))
+            least.assigned++
+            return continueWith(state, { _tag: 'Routed', miner: least.address, distance: 0, assigned: least.assigned })
+          }
+          if (msg.embedding.length === 0 || msg.embedding.length % 4 !== 0) {
+            return failWith(state, new HandlerError({ actor: ctx.address, tag: 'InvalidRequest', message: 'embedding must be f32 bytes (a positive multiple of 4)' }))
+          }
+          const e = toF32(msg.embedding)
+          if (state.dim !== 0 && e.length !== state.dim) {
+            return failWith(state, new HandlerError({ actor: ctx.address, tag: 'InvalidRequest', message: `embedding has ${e.length} values, this Brain routes ${state.dim}` }))
+          }
+          if (!e.every(Number.isFinite)) return failWith(state, new HandlerError({ actor: ctx.address, tag: 'InvalidRequest', message: 'embedding has a non-finite value' }))
+          const pick = chooseMiner(state.miners.values(), e)
+          if (!pick) return failWith(state, new HandlerError({ actor: ctx.address, tag: 'NoMiner', message: 'no miner serves this Brain' }))
+          state.dim = e.length
+          const m = pick.miner
+          m.assigned++
+          if (!m.centroid) m.centroid = Float64Array.from(e)
+          else for (let k = 0; k < e.length; k++) m.centroid[k] = (m.centroid[k] as number) + ((e[k] as number) - (m.centroid[k] as number)) / m.assigned
+          return continueWith(state, { _tag: 'Routed', miner: m.address, distance: pick.distance, assigned: m.assigned })
+        }
+        default: {
+          const r = basic.handle(state.basic, msg, ctx) as HandleResult<BasicState>
+          if (r._tag === 'Continue' && r.reply?._tag === 'StatusReply') {
+            return continueWith(state, { ...r.reply, detail: { ...r.reply.detail, miners: state.miners.size, ...numericArgs(ctx.args) } })
+          }
+          return r._tag === 'Continue' ? continueWith(state, r.reply) : continueWith(state)
+        }
+      }
+    },
+  }
+}
+
+function numericArgs(args: Readonly<Record<string, unknown>>): Record<string, number | string | boolean> {
+  const out: Record<string, number | string | boolean> = {}
+  for (const [k, v] of Object.entries(args)) if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') out[k] = v
+  return out
+}

@@ -1,0 +1,28 @@
+/**
+ * Messages of the Brain actor (actors/roles/brain.ts): routing of queries to the Brain's miners (whitepaper §4.3,
+ * with its bug fixed: the paper's `distribute_work_to_miners` finds the closest peer but never assigns the item).
+ *
+ * - RegisterMiner → Ack: a miner actor (by address) serves this Brain.
+ * - Route → Routed: the miner for a query, chosen by the distance between the query's embedding and each miner's
+ *   running mean of the embeddings routed to it; miners with no history yet, and ties, go to the least-loaded.
+ *   The assignment is recorded (the miner's mean and count), so validators can audit it with GetRouting. A query
+ *   routed without an embedding (an encrypted session: the embedding would reveal the prompt) goes to the
+ *   least-loaded miner.
+ * - GetRouting → RoutingTable.
+ */
+import { Schema } from 'effect'
+
+const Addr = Schema.String.pipe(Schema.maxLength(1024))
+const Count = Schema.Number.pipe(Schema.int(), Schema.nonNegative())
+/** f32 little-endian embedding, at most 16k dimensions. */
+const Embedding = Schema.Uint8ArrayFromSelf.pipe(Schema.filter((b) => (b.length > 0 && b.length % 4 === 0 && b.length <= 65536) || 'f32 bytes, 1..16384 values'))
+
+export const RegisterMiner = Schema.TaggedStruct('RegisterMiner', { miner: Addr })
+/** Without an embedding (an encrypted session must not reveal its prompt's), the least-loaded miner is chosen. */
+export const Route = Schema.TaggedStruct('Route', { embedding: Schema.optional(Embedding) })
+export const GetRouting = Schema.TaggedStruct('GetRouting', {})
+
+export const Routed = Schema.TaggedStruct('Routed', { miner: Addr, distance: Schema.Number, assigned: Count })
+export const RoutingTable = Schema.TaggedStruct('RoutingTable', {
+  miners: Schema.Array(Schema.Struct({ miner: Addr, assigned: Count, hasCentroid: Schema.Boolean })),
+})

@@ -1,0 +1,68 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import fc from 'fast-check'
+import { ActorSystem } from '../../supervisor/index.ts'
+import { PROTOCOL_VERSION, decodeFrame, encodeFrame } from '../../protocol/index.ts'
+
+const brain = new URL('../../actors/roles/brain.ts', import.meta.url).href
+const f32 = (...v: number[]): Uint8Array => new Uint8Array(Float32Array.from(v).buffer)
+
+async function brainWith(miners: string[]): Promise<ActorSystem> {
+  return ActorSystem.start({ kind: 'supervisor', id: 'root', children: [{ kind: 'actor', id: 'brain-1', behaviour: { module: brain }, args: { brainId: 1, miners } }] })
+}
+
+test('Brain routing assigns every query (the paper\'s routing never did): new miners first, then nearest mean', async () => {
+  const sys = await brainWith(['/m/a', '/m/b'])
+  const b = sys.ref('/root/brain-1')
+  // Two fresh miners: the first two queries go one to each (least-loaded, then address order).
+  assert.equal((await b.ask({ _tag: 'Route', embedding: f32(10, 0) })).miner, '/m/a')
+  assert.equal((await b.ask({ _tag: 'Route', embedding: f32(-10, 0) })).miner, '/m/b')
+  // Then by distance to each miner's running mean of routed embeddings.
+  const near = await b.ask({ _tag: 'Route', embedding: f32(9, 1) })
+  assert.equal(near.miner, '/m/a')
+  assert.ok(Math.abs(near.distance - Math.SQRT2) < 1e-9)
+  assert.equal((await b.ask({ _tag: 'Route', embedding: f32(-8, 0) })).miner, '/m/b')
+  // A new miner gets the next query, wherever it lies (distance 0 until it has history).
+  await b.ask({ _tag: 'RegisterMiner', miner: '/m/c' })
+  assert.equal((await b.ask({ _tag: 'Route', embedding: f32(9, 0) })).miner, '/m/c')
+  // Without an embedding (encrypted sessions): least-loaded.
+  const table = await b.ask({ _tag: 'GetRouting' })
+  assert.deepEqual(table.miners.map((m) => [m.miner, m.assigned]), [['/m/a', 2], ['/m/b', 2], ['/m/c', 1]])
+  assert.equal((await b.ask({ _tag: 'Route' })).miner, '/m/c')
+  // Bad input: wrong dimension, non-finite values, malformed bytes.
+  await assert.rejects(b.ask({ _tag: 'Route', embedding: f32(1, 2, 3) }), (e: unknown) => (e as { tag?: string }).tag === 'InvalidRequest')
+  await assert.rejects(b.ask({ _tag: 'Route', embedding: f32(Number.NaN, 1) }), (e: unknown) => (e as { tag?: string }).tag === 'InvalidRequest')
+  await assert.rejects(b.ask({ _tag: 'Route', embedding: new Uint8Array(3) }), (e: unknown) => (e as { tag?: string }).tag === 'InvalidRequest')
+  // From the wire, the schema refuses it before the Brain sees it.
+  const answer = decodeFrame(await b.askBytes(encodeFrame({ _tag: 'Ask', v: PROTOCOL_VERSION, to: '/root/brain-1', id: 1, body: { _tag: 'Route', embedding: new Uint8Array(3) } })))
+  assert.ok(answer._tag === 'Right' && answer.right._tag === 'Fail' && answer.right.error._tag === 'DecodeError')
+  assert.equal(sys.stats()[0]?.restarts, 0)
+  await sys.shutdown()
+})
+
+test('property: every routed query is assigned to exactly one registered miner; counts add up', async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.integer({ min: 1, max: 5 }),
+      fc.array(fc.tuple(fc.float({ min: -100, max: 100, noNaN: true }), fc.float({ min: -100, max: 100, noNaN: true })), { minLength: 1, maxLength: 40 }),
+      async (nMiners, points) => {
+        const miners = Array.from({ length: nMiners }, (_, i) => `/m/${i}`)
+        const sys = await brainWith(miners)
+        const b = sys.ref('/root/brain-1')
+        for (const [x, y] of points) assert.ok(miners.includes((await b.ask({ _tag: 'Route', embedding: f32(x, y) })).miner))
+        const table = await b.ask({ _tag: 'GetRouting' })
+        assert.equal(table.miners.reduce((s, m) => s + m.assigned, 0), points.length)
+        assert.ok(table.miners.every((m) => m.assigned > 0 || points.length < nMiners), 'every miner gets work once there are enough queries')
+        await sys.shutdown()
+      },
+    ),
+    { seed: 3, numRuns: 25 },
+  )
+})
+
+test('a Brain with no miner refuses routing with a typed error', async () => {
+  const sys = await brainWith([])
+  await assert.rejects(sys.ref('/root/brain-1').ask({ _tag: 'Route', embedding: f32(1) }), (e: unknown) => (e as { tag?: string }).tag === 'NoMiner')
+  await assert.rejects(sys.ref('/root/brain-1').ask({ _tag: 'Route' }), (e: unknown) => (e as { tag?: string }).tag === 'NoMiner')
+  await sys.shutdown()
+})
