@@ -165,9 +165,12 @@ export class LocalCell extends Cell {
   private readonly drainFn = (): void => this.drain()
   private readonly pending = new PendingAsks()
 
-  constructor(opts: CellOptions & { readonly behaviour: AnyBehaviour | BehaviourSource }) {
+  private readonly lookup: ((address: string) => ActorRef | undefined) | undefined
+
+  constructor(opts: CellOptions & { readonly behaviour: AnyBehaviour | BehaviourSource; readonly lookup?: (address: string) => ActorRef | undefined }) {
     super(opts)
     this.source = opts.behaviour
+    this.lookup = opts.lookup
     this.mailbox = new Mailbox<Envelope>(this.capacity)
   }
 
@@ -190,6 +193,7 @@ export class LocalCell extends Cell {
       placement: 'main',
       uptimeMs: () => Date.now() - this.startedAt,
       self: this,
+      ...(this.lookup ? { lookup: this.lookup } : {}),
     }
     const runner = new Runner(behaviour, ctx)
     this.startedAt = Date.now()

@@ -75,6 +75,8 @@ export interface ActorContext {
   readonly placement: 'main' | 'worker'
   /** A ref to this actor (main-thread actors; a worker-thread actor has none), e.g. for timers that tell itself. */
   readonly self?: ActorRef
+  /** Finds another actor of this tree by address (main-thread actors; undefined when there is none). */
+  readonly lookup?: (address: string) => ActorRef | undefined
 }
 
 export interface Behaviour<S, M extends Message = Message> {

@@ -65,6 +65,7 @@ cluster
   .option('--miners <n>', 'miner actors (each in its own worker thread)', int('--miners', 0, 1024), DEFAULT_CLUSTER.miners)
   .option('--validators <n>', 'validator actors', int('--validators', 0, 1024), DEFAULT_CLUSTER.validators)
   .option('--shards <k>', 'ledger shards (LMDB sub-databases)', int('--shards', 1, 64), DEFAULT_CLUSTER.shards)
+  .option('--challenge-ms <ms>', 'how often each validator challenges a miner (0: only on request)', int('--challenge-ms', 0, 86_400_000), DEFAULT_CLUSTER.challengeMs)
   .option('--block-ms <ms>', 'block time of a new ledger (an existing one keeps its own)', int('--block-ms', 100, 3_600_000), DEFAULT_CLUSTER.blockTimeMs)
   .option('--control-port <port>', 'loopback HTTP control port (0: any free port)', int('--control-port', 0, 65535), DEFAULT_CLUSTER.controlPort)
   .option('--data-dir <dir>', 'data directory', DEFAULT_CLUSTER.dataDir)
@@ -72,7 +73,7 @@ cluster
   .option('--listen <multiaddr...>', 'libp2p listen addresses (e.g. /ip4/0.0.0.0/tcp/4001 to serve other machines)', [...DEFAULT_CLUSTER.listen])
   .option('--no-net', 'do not start libp2p')
   .option('--once', 'start, print the tree, then stop (smoke test)')
-  .action(async (o: { brains: number; miners: number; validators: number; shards: number; blockMs: number; controlPort: number; dataDir: string; mainThreadMiners?: boolean; once?: boolean; listen: string[]; net: boolean }) => {
+  .action(async (o: { brains: number; miners: number; validators: number; shards: number; blockMs: number; challengeMs: number; controlPort: number; dataDir: string; mainThreadMiners?: boolean; once?: boolean; listen: string[]; net: boolean }) => {
     const dataDir = path.resolve(o.dataDir)
     fs.mkdirSync(dataDir, { recursive: true })
     const log = pino({ base: { pid: process.pid } }, pino.destination({ dest: path.join(dataDir, 'cluster.log'), sync: false }))

@@ -7,7 +7,7 @@
  *   │                                mempool and block timer
  *   ├── brains (one_for_one)         brain-1 … brain-B
  *   ├── miners (one_for_one)         miner-1 … miner-M   (worker threads: a miner holds a GPU kernel worker)
- *   ├── validators (one_for_one)     validator-1 … validator-V
+ *   ├── validators (one_for_one)     validator-1 … validator-V   (encrypted challenges of their Brain's miners)
  *   ├── net                          libp2p: serves these actors to other machines (net/)
  *   └── control                      loopback HTTP for `based inspect`
  */
@@ -25,6 +25,8 @@ export interface ClusterOptions {
   /** LMDB shard sub-databases of the ledger. */
   readonly shards: number
   readonly blockTimeMs: number
+  /** How often each validator challenges one of its Brain's miners (0: only on request). */
+  readonly challengeMs: number
   readonly controlPort: number
   readonly dataDir: string
   /** Run miners in worker threads (default true). */
@@ -40,6 +42,7 @@ export const DEFAULT_CLUSTER: ClusterOptions = {
   validators: 1,
   shards: 4,
   blockTimeMs: 10_000,
+  challengeMs: 30_000,
   controlPort: 7870,
   dataDir: path.resolve(process.env.BASED_DATA_DIR ?? '.data'),
   minerThreads: true,
@@ -61,6 +64,11 @@ export function clusterSpec(opts: ClusterOptions, system: () => ActorSystem | un
   count('validators', opts.validators)
   count('shards', opts.shards)
   if (!Number.isSafeInteger(opts.blockTimeMs) || opts.blockTimeMs < 100) throw new RangeError('--block-ms must be an integer ≥ 100')
+  /** Miner m serves Brain ((m − 1) mod B) + 1. */
+  const minersOf = (brain: number): string[] =>
+    range(opts.miners)
+      .filter((m) => ((m - 1) % Math.max(1, opts.brains)) + 1 === brain)
+      .map((m) => `/root/miners/miner-${m}`)
   const net: ChildSpecInput[] =
     opts.listen.length === 0
       ? []
@@ -107,9 +115,7 @@ export function clusterSpec(opts: ClusterOptions, system: () => ActorSystem | un
         behaviour: { module: role('brain') },
         args: {
           brainId: i,
-          miners: range(opts.miners)
-            .filter((m) => ((m - 1) % Math.max(1, opts.brains)) + 1 === i)
-            .map((m) => `/root/miners/miner-${m}`),
+          miners: minersOf(i),
         },
       })),
     },
@@ -136,7 +142,11 @@ export function clusterSpec(opts: ClusterOptions, system: () => ActorSystem | un
         id: `validator-${i}`,
         role: 'validator',
         behaviour: { module: role('validator') },
-        args: { brainId: ((i - 1) % Math.max(1, opts.brains)) + 1 },
+        args: {
+          brainId: ((i - 1) % Math.max(1, opts.brains)) + 1,
+          miners: minersOf(((i - 1) % Math.max(1, opts.brains)) + 1),
+          challengeMs: opts.challengeMs,
+        },
       })),
     },
     ...net,

@@ -33,6 +33,7 @@ import {
 } from './kernel-messages.ts'
 import { EncryptedLinear, EncryptedLinearReply } from './fhe-messages.ts'
 import { GetRouting, RegisterMiner, Route, Routed, RoutingTable } from './brain-messages.ts'
+import { ChallengeMiner, ChallengeResult, GetScores, Scores } from './validator-messages.ts'
 import { AccountInfo, BlockProduced, GetAccount, GetHead, HeadInfo, ProduceBlock, SubmitTx, TxAccepted } from './ledger-messages.ts'
 
 /** A bounded string (ids, names, error texts). */
@@ -94,6 +95,8 @@ export const Message = Schema.Union(
   RegisterMiner,
   Route,
   GetRouting,
+  ChallengeMiner,
+  GetScores,
 )
 export type Message = typeof Message.Type
 export type MessageTag = Message['_tag']
@@ -136,6 +139,8 @@ export const Reply = Schema.Union(
   EncryptedLinearReply,
   Routed,
   RoutingTable,
+  ChallengeResult,
+  Scores,
 )
 export type Reply = typeof Reply.Type
 
@@ -162,6 +167,8 @@ export interface ReplyMap {
   EncryptedLinear: typeof EncryptedLinearReply.Type
   Route: typeof Routed.Type
   GetRouting: typeof RoutingTable.Type
+  ChallengeMiner: typeof ChallengeResult.Type
+  GetScores: typeof Scores.Type
 }
 export type ReplyFor<M extends Message> = M['_tag'] extends keyof ReplyMap ? ReplyMap[M['_tag']] : typeof Ack.Type
 

@@ -16,6 +16,7 @@ import {
   ShutdownExit,
   formatReason,
   isCleanExit,
+  type ActorRef,
   type ActorStats,
   type BehaviourSource,
   type Child,
@@ -31,6 +32,8 @@ export interface SupervisorHost {
   register(address: string, child: Child, kind: 'actor' | 'supervisor'): void
   unregister(address: string): void
   event(e: SupervisorEvent): void
+  /** Finds an actor of this tree by address (given to main-thread actors as `ctx.lookup`). */
+  lookup(address: string): ActorRef | undefined
 }
 
 export type SupervisorEvent =
@@ -86,7 +89,7 @@ export class Supervisor implements Child {
 
   private makeSlot(spec: ChildSpec): Slot {
     const address = `${this.address}/${spec.id}`
-    const child = spec.kind === 'supervisor' ? new Supervisor(spec, address, this.host, this.now) : makeCell(spec, address)
+    const child = spec.kind === 'supervisor' ? new Supervisor(spec, address, this.host, this.now) : makeCell(spec, address, this.host)
     this.host.register(address, child, spec.kind)
     const slot: Slot = { spec, child, running: false, finished: false }
     child.setExitListener((reason) => {
@@ -295,7 +298,7 @@ export class Supervisor implements Child {
   }
 }
 
-function makeCell(spec: ActorSpec, address: string): Child {
+function makeCell(spec: ActorSpec, address: string, host: SupervisorHost): Child {
   const common = {
     id: spec.id,
     address,
@@ -311,5 +314,5 @@ function makeCell(spec: ActorSpec, address: string): Child {
       ...(spec.resourceLimits ? { resourceLimits: spec.resourceLimits } : {}),
     })
   }
-  return new LocalCell({ ...common, behaviour: spec.behaviour })
+  return new LocalCell({ ...common, behaviour: spec.behaviour, lookup: (a) => host.lookup(a) })
 }

@@ -1,12 +1,140 @@
 /**
- * The validator actor. This first cut answers the basic requests (roles/basic.ts) and reports its configuration in
- * GetStatus; its real behaviour lands with its issue.
+ * The validator actor: checks its Brain's miners with encrypted challenges whose answers it knows (whitepaper
+ * §2.3.3: "ensure that miners are correctly running the model").
+ *
+ * A challenge is one dense product of the Brain's public model on a random int8 activation vector, encrypted under
+ * the validator's own BFV key and sent as an ordinary EncryptedLinear request. To the miner it looks like any user's
+ * work (fresh ciphertexts are indistinguishable), so a miner cannot answer challenges honestly and skimp on real
+ * queries without being caught at the rate challenges are sent. The validator decrypts the answer and compares it,
+ * exactly, with the plaintext int8 product (evaluation is deterministic: the result is exact integers). Scores are
+ * an exponential moving average (α = 0.2) of correct answers; a typed error from the miner counts as a failure.
+ *
+ * Miners come from `args.miners`; `args.challengeMs` (default 30 s; 0 = only on request) paces the timer, which
+ * challenges the miners in turn. Turning scores into on-chain weights (a `setWeights` transaction from the
+ * validator's registered key, feeding the Yuma epoch) is the next step; it needs the validator registered on the
+ * ledger.
  */
-import { basicBehaviour } from './basic.ts'
+import { randomInt } from 'node:crypto'
+import { continueWith, failWith, type Behaviour, type HandleResult } from '../index.ts'
+import { HandlerError, type Message } from '../../protocol/index.ts'
+import { clientDecryptLinear, clientEncryptLinear, createFheContext, createKeyGenerator, presets, type FheContext, type SecretKey } from '../../fhe/index.ts'
+import { int8Linear, loadShippedModel, quantizeWeightInt8, type GptModel, type LinearSite } from '../../model/index.ts'
+import { basicBehaviour, BASIC_TAGS, type BasicState } from './basic.ts'
+import { SHIPPED_MODEL_ID } from './miner.ts'
 
-export default () =>
-  basicBehaviour('validator', ({ args }) => {
-    const out: Record<string, string | number | boolean> = {}
-    for (const [k, v] of Object.entries(args)) if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[k] = v
-    return out
-  })
+interface MinerScore {
+  challenges: number
+  correct: number
+  score: number
+}
+
+export interface ValidatorState {
+  readonly basic: BasicState
+  readonly model: GptModel
+  readonly fhe: FheContext
+  readonly secretKey: SecretKey
+  readonly miners: string[]
+  readonly scores: Map<string, MinerScore>
+  next: number
+  timer: NodeJS.Timeout | null
+}
+
+const SITES: ReadonlyArray<LinearSite['name']> = ['attn', 'proj', 'fc', 'fcProj']
+
+function shapeOf(model: GptModel, site: LinearSite): { w: Float32Array; b: Float32Array; inDim: number; outDim: number } {
+  const l = model.weights.layers[site.layer] as GptModel['weights']['layers'][number]
+  const d = model.config.nEmbd
+  switch (site.name) {
+    case 'attn':
+      return { w: l.attnW, b: l.attnB, inDim: d, outDim: 3 * d }
+    case 'proj':
+      return { w: l.projW, b: l.projB, inDim: d, outDim: d }
+    case 'fc':
+      return { w: l.fcW, b: l.fcB, inDim: d, outDim: 4 * d }
+    case 'fcProj':
+      return { w: l.fcProjW, b: l.fcProjB, inDim: 4 * d, outDim: d }
+  }
+}
+
+export default function validatorBehaviour(): Behaviour<ValidatorState> {
+  const basic = basicBehaviour('validator', () => ({}))
+  return {
+    accepts: [...BASIC_TAGS, 'ChallengeMiner', 'GetScores'],
+    init(ctx) {
+      const fhe = createFheContext(presets.bfv4096Linear)
+      const miners = (Array.isArray(ctx.args.miners) ? ctx.args.miners : []).filter((m): m is string => typeof m === 'string')
+      const state: ValidatorState = {
+        basic: basic.init(ctx) as BasicState,
+        model: loadShippedModel().model,
+        fhe,
+        secretKey: createKeyGenerator(fhe).secretKey,
+        miners,
+        scores: new Map(),
+        next: 0,
+        timer: null,
+      }
+      const every = typeof ctx.args.challengeMs === 'number' ? ctx.args.challengeMs : 30_000
+      const self = ctx.self
+      if (every > 0 && self && miners.length > 0) {
+        state.timer = setInterval(() => {
+          const miner = state.miners[state.next++ % state.miners.length] as string
+          try {
+            self.tell({ _tag: 'ChallengeMiner', miner })
+          } catch {
+            // mailbox full: skip this round
+          }
+        }, every)
+        state.timer.unref()
+      }
+      return state
+    },
+    async handle(state, msg: Message, ctx): Promise<HandleResult<ValidatorState>> {
+      switch (msg._tag) {
+        case 'GetScores':
+          return continueWith(state, {
+            _tag: 'Scores',
+            miners: [...state.scores.entries()].map(([miner, s]) => ({ miner, challenges: s.challenges, correct: s.correct, score: s.score })),
+          })
+        case 'ChallengeMiner': {
+          const ref = ctx.lookup?.(msg.miner)
+          if (!ref) return failWith(state, new HandlerError({ actor: ctx.address, tag: 'UnknownActor', message: `no miner at ${msg.miner}` }))
+          const site: LinearSite = { layer: randomInt(state.model.config.nLayer), name: SITES[randomInt(SITES.length)] as LinearSite['name'] }
+          const { w, b, inDim, outDim } = shapeOf(state.model, site)
+          const x = Float32Array.from({ length: inDim }, () => randomInt(-1000, 1001) / 250)
+          const t0 = performance.now()
+          const req = clientEncryptLinear(state.fhe, state.secretKey, x, 1, inDim, outDim)
+          let reason = 'ok'
+          try {
+            const { ni, mt, no, dIn, dOut, tokens } = req.plan
+            const reply = await ref.ask(
+              { _tag: 'EncryptedLinear', model: SHIPPED_MODEL_ID, layer: site.layer, site: site.name, preset: 'bfv4096Linear', plan: { ni, mt, no, dIn, dOut, tokens }, inputs: req.inputs },
+              { timeoutMs: 60_000 },
+            )
+            const got = clientDecryptLinear(state.fhe, state.secretKey, req, reply.outputs, quantizeWeightInt8(w, inDim, outDim), b)
+            const want = int8Linear()(x, 1, inDim, outDim, w, b, site)
+            if (got.length !== want.length || got.some((v, i) => v !== want[i])) reason = 'wrong result'
+          } catch (e) {
+            reason = typeof e === 'object' && e !== null && '_tag' in e ? String((e as { _tag: unknown; tag?: unknown }).tag ?? (e as { _tag: unknown })._tag) : 'error'
+          }
+          const correct = reason === 'ok'
+          const s = state.scores.get(msg.miner) ?? { challenges: 0, correct: 0, score: 0 }
+          s.challenges++
+          if (correct) s.correct++
+          s.score = 0.8 * s.score + 0.2 * (correct ? 1 : 0)
+          state.scores.set(msg.miner, s)
+          return continueWith(state, { _tag: 'ChallengeResult', miner: msg.miner, correct, reason, ms: performance.now() - t0 })
+        }
+        default: {
+          const r = basic.handle(state.basic, msg, ctx) as HandleResult<BasicState>
+          if (r._tag === 'Continue' && r.reply?._tag === 'StatusReply') {
+            return continueWith(state, { ...r.reply, detail: { ...r.reply.detail, miners: state.miners.length, challenged: state.scores.size } })
+          }
+          return r._tag === 'Continue' ? continueWith(state, r.reply) : continueWith(state)
+        }
+      }
+    },
+    terminate(state) {
+      if (state.timer) clearInterval(state.timer)
+    },
+  }
+}

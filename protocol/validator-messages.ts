@@ -1,0 +1,25 @@
+/**
+ * Messages of the validator actor (actors/roles/validator.ts): challenges of miners with encrypted work whose answer
+ * the validator knows, and the scores that come of them.
+ *
+ * - ChallengeMiner → ChallengeResult: one challenge now (the validator's timer sends these too).
+ * - GetScores → Scores: per miner, challenges sent, answered correctly, and the score (exponential moving average).
+ */
+import { Schema } from 'effect'
+
+const Addr = Schema.String.pipe(Schema.maxLength(1024))
+const Count = Schema.Number.pipe(Schema.int(), Schema.nonNegative())
+
+export const ChallengeMiner = Schema.TaggedStruct('ChallengeMiner', { miner: Addr })
+export const GetScores = Schema.TaggedStruct('GetScores', {})
+
+export const ChallengeResult = Schema.TaggedStruct('ChallengeResult', {
+  miner: Addr,
+  correct: Schema.Boolean,
+  /** 'ok', 'wrong result', or the tag of the error the miner answered with. */
+  reason: Schema.String.pipe(Schema.maxLength(256)),
+  ms: Schema.Number.pipe(Schema.finite()),
+})
+export const Scores = Schema.TaggedStruct('Scores', {
+  miners: Schema.Array(Schema.Struct({ miner: Addr, challenges: Count, correct: Count, score: Schema.Number.pipe(Schema.finite()) })),
+})
