@@ -7,18 +7,9 @@
 import os from 'node:os'
 import { epoch, type EpochInput } from 'basedai/consensus'
 import { cpuDescription, fmt, timeIt, type BenchContext, type BenchSection } from './harness.ts'
+import { mulberry32 } from '../model/weights.ts'
 
-/** Seeded PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+const prng = mulberry32
 
 /** A dense metagraph: `validators` permitted uids with stake weight every uid (u16-style weights). */
 function metagraph(n: number, validators: number, seed: number): EpochInput {

@@ -11,19 +11,11 @@ import { NttKernels } from '../kernels/ntt/gpu.ts'
 import { forwardNttUnchecked, makeNttTables } from '../kernels/ntt/reference.ts'
 import { matmulInt8Reference } from '../kernels/matmul/reference.ts'
 import { AttentionReference, type AttentionStep } from '../kernels/attention/reference.ts'
+import { mulberry32 } from '../model/weights.ts'
 
 const PRIMES = [2147352577, 2146959361, 2146041857, 2144468993]
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0
-    let t = s
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+const rng = mulberry32
 
 function batch(n: number, rows: number, primes: readonly number[], next: () => number): Uint32Array {
   const a = new Uint32Array(rows * n)

@@ -22,7 +22,7 @@ import {
   type PresetName,
   type SecretKey,
 } from '../fhe/index.ts'
-import { generateAsync, quantizeWeightInt8, type ActivationQuant, type AsyncLinearFn, type GptModel, type Int8Matrix, type Tokenizer } from '../model/index.ts'
+import { generateAsync, quantizeWeightInt8, TextStreamDecoder, type ActivationQuant, type AsyncLinearFn, type GptModel, type Int8Matrix, type Tokenizer } from '../model/index.ts'
 import type { EncryptedLinear, EncryptedLinearReply } from '../protocol/index.ts'
 
 export type AskMiner = (msg: typeof EncryptedLinear.Type) => Promise<typeof EncryptedLinearReply.Type>
@@ -95,16 +95,12 @@ export class EncryptedSession {
     prompt: string,
     opts: { maxNewTokens: number; temperature?: number; topK?: number; seed?: number },
   ): AsyncGenerator<string, void, undefined> {
-    const out: number[] = []
-    let emitted = ''
+    const d = new TextStreamDecoder(tokenizer)
     for await (const t of generateAsync(this.init.model, tokenizer.encode(prompt), { ...opts, linear: this.linear })) {
-      out.push(t)
-      const text = tokenizer.decode(out)
-      if (text.endsWith('\uFFFD')) continue
-      if (text.length > emitted.length && text.startsWith(emitted)) {
-        yield text.slice(emitted.length)
-        emitted = text
-      }
+      const piece = d.push(t)
+      if (piece !== '') yield piece
     }
+    const rest = d.finish()
+    if (rest !== '') yield rest
   }
 }

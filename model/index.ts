@@ -50,7 +50,7 @@ export { squeezeShipped, type ShippedSqueezeRule, type ShippedSqueezeResult } fr
 export { loadShippedModel, shippedHeldOutText, SHIPPED_DIR, SHIPPED_WEIGHTS } from './shipped.ts'
 export type { ShippedModel } from './shipped.ts'
 export { loadCorpus, splitCorpus, corpusPath } from './corpus.ts'
-export { generateText } from './text.ts'
+export { generateText, TextStreamDecoder } from './text.ts'
 export { countEncryptedOps, scalarOpCounter } from './encrypted-ops.ts'
 export type { EncryptedOps, LinearOpCounter, LinearShape, OpCountOptions, OpCountReport } from './encrypted-ops.ts'
 export { kernelInt8Linear, quantizeActivationsInt8 } from './kernels.ts'

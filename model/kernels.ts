@@ -14,7 +14,7 @@
  * ```
  */
 import type { AsyncLinearFn } from './forward.ts'
-import { quantizeWeightInt8 } from './int8.ts'
+import { quantizeRowsInt8, quantizeWeightInt8 } from './int8.ts'
 
 export interface Int8WeightsInput {
   readonly w: Int8Array
@@ -37,18 +37,10 @@ export interface Int8MatmulService<Handle> {
   matmulInt8(x: Int8ActivationsInput, weights: Handle): Promise<{ readonly y: Float32Array }>
 }
 
-/** Per-row symmetric int8 quantization of activations (scale = max|x|/127, 1 for a zero row). */
+/** Per-row symmetric int8 quantization of activations (scale = max|x|/127, 1 for a zero row; f32 scales for the GPU). */
 export function quantizeActivationsInt8(x: Float32Array, rows: number, cols: number): Int8ActivationsInput {
-  const a = new Int8Array(rows * cols)
-  const aScale = new Float32Array(rows)
-  for (let r = 0; r < rows; r++) {
-    let max = 0
-    for (let k = 0; k < cols; k++) max = Math.max(max, Math.abs(x[r * cols + k]))
-    const s = max === 0 ? 1 : max / 127
-    aScale[r] = s
-    for (let k = 0; k < cols; k++) a[r * cols + k] = Math.round(x[r * cols + k] / s)
-  }
-  return { a, aScale, m: rows, k: cols }
+  const q = quantizeRowsInt8(x, rows, cols, 'absmax')
+  return { a: q.q, aScale: Float32Array.from(q.step), m: rows, k: cols }
 }
 
 /** Route every dense product through `service.matmulInt8`, uploading each weight tensor once. */

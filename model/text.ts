@@ -8,17 +8,38 @@ import { generate, type GenerateOptions } from './sample.ts'
 import type { Tokenizer } from './tokenizer.ts'
 
 export function* generateText(model: GptModel, tokenizer: Tokenizer, prompt: string, options: GenerateOptions): Generator<string, void, undefined> {
-  const out: number[] = []
-  let emitted = ''
+  const d = new TextStreamDecoder(tokenizer)
   for (const t of generate(model, tokenizer.encode(prompt), options)) {
-    out.push(t)
-    const text = tokenizer.decode(out)
-    if (text.endsWith('\uFFFD')) continue
-    if (text.length > emitted.length && text.startsWith(emitted)) {
-      yield text.slice(emitted.length)
-      emitted = text
-    }
+    const piece = d.push(t)
+    if (piece !== '') yield piece
   }
-  const final = tokenizer.decode(out)
-  if (final.length > emitted.length) yield final.slice(emitted.length)
+  const rest = d.finish()
+  if (rest !== '') yield rest
+}
+
+/** Turns generated tokens into text pieces as soon as they form complete characters (sync or async generation). */
+export class TextStreamDecoder {
+  private readonly tokenizer: Tokenizer
+  private readonly out: number[] = []
+  private emitted = ''
+
+  constructor(tokenizer: Tokenizer) {
+    this.tokenizer = tokenizer
+  }
+
+  /** The new text this token completes ('' while it ends inside a multi-byte character). */
+  push(token: number): string {
+    this.out.push(token)
+    const text = this.tokenizer.decode(this.out)
+    if (text.endsWith('\uFFFD') || text.length <= this.emitted.length || !text.startsWith(this.emitted)) return ''
+    const piece = text.slice(this.emitted.length)
+    this.emitted = text
+    return piece
+  }
+
+  /** Whatever is left at the end (a trailing incomplete character decodes as U+FFFD). */
+  finish(): string {
+    const final = this.tokenizer.decode(this.out)
+    return final.length > this.emitted.length ? final.slice(this.emitted.length) : ''
+  }
 }

@@ -4,6 +4,7 @@ import { createKeyGenerator, type KeyGenerator } from '../../fhe/keygen.ts'
 import { presets, type PresetName } from '../../fhe/presets.ts'
 import { seededRandom } from '../../fhe/rng.ts'
 import type { PublicKey, RelinKeys } from '../../fhe/types.ts'
+import { mulberry32 } from '../../model/weights.ts'
 
 export interface Fixture {
   readonly ctx: FheContext
@@ -24,17 +25,8 @@ export function fixture(name: PresetName): Fixture {
   return f
 }
 
-/** Deterministic small PRNG (mulberry32) for test data. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** Seeded PRNG (mulberry32, shared with the model's weight init). */
+export const prng = mulberry32
 
 /** Integers uniform in [lo, hi]. */
 export function randomInts(count: number, lo: number, hi: number, seed: number): number[] {

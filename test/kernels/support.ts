@@ -1,16 +1,9 @@
 /** Test helpers for test/kernels: a seeded PRNG and random residue vectors. */
 
-/** mulberry32: a small deterministic 32-bit PRNG. */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0
-    let t = s
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+import { mulberry32 } from '../../model/weights.ts'
+
+/** mulberry32: a small deterministic 32-bit PRNG (shared with the model's weight init). */
+export const rng = mulberry32
 
 /** n uniform residues in [0, q). */
 export function randomResidues(n: number, q: number, next: () => number): Uint32Array {
