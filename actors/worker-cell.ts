@@ -210,6 +210,11 @@ export class WorkerCell extends Cell {
     const { id, promise } = this.pending.open(this.address, msg._tag, opts?.timeoutMs ?? DEFAULT_ASK_TIMEOUT_MS)
     promise.catch(noop)
     const frame: Frame = { _tag: 'Ask', v: PROTOCOL_VERSION, to: this.address, id, body: msg }
+    if (this.waiters.length === 0 && this.inMailbox() < this.capacity) {
+      // Room now: no extra promise hop on the round trip.
+      this.enqueue({ frame, askId: id }, msg._tag)
+      return promise as Promise<ReplyFor<Q>>
+    }
     return this.admit({ frame, askId: id }, msg._tag, opts?.signal).then(
       () => promise as Promise<ReplyFor<Q>>,
       (e: unknown) => {
