@@ -2,8 +2,9 @@
  * WorkerCell: an actor whose behaviour runs in its own worker thread (node:worker_threads), behind the same
  * ActorRef API as a main-thread actor.
  *
- * - Messages are encoded as protocol frames on this side and decoded and validated on the worker's side, so a
- *   worker actor gets exactly what a remote peer would send it.
+ * - Messages are encoded as protocol frames (msgpack) on this side and decoded on the worker's side; envelopes and
+ *   message tags are checked there, while bodies — typed here, or validated at the process's ingress (askBytes,
+ *   transports) — are not re-validated field by field between the process's own threads.
  * - Frames go in batches: one msgpack array per postMessage (one transferred buffer). When the thread is idle the
  *   batch leaves at the end of the current microtask run (low latency for asks); when it is busy, frames gather
  *   until the next turn of the event loop (throughput).
@@ -305,7 +306,7 @@ export class WorkerCell extends Cell {
   private onReplies(batch: Uint8Array): void {
     const values = decodeBatch(batch)
     for (const value of Either.isRight(values) ? values.right : []) {
-      const d = decodeFrameValue(value)
+      const d = decodeFrameValue(value, 'internal')
       if (Either.isLeft(d)) continue
       const f = d.right
       if (f._tag === 'Reply') this.pending.resolve(f.id, f.body)

@@ -84,7 +84,7 @@ async function handleBatch(batch: Uint8Array): Promise<void> {
   if (Either.isLeft(values)) throw new Error(`corrupt frame batch: ${values.left.error._tag}`)
   for (const value of values.right) {
     Atomics.add(counters, STARTED, 1)
-    const decoded = decodeFrameValue(value)
+    const decoded = decodeFrameValue(value, 'internal')
     if (Either.isLeft(decoded)) {
       Atomics.add(counters, ERRORS, 1)
       const id = decoded.left.partial.id

@@ -47,12 +47,12 @@ export function tagOf(schema: Schema.Schema.Any): string {
   return tag
 }
 
-function dispatcher<A>(union: { readonly members: readonly Schema.Schema.Any[] }, what: string): Decoder<A> {
+function dispatcher<A>(union: { readonly members: readonly Schema.Schema.Any[] }, what: string, full = true): Decoder<A> {
   const decoders = new Map<string, (u: unknown) => Either.Either<A, ParseResult.ParseError>>()
   for (const member of union.members) {
     const tag = tagOf(member)
     if (decoders.has(tag)) throw new Error(`two ${what} schemas share the tag ${tag}`)
-    decoders.set(tag, Schema.decodeUnknownEither(member as Schema.Schema<A, unknown>, { errors: 'first' }))
+    decoders.set(tag, full ? Schema.decodeUnknownEither(member as Schema.Schema<A, unknown>, { errors: 'first' }) : (u) => Either.right(u as A))
   }
   return (raw, prefix) => {
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
@@ -72,6 +72,10 @@ function dispatcher<A>(union: { readonly members: readonly Schema.Schema.Any[] }
 const decodeMessageBody = dispatcher<Message>(Message, 'message')
 const decodeReplyBody = dispatcher<Reply>(Reply, 'reply')
 const decodeError = dispatcher<ProtocolError>(ProtocolError, 'error')
+// Tag check only: for frames between this process's own threads, whose bodies were built by typed code or already
+// validated where they entered the process (askBytes, transports).
+const checkMessageTag = dispatcher<Message>(Message, 'message', false)
+const checkReplyTag = dispatcher<Reply>(Reply, 'reply', false)
 
 /** A shell of a frame whose body did not decode, kept so the receiver can still answer an Ask. */
 export interface PartialFrame {
@@ -126,8 +130,15 @@ export function decodeBatch(bytes: Uint8Array): Either.Either<unknown[], FrameDe
   return Either.right(raw.right as unknown[])
 }
 
-/** Validates an unpacked value as a frame. Never throws. */
-export function decodeFrameValue(raw: unknown): Either.Either<Frame, FrameDecodeFailure> {
+/**
+ * Validates an unpacked value as a frame. Never throws. `trust: 'internal'` (frames between this process's own
+ * threads) checks the envelope and each body's tag but not the body's fields: every body on that channel was built
+ * by typed code or already validated where it entered the process (askBytes, a transport). Errors in Fail frames
+ * are always decoded fully (they become their error classes).
+ */
+export function decodeFrameValue(raw: unknown, trust: 'external' | 'internal' = 'external'): Either.Either<Frame, FrameDecodeFailure> {
+  const messageBody = trust === 'internal' ? checkMessageTag : decodeMessageBody
+  const replyBody = trust === 'internal' ? checkReplyTag : decodeReplyBody
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     return fail(new DecodeError({ field: '(root)', reason: 'expected a frame object' }), NONE)
   }
@@ -143,7 +154,7 @@ export function decodeFrameValue(raw: unknown): Either.Either<Frame, FrameDecode
     case 'Ask': {
       if (!isAddress(r.to)) return fail(new DecodeError({ field: 'to', reason: 'expected an address string' }), partial)
       if (r._tag === 'Ask' && !isId(r.id)) return fail(new DecodeError({ field: 'id', reason: 'expected a non-negative integer' }), partial)
-      const body = decodeMessageBody(r.body, 'body')
+      const body = messageBody(r.body, 'body')
       if (Either.isLeft(body)) return fail(body.left, partial)
       return Either.right(
         r._tag === 'Tell'
@@ -153,7 +164,7 @@ export function decodeFrameValue(raw: unknown): Either.Either<Frame, FrameDecode
     }
     case 'Reply': {
       if (!isId(r.id)) return fail(new DecodeError({ field: 'id', reason: 'expected a non-negative integer' }), partial)
-      const body = decodeReplyBody(r.body, 'body')
+      const body = replyBody(r.body, 'body')
       if (Either.isLeft(body)) return fail(body.left, partial)
       return Either.right({ _tag: 'Reply', v: PROTOCOL_VERSION, id: r.id, body: body.right })
     }
