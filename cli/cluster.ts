@@ -65,10 +65,8 @@ export function clusterSpec(opts: ClusterOptions, system: () => ActorSystem | un
   count('shards', opts.shards)
   if (!Number.isSafeInteger(opts.blockTimeMs) || opts.blockTimeMs < 100) throw new RangeError('--block-ms must be an integer ≥ 100')
   /** Miner m serves Brain ((m − 1) mod B) + 1. */
-  const minersOf = (brain: number): string[] =>
-    range(opts.miners)
-      .filter((m) => ((m - 1) % Math.max(1, opts.brains)) + 1 === brain)
-      .map((m) => `/root/miners/miner-${m}`)
+  const minerIndicesOf = (brain: number): number[] => range(opts.miners).filter((m) => ((m - 1) % Math.max(1, opts.brains)) + 1 === brain)
+  const minersOf = (brain: number): string[] => minerIndicesOf(brain).map((m) => `/root/miners/miner-${m}`)
   const net: ChildSpecInput[] =
     opts.listen.length === 0
       ? []
@@ -98,7 +96,12 @@ export function clusterSpec(opts: ClusterOptions, system: () => ActorSystem | un
           id: 'writer',
           role: 'ledger',
           behaviour: { module: new URL('../ledger/actor.ts', import.meta.url).href },
-          args: { dataDir: opts.dataDir, shards: opts.shards, blockTimeMs: opts.blockTimeMs },
+          args: {
+            dataDir: opts.dataDir,
+            shards: opts.shards,
+            blockTimeMs: opts.blockTimeMs,
+            dev: { brains: opts.brains, miners: opts.miners, validators: opts.validators },
+          },
           mailbox: { capacity: 16_384 },
           shutdown: 30_000,
         },
@@ -145,6 +148,10 @@ export function clusterSpec(opts: ClusterOptions, system: () => ActorSystem | un
         args: {
           brainId: ((i - 1) % Math.max(1, opts.brains)) + 1,
           miners: minersOf(((i - 1) % Math.max(1, opts.brains)) + 1),
+          minerDev: minerIndicesOf(((i - 1) % Math.max(1, opts.brains)) + 1),
+          dev: i,
+          brain: ((i - 1) % Math.max(1, opts.brains)) + 1,
+          ledger: '/root/ledger/writer',
           challengeMs: opts.challengeMs,
         },
       })),

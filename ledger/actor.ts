@@ -9,12 +9,15 @@
  * - Transactions still in the mempool when the actor crashes are lost (the committed state is not: every block is one
  *   LMDB transaction); a client resubmits, and nonces make a resubmission safe.
  * - Dev genesis: when the data dir has no ledger yet, genesis funds every wallet found in `<dataDir>/wallets`
- *   (1,000 $BASED and 200,000 Pepecoin each: create wallets before the first start) under chain id `basedai-dev`.
+ *   (1,000 $BASED and 200,000 Pepecoin each: create wallets before the first start) under chain id `basedai-dev`;
+ *   with `args.dev` it also funds the dev network's public test keys and bootstraps its Brains, miners and
+ *   validators on the ledger (ledger/dev.ts).
  */
 import path from 'node:path'
 import { continueWith, failWith, toProtocolError, type Behaviour, type HandleResult } from '../actors/index.ts'
 import { HandlerError, type Message } from '../protocol/index.ts'
-import { bytesEqual, decodeTx, fromAddress, testKeyPair, toHex, verify } from './index.ts'
+import { bytesEqual, decodeTx, fromAddress, fromHex, testKeyPair, toAddress, toHex, verify } from './index.ts'
+import { devBootstrap, devGenesisAccounts, type DevNetwork } from './dev.ts'
 import { BadNonce, BadSignature, WrongChain } from './errors.ts'
 import { Ledger } from './ledger.ts'
 import { defaultParams } from './params.ts'
@@ -34,10 +37,13 @@ export interface LedgerActorState {
   readonly proposer: Uint8Array
 }
 
-function args(ctx: { args: Readonly<Record<string, unknown>> }): { dataDir: string; shards: number; blockTimeMs: number; autoBlocks: boolean } {
+function args(ctx: { args: Readonly<Record<string, unknown>> }): { dataDir: string; shards: number; blockTimeMs: number; autoBlocks: boolean; dev: DevNetwork | undefined } {
   const a = ctx.args
   if (typeof a.dataDir !== 'string') throw new Error('ledger actor needs args.dataDir')
+  const d = a.dev as Partial<DevNetwork> | undefined
+  const dev = d && typeof d.brains === 'number' && typeof d.miners === 'number' && typeof d.validators === 'number' && d.brains > 0 ? (d as DevNetwork) : undefined
   return {
+    dev,
     dataDir: a.dataDir,
     shards: typeof a.shards === 'number' ? a.shards : 4,
     blockTimeMs: typeof a.blockTimeMs === 'number' ? a.blockTimeMs : 10_000,
@@ -47,7 +53,7 @@ function args(ctx: { args: Readonly<Record<string, unknown>> }): { dataDir: stri
 
 export function ledgerBehaviour(): Behaviour<LedgerActorState> {
   return {
-    accepts: ['Ping', 'GetStatus', 'SubmitTx', 'GetAccount', 'GetHead', 'ProduceBlock'],
+    accepts: ['Ping', 'GetStatus', 'SubmitTx', 'GetAccount', 'GetHead', 'ProduceBlock', 'GetBrains', 'GetParticipant'],
     init(ctx) {
       const o = args(ctx)
       const store = LmdbStore.open({ path: path.join(o.dataDir, 'ledger'), shards: o.shards })
@@ -55,9 +61,13 @@ export function ledgerBehaviour(): Behaviour<LedgerActorState> {
       const genesis = {
         params: defaultParams({ chainId: 'basedai-dev', blockTimeMs: o.blockTimeMs }),
         time: Date.now(),
-        accounts: listWallets(o.dataDir).map((w) => ({ publicKey: fromAddress(w.personal), based: tokens(1000), pepe: tokens(200_000) })),
+        accounts: [
+          ...listWallets(o.dataDir).map((w) => ({ publicKey: fromAddress(w.personal), based: tokens(1000), pepe: tokens(200_000) })),
+          ...(o.dev ? devGenesisAccounts(o.dev) : []),
+        ],
       }
       const ledger = Ledger.open({ store, ...(fresh ? { genesis } : {}) })
+      if (fresh && o.dev) devBootstrap(ledger, o.dev)
       const state: LedgerActorState = { ledger, store, mempool: [], pending: new Map(), timer: null, proposer: testKeyPair('basedai-dev-proposer').publicKey }
       const self = ctx.self
       if (o.autoBlocks && self) {
@@ -138,6 +148,21 @@ export function ledgerBehaviour(): Behaviour<LedgerActorState> {
           } catch (e) {
             return failWith(state, toProtocolError(ctx.address, e))
           }
+        }
+        case 'GetBrains':
+          return continueWith(state, { _tag: 'BrainList', ids: [...ledger.globals().brains] })
+        case 'GetParticipant': {
+          const p = /^[0-9a-f]{64}$/.test(msg.computeKey) ? ledger.participant(msg.brain, fromHex(msg.computeKey)) : undefined
+          if (!p) return failWith(state, new HandlerError({ actor: ctx.address, tag: 'UnknownParticipant', message: `no participant ${msg.computeKey.slice(0, 16)}… on Brain ${msg.brain}` }))
+          return continueWith(state, {
+            _tag: 'ParticipantInfo',
+            brain: msg.brain,
+            uid: p.uid,
+            role: p.role,
+            owner: toAddress(p.owner),
+            score: String(p.score),
+            stake: String(p.stake),
+          })
         }
         case 'ProduceBlock': {
           const txs = state.mempool

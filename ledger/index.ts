@@ -46,6 +46,7 @@ export { blockHash, encodeBlock, decodeBlock, merkleRoot, type Block, type Block
 export { genesisEntries, type GenesisConfig, type GenesisAccount } from './genesis.ts'
 export { MemoryStore, LmdbStore, shardOf, type Store, type Head, type LmdbStoreOptions } from './store.ts'
 export { Ledger, type LedgerOptions, type Produced, type ProduceOptions, type Rejection } from './ledger.ts'
+export { devBootstrap, devGenesisAccounts, devKeys, brainIndexOf, DEV_VALIDATOR_STAKE, type DevNetwork } from './dev.ts'
 export { auditSupply, type SupplyReport } from './audit.ts'
 export { SignatureVerifier, verifyTxsAsync } from './verify-pool.ts'
 export {

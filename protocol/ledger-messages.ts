@@ -7,6 +7,8 @@
  * - GetAccount → AccountInfo (committed balances and nonce, and the next nonce counting queued transactions)
  * - GetHead → HeadInfo (height, hash, state root, fee rule, mempool size)
  * - ProduceBlock → BlockProduced (the block timer sends it; tests and tools may too)
+ * - GetBrains → BrainList (ids of the active Brains); GetParticipant → ParticipantInfo (uid, role, owner address,
+ *   consensus score, stake of a compute key registered on a Brain)
  */
 import { Schema } from 'effect'
 
@@ -19,6 +21,8 @@ export const SubmitTx = Schema.TaggedStruct('SubmitTx', { tx: Schema.Uint8ArrayF
 export const GetAccount = Schema.TaggedStruct('GetAccount', { address: Str })
 export const GetHead = Schema.TaggedStruct('GetHead', {})
 export const ProduceBlock = Schema.TaggedStruct('ProduceBlock', {})
+export const GetBrains = Schema.TaggedStruct('GetBrains', {})
+export const GetParticipant = Schema.TaggedStruct('GetParticipant', { brain: Count, computeKey: Hex })
 
 export const TxAccepted = Schema.TaggedStruct('TxAccepted', { hash: Hex, nonce: Units, mempool: Count })
 export const AccountInfo = Schema.TaggedStruct('AccountInfo', { address: Str, based: Units, pepe: Units, nonce: Units, nextNonce: Units })
@@ -33,5 +37,14 @@ export const HeadInfo = Schema.TaggedStruct('HeadInfo', {
   mempool: Count,
 })
 export const BlockProduced = Schema.TaggedStruct('BlockProduced', { height: Count, hash: Hex, included: Count, rejected: Count })
+export const BrainList = Schema.TaggedStruct('BrainList', { ids: Schema.Array(Count) })
+export const ParticipantInfo = Schema.TaggedStruct('ParticipantInfo', {
+  brain: Count,
+  uid: Count,
+  role: Schema.Literal('miner', 'validator'),
+  owner: Str,
+  score: Units,
+  stake: Units,
+})
 
-export const LEDGER_REQUEST_TAGS = ['SubmitTx', 'GetAccount', 'GetHead', 'ProduceBlock'] as const
+export const LEDGER_REQUEST_TAGS = ['SubmitTx', 'GetAccount', 'GetHead', 'ProduceBlock', 'GetBrains', 'GetParticipant'] as const

@@ -33,8 +33,21 @@ import {
 } from './kernel-messages.ts'
 import { EncryptedLinear, EncryptedLinearReply } from './fhe-messages.ts'
 import { GetRouting, RegisterMiner, Route, Routed, RoutingTable } from './brain-messages.ts'
-import { ChallengeMiner, ChallengeResult, GetScores, Scores } from './validator-messages.ts'
-import { AccountInfo, BlockProduced, GetAccount, GetHead, HeadInfo, ProduceBlock, SubmitTx, TxAccepted } from './ledger-messages.ts'
+import { ChallengeMiner, ChallengeResult, GetScores, Scores, SubmitWeights, WeightsSubmitted } from './validator-messages.ts'
+import {
+  AccountInfo,
+  BlockProduced,
+  BrainList,
+  GetAccount,
+  GetBrains,
+  GetHead,
+  GetParticipant,
+  HeadInfo,
+  ParticipantInfo,
+  ProduceBlock,
+  SubmitTx,
+  TxAccepted,
+} from './ledger-messages.ts'
 
 /** A bounded string (ids, names, error texts). */
 export const Str = Schema.String.pipe(Schema.maxLength(MAX_STRING_BYTES))
@@ -91,12 +104,15 @@ export const Message = Schema.Union(
   GetAccount,
   GetHead,
   ProduceBlock,
+  GetBrains,
+  GetParticipant,
   EncryptedLinear,
   RegisterMiner,
   Route,
   GetRouting,
   ChallengeMiner,
   GetScores,
+  SubmitWeights,
 )
 export type Message = typeof Message.Type
 export type MessageTag = Message['_tag']
@@ -136,11 +152,14 @@ export const Reply = Schema.Union(
   AccountInfo,
   HeadInfo,
   BlockProduced,
+  BrainList,
+  ParticipantInfo,
   EncryptedLinearReply,
   Routed,
   RoutingTable,
   ChallengeResult,
   Scores,
+  WeightsSubmitted,
 )
 export type Reply = typeof Reply.Type
 
@@ -164,11 +183,14 @@ export interface ReplyMap {
   GetAccount: typeof AccountInfo.Type
   GetHead: typeof HeadInfo.Type
   ProduceBlock: typeof BlockProduced.Type
+  GetBrains: typeof BrainList.Type
+  GetParticipant: typeof ParticipantInfo.Type
   EncryptedLinear: typeof EncryptedLinearReply.Type
   Route: typeof Routed.Type
   GetRouting: typeof RoutingTable.Type
   ChallengeMiner: typeof ChallengeResult.Type
   GetScores: typeof Scores.Type
+  SubmitWeights: typeof WeightsSubmitted.Type
 }
 export type ReplyFor<M extends Message> = M['_tag'] extends keyof ReplyMap ? ReplyMap[M['_tag']] : typeof Ack.Type
 

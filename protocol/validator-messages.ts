@@ -4,6 +4,8 @@
  *
  * - ChallengeMiner → ChallengeResult: one challenge now (the validator's timer sends these too).
  * - GetScores → Scores: per miner, challenges sent, answered correctly, and the score (exponential moving average).
+ * - SubmitWeights → WeightsSubmitted: the scores as a signed setWeights transaction, submitted to the ledger actor,
+ *   where the Yuma epoch turns them into miners' emission.
  */
 import { Schema } from 'effect'
 
@@ -12,6 +14,8 @@ const Count = Schema.Number.pipe(Schema.int(), Schema.nonNegative())
 
 export const ChallengeMiner = Schema.TaggedStruct('ChallengeMiner', { miner: Addr })
 export const GetScores = Schema.TaggedStruct('GetScores', {})
+/** Turn the current scores into a signed setWeights transaction on the ledger (dev network keys). */
+export const SubmitWeights = Schema.TaggedStruct('SubmitWeights', {})
 
 export const ChallengeResult = Schema.TaggedStruct('ChallengeResult', {
   miner: Addr,
@@ -19,6 +23,12 @@ export const ChallengeResult = Schema.TaggedStruct('ChallengeResult', {
   /** 'ok', 'wrong result', or the tag of the error the miner answered with. */
   reason: Schema.String.pipe(Schema.maxLength(256)),
   ms: Schema.Number.pipe(Schema.finite()),
+})
+export const WeightsSubmitted = Schema.TaggedStruct('WeightsSubmitted', {
+  brain: Count,
+  uids: Schema.Array(Count),
+  weights: Schema.Array(Count),
+  tx: Schema.String.pipe(Schema.maxLength(128)),
 })
 export const Scores = Schema.TaggedStruct('Scores', {
   miners: Schema.Array(Schema.Struct({ miner: Addr, challenges: Count, correct: Count, score: Schema.Number.pipe(Schema.finite()) })),

@@ -10,13 +10,14 @@
  * an exponential moving average (α = 0.2) of correct answers; a typed error from the miner counts as a failure.
  *
  * Miners come from `args.miners`; `args.challengeMs` (default 30 s; 0 = only on request) paces the timer, which
- * challenges the miners in turn. Turning scores into on-chain weights (a `setWeights` transaction from the
- * validator's registered key, feeding the Yuma epoch) is the next step; it needs the validator registered on the
- * ledger.
+ * challenges the miners in turn and, after each full round, submits the scores as a signed `setWeights`
+ * transaction (SubmitWeights) from the validator's key registered on the ledger (the dev network's keys,
+ * ledger/dev.ts), which the Yuma epoch turns into the miners' share of emission.
  */
 import { randomInt } from 'node:crypto'
-import { continueWith, failWith, type Behaviour, type HandleResult } from '../index.ts'
-import { HandlerError, type Message } from '../../protocol/index.ts'
+import { continueWith, failWith, toProtocolError, type ActorContext, type Behaviour, type HandleResult } from '../index.ts'
+import { devKeys, signTx, toAddress, toHex, withMinFee } from '../../ledger/index.ts'
+import { HandlerError, type Message, type WeightsSubmitted } from '../../protocol/index.ts'
 import { clientDecryptLinear, clientEncryptLinear, createFheContext, createKeyGenerator, presets, type FheContext, type SecretKey } from '../../fhe/index.ts'
 import { int8Linear, loadShippedModel, quantizeWeightInt8, type GptModel, type LinearSite } from '../../model/index.ts'
 import { basicBehaviour, BASIC_TAGS, type BasicState } from './basic.ts'
@@ -56,10 +57,51 @@ function shapeOf(model: GptModel, site: LinearSite): { w: Float32Array; b: Float
   }
 }
 
+/**
+ * Scores → a signed setWeights on the ledger (dev network keys: `args.dev` = this validator's index, `args.brain`
+ * the cluster index of its Brain, `args.minerDev` the dev index of each miner in `args.miners`; `args.ledger` the
+ * ledger actor). Weight = round(score · 65535), by the miners' uids on the Brain.
+ */
+async function submitWeights(state: ValidatorState, ctx: ActorContext): Promise<typeof WeightsSubmitted.Type> {
+  const a = ctx.args
+  const fail = (message: string): never => {
+    throw new HandlerError({ actor: ctx.address, tag: 'NotConfigured', message })
+  }
+  const dev = typeof a.dev === 'number' ? a.dev : fail('no dev validator index (args.dev): this validator has no ledger key')
+  const brainIndex = typeof a.brain === 'number' ? a.brain : fail('no Brain index (args.brain)')
+  const minerDev = Array.isArray(a.minerDev) ? (a.minerDev as unknown[]) : fail('no miner dev indices (args.minerDev)')
+  const ledger = ctx.lookup?.(typeof a.ledger === 'string' ? a.ledger : '/root/ledger/writer') ?? fail('no ledger actor')
+  const brain = (await ledger.ask({ _tag: 'GetBrains' })).ids[brainIndex - 1] ?? fail(`no Brain #${brainIndex} on the ledger`)
+  const entries: Array<{ uid: number; weight: number }> = []
+  for (let i = 0; i < state.miners.length; i++) {
+    const idx = minerDev[i]
+    if (typeof idx !== 'number') continue
+    const p = await ledger.ask({ _tag: 'GetParticipant', brain, computeKey: toHex(devKeys.minerCompute(idx).publicKey) })
+    const score = state.scores.get(state.miners[i] as string)?.score ?? 0
+    entries.push({ uid: p.uid, weight: Math.round(Math.min(1, Math.max(0, score)) * 65535) })
+  }
+  entries.sort((x, y) => x.uid - y.uid)
+  const me = devKeys.validator(dev)
+  const head = await ledger.ask({ _tag: 'GetHead' })
+  const acct = await ledger.ask({ _tag: 'GetAccount', address: toAddress(me.publicKey) })
+  const uids = entries.map((e) => e.uid)
+  const weights = entries.map((e) => e.weight)
+  const tx = signTx(
+    withMinFee(
+      { chainId: head.chainId, from: me.publicKey, nonce: BigInt(acct.nextNonce), body: { kind: 'setWeights', brain, computeKey: devKeys.validatorCompute(dev).publicKey, uids, weights } },
+      BigInt(head.baseFee),
+      BigInt(head.byteFee),
+    ),
+    me.secretKey,
+  )
+  const accepted = await ledger.ask({ _tag: 'SubmitTx', tx: tx.bytes })
+  return { _tag: 'WeightsSubmitted', brain, uids, weights, tx: accepted.hash }
+}
+
 export default function validatorBehaviour(): Behaviour<ValidatorState> {
   const basic = basicBehaviour('validator', () => ({}))
   return {
-    accepts: [...BASIC_TAGS, 'ChallengeMiner', 'GetScores'],
+    accepts: [...BASIC_TAGS, 'ChallengeMiner', 'GetScores', 'SubmitWeights'],
     init(ctx) {
       const fhe = createFheContext(presets.bfv4096Linear)
       const miners = (Array.isArray(ctx.args.miners) ? ctx.args.miners : []).filter((m): m is string => typeof m === 'string')
@@ -80,6 +122,8 @@ export default function validatorBehaviour(): Behaviour<ValidatorState> {
           const miner = state.miners[state.next++ % state.miners.length] as string
           try {
             self.tell({ _tag: 'ChallengeMiner', miner })
+            // After each full round, weights go on chain (when this validator has a dev ledger key).
+            if (state.next % state.miners.length === 0 && typeof ctx.args.dev === 'number') self.tell({ _tag: 'SubmitWeights' })
           } catch {
             // mailbox full: skip this round
           }
@@ -95,6 +139,13 @@ export default function validatorBehaviour(): Behaviour<ValidatorState> {
             _tag: 'Scores',
             miners: [...state.scores.entries()].map(([miner, s]) => ({ miner, challenges: s.challenges, correct: s.correct, score: s.score })),
           })
+        case 'SubmitWeights': {
+          try {
+            return continueWith(state, await submitWeights(state, ctx))
+          } catch (e) {
+            return failWith(state, toProtocolError(ctx.address, e))
+          }
+        }
         case 'ChallengeMiner': {
           const ref = ctx.lookup?.(msg.miner)
           if (!ref) return failWith(state, new HandlerError({ actor: ctx.address, tag: 'UnknownActor', message: `no miner at ${msg.miner}` }))
