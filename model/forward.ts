@@ -29,6 +29,25 @@ export interface LinearSite {
   readonly name: 'attn' | 'proj' | 'fc' | 'fcProj'
 }
 
+/** The weight matrix [inDim, outDim] and bias of one dense product of `model`; undefined for a layer it lacks. */
+export function linearWeights(
+  model: GptModel, site: LinearSite,
+): { readonly w: Float32Array; readonly b: Float32Array; readonly inDim: number; readonly outDim: number } | undefined {
+  const l = model.weights.layers[site.layer]
+  if (!l) return undefined
+  const d = model.config.nEmbd
+  switch (site.name) {
+    case 'attn':
+      return { w: l.attnW, b: l.attnB, inDim: d, outDim: 3 * d }
+    case 'proj':
+      return { w: l.projW, b: l.projB, inDim: d, outDim: d }
+    case 'fc':
+      return { w: l.fcW, b: l.fcB, inDim: d, outDim: 4 * d }
+    case 'fcProj':
+      return { w: l.fcProjW, b: l.fcProjB, inDim: 4 * d, outDim: d }
+  }
+}
+
 /**
  * A dense product y[rows, outDim] = x[rows, inDim]·w[inDim, outDim] + b. Implementations must not modify x, w or b.
  */

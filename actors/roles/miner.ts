@@ -12,7 +12,7 @@ import fs from 'node:fs'
 import { continueWith, failWith, toProtocolError, type Behaviour, type HandleResult } from '../index.ts'
 import { HandlerError, type Message } from '../../protocol/index.ts'
 import { createFheContext, minerEvaluateLinear, planLinear, presets, type FheContext, type PreparedLinear } from '../../fhe/index.ts'
-import { loadShippedModel, quantizeWeightInt8, SHIPPED_WEIGHTS, type GptModel, type Int8Matrix } from '../../model/index.ts'
+import { linearWeights, loadShippedModel, quantizeWeightInt8, SHIPPED_WEIGHTS, type GptModel, type Int8Matrix } from '../../model/index.ts'
 import { basicBehaviour, BASIC_TAGS, type BasicState } from './basic.ts'
 
 export const SHIPPED_MODEL_ID = 'factbook-gpt'
@@ -25,24 +25,6 @@ interface MinerState {
   readonly int8: Map<string, Int8Matrix>
   readonly prepared: Map<string, Map<string, PreparedLinear>>
   products: number
-}
-
-type Site = 'attn' | 'proj' | 'fc' | 'fcProj'
-
-function weightOf(model: GptModel, layer: number, site: Site): { w: Float32Array; inDim: number; outDim: number } | undefined {
-  const l = model.weights.layers[layer]
-  if (!l) return undefined
-  const d = model.config.nEmbd
-  switch (site) {
-    case 'attn':
-      return { w: l.attnW, inDim: d, outDim: 3 * d }
-    case 'proj':
-      return { w: l.projW, inDim: d, outDim: d }
-    case 'fc':
-      return { w: l.fcW, inDim: d, outDim: 4 * d }
-    case 'fcProj':
-      return { w: l.fcProjW, inDim: 4 * d, outDim: d }
-  }
 }
 
 export default function minerBehaviour(): Behaviour<MinerState> {
@@ -74,7 +56,7 @@ export default function minerBehaviour(): Behaviour<MinerState> {
       const bad = (message: string): HandleResult<MinerState> =>
         failWith(state, new HandlerError({ actor: ctx.address, tag: 'InvalidRequest', message }))
       if (msg.model !== SHIPPED_MODEL_ID) return bad(`this miner serves model '${SHIPPED_MODEL_ID}', not '${msg.model}'`)
-      const shape = weightOf(state.model, msg.layer, msg.site)
+      const shape = linearWeights(state.model, { layer: msg.layer, name: msg.site })
       if (!shape) return bad(`no layer ${msg.layer} (the model has ${state.model.config.nLayer})`)
       if (msg.plan.dIn !== shape.inDim || msg.plan.dOut !== shape.outDim) {
         return bad(`plan ${msg.plan.dIn}→${msg.plan.dOut} does not match ${msg.site} of layer ${msg.layer} (${shape.inDim}→${shape.outDim})`)

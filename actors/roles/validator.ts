@@ -19,7 +19,7 @@ import { continueWith, failWith, toProtocolError, type ActorContext, type Behavi
 import { devKeys, signTx, toAddress, toHex, withMinFee } from '../../ledger/index.ts'
 import { HandlerError, type Message, type WeightsSubmitted } from '../../protocol/index.ts'
 import { clientDecryptLinear, clientEncryptLinear, createFheContext, createKeyGenerator, presets, type FheContext, type SecretKey } from '../../fhe/index.ts'
-import { int8Linear, loadShippedModel, quantizeWeightInt8, type GptModel, type LinearSite } from '../../model/index.ts'
+import { int8Linear, linearWeights, loadShippedModel, quantizeWeightInt8, type GptModel, type LinearSite } from '../../model/index.ts'
 import { basicBehaviour, BASIC_TAGS, type BasicState } from './basic.ts'
 import { SHIPPED_MODEL_ID } from './miner.ts'
 
@@ -41,21 +41,6 @@ export interface ValidatorState {
 }
 
 const SITES: ReadonlyArray<LinearSite['name']> = ['attn', 'proj', 'fc', 'fcProj']
-
-function shapeOf(model: GptModel, site: LinearSite): { w: Float32Array; b: Float32Array; inDim: number; outDim: number } {
-  const l = model.weights.layers[site.layer] as GptModel['weights']['layers'][number]
-  const d = model.config.nEmbd
-  switch (site.name) {
-    case 'attn':
-      return { w: l.attnW, b: l.attnB, inDim: d, outDim: 3 * d }
-    case 'proj':
-      return { w: l.projW, b: l.projB, inDim: d, outDim: d }
-    case 'fc':
-      return { w: l.fcW, b: l.fcB, inDim: d, outDim: 4 * d }
-    case 'fcProj':
-      return { w: l.fcProjW, b: l.fcProjB, inDim: 4 * d, outDim: d }
-  }
-}
 
 /**
  * Scores → a signed setWeights on the ledger (dev network keys: `args.dev` = this validator's index, `args.brain`
@@ -150,7 +135,7 @@ export default function validatorBehaviour(): Behaviour<ValidatorState> {
           const ref = ctx.lookup?.(msg.miner)
           if (!ref) return failWith(state, new HandlerError({ actor: ctx.address, tag: 'UnknownActor', message: `no miner at ${msg.miner}` }))
           const site: LinearSite = { layer: randomInt(state.model.config.nLayer), name: SITES[randomInt(SITES.length)] as LinearSite['name'] }
-          const { w, b, inDim, outDim } = shapeOf(state.model, site)
+          const { w, b, inDim, outDim } = linearWeights(state.model, site) as NonNullable<ReturnType<typeof linearWeights>>
           const x = Float32Array.from({ length: inDim }, () => randomInt(-1000, 1001) / 250)
           const t0 = performance.now()
           const req = clientEncryptLinear(state.fhe, state.secretKey, x, 1, inDim, outDim)
