@@ -132,7 +132,7 @@ export function clusterSpec(opts: ClusterOptions, system: () => ActorSystem | un
         role: 'miner',
         behaviour: { module: role('miner') },
         placement: opts.minerThreads ? ('worker' as const) : ('main' as const),
-        args: { brainId: ((i - 1) % Math.max(1, opts.brains)) + 1 },
+        args: { brainId: ((i - 1) % Math.max(1, opts.brains)) + 1, dev: i },
         faults: true,
       })),
     },

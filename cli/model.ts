@@ -10,7 +10,9 @@
  */
 import fs from 'node:fs'
 import path from 'node:path'
-import { EncryptedSession } from '../gateway/index.ts'
+import { EncryptedSession, settleComputeUnits } from '../gateway/index.ts'
+import { formatAmount, unlockWallet } from '../ledger/index.ts'
+import { LEDGER_ADDRESS, passphrase } from './wallet.ts'
 import { SHIPPED_MODEL_ID } from '../actors/roles/miner.ts'
 import { DEFAULT_CLUSTER } from './cluster.ts'
 import { findControl } from './control.ts'
@@ -52,9 +54,10 @@ export function registerModelCommands(program: Command): void {
     .option('--encrypted', 'encrypted inference on a miner of the running cluster: every dense product is sent as BFV ciphertexts; the key stays here')
     .option('--brain <address>', 'with --encrypted: the Brain that assigns a miner (least-loaded: no prompt embedding is sent)', '/root/brains/brain-1')
     .option('--miner <address>', 'with --encrypted: use this miner instead of asking the Brain')
+    .option('--pay <wallet>', 'with --encrypted: pay the miner\'s registered owner for the compute units used, from this wallet')
     .option('--control <url>', 'with --encrypted: control URL of the cluster')
     .option('--data-dir <dir>', 'with --encrypted: data directory of the cluster', DEFAULT_CLUSTER.dataDir)
-    .action(async (prompt: string, o: { tokens: number; temperature: number; topK: number; seed: number; weights?: string; int8?: boolean; squeezeActivations?: boolean; encrypted?: boolean; brain: string; miner?: string; control?: string; dataDir: string }) => {
+    .action(async (prompt: string, o: { tokens: number; temperature: number; topK: number; seed: number; weights?: string; int8?: boolean; squeezeActivations?: boolean; encrypted?: boolean; brain: string; miner?: string; pay?: string; control?: string; dataDir: string }) => {
       const activations: ActivationQuant = o.squeezeActivations ? { levels: 256, threshold: 0.1, alpha: 0.5 } : 'absmax'
       if (o.encrypted) {
         if (o.weights) throw new InvalidArgumentError('--encrypted runs the Brain model the miner serves (the shipped model); --weights does not apply')
@@ -69,7 +72,14 @@ export function registerModelCommands(program: Command): void {
         }
         const s = session.stats
         process.stdout.write('\n')
-        process.stderr.write(`${s.products} encrypted products, ${(s.bytesUp / 1e6).toFixed(1)} MB up, ${(s.bytesDown / 1e6).toFixed(1)} MB down, miner ${s.minerMs.toFixed(0)} ms\n`)
+        process.stderr.write(`${s.products} encrypted products (${s.computeUnits} compute units), ${(s.bytesUp / 1e6).toFixed(1)} MB up, ${(s.bytesDown / 1e6).toFixed(1)} MB down, miner ${s.minerMs.toFixed(0)} ms\n`)
+        if (o.pay) {
+          const computeKey = (await askControl(base, miner, { _tag: 'GetStatus' })).detail.computeKey
+          if (typeof computeKey !== 'string') throw new InvalidArgumentError(`${miner} reports no ledger registration to pay`)
+          const keys = unlockWallet(path.resolve(o.dataDir), o.pay, await passphrase('passphrase: '))
+          const paid = await settleComputeUnits((m) => askControl(base, LEDGER_ADDRESS, m), keys.personal, computeKey, s.computeUnits)
+          process.stderr.write(`paid ${formatAmount(paid.amount)} $BASED for ${paid.units} compute units to ${paid.to} (tx ${paid.tx.slice(0, 16)}…)\n`)
+        }
         return
       }
       const shipped = loadShippedModel()

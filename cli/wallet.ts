@@ -27,7 +27,7 @@ export const LEDGER_ADDRESS = '/root/ledger/writer'
 
 const DEFAULT_DATA_DIR = path.resolve(process.env.BASED_DATA_DIR ?? '.data')
 
-async function passphrase(prompt: string): Promise<string> {
+export async function passphrase(prompt: string): Promise<string> {
   const env = process.env.BASED_WALLET_PASSPHRASE
   if (env !== undefined) return env
   const rl = readline.createInterface({ input: process.stdin, output: process.stderr, terminal: true })

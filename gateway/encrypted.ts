@@ -43,6 +43,8 @@ export interface EncryptedSessionInit {
 
 export interface ProductStats {
   products: number
+  /** Compute units: ciphertext × plaintext products the miner performed (what a session pays for). */
+  computeUnits: number
   bytesUp: number
   bytesDown: number
   minerMs: number
@@ -52,7 +54,7 @@ export interface ProductStats {
 export class EncryptedSession {
   readonly ctx: FheContext
   readonly preset: PresetName
-  readonly stats: ProductStats = { products: 0, bytesUp: 0, bytesDown: 0, minerMs: 0 }
+  readonly stats: ProductStats = { products: 0, computeUnits: 0, bytesUp: 0, bytesDown: 0, minerMs: 0 }
   private readonly secretKey: SecretKey
   private readonly init: EncryptedSessionInit
   private readonly int8 = new WeakMap<Float32Array, Int8Matrix>()
@@ -83,6 +85,7 @@ export class EncryptedSession {
       inputs: req.inputs,
     })
     this.stats.products++
+    this.stats.computeUnits += req.plan.rowBlocks * req.plan.inChunks * req.plan.tokenBlocks
     this.stats.bytesUp += req.inputs.reduce((s, u) => s + u.length, 0)
     this.stats.bytesDown += reply.outputs.reduce((s, u) => s + u.length, 0)
     this.stats.minerMs += reply.minerMs

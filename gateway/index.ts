@@ -11,3 +11,4 @@
  * ```
  */
 export { EncryptedSession, type AskMiner, type EncryptedSessionInit, type ProductStats } from './encrypted.ts'
+export { settleComputeUnits, DEV_PRICE_PER_UNIT, type LedgerAsk, type Settlement } from './settle.ts'

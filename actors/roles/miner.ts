@@ -4,6 +4,9 @@
  * evaluates EncryptedLinear requests — one dense product on BFV ciphertexts (fhe/inference.ts, miner half) — and
  * returns ciphertexts it cannot read. It also answers the basic requests (roles/basic.ts).
  *
+ * With `args.dev` (its index in the dev network, ledger/dev.ts) its status names its compute key on the ledger, so a
+ * client can pay its owner for the work (gateway/settle.ts).
+ *
  * Bad requests (unknown model, layer or site, a plan that does not match the weight's shape, corrupt or
  * wrong-parameter ciphertexts) are answered with a typed error; the miner keeps serving.
  */
@@ -14,6 +17,7 @@ import { HandlerError, type Message } from '../../protocol/index.ts'
 import { createFheContext, minerEvaluateLinear, planLinear, presets, type FheContext, type PreparedLinear } from '../../fhe/index.ts'
 import { linearWeights, loadShippedModel, quantizeWeightInt8, SHIPPED_WEIGHTS, type GptModel, type Int8Matrix } from '../../model/index.ts'
 import { basicBehaviour, BASIC_TAGS, type BasicState } from './basic.ts'
+import { devKeys, toHex } from '../../ledger/index.ts'
 
 export const SHIPPED_MODEL_ID = 'factbook-gpt'
 
@@ -48,7 +52,14 @@ export default function minerBehaviour(): Behaviour<MinerState> {
       if (msg._tag !== 'EncryptedLinear') {
         const r = basic.handle(state.basic, msg, ctx) as HandleResult<BasicState>
         if (r._tag === 'Continue' && r.reply?._tag === 'StatusReply') {
-          const detail = { ...r.reply.detail, model: SHIPPED_MODEL_ID, weightsHash: state.weightsHash, encryptedProducts: state.products }
+          const dev = ctx.args.dev
+          const detail = {
+            ...r.reply.detail,
+            model: SHIPPED_MODEL_ID,
+            weightsHash: state.weightsHash,
+            encryptedProducts: state.products,
+            ...(typeof dev === 'number' ? { computeKey: toHex(devKeys.minerCompute(dev).publicKey) } : {}),
+          }
           return continueWith(state, { ...r.reply, detail })
         }
         return r._tag === 'Continue' ? continueWith(state, r.reply) : failWith(state, toProtocolError(ctx.address, new Error('unexpected')))
