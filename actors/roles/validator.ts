@@ -3,9 +3,10 @@
  * §2.3.3: "ensure that miners are correctly running the model").
  *
  * A challenge is one dense product of the Brain's public model on a random int8 activation vector, encrypted under
- * the validator's own BFV key and sent as an ordinary EncryptedLinear request. To the miner it looks like any user's
- * work (fresh ciphertexts are indistinguishable), so a miner cannot answer challenges honestly and skimp on real
- * queries without being caught at the rate challenges are sent. The validator decrypts the answer and compares it,
+ * the validator's own BFV key and sent as an ordinary EncryptedLinear request. Its ciphertexts are indistinguishable
+ * from a user's; its request pattern is not yet (one product at a random layer, where a user's token is a burst of
+ * every layer's products), so a miner that profiles request patterns could answer challenges honestly and skimp on
+ * real queries. Challenges that replay whole forward passes would close that. The validator decrypts the answer and compares it,
  * exactly, with the plaintext int8 product (evaluation is deterministic: the result is exact integers). Scores are
  * an exponential moving average (α = 0.2) of correct answers; a typed error from the miner counts as a failure.
  *
