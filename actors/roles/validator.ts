@@ -19,7 +19,7 @@ import { randomInt } from 'node:crypto'
 import { continueWith, failWith, toProtocolError, type ActorContext, type Behaviour, type HandleResult } from '../index.ts'
 import { devKeys, signTx, toAddress, toHex, withMinFee } from '../../ledger/index.ts'
 import { HandlerError, type Message, type WeightsSubmitted } from '../../protocol/index.ts'
-import { clientDecryptLinear, clientEncryptLinear, createFheContext, createKeyGenerator, presets, type FheContext, type SecretKey } from '../../fhe/index.ts'
+import { clientDecryptLinear, clientEncryptLinear, createFheContext, createKeyGenerator, presets, type FheContext } from '../../fhe/index.ts'
 import { int8Linear, linearWeights, loadShippedModel, quantizeWeightInt8, type GptModel, type LinearSite } from '../../model/index.ts'
 import { basicBehaviour, BASIC_TAGS, type BasicState } from './basic.ts'
 import { SHIPPED_MODEL_ID } from './miner.ts'
@@ -34,7 +34,6 @@ export interface ValidatorState {
   readonly basic: BasicState
   readonly model: GptModel
   readonly fhe: FheContext
-  readonly secretKey: SecretKey
   readonly miners: string[]
   readonly scores: Map<string, MinerScore>
   next: number
@@ -95,7 +94,6 @@ export default function validatorBehaviour(): Behaviour<ValidatorState> {
         basic: basic.init(ctx) as BasicState,
         model: loadShippedModel().model,
         fhe,
-        secretKey: createKeyGenerator(fhe).secretKey,
         miners,
         scores: new Map(),
         next: 0,
@@ -139,7 +137,10 @@ export default function validatorBehaviour(): Behaviour<ValidatorState> {
           const { w, b, inDim, outDim } = linearWeights(state.model, site) as NonNullable<ReturnType<typeof linearWeights>>
           const x = Float32Array.from({ length: inDim }, () => randomInt(-1000, 1001) / 250)
           const t0 = performance.now()
-          const req = clientEncryptLinear(state.fhe, state.secretKey, x, 1, inDim, outDim)
+          // A fresh key per challenge: scores are public (setWeights), so a miner could otherwise use them as a
+          // decryption oracle on one long-lived key (RLWE keys leak to such oracles; see docs/FHE.md).
+          const secretKey = createKeyGenerator(state.fhe).secretKey
+          const req = clientEncryptLinear(state.fhe, secretKey, x, 1, inDim, outDim)
           let reason = 'ok'
           try {
             const { ni, mt, no, dIn, dOut, tokens } = req.plan
@@ -147,7 +148,7 @@ export default function validatorBehaviour(): Behaviour<ValidatorState> {
               { _tag: 'EncryptedLinear', model: SHIPPED_MODEL_ID, layer: site.layer, site: site.name, preset: 'bfv4096Linear', plan: { ni, mt, no, dIn, dOut, tokens }, inputs: req.inputs },
               { timeoutMs: 60_000 },
             )
-            const got = clientDecryptLinear(state.fhe, state.secretKey, req, reply.outputs, quantizeWeightInt8(w, inDim, outDim), b)
+            const got = clientDecryptLinear(state.fhe, secretKey, req, reply.outputs, quantizeWeightInt8(w, inDim, outDim), b)
             const want = int8Linear()(x, 1, inDim, outDim, w, b, site)
             if (got.length !== want.length || got.some((v, i) => v !== want[i])) reason = 'wrong result'
           } catch (e) {
