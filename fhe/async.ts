@@ -14,7 +14,7 @@ import type { KernelService } from '../kernels/service.ts'
 import type { FheContext } from './context.ts'
 import { InvalidOperand } from './errors.ts'
 import { modSwitchTo, toCoefficientForm } from './evaluate.ts'
-import type { LinearPlan, PreparedLinear } from './linear.ts'
+import { checkLinearInputs, type LinearPlan, type PreparedLinear } from './linear.ts'
 import { clonePoly, limbsOf, prefixBase, zeroPoly, type PolyBackend, type PreparedPoly, type RnsBase, type RnsPoly } from './poly.ts'
 import { convertCentered, scaleRound } from './rns.ts'
 import type { Ciphertext, RelinKeys } from './types.ts'
@@ -197,16 +197,7 @@ export async function evaluateLinearFullAsync(
   abe: AsyncPolyBackend,
 ): Promise<Ciphertext[]> {
   const plan: LinearPlan = prepared.plan
-  checkParamsId(ctx, plan.paramsId)
-  if (inputs.length !== plan.inputCiphertexts) {
-    throw new InvalidOperand({ reason: 'shape', message: `${inputs.length} input ciphertexts, plan needs ${plan.inputCiphertexts}` })
-  }
-  for (const ct of inputs) {
-    checkCiphertext(ctx, ct)
-    if (ct.level !== ctx.levels || ct.polys.length !== 2) {
-      throw new InvalidOperand({ reason: 'level_mismatch', message: 'linear-layer inputs must be fresh size-2 top-level ciphertexts' })
-    }
-  }
+  checkLinearInputs(ctx, plan, inputs)
   const be = ctx.backend
   const base = ctx.base
   const n = ctx.n

@@ -321,8 +321,8 @@ export function evaluateLinear(ctx: FheContext, prepared: PreparedLinear, inputs
 }
 
 /** `evaluateLinear` before the c0 coefficients are dropped: whole ciphertexts at `plan.outputLevel` (for diagnostics). */
-export function evaluateLinearFull(ctx: FheContext, prepared: PreparedLinear, inputs: readonly Ciphertext[]): Ciphertext[] {
-  const plan = prepared.plan
+/** The checks every linear-layer evaluation makes on its plan and inputs (sync and async paths). */
+export function checkLinearInputs(ctx: FheContext, plan: LinearPlan, inputs: readonly Ciphertext[]): void {
   checkPlan(ctx, plan)
   if (inputs.length !== plan.inputCiphertexts) {
     throw new InvalidOperand({ reason: 'shape', message: `${inputs.length} input ciphertexts, plan needs ${plan.inputCiphertexts}` })
@@ -333,6 +333,11 @@ export function evaluateLinearFull(ctx: FheContext, prepared: PreparedLinear, in
       throw new InvalidOperand({ reason: 'level_mismatch', message: 'linear-layer inputs must be fresh size-2 top-level ciphertexts' })
     }
   }
+}
+
+export function evaluateLinearFull(ctx: FheContext, prepared: PreparedLinear, inputs: readonly Ciphertext[]): Ciphertext[] {
+  const plan = prepared.plan
+  checkLinearInputs(ctx, plan, inputs)
   const be = ctx.backend
   const base = ctx.base
   const n = ctx.n
