@@ -242,44 +242,36 @@ export class NttKernels {
   }
 
   /** Elementwise a ∘ b for batches laid out as in `transform`. */
-  async pointwise(op: PointwiseOp, a: Uint32Array, b: Uint32Array, n: number, primes: readonly number[]): Promise<Uint32Array> {
-    const name = `pointwise_${op}`
-    if (a.length !== b.length) {
-      throw new InvalidInput({ op: name, reason: 'length_mismatch', message: `${name}: lengths ${a.length} and ${b.length}` })
-    }
-    const rows = checkBatch(name, a, n, primes)
-    checkBatch(name, b, n, primes)
-    const plan = this.plan(n, primes)
-    const out = new Uint32Array(a.length)
-    await Promise.all(
-      this.#chunks(rows, n, primes.length).map(async ([r0, cnt]) => {
-        const va = a.subarray(r0 * n, (r0 + cnt) * n)
-        const vb = b.subarray(r0 * n, (r0 + cnt) * n)
-        const chunkPlan = r0 % primes.length === 0 ? plan : this.plan(n, rotate(primes, r0))
-        const ba = this.rt.storage(va.byteLength, 'pw_a', va)
-        const bb = this.rt.storage(vb.byteLength, 'pw_b', vb)
-        const bo = this.rt.storage(va.byteLength, 'pw_out')
-        let ubuf: GPUBuffer | undefined
-        try {
-          const [res] = await this.rt.run(name, (enc) => {
-            const pass = enc.beginComputePass({ label: name })
-            ubuf = this.encodePointwise(pass, op, chunkPlan, ba, bb, bo, cnt)
-            pass.end()
-            return [{ buffer: bo, bytes: va.byteLength }]
-          })
-          out.set(new Uint32Array(res as ArrayBuffer), r0 * n)
-        } finally {
-          this.rt.release(ba, bb, bo)
-          if (ubuf) this.rt.release(ubuf)
-        }
-      }),
-    )
-    return out
+  pointwise(op: PointwiseOp, a: Uint32Array, b: Uint32Array, n: number, primes: readonly number[]): Promise<Uint32Array> {
+    return this.#binary(`pointwise_${op}`, 'pw', a, b, n, primes, (pass, plan, ba, bb, bo, cnt) => [
+      this.encodePointwise(pass, op, plan, ba, bb, bo, cnt),
+    ])
   }
 
   /** a·b in Z_q[X]/(X^n + 1) for every row (coefficient form in and out): NTT both, multiply, inverse NTT — one submit. */
-  async polyMul(a: Uint32Array, b: Uint32Array, n: number, primes: readonly number[]): Promise<Uint32Array> {
-    const name = 'polyMul'
+  polyMul(a: Uint32Array, b: Uint32Array, n: number, primes: readonly number[]): Promise<Uint32Array> {
+    return this.#binary('polyMul', 'pm', a, b, n, primes, (pass, plan, ba, bb, bo, cnt) => [
+      this.encodeTransform(pass, 'forward', plan, ba, cnt),
+      this.encodeTransform(pass, 'forward', plan, bb, cnt),
+      this.encodePointwise(pass, 'mul', plan, ba, bb, bo, cnt),
+      this.encodeTransform(pass, 'inverse', plan, bo, cnt),
+    ])
+  }
+
+  /**
+   * A two-input kernel over batches laid out as in `transform`: checks the inputs, splits the batch into chunks that
+   * fit the binding limit, uploads each chunk, lets `encode` record its passes (returning the uniform buffers it
+   * made) into one submission, and reads the output back.
+   */
+  async #binary(
+    name: string,
+    label: string,
+    a: Uint32Array,
+    b: Uint32Array,
+    n: number,
+    primes: readonly number[],
+    encode: (pass: GPUComputePassEncoder, plan: RnsPlan, ba: GPUBuffer, bb: GPUBuffer, bo: GPUBuffer, rows: number) => GPUBuffer[],
+  ): Promise<Uint32Array> {
     if (a.length !== b.length) {
       throw new InvalidInput({ op: name, reason: 'length_mismatch', message: `${name}: lengths ${a.length} and ${b.length}` })
     }
@@ -292,17 +284,14 @@ export class NttKernels {
         const va = a.subarray(r0 * n, (r0 + cnt) * n)
         const vb = b.subarray(r0 * n, (r0 + cnt) * n)
         const chunkPlan = r0 % primes.length === 0 ? plan : this.plan(n, rotate(primes, r0))
-        const ba = this.rt.storage(va.byteLength, 'pm_a', va)
-        const bb = this.rt.storage(vb.byteLength, 'pm_b', vb)
-        const bo = this.rt.storage(va.byteLength, 'pm_out')
+        const ba = this.rt.storage(va.byteLength, `${label}_a`, va)
+        const bb = this.rt.storage(vb.byteLength, `${label}_b`, vb)
+        const bo = this.rt.storage(va.byteLength, `${label}_out`)
         const ubufs: GPUBuffer[] = []
         try {
           const [res] = await this.rt.run(name, (enc) => {
             const pass = enc.beginComputePass({ label: name })
-            ubufs.push(this.encodeTransform(pass, 'forward', chunkPlan, ba, cnt))
-            ubufs.push(this.encodeTransform(pass, 'forward', chunkPlan, bb, cnt))
-            ubufs.push(this.encodePointwise(pass, 'mul', chunkPlan, ba, bb, bo, cnt))
-            ubufs.push(this.encodeTransform(pass, 'inverse', chunkPlan, bo, cnt))
+            ubufs.push(...encode(pass, chunkPlan, ba, bb, bo, cnt))
             pass.end()
             return [{ buffer: bo, bytes: va.byteLength }]
           })
