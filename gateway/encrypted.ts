@@ -11,6 +11,12 @@
  * plaintext int8 path (tests check the logits bit for bit).
  *
  * `ask` is any way to reach the miner: an ActorRef's `ask`, a RemoteRef over libp2p, or the control endpoint.
+ *
+ * Billing: every reply carries the miner's signed compute receipt (protocol/fhe-messages.ts). The session accepts it
+ * only if the signature verifies, it names this request (SHA-256) and this session, its unit count equals the
+ * ciphertext × plaintext products of the plan that was sent, and every receipt of the session is signed by the same
+ * compute key (`minerKey` pins it in advance); otherwise `ReceiptRejected`. `stats.computeUnits` is the sum of the
+ * miner's signed counts and `receipts` what `settleReceipts` pays on.
  */
 import {
   clientDecryptLinear,
@@ -23,7 +29,10 @@ import {
   type SecretKey,
 } from '../fhe/index.ts'
 import { generateAsync, quantizeWeightInt8, TextStreamDecoder, type ActivationQuant, type AsyncLinearFn, type GptModel, type Int8Matrix, type Tokenizer } from '../model/index.ts'
-import type { EncryptedLinear, EncryptedLinearReply } from '../protocol/index.ts'
+import { randomBytes } from 'node:crypto'
+import { fromHex, toHex, verify } from '../ledger/index.ts'
+import { encryptedLinearDigest, receiptSigningBytes, type ComputeReceipt, type EncryptedLinear, type EncryptedLinearReply } from '../protocol/index.ts'
+import { ReceiptRejected, ReplyMismatch } from './errors.ts'
 
 export type AskMiner = (msg: typeof EncryptedLinear.Type) => Promise<typeof EncryptedLinearReply.Type>
 
@@ -39,11 +48,16 @@ export interface EncryptedSessionInit {
    * quantization (Cerberus Squeezing's σ-adaptive scale, L = 256 levels).
    */
   readonly activations?: ActivationQuant
+  /** The miner's compute key (hex), when known in advance: receipts signed by any other key are refused. */
+  readonly minerKey?: string
 }
 
 export interface ProductStats {
   products: number
-  /** Compute units: ciphertext × plaintext products the miner performed (what a session pays for). */
+  /**
+   * Compute units: ciphertext × plaintext products the miner performed, as the miner's signed receipts state them
+   * (each checked against the plan sent). What a session pays for.
+   */
   computeUnits: number
   bytesUp: number
   bytesDown: number
@@ -55,6 +69,10 @@ export class EncryptedSession {
   readonly ctx: FheContext
   readonly preset: PresetName
   readonly stats: ProductStats = { products: 0, computeUnits: 0, bytesUp: 0, bytesDown: 0, minerMs: 0 }
+  /** This session's id (random, 32 hex digits), sent with every request and named in every receipt. */
+  readonly sessionId: string = toHex(randomBytes(16))
+  /** The miner's verified receipts, one per product, in order. */
+  readonly receipts: ComputeReceipt[] = []
   private readonly secretKey: SecretKey
   private readonly init: EncryptedSessionInit
   private readonly int8 = new WeakMap<Float32Array, Int8Matrix>()
@@ -75,21 +93,38 @@ export class EncryptedSession {
     }
     const req = clientEncryptLinear(this.ctx, this.secretKey, x, rows, inDim, outDim, undefined, this.init.activations ?? 'absmax')
     const { ni, mt, no, dIn, dOut, tokens } = req.plan
-    const reply = await this.init.ask({
+    const msg: typeof EncryptedLinear.Type = {
       _tag: 'EncryptedLinear',
+      session: this.sessionId,
       model: this.init.modelId,
       layer: site.layer,
       site: site.name,
       preset: this.preset,
       plan: { ni, mt, no, dIn, dOut, tokens },
       inputs: req.inputs,
-    })
+    }
+    const reply = await this.init.ask(msg)
+    if (reply.outputs.length !== req.plan.outputCiphertexts) throw new ReplyMismatch({ expected: req.plan.outputCiphertexts, got: reply.outputs.length })
+    this.checkReceipt(reply.receipt, msg, req.plan.rowBlocks * req.plan.inChunks * req.plan.tokenBlocks)
+    this.receipts.push(reply.receipt)
     this.stats.products++
-    this.stats.computeUnits += req.plan.rowBlocks * req.plan.inChunks * req.plan.tokenBlocks
+    this.stats.computeUnits += reply.receipt.units
     this.stats.bytesUp += req.inputs.reduce((s, u) => s + u.length, 0)
     this.stats.bytesDown += reply.outputs.reduce((s, u) => s + u.length, 0)
     this.stats.minerMs += reply.minerMs
     return clientDecryptLinear(this.ctx, this.secretKey, req, reply.outputs, m, b)
+  }
+
+  private checkReceipt(r: ComputeReceipt, sent: typeof EncryptedLinear.Type, planned: number): void {
+    const { signature, ...unsigned } = r
+    if (!verify(fromHex(r.computeKey), receiptSigningBytes(unsigned), fromHex(signature))) {
+      throw new ReceiptRejected({ reason: 'signature', detail: 'the receipt\'s signature does not verify under its compute key' })
+    }
+    const pinned = this.init.minerKey ?? this.receipts[0]?.computeKey
+    if (pinned !== undefined && r.computeKey !== pinned) throw new ReceiptRejected({ reason: 'key', detail: `signed by ${r.computeKey.slice(0, 16)}…, not the session's miner` })
+    if (r.request !== toHex(encryptedLinearDigest(sent))) throw new ReceiptRejected({ reason: 'request', detail: 'the receipt names another request' })
+    if (r.session !== this.sessionId) throw new ReceiptRejected({ reason: 'session', detail: 'the receipt names another session' })
+    if (r.units !== planned) throw new ReceiptRejected({ reason: 'units', detail: `${r.units} units signed, the plan needs ${planned} products` })
   }
 
   /** Streams generated text; every dense product of every step runs encrypted on the miner. */

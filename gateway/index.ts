@@ -11,4 +11,5 @@
  * ```
  */
 export { EncryptedSession, type AskMiner, type EncryptedSessionInit, type ProductStats } from './encrypted.ts'
-export { settleComputeUnits, DEV_PRICE_PER_UNIT, type LedgerAsk, type Settlement } from './settle.ts'
+export { settleComputeUnits, settleReceipts, DEV_PRICE_PER_UNIT, type LedgerAsk, type Settlement } from './settle.ts'
+export { ReceiptRejected, ReplyMismatch } from './errors.ts'

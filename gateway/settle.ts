@@ -6,9 +6,14 @@
  * The miner's owner is looked up on the ledger from the compute key the miner reports (its registration), so a
  * client pays the account that registered the miner, not whatever address a miner might claim. The price is the
  * client's offer (default DEV_PRICE_PER_UNIT); a market for it, and escrow before the work, are not built.
+ *
+ * `settleReceipts` pays on the miner's own signed counts (the receipts an EncryptedSession collected and checked):
+ * it verifies every signature again, requires one compute key for all, and pays the sum of their units to the owner
+ * registered for that key. `settleComputeUnits` pays a given count to a given compute key (the CLI's call).
  */
-import { fromAddress, signTx, toAddress, withMinFee, type KeyPair } from '../ledger/index.ts'
-import { HandlerError, type Message, type ReplyFor } from '../protocol/index.ts'
+import { fromAddress, fromHex, signTx, toAddress, verify, withMinFee, type KeyPair } from '../ledger/index.ts'
+import { HandlerError, receiptSigningBytes, type ComputeReceipt, type Message, type ReplyFor } from '../protocol/index.ts'
+import { ReceiptRejected } from './errors.ts'
 
 /** 0.001 $BASED per compute unit (smallest units: 10^9 per $BASED). */
 export const DEV_PRICE_PER_UNIT = 1_000_000n
@@ -61,4 +66,28 @@ export async function settleComputeUnits(
   )
   const accepted = await l({ _tag: 'SubmitTx', tx: tx.bytes })
   return { units, amount, to, brain: found.brain, tx: accepted.hash }
+}
+
+/**
+ * Pays for a session's work on the miner's signed receipts: each signature verified, one compute key for all, the
+ * sum of their units at `pricePerUnit` to the owner registered for that key. `ReceiptRejected` on a bad receipt.
+ */
+export async function settleReceipts(
+  l: LedgerAsk,
+  payer: KeyPair,
+  receipts: readonly ComputeReceipt[],
+  pricePerUnit: bigint = DEV_PRICE_PER_UNIT,
+): Promise<Settlement> {
+  const first = receipts[0]
+  if (!first) throw new ReceiptRejected({ reason: 'empty', detail: 'no receipts to settle' })
+  let units = 0
+  for (const r of receipts) {
+    if (r.computeKey !== first.computeKey) throw new ReceiptRejected({ reason: 'key', detail: 'receipts signed by more than one compute key' })
+    const { signature, ...unsigned } = r
+    if (!verify(fromHex(r.computeKey), receiptSigningBytes(unsigned), fromHex(signature))) {
+      throw new ReceiptRejected({ reason: 'signature', detail: 'a receipt\'s signature does not verify' })
+    }
+    units += r.units
+  }
+  return settleComputeUnits(l, payer, first.computeKey, units, pricePerUnit)
 }

@@ -5,7 +5,9 @@
  * returns ciphertexts it cannot read. It also answers the basic requests (roles/basic.ts).
  *
  * With `args.dev` (its index in the dev network, ledger/dev.ts) its status names its compute key on the ledger, so a
- * client can pay its owner for the work (gateway/settle.ts).
+ * client can pay its owner for the work (gateway/settle.ts). Every EncryptedLinearReply carries a receipt signed with
+ * that compute key (a fresh key when the miner has no registration): the number of ciphertext × plaintext products
+ * it performed, for the SHA-256 of the request and the client's session id (protocol/fhe-messages.ts).
  *
  * Bad requests (unknown model, layer or site, a plan that does not match the weight's shape, corrupt or
  * wrong-parameter ciphertexts) are answered with a typed error; the miner keeps serving.
@@ -13,11 +15,11 @@
 import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import { continueWith, failWith, toProtocolError, type Behaviour, type HandleResult } from '../index.ts'
-import { HandlerError, type Message } from '../../protocol/index.ts'
+import { encryptedLinearDigest, HandlerError, receiptSigningBytes, type Message } from '../../protocol/index.ts'
 import { createFheContext, minerEvaluateLinear, planLinear, presets, type FheContext, type PreparedLinear } from '../../fhe/index.ts'
 import { linearWeights, loadShippedModel, quantizeWeightInt8, SHIPPED_WEIGHTS, type GptModel, type Int8Matrix } from '../../model/index.ts'
 import { basicBehaviour, BASIC_TAGS, type BasicState } from './basic.ts'
-import { devKeys, toHex } from '../../ledger/index.ts'
+import { devKeys, generateKeyPair, sign, toHex, type KeyPair } from '../../ledger/index.ts'
 
 export const SHIPPED_MODEL_ID = 'factbook-gpt'
 
@@ -28,6 +30,8 @@ interface MinerState {
   readonly contexts: Map<string, FheContext>
   readonly int8: Map<string, Int8Matrix>
   readonly prepared: Map<string, Map<string, PreparedLinear>>
+  /** Signs compute receipts: the dev network's registered compute key, or a fresh one. */
+  readonly computeKey: KeyPair
   products: number
 }
 
@@ -45,6 +49,7 @@ export default function minerBehaviour(): Behaviour<MinerState> {
         contexts: new Map(),
         int8: new Map(),
         prepared: new Map(),
+        computeKey: typeof ctx.args.dev === 'number' ? devKeys.minerCompute(ctx.args.dev) : generateKeyPair(),
         products: 0,
       }
     },
@@ -94,8 +99,16 @@ export default function minerBehaviour(): Behaviour<MinerState> {
         }
         const t0 = performance.now()
         const { outputs, prepareMs } = minerEvaluateLinear(fhe, plan, q, msg.inputs, cache)
+        const minerMs = performance.now() - t0 - prepareMs
         state.products++
-        return continueWith(state, { _tag: 'EncryptedLinearReply', outputs, minerMs: performance.now() - t0 - prepareMs })
+        const unsigned = {
+          session: msg.session ?? '',
+          units: plan.rowBlocks * plan.inChunks * plan.tokenBlocks,
+          request: toHex(encryptedLinearDigest(msg)),
+          computeKey: toHex(state.computeKey.publicKey),
+        }
+        const receipt = { ...unsigned, signature: toHex(sign(state.computeKey.secretKey, receiptSigningBytes(unsigned))) }
+        return continueWith(state, { _tag: 'EncryptedLinearReply', outputs, minerMs, receipt })
       } catch (e) {
         return failWith(state, toProtocolError(ctx.address, e))
       }
