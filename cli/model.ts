@@ -1,12 +1,13 @@
 /**
  * `based generate` and `based squeeze`: the model from the command line.
  *
- *   based generate "prompt" [--tokens N] [--temperature T] [--top-k K] [--seed S] [--weights file] [--int8]
+ *   based generate "prompt" [--tokens N] [--on-full slide|stop] [--temperature T] [--top-k K] [--seed S] [--weights file] [--int8 | --kernels]
  *   based generate "prompt" --encrypted [--miner /root/miners/miner-1]   (on a running cluster)
  *   based squeeze (--budget N | --fraction F | --theta T) --out file.safetensors
  *
- * `generate` streams tokens as they come from the shipped model (or a squeezed/GPT-2 checkpoint given with
- * --weights, tokenized with the shipped tokenizer or GPT-2's for a GPT-2 vocabulary).
+ * `generate` prints each token as soon as it is sampled from the shipped model (or a squeezed/GPT-2 checkpoint given with
+ * --weights, tokenized with the shipped tokenizer or GPT-2's for a GPT-2 vocabulary). It never fails for length:
+ * a full context slides (or stops, --on-full stop) and a prompt longer than the context keeps its last tokens.
  */
 import fs from 'node:fs'
 import path from 'node:path'
@@ -16,11 +17,16 @@ import { LEDGER_ADDRESS, passphrase } from './wallet.ts'
 import { SHIPPED_MODEL_ID } from '../actors/roles/miner.ts'
 import { DEFAULT_CLUSTER } from './cluster.ts'
 import { findControl } from './control.ts'
+import { checkWeightsFile } from './weights-file.ts'
 import { askControl } from './control-client.ts'
 import { InvalidArgumentError, type Command } from 'commander'
 import {
-  generateText,
+  generate,
+  generateAsync,
   int8Linear,
+  kernelInt8Linear,
+  SHIPPED_DIR,
+  TextStreamDecoder,
   loadGpt2File,
   loadGpt2Tokenizer,
   loadShippedModel,
@@ -28,6 +34,9 @@ import {
   type ShippedSqueezeRule,
   type ActivationQuant,
   type Tokenizer,
+  type GenerateOptions,
+  type GptModel,
+  type OnContextFull,
 } from '../model/index.ts'
 
 function num(name: string, min: number, max: number, integer = false) {
@@ -40,16 +49,94 @@ function num(name: string, min: number, max: number, integer = false) {
   }
 }
 
+interface GenerateCliOptions {
+  tokens: number
+  onFull: OnContextFull
+  temperature: number
+  topK: number
+  seed: number
+  weights?: string
+  int8?: boolean
+  kernels?: boolean
+  squeezeActivations?: boolean
+  encrypted?: boolean
+  brain: string
+  miner?: string
+  pay?: string
+  control?: string
+  dataDir: string
+}
+
+function onFullOption(v: string): OnContextFull {
+  if (v !== 'slide' && v !== 'stop') throw new InvalidArgumentError('--on-full must be slide or stop')
+  return v
+}
+
+/** The shipped model's context length, for the help text (read from its config.json; '?' if unreadable). */
+function shippedContext(): string {
+  try {
+    const c = JSON.parse(fs.readFileSync(path.join(SHIPPED_DIR, 'config.json'), 'utf8')) as { nCtx?: unknown }
+    return typeof c.nCtx === 'number' ? String(c.nCtx) : '?'
+  } catch {
+    return '?'
+  }
+}
+
+/**
+ * Print the prompt, then every token's text as soon as the token is sampled (sync or async generation), then a
+ * newline. Notices (a truncated prompt, window slides, a stop at a full context) go to stderr on their own lines;
+ * an error ends the stdout line first so the message never lands glued to the text.
+ */
+async function streamTokens(
+  model: GptModel,
+  tokenizer: Tokenizer,
+  prompt: string,
+  o: GenerateCliOptions,
+  run: (tokens: readonly number[], opts: GenerateOptions) => Iterable<number> | AsyncIterable<number>,
+): Promise<void> {
+  const tokens = tokenizer.encode(prompt)
+  const nCtx = model.config.nCtx
+  if (tokens.length > nCtx) {
+    process.stderr.write(`notice: the prompt is ${tokens.length} tokens and the model's context ${nCtx}; only its last ${nCtx} tokens are read\n`)
+  }
+  let slides = 0
+  let kept = 0
+  let full: number | undefined
+  const opts: GenerateOptions = {
+    maxNewTokens: o.tokens, temperature: o.temperature, topK: o.topK, seed: o.seed, onFull: o.onFull,
+    onContext: (e) => {
+      if (e._tag === 'WindowSlid') { slides++; kept = e.kept }
+      if (e._tag === 'ContextFull') full = e.generated
+    },
+  }
+  const decoder = new TextStreamDecoder(tokenizer)
+  process.stdout.write(prompt)
+  try {
+    for await (const t of run(tokens, opts)) {
+      const piece = decoder.push(t)
+      if (piece !== '') process.stdout.write(piece)
+    }
+    process.stdout.write(`${decoder.finish()}\n`)
+  } catch (e) {
+    process.stdout.write('\n')
+    throw e
+  }
+  if (slides > 0) process.stderr.write(`notice: the context of ${nCtx} tokens filled; the window slid ${slides} time${slides === 1 ? '' : 's'} (keeping the last ${kept} tokens each time)\n`)
+  if (full !== undefined) process.stderr.write(`notice: stopped after ${full} new tokens: the context of ${nCtx} tokens is full (--on-full slide goes on)\n`)
+}
+
 export function registerModelCommands(program: Command): void {
   program
     .command('generate <prompt>')
-    .description('generate text from a prompt, streaming tokens as they come (the shipped model unless --weights)')
-    .option('--tokens <n>', 'new tokens', num('--tokens', 1, 4096, true), 60)
+    .description('generate text from a prompt, printing each token as soon as it is sampled (the shipped model unless --weights)')
+    .option('--tokens <n>', `new tokens, any number: when the model's context is full (${shippedContext()} tokens for the shipped model) the window slides — the oldest tokens are dropped and the rest re-read — or generation stops (--on-full); a prompt longer than the context keeps its last tokens`, num('--tokens', 1, 1_000_000, true), 60)
+    .option('--on-full <mode>', 'when the context is full: slide (drop the oldest half of the window and go on) or stop', onFullOption, 'slide' as OnContextFull)
     .option('--temperature <t>', '0 = greedy', num('--temperature', 0, 10), 0.8)
     .option('--top-k <k>', '0 = all tokens', num('--top-k', 0, 1 << 20, true), 40)
     .option('--seed <s>', 'sampling seed', num('--seed', 0, 2 ** 32 - 1, true), 1)
     .option('--weights <file>', 'a safetensors checkpoint (GPT-2 layout)')
     .option('--int8', 'int8 weights and activations (CPU int8 path)')
+    .option('--kernels', 'int8 on basedai/kernels (WGSL on a WebGPU adapter, or the kernels\' TypeScript reference without one)')
     .option('--squeeze-activations', 'quantize activations by the whitepaper\'s §5.1 dynamic quantization (σ-adaptive scale, 256 levels) instead of absmax (with --int8 or --encrypted)')
     .option('--encrypted', 'encrypted inference on a miner of the running cluster: every dense product is sent as BFV ciphertexts; the key stays here')
     .option('--brain <address>', 'with --encrypted: the Brain that assigns a miner (least-loaded: no prompt embedding is sent)', '/root/brains/brain-1')
@@ -57,7 +144,7 @@ export function registerModelCommands(program: Command): void {
     .option('--pay <wallet>', 'with --encrypted: pay the miner\'s registered owner for the compute units used, from this wallet')
     .option('--control <url>', 'with --encrypted: control URL of the cluster')
     .option('--data-dir <dir>', 'with --encrypted: data directory of the cluster', DEFAULT_CLUSTER.dataDir)
-    .action(async (prompt: string, o: { tokens: number; temperature: number; topK: number; seed: number; weights?: string; int8?: boolean; squeezeActivations?: boolean; encrypted?: boolean; brain: string; miner?: string; pay?: string; control?: string; dataDir: string }) => {
+    .action(async (prompt: string, o: GenerateCliOptions) => {
       const activations: ActivationQuant = o.squeezeActivations ? { levels: 256, threshold: 0.1, alpha: 0.5 } : 'absmax'
       if (o.encrypted) {
         if (o.weights) throw new InvalidArgumentError('--encrypted runs the Brain model the miner serves (the shipped model); --weights does not apply')
@@ -66,12 +153,8 @@ export function registerModelCommands(program: Command): void {
         const miner = o.miner ?? (await askControl(base, o.brain, { _tag: 'Route' })).miner
         const session = new EncryptedSession({ model, modelId: SHIPPED_MODEL_ID, activations, ask: (m) => askControl(base, miner, m, 120_000) })
         process.stderr.write(`encrypted session: BFV ${session.preset} (N = ${session.ctx.n}, 128-bit), key held by this process; miner ${miner}${o.miner ? '' : ` (assigned by ${o.brain})`}\n`)
-        process.stdout.write(prompt)
-        for await (const piece of session.generateText(tokenizer, prompt, { maxNewTokens: o.tokens, temperature: o.temperature, topK: o.topK, seed: o.seed })) {
-          process.stdout.write(piece)
-        }
+        await streamTokens(model, tokenizer, prompt, o, (tokens, opts) => generateAsync(model, tokens, { ...opts, linear: session.linear }))
         const s = session.stats
-        process.stdout.write('\n')
         process.stderr.write(`${s.products} encrypted products (${s.computeUnits} compute units), ${(s.bytesUp / 1e6).toFixed(1)} MB up, ${(s.bytesDown / 1e6).toFixed(1)} MB down, miner ${s.minerMs.toFixed(0)} ms\n`)
         if (o.pay) {
           const computeKey = (await askControl(base, miner, { _tag: 'GetStatus' })).detail.computeKey
@@ -86,19 +169,22 @@ export function registerModelCommands(program: Command): void {
       let model = shipped.model
       let tokenizer: Tokenizer = shipped.tokenizer
       if (o.weights) {
-        model = loadGpt2File(o.weights)
+        model = loadGpt2File(checkWeightsFile(o.weights))
         if (model.config.vocabSize !== shipped.model.config.vocabSize) tokenizer = await loadGpt2Tokenizer()
       }
-      process.stdout.write(prompt)
-      const opts = {
-        maxNewTokens: o.tokens,
-        temperature: o.temperature,
-        topK: o.topK,
-        seed: o.seed,
-        ...(o.int8 || o.squeezeActivations ? { forward: { linear: int8Linear(activations) } } : {}),
+      if (o.kernels) {
+        const { KernelService } = await import('../kernels/index.ts')
+        const service = await KernelService.create()
+        try {
+          const linear = kernelInt8Linear(service)
+          await streamTokens(model, tokenizer, prompt, o, (tokens, opts) => generateAsync(model, tokens, { ...opts, linear }))
+        } finally {
+          service.destroy()
+        }
+        return
       }
-      for (const piece of generateText(model, tokenizer, prompt, opts)) process.stdout.write(piece)
-      process.stdout.write('\n')
+      const forwardOpts = o.int8 || o.squeezeActivations ? { forward: { linear: int8Linear(activations) } } : {}
+      await streamTokens(model, tokenizer, prompt, o, (tokens, opts) => generate(model, tokens, { ...opts, ...forwardOpts }))
     })
 
   program

@@ -16,6 +16,26 @@ test('based generate streams text from the shipped model; greedy output is repro
   assert.equal(int8.status, 0, int8.stderr)
 })
 
+test('based generate with all defaults never fails for length: short and long prompts, slide or stop', () => {
+  const short = run('generate', 'The old man')
+  assert.equal(short.status, 0, short.stderr)
+  assert.ok(short.stdout.startsWith('The old man') && short.stdout.endsWith('\n'))
+  assert.match(short.stderr, /window slid 1 time/)
+  const long = 'The economy of the country is based on agriculture and services; exports include coffee, cotton and gold. '.repeat(3)
+  const l = run('generate', long)
+  assert.equal(l.status, 0, l.stderr)
+  assert.ok(l.stdout.startsWith(long))
+  assert.ok(l.stdout.length > long.length + 60, l.stdout)
+  // the notice is on stderr, on its own line, before any slide notice
+  assert.match(l.stderr, /^notice: the prompt is \d+ tokens and the model's context 64; only its last 64 tokens are read\n/)
+  const stop = run('generate', 'The old man', '--tokens', '500', '--on-full', 'stop', '--temperature', '0')
+  assert.equal(stop.status, 0, stop.stderr)
+  assert.match(stop.stderr, /^notice: stopped after \d+ new tokens: the context of 64 tokens is full/m)
+  const help = run('generate', '--help')
+  assert.doesNotMatch(help.stdout, /4096/)
+  assert.match(help.stdout, /slides/)
+})
+
 test('based generate and squeeze refuse bad arguments with a clear message', () => {
   const bad = run('generate', 'x', '--tokens', '0')
   assert.notEqual(bad.status, 0)

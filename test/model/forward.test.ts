@@ -176,6 +176,9 @@ describe('sampling and generation', () => {
     assert.throws(() => sampleToken(logits, { temperature: -1 }, rand), (e: { _tag?: string }) => e._tag === 'InvalidOption')
     assert.throws(() => sampleToken(logits, { topK: 1.5 }, rand), (e: { _tag?: string }) => e._tag === 'InvalidOption')
     const model = randomModel(decodeConfig({ nLayer: 1, nHead: 1, nEmbd: 4, nCtx: 4, vocabSize: 9 }), 1)
-    assert.throws(() => [...generate(model, [1, 2], { maxNewTokens: 3 })], (e: { _tag?: string }) => e._tag === 'ContextOverflow')
+    // a full context slides by default (test/model/generate.test.ts) or stops: 2 prompt tokens + 2 fed back fill nCtx 4.
+    assert.equal([...generate(model, [1, 2], { maxNewTokens: 9 })].length, 9)
+    assert.equal([...generate(model, [1, 2], { maxNewTokens: 9, onFull: 'stop' })].length, 3)
+    assert.throws(() => forward(model, [1, 2, 3, 4, 5]), (e: { _tag?: string }) => e._tag === 'ContextOverflow')
   })
 })
