@@ -3,11 +3,16 @@
  * one write transaction per block — see docs/LEDGER.md for why one writer gives cross-shard atomicity), a mempool,
  * and the block timer: every `blockTimeMs` it tells itself ProduceBlock and executes the queued transactions.
  *
- * - SubmitTx: decodes the canonical encoding, checks the chain id, the signature and the nonce order (committed
- *   nonce + transactions already queued from the same key), then queues it. Every failure is a typed error
- *   (MalformedTx, WrongChain, BadSignature, BadNonce, MempoolFull) returned to the sender; the actor keeps running.
- * - Transactions still in the mempool when the actor crashes are lost (the committed state is not: every block is one
- *   LMDB transaction); a client resubmits, and nonces make a resubmission safe.
+ * - SubmitTx: admission (ledger/mempool.ts): the transaction runs through the same checks its execution will —
+ *   chain id, signature, fee rule, nonce (committed nonce + the sender's queued transactions), balance (fee + amount,
+ *   counting the sender's queued transactions), the rules of its kind (a zero amount is InvalidAmount) — and is
+ *   queued, or refused at once with the typed error (its `_tag` travels as HandlerError.tag, its fields as the
+ *   message, JSON). The actor keeps running.
+ * - ProduceBlock: takes the queue in arrival order (nonce order per sender), executes it, and records a receipt for
+ *   every transaction: included, failed (included, fee and nonce charged, body not applied — with the typed reason)
+ *   or dropped. GetTxStatus answers from the receipts and the queue.
+ * - Transactions still in the mempool when the actor crashes are lost, and so are the receipts (the committed state
+ *   is not: every block is one LMDB transaction); a client resubmits, and nonces make a resubmission safe.
  * - Dev genesis: when the data dir has no ledger yet, genesis funds every wallet found in `<dataDir>/wallets`
  *   (1,000 $BASED and 200,000 Pepecoin each: create wallets before the first start) under chain id `basedai-dev`;
  *   with `args.dev` it also funds the dev network's public test keys and bootstraps its Brains, miners and
@@ -15,29 +20,61 @@
  */
 import path from 'node:path'
 import { continueWith, failWith, toProtocolError, type Behaviour, type HandleResult } from '../actors/index.ts'
-import { HandlerError, type Message } from '../protocol/index.ts'
-import { bytesEqual, decodeTx, fromAddress, fromHex, testKeyPair, toAddress, toHex, verify } from './index.ts'
+import { HandlerError, type Message, type TxStatus } from '../protocol/index.ts'
+import { fromAddress, fromHex, testKeyPair, toAddress, toHex } from './index.ts'
 import { devBootstrap, devGenesisAccounts, type DevNetwork } from './dev.ts'
-import { BadNonce, BadSignature, WrongChain } from './errors.ts'
+import { isTxError } from './errors.ts'
 import { Ledger } from './ledger.ts'
+import { Mempool, ReceiptLog, type TxFate } from './mempool.ts'
 import { defaultParams } from './params.ts'
 import { LmdbStore } from './store.ts'
 import { tokens } from './units.ts'
 import { listWallets } from './wallet.ts'
-import type { PreparedTx } from './tx.ts'
-
-const MAX_MEMPOOL = 10_000
 
 export interface LedgerActorState {
   readonly ledger: Ledger
   readonly store: LmdbStore
-  mempool: PreparedTx[]
-  readonly pending: Map<string, bigint>
+  readonly mempool: Mempool
+  readonly receipts: ReceiptLog
   timer: NodeJS.Timeout | null
   readonly proposer: Uint8Array
 }
 
-function args(ctx: { args: Readonly<Record<string, unknown>> }): { dataDir: string; shards: number; blockTimeMs: number; autoBlocks: boolean; dev: DevNetwork | undefined } {
+/**
+ * A typed error as it crosses the actor boundary: HandlerError with the error's `_tag` as `tag` and its fields as
+ * JSON in `message` (a Data.TaggedError has no message of its own).
+ */
+function refusal(address: string, e: unknown): ReturnType<typeof toProtocolError> {
+  if (isTxError(e) || (typeof e === 'object' && e !== null && (e as { _tag?: unknown })._tag === 'MempoolFull')) {
+    const { _tag, ...fields } = e as unknown as { _tag: string } & Record<string, unknown>
+    return new HandlerError({ actor: address, tag: _tag, message: JSON.stringify(fields) })
+  }
+  return toProtocolError(address, e)
+}
+
+/** The TxStatus reply of a fate. */
+function statusOf(hash: string, fate: TxFate): typeof TxStatus.Type {
+  switch (fate.status) {
+    case 'included':
+      return { _tag: 'TxStatus', hash, status: 'included', height: fate.height }
+    case 'failed': {
+      const { _tag, ...fields } = fate.error as unknown as { _tag: string } & Record<string, unknown>
+      return { _tag: 'TxStatus', hash, status: 'failed', height: fate.height, reason: _tag, detail: JSON.stringify(fields) }
+    }
+    case 'dropped': {
+      const { _tag, ...fields } = fate.error as unknown as { _tag: string } & Record<string, unknown>
+      return { _tag: 'TxStatus', hash, status: 'dropped', reason: _tag, detail: JSON.stringify(fields) }
+    }
+  }
+}
+
+function positiveInt(v: unknown, fallback: number): number {
+  return typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : fallback
+}
+
+function args(ctx: { args: Readonly<Record<string, unknown>> }): {
+  dataDir: string; shards: number; blockTimeMs: number; autoBlocks: boolean; dev: DevNetwork | undefined; maxMempool: number; maxBlockTxs: number
+} {
   const a = ctx.args
   if (typeof a.dataDir !== 'string') throw new Error('ledger actor needs args.dataDir')
   const d = a.dev as Partial<DevNetwork> | undefined
@@ -48,12 +85,14 @@ function args(ctx: { args: Readonly<Record<string, unknown>> }): { dataDir: stri
     shards: typeof a.shards === 'number' ? a.shards : 4,
     blockTimeMs: typeof a.blockTimeMs === 'number' ? a.blockTimeMs : 10_000,
     autoBlocks: a.autoBlocks !== false,
+    maxMempool: positiveInt(a.maxMempool, 10_000),
+    maxBlockTxs: positiveInt(a.maxBlockTxs, 5_000),
   }
 }
 
 export function ledgerBehaviour(): Behaviour<LedgerActorState> {
   return {
-    accepts: ['Ping', 'GetStatus', 'SubmitTx', 'GetAccount', 'GetHead', 'ProduceBlock', 'GetBrains', 'GetParticipant'],
+    accepts: ['Ping', 'GetStatus', 'SubmitTx', 'GetAccount', 'GetHead', 'ProduceBlock', 'GetBrains', 'GetParticipant', 'GetTxStatus'],
     init(ctx) {
       const o = args(ctx)
       const store = LmdbStore.open({ path: path.join(o.dataDir, 'ledger'), shards: o.shards })
@@ -68,7 +107,9 @@ export function ledgerBehaviour(): Behaviour<LedgerActorState> {
       }
       const ledger = Ledger.open({ store, ...(fresh ? { genesis } : {}) })
       if (fresh && o.dev) devBootstrap(ledger, o.dev)
-      const state: LedgerActorState = { ledger, store, mempool: [], pending: new Map(), timer: null, proposer: testKeyPair('basedai-dev-proposer').publicKey }
+      const proposer = testKeyPair('basedai-dev-proposer').publicKey
+      const mempool = new Mempool(ledger, proposer, { maxSize: o.maxMempool, maxBlockTxs: o.maxBlockTxs })
+      const state: LedgerActorState = { ledger, store, mempool, receipts: new ReceiptLog(), timer: null, proposer }
       const self = ctx.self
       if (o.autoBlocks && self) {
         state.timer = setInterval(() => {
@@ -94,7 +135,7 @@ export function ledgerBehaviour(): Behaviour<LedgerActorState> {
             actor: ctx.address,
             role: 'ledger',
             uptimeMs: ctx.uptimeMs(),
-            detail: { height: h.height, mempool: state.mempool.length, chainId: ledger.params().chainId },
+            detail: { height: h.height, mempool: state.mempool.size, chainId: ledger.params().chainId },
           })
         }
         case 'GetHead': {
@@ -109,7 +150,7 @@ export function ledgerBehaviour(): Behaviour<LedgerActorState> {
             baseFee: String(p.baseFee),
             byteFee: String(p.byteFee),
             blockTimeMs: p.blockTimeMs,
-            mempool: state.mempool.length,
+            mempool: state.mempool.size,
           })
         }
         case 'GetAccount': {
@@ -123,7 +164,7 @@ export function ledgerBehaviour(): Behaviour<LedgerActorState> {
               based: String(a?.based ?? 0n),
               pepe: String(a?.pepe ?? 0n),
               nonce: String(nonce),
-              nextNonce: String(state.pending.get(toHex(key)) ?? nonce),
+              nextNonce: String(state.mempool.nextNonce(key)),
             })
           } catch (e) {
             return failWith(state, toProtocolError(ctx.address, e))
@@ -131,23 +172,17 @@ export function ledgerBehaviour(): Behaviour<LedgerActorState> {
         }
         case 'SubmitTx': {
           try {
-            if (state.mempool.length >= MAX_MEMPOOL) {
-              return failWith(state, new HandlerError({ actor: ctx.address, tag: 'MempoolFull', message: `${MAX_MEMPOOL} transactions queued` }))
-            }
-            const t = decodeTx(msg.tx)
-            const chainId = ledger.params().chainId
-            if (t.tx.chainId !== chainId) throw new WrongChain({ expected: chainId, got: t.tx.chainId })
-            if (!verify(t.tx.from, t.payload, t.tx.sig)) throw new BadSignature({ tx: toHex(t.hash) })
-            const who = toHex(t.tx.from)
-            const expected = state.pending.get(who) ?? ledger.nonce(t.tx.from)
-            if (t.tx.nonce !== expected) throw new BadNonce({ expected: String(expected), got: String(t.tx.nonce) })
-            if (state.mempool.some((m) => bytesEqual(m.hash, t.hash))) throw new BadNonce({ expected: String(expected + 1n), got: String(t.tx.nonce) })
-            state.mempool.push(t)
-            state.pending.set(who, expected + 1n)
-            return continueWith(state, { _tag: 'TxAccepted', hash: toHex(t.hash), nonce: String(t.tx.nonce), mempool: state.mempool.length })
+            const t = state.mempool.admit(msg.tx)
+            return continueWith(state, { _tag: 'TxAccepted', hash: toHex(t.hash), nonce: String(t.tx.nonce), mempool: state.mempool.size })
           } catch (e) {
-            return failWith(state, toProtocolError(ctx.address, e))
+            return failWith(state, refusal(ctx.address, e))
           }
+        }
+        case 'GetTxStatus': {
+          const hash = msg.hash.toLowerCase()
+          if (state.mempool.has(hash)) return continueWith(state, { _tag: 'TxStatus', hash, status: 'pending' })
+          const fate = state.receipts.get(hash)
+          return continueWith(state, fate ? statusOf(hash, fate) : { _tag: 'TxStatus', hash, status: 'unknown' })
         }
         case 'GetBrains':
           return continueWith(state, { _tag: 'BrainList', ids: [...ledger.globals().brains] })
@@ -165,11 +200,17 @@ export function ledgerBehaviour(): Behaviour<LedgerActorState> {
           })
         }
         case 'ProduceBlock': {
-          const txs = state.mempool
-          state.mempool = []
-          state.pending.clear()
+          const txs = state.mempool.take()
           const verified = txs.map(() => true) // signatures were checked on SubmitTx
           const produced = ledger.produceBlock(txs, { time: ledger.nextBlockTime(), proposer: state.proposer, verified })
+          const height = produced.block.header.height
+          for (const r of produced.receipts)
+            state.receipts.record(toHex(r.hash), r.error ? { status: 'failed', height, error: r.error } : { status: 'included', height })
+          for (const r of produced.rejected) {
+            const t = txs[r.index]
+            if (t) state.receipts.record(toHex(t.hash), { status: 'dropped', error: r.error })
+          }
+          for (const d of state.mempool.afterBlock()) state.receipts.record(toHex(d.tx.hash), { status: 'dropped', error: d.error })
           return continueWith(state, {
             _tag: 'BlockProduced',
             height: produced.block.header.height,

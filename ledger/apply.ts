@@ -1,16 +1,23 @@
 /**
- * The transaction state machine: `applyTx(kv, tx, ctx)` is a pure function of the KV contents, the transaction and
- * the block context. It runs in an {@link Overlay}: on success the overlay is committed into `kv`; on any rejection
- * the overlay is dropped and the typed error returned, so a rejected transaction changes nothing.
+ * The transaction state machine, in two stages that are pure functions of the KV contents, the transaction and the
+ * block context:
  *
- * Checks, in order, for every transaction: chain id (WrongChain), signature (BadSignature), fee rule (FeeTooLow),
- * sender exists (UnknownAccount), nonce = sender's next nonce (BadNonce), fee payable (InsufficientFunds). Then the
- * fee moves to the block proposer, the nonce increments, and the body runs (its own checks are listed per kind).
+ * 1. Checks, in order, for every transaction: chain id (WrongChain), signature (BadSignature), fee rule (FeeTooLow),
+ *    sender exists (UnknownAccount), nonce = sender's next nonce (BadNonce), fee payable (InsufficientFunds). A
+ *    transaction failing here cannot be charged: it is *rejected* (never in a block, changes nothing).
+ * 2. The fee moves to the block proposer and the nonce increments; then the body runs (its own checks are listed per
+ *    kind). A body that throws a typed error has *failed*: as in Ethereum, the transaction is still included, the
+ *    fee is paid and the nonce consumed, but nothing of the body is applied ({@link executeTx}).
+ *
+ * {@link executeTx} is what block execution uses (applied | failed | rejected). {@link applyTx} is all-or-nothing:
+ * it commits only a fully applied transaction and reports any other outcome as a typed error with the stage it
+ * failed at — the side-effect-free validity check the mempool's admission runs (ledger/mempool.ts) over the same
+ * code. Both run in an {@link Overlay}, so what is not committed leaves nothing behind.
  */
 import { bytesEqual, toHex } from './codec.ts'
 import {
   AlreadyRegistered, AlreadyVoted, BadNonce, BadSignature, BrainCapReached, BrainNotTransferable, BurnPriceAboveMax,
-  DuplicateMint, FeeTooLow, InsufficientFunds, MalformedTx, NotDeactivatable, NotGigaBrain, PermissionDenied,
+  DuplicateMint, FeeTooLow, InsufficientFunds, InvalidAmount, MalformedTx, NotDeactivatable, NotGigaBrain, PermissionDenied,
   RegistrationFeeAboveMax, ReservedBrain, SlotsFull, StillLocked, UnknownAccount, UnknownBrain, UnknownParticipant,
   UnknownProposal, WrongChain, isTxError, type TxError,
 } from './errors.ts'
@@ -38,26 +45,62 @@ export interface ApplyOptions {
   /** The signature was already checked (e.g. by the parallel verifier). */
   readonly signatureVerified?: boolean
 }
-export type ApplyResult = { readonly ok: true } | { readonly ok: false; readonly error: TxError }
+/**
+ * Result of {@link applyTx}: applied (and committed), or not applied with the typed reason and the stage it failed
+ * at (`check`: could not be charged, a block would drop it; `body`: a block would include it as failed).
+ */
+export type ApplyResult = { readonly ok: true } | { readonly ok: false; readonly error: TxError; readonly stage: 'check' | 'body' }
+/** Outcome of executing one transaction inside a block ({@link executeTx}). */
+export type TxOutcome =
+  | { readonly status: 'applied' }
+  /** Included: fee paid, nonce consumed, body not applied. */
+  | { readonly status: 'failed'; readonly error: TxError }
+  /** Not includable: nothing changed. */
+  | { readonly status: 'rejected'; readonly error: TxError }
 
 const ZERO32 = new Uint8Array(32)
 /** Upper bound of any supply (the codec's varint limit). */
 export const MAX_SUPPLY = (1n << 128n) - 1n
 
-/** Applies one transaction to `kv`: all of it, or (on a typed rejection) nothing. */
-export function applyTx(kv: KV, ptx: PreparedTx, ctx: BlockContext, opts: ApplyOptions = {}): ApplyResult {
-  const overlay = new Overlay(kv)
+/**
+ * Executes one transaction of a block against `kv` (see module doc): `applied` commits everything, `failed`
+ * commits only the fee payment and the nonce increment, `rejected` commits nothing.
+ */
+export function executeTx(kv: KV, ptx: PreparedTx, ctx: BlockContext, opts: ApplyOptions = {}): TxOutcome {
+  const charged = new Overlay(kv)
   try {
-    execute(new State(overlay), ptx, ctx, opts)
+    charge(new State(charged), ptx, ctx, opts)
   } catch (e) {
-    if (isTxError(e)) return { ok: false, error: e }
+    if (isTxError(e)) return { status: 'rejected', error: e }
     throw e
   }
+  const applied = new Overlay(charged)
+  let outcome: TxOutcome = { status: 'applied' }
+  try {
+    body(new State(applied), ptx.tx.from, toHex(ptx.tx.from), ptx.tx.body, ctx)
+    applied.commitTo(charged)
+  } catch (e) {
+    if (!isTxError(e)) throw e
+    outcome = { status: 'failed', error: e }
+  }
+  charged.commitTo(kv)
+  if (ctx.feeSink) ctx.feeSink.total += ptx.tx.fee
+  return outcome
+}
+
+/** Applies one transaction to `kv`: all of it, or (on a typed rejection or failure) nothing. */
+export function applyTx(kv: KV, ptx: PreparedTx, ctx: BlockContext, opts: ApplyOptions = {}): ApplyResult {
+  const overlay = new Overlay(kv)
+  const sink = ctx.feeSink ? { total: 0n } : undefined
+  const r = executeTx(overlay, ptx, sink ? { ...ctx, feeSink: sink } : ctx, opts)
+  if (r.status !== 'applied') return { ok: false, error: r.error, stage: r.status === 'failed' ? 'body' : 'check' }
   overlay.commitTo(kv)
+  if (ctx.feeSink && sink) ctx.feeSink.total += sink.total
   return { ok: true }
 }
 
-function execute(st: State, ptx: PreparedTx, ctx: BlockContext, opts: ApplyOptions): void {
+/** Stage 1 (checks) and the charge: fee to the proposer (or the block's fee sink), nonce + 1. */
+function charge(st: State, ptx: PreparedTx, ctx: BlockContext, opts: ApplyOptions): void {
   const { tx } = ptx
   const p = ctx.params
   if (tx.chainId !== p.chainId) throw new WrongChain({ expected: p.chainId, got: tx.chainId })
@@ -74,13 +117,10 @@ function execute(st: State, ptx: PreparedTx, ctx: BlockContext, opts: ApplyOptio
   sender.nonce += 1n
   st.setAccount(fromHex, sender)
   if (!ctx.feeSink) st.credit(toHex(ctx.proposer), 'based', tx.fee)
-  body(st, tx.from, fromHex, tx.body, ctx)
-  // Last, so a rejected tx leaves the sink untouched.
-  if (ctx.feeSink) ctx.feeSink.total += tx.fee
 }
 
 function positive(field: string, v: bigint): void {
-  if (v <= 0n) throw new MalformedTx({ field, reason: 'must be positive' })
+  if (v <= 0n) throw new InvalidAmount({ field, reason: 'must be positive' })
 }
 
 function ownedBrain(st: State, id: number, sender: Uint8Array): Brain {

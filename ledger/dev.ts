@@ -50,7 +50,8 @@ export function devBootstrap(ledger: Ledger, dev: DevNetwork): number[] {
   for (let b = 0; b < dev.brains; b++) first.push(sign(owner, BigInt(b), { kind: 'acquireBrainBurn', maxCost: tokens(1_000_000) }))
   const proposer = owner.publicKey
   const r1 = ledger.produceBlock(first, { time: ledger.nextBlockTime(), proposer })
-  if (r1.rejected.length > 0) throw new Error(`dev bootstrap: Brain acquisition rejected: ${String(r1.rejected[0]?.error._tag)}`)
+  const bad1 = [...r1.rejected, ...r1.failed]
+  if (bad1.length > 0) throw new Error(`dev bootstrap: Brain acquisition rejected: ${String(bad1[0]?.error._tag)}`)
   const ids = [...ledger.globals().brains]
   const second: PreparedTx[] = []
   for (let i = 1; i <= dev.miners; i++) {
@@ -64,6 +65,7 @@ export function devBootstrap(ledger: Ledger, dev: DevNetwork): number[] {
     second.push(sign(devKeys.validator(i), 1n, { kind: 'addStake', brain, target: ck, amount: DEV_VALIDATOR_STAKE }))
   }
   const r2 = ledger.produceBlock(second, { time: ledger.nextBlockTime(), proposer })
-  if (r2.rejected.length > 0) throw new Error(`dev bootstrap: registration rejected: ${String(r2.rejected[0]?.error._tag)}`)
+  const bad2 = [...r2.rejected, ...r2.failed]
+  if (bad2.length > 0) throw new Error(`dev bootstrap: registration rejected: ${String(bad2[0]?.error._tag)}`)
   return ids
 }

@@ -15,6 +15,10 @@ export class BadSignature extends Data.TaggedError('BadSignature')<{ readonly tx
 export class BadNonce extends Data.TaggedError('BadNonce')<{ readonly expected: string; readonly got: string }> {}
 /** The fee offered is below the fee rule `baseFee + byteFee × encodedLength`. */
 export class FeeTooLow extends Data.TaggedError('FeeTooLow')<{ readonly min: string; readonly got: string }> {}
+/** An amount is out of range for its transaction (a transfer or stake of 0, …): refused at admission, failed if included. */
+export class InvalidAmount extends Data.TaggedError('InvalidAmount')<{ readonly field: string; readonly reason: string }> {}
+/** The node's mempool holds its maximum of queued transactions: resubmit after the next block. */
+export class MempoolFull extends Data.TaggedError('MempoolFull')<{ readonly max: number }> {}
 /** The account cannot pay (asset is `based`, `pepe` or `stake`). */
 export class InsufficientFunds extends Data.TaggedError('InsufficientFunds')<{
   readonly account: string
@@ -77,6 +81,7 @@ export type TxError =
   | BadSignature
   | BadNonce
   | FeeTooLow
+  | InvalidAmount
   | InsufficientFunds
   | PermissionDenied
   | UnknownAccount
@@ -97,10 +102,10 @@ export type TxError =
   | DuplicateMint
 
 /** Any error of this module. */
-export type LedgerError = TxError | InvalidBlock | CorruptState | InvalidAddress | InvalidGenesis | WalletError
+export type LedgerError = TxError | MempoolFull | InvalidBlock | CorruptState | InvalidAddress | InvalidGenesis | WalletError
 
 const TX_TAGS = new Set<string>([
-  'MalformedTx', 'WrongChain', 'BadSignature', 'BadNonce', 'FeeTooLow', 'InsufficientFunds', 'PermissionDenied',
+  'MalformedTx', 'WrongChain', 'BadSignature', 'BadNonce', 'FeeTooLow', 'InvalidAmount', 'InsufficientFunds', 'PermissionDenied',
   'UnknownAccount', 'UnknownBrain', 'UnknownParticipant', 'BrainCapReached', 'BurnPriceAboveMax', 'ReservedBrain',
   'BrainNotTransferable', 'NotDeactivatable', 'StillLocked', 'SlotsFull', 'AlreadyRegistered',
   'RegistrationFeeAboveMax', 'NotGigaBrain', 'AlreadyVoted', 'UnknownProposal', 'DuplicateMint',

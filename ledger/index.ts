@@ -34,7 +34,7 @@ export {
 export { MemoryKV, Overlay, type KV, type KVRead } from './kv.ts'
 export { K as StateKeys, BRAIN_POOL, type Account, type Brain, type Participant, type Globals, type Proposal } from './records.ts'
 export { State } from './state.ts'
-export { applyTx, type BlockContext, type ApplyResult, type ApplyOptions } from './apply.ts'
+export { applyTx, executeTx, type BlockContext, type ApplyResult, type ApplyOptions, type TxOutcome } from './apply.ts'
 export {
   blockReward, cappedStake, isGigaBrain, equalPerformance, endBlock,
   type EpochHook, type EpochInput, type EpochOutput, type EpochParticipant,
@@ -45,7 +45,7 @@ export { StateRoot, computeStateRoot, verifyStateProof, BUCKETS, type StateProof
 export { blockHash, encodeBlock, decodeBlock, merkleRoot, type Block, type BlockHeader } from './block.ts'
 export { genesisEntries, type GenesisConfig, type GenesisAccount } from './genesis.ts'
 export { MemoryStore, LmdbStore, shardOf, type Store, type Head, type LmdbStoreOptions } from './store.ts'
-export { Ledger, type LedgerOptions, type Produced, type ProduceOptions, type Rejection } from './ledger.ts'
+export { Ledger, type LedgerOptions, type Produced, type ProduceOptions, type Rejection, type TxReceipt } from './ledger.ts'
 export { devBootstrap, devGenesisAccounts, devKeys, brainIndexOf, DEV_VALIDATOR_STAKE, type DevNetwork } from './dev.ts'
 export { auditSupply, type SupplyReport } from './audit.ts'
 export { SignatureVerifier, verifyTxsAsync } from './verify-pool.ts'

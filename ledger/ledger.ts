@@ -1,15 +1,18 @@
 /**
  * The Ledger: a {@link Store} (memory or LMDB) plus the incremental state root, executing blocks.
  *
- * - `produceBlock(txs, {time, proposer})` — proposer side: runs the transactions in order, drops the rejected ones
- *   (returned with their typed errors), runs end-of-block emission/epochs/tallies, computes the roots, commits.
+ * - `produceBlock(txs, {time, proposer})` — proposer side: runs the transactions in order (apply.ts `executeTx`),
+ *   drops the rejected ones (returned with their typed errors), includes the applied ones and the failed ones (fee
+ *   paid and nonce consumed, body not applied; returned in `failed` with their typed errors, and every included
+ *   transaction has a receipt), runs end-of-block emission/epochs/tallies, computes the roots, commits.
  * - `applyBlock(block)` — follower side: the block must extend the head (height, parent hash, chain id, time ≥
- *   parent time + blockTimeMs), every transaction must be accepted, and the transactions root and state root must
- *   match; otherwise {@link InvalidBlock} and nothing changes.
+ *   parent time + blockTimeMs), every transaction must be chargeable (a failed body is allowed: it costs its fee and
+ *   nonce on every node alike), and the transactions root and state root must match; otherwise {@link InvalidBlock}
+ *   and nothing changes.
  * Both execute the same deterministic code, so a block produced by one node applies on every other to the same root.
  */
 import { bytesEqual, toHex } from './codec.ts'
-import { applyTx, type BlockContext } from './apply.ts'
+import { executeTx, type BlockContext } from './apply.ts'
 import { blockHash, decodeBlock, encodeBlock, merkleRoot, type Block, type BlockHeader } from './block.ts'
 import { endBlock, type EpochHook } from './emission.ts'
 import { yumaEpochHook } from './consensus-hook.ts'
@@ -34,6 +37,11 @@ export interface Rejection {
   readonly index: number
   readonly error: TxError
 }
+/** What happened to one included transaction: applied, or failed with the typed reason (fee and nonce charged). */
+export interface TxReceipt {
+  readonly hash: Uint8Array
+  readonly error?: TxError
+}
 export interface ProduceOptions {
   readonly time: number
   readonly proposer: Uint8Array
@@ -43,8 +51,14 @@ export interface ProduceOptions {
 export interface Produced {
   readonly block: Block
   readonly hash: Uint8Array
+  /** Transactions in the block (applied + failed). */
   readonly included: number
+  /** Not includable (index into the input): nothing changed. */
   readonly rejected: readonly Rejection[]
+  /** Included but failed (index into the input): fee paid, nonce consumed, body not applied. */
+  readonly failed: readonly Rejection[]
+  /** One per included transaction, in block order. */
+  readonly receipts: readonly TxReceipt[]
 }
 
 const ZERO32 = new Uint8Array(32)
@@ -140,10 +154,14 @@ export class Ledger {
   nextBlockTime(): number {
     return this.globals().lastTime + this.paramsCache.blockTimeMs
   }
+  /** The context the next block's transactions run in (the mempool's admission checks run in it too). */
+  nextBlockContext(proposer: Uint8Array): BlockContext {
+    return { height: this.headRec.height + 1, time: this.nextBlockTime(), proposer, params: this.paramsCache, epochHook: this.hook }
+  }
 
   private execute(
     txs: readonly PreparedTx[], height: number, time: number, proposer: Uint8Array, strict: boolean, verified?: readonly boolean[],
-  ): { overlay: Overlay; included: PreparedTx[]; rejected: Rejection[]; params: Params } {
+  ): { overlay: Overlay; included: PreparedTx[]; rejected: Rejection[]; failed: Rejection[]; receipts: TxReceipt[]; params: Params } {
     const overlay = new Overlay(this.store)
     const st = new State(overlay)
     const params = this.paramsCache
@@ -154,11 +172,20 @@ export class Ledger {
     const ctx: BlockContext = { height, time, proposer, params, epochHook: this.hook, feeSink }
     const included: PreparedTx[] = []
     const rejected: Rejection[] = []
+    const failed: Rejection[] = []
+    const receipts: TxReceipt[] = []
     txs.forEach((tx, i) => {
-      const r = applyTx(overlay, tx, ctx, { signatureVerified: verified?.[i] === true })
-      if (r.ok) included.push(tx)
-      else if (strict) throw new InvalidBlock({ height, reason: `tx ${i} rejected: ${r.error._tag}` })
-      else rejected.push({ index: i, error: r.error })
+      const r = executeTx(overlay, tx, ctx, { signatureVerified: verified?.[i] === true })
+      if (r.status === 'rejected') {
+        if (strict) throw new InvalidBlock({ height, reason: `tx ${i} rejected: ${r.error._tag}` })
+        rejected.push({ index: i, error: r.error })
+        return
+      }
+      included.push(tx)
+      if (r.status === 'failed') {
+        failed.push({ index: i, error: r.error })
+        receipts.push({ hash: tx.hash, error: r.error })
+      } else receipts.push({ hash: tx.hash })
     })
     st.credit(toHex(proposer), 'based', feeSink.total)
     const g = st.globals()
@@ -167,7 +194,7 @@ export class Ledger {
     g.lastTime = time
     g.lastHash = this.headRec.hash
     st.setGlobals(g)
-    return { overlay, included, rejected, params: next }
+    return { overlay, included, rejected, failed, receipts, params: next }
   }
 
   private commit(overlay: Overlay, header: BlockHeader, txs: readonly Uint8Array[], params: Params): Uint8Array {
@@ -184,21 +211,25 @@ export class Ledger {
     const prepared: PreparedTx[] = []
     const preRejected: Rejection[] = []
     const verified: boolean[] = []
+    /** inputIndex[j] = index in `txs` of prepared[j] (undecodable inputs are left out of `prepared`). */
+    const inputIndex: number[] = []
     txs.forEach((t, i) => {
       if (!(t instanceof Uint8Array)) {
         prepared.push(t)
         verified.push(opts.verified?.[i] === true)
+        inputIndex.push(i)
         return
       }
       try {
         prepared.push(decodeTx(t))
         verified.push(opts.verified?.[i] === true)
+        inputIndex.push(i)
       } catch (e) {
         preRejected.push({ index: i, error: e as TxError })
       }
     })
     const height = this.headRec.height + 1
-    const { overlay, included, rejected, params } = this.execute(prepared, height, opts.time, opts.proposer, false, verified)
+    const { overlay, included, rejected, failed, receipts, params } = this.execute(prepared, height, opts.time, opts.proposer, false, verified)
     const undo = this.roots.update(overlay.writes)
     const header: BlockHeader = {
       chainId: this.paramsCache.chainId, height, parentHash: this.headRec.hash, stateRoot: this.roots.root(),
@@ -212,7 +243,11 @@ export class Ledger {
       undo()
       throw e
     }
-    return { block: { header, txs: bytes }, hash, included: included.length, rejected: [...preRejected, ...rejected] }
+    const remap = (r: Rejection): Rejection => ({ index: inputIndex[r.index] ?? r.index, error: r.error })
+    return {
+      block: { header, txs: bytes }, hash, included: included.length, rejected: [...preRejected, ...rejected.map(remap)].sort((a, b) => a.index - b.index),
+      failed: failed.map(remap), receipts,
+    }
   }
 
   /** Follower side (see module doc). Throws {@link InvalidBlock}; on any throw the state is unchanged. */

@@ -3,7 +3,15 @@
  * of smallest units (bigint-safe); hashes and roots as lowercase hex; transactions in the ledger's canonical binary
  * encoding (ledger/tx.ts). Request → reply:
  *
- * - SubmitTx → TxAccepted (decoded, signature and chain checked, queued for the next block) or a typed error
+ * - SubmitTx → TxAccepted (admitted: it passed every check its execution in the next block runs — chain id,
+ *   signature, fee rule, nonce, balance counting the sender's queued transactions, the rules of its kind — and is
+ *   queued) or, at once, a HandlerError whose `tag` is the typed reason (InvalidAmount, InsufficientFunds,
+ *   UnknownAccount, FeeTooLow, BadNonce, BadSignature, WrongChain, MalformedTx, MempoolFull, …) and whose `message`
+ *   is the error's fields as JSON (amounts in smallest units)
+ * - GetTxStatus → TxStatus: `pending` (queued), `included` (applied in block `height`), `failed` (included in
+ *   block `height`, fee paid and nonce consumed, body not applied: `reason` is the typed error's tag, `detail` its
+ *   fields as JSON), `dropped` (left the queue without being included: `reason`), or `unknown` (never seen, or
+ *   forgotten: receipts are kept in memory, a bounded number, and not across restarts)
  * - GetAccount → AccountInfo (committed balances and nonce, and the next nonce counting queued transactions)
  * - GetHead → HeadInfo (height, hash, state root, fee rule, mempool size)
  * - ProduceBlock → BlockProduced (the block timer sends it; tests and tools may too)
@@ -23,6 +31,7 @@ export const GetHead = Schema.TaggedStruct('GetHead', {})
 export const ProduceBlock = Schema.TaggedStruct('ProduceBlock', {})
 export const GetBrains = Schema.TaggedStruct('GetBrains', {})
 export const GetParticipant = Schema.TaggedStruct('GetParticipant', { brain: Count, computeKey: Hex })
+export const GetTxStatus = Schema.TaggedStruct('GetTxStatus', { hash: Hex })
 
 export const TxAccepted = Schema.TaggedStruct('TxAccepted', { hash: Hex, nonce: Units, mempool: Count })
 export const AccountInfo = Schema.TaggedStruct('AccountInfo', { address: Str, based: Units, pepe: Units, nonce: Units, nextNonce: Units })
@@ -37,6 +46,13 @@ export const HeadInfo = Schema.TaggedStruct('HeadInfo', {
   mempool: Count,
 })
 export const BlockProduced = Schema.TaggedStruct('BlockProduced', { height: Count, hash: Hex, included: Count, rejected: Count })
+export const TxStatus = Schema.TaggedStruct('TxStatus', {
+  hash: Hex,
+  status: Schema.Literal('pending', 'included', 'failed', 'dropped', 'unknown'),
+  height: Schema.optional(Count),
+  reason: Schema.optional(Str),
+  detail: Schema.optional(Str),
+})
 export const BrainList = Schema.TaggedStruct('BrainList', { ids: Schema.Array(Count) })
 export const ParticipantInfo = Schema.TaggedStruct('ParticipantInfo', {
   brain: Count,
@@ -47,4 +63,4 @@ export const ParticipantInfo = Schema.TaggedStruct('ParticipantInfo', {
   stake: Units,
 })
 
-export const LEDGER_REQUEST_TAGS = ['SubmitTx', 'GetAccount', 'GetHead', 'ProduceBlock', 'GetBrains', 'GetParticipant'] as const
+export const LEDGER_REQUEST_TAGS = ['SubmitTx', 'GetAccount', 'GetHead', 'ProduceBlock', 'GetBrains', 'GetParticipant', 'GetTxStatus'] as const

@@ -42,11 +42,13 @@ import {
   GetBrains,
   GetHead,
   GetParticipant,
+  GetTxStatus,
   HeadInfo,
   ParticipantInfo,
   ProduceBlock,
   SubmitTx,
   TxAccepted,
+  TxStatus,
 } from './ledger-messages.ts'
 
 /** A bounded string (ids, names, error texts). */
@@ -106,6 +108,7 @@ export const Message = Schema.Union(
   ProduceBlock,
   GetBrains,
   GetParticipant,
+  GetTxStatus,
   EncryptedLinear,
   RegisterMiner,
   Route,
@@ -154,6 +157,7 @@ export const Reply = Schema.Union(
   BlockProduced,
   BrainList,
   ParticipantInfo,
+  TxStatus,
   EncryptedLinearReply,
   Routed,
   RoutingTable,
@@ -185,6 +189,7 @@ export interface ReplyMap {
   ProduceBlock: typeof BlockProduced.Type
   GetBrains: typeof BrainList.Type
   GetParticipant: typeof ParticipantInfo.Type
+  GetTxStatus: typeof TxStatus.Type
   EncryptedLinear: typeof EncryptedLinearReply.Type
   Route: typeof Routed.Type
   GetRouting: typeof RoutingTable.Type

@@ -61,6 +61,7 @@ test('supply is conserved and replay is deterministic over random tx/block seque
   let accepted = 0
   const kinds = new Set<string>()
   let rejected = 0
+  let failed = 0
   const tags = new Map<string, number>()
   fc.assert(
     fc.property(fc.array(fc.array(action, { maxLength: 10 }), { minLength: 1, maxLength: 20 }), (blocks) => {
@@ -115,10 +116,14 @@ test('supply is conserved and replay is deterministic over random tx/block seque
           txs.push(f.tx(who, bodyOf(a, f.keys), { nonceOffset: stale ? -1n : 0n }))
         }
         const r = f.block(txs, { allowReject: true }) // f.block audits supply after the block
-        accepted += r.included
+        // Included = applied + failed (a failed body still pays its fee and consumes its nonce: apply.ts executeTx).
+        accepted += r.included - r.failed.length
+        failed += r.failed.length
+        assert.equal(r.receipts.length, r.included)
+        assert.equal(r.receipts.filter((x) => x.error !== undefined).length, r.failed.length)
         for (const t of r.block.txs) kinds.add(decodeTx(t).tx.body.kind)
         rejected += r.rejected.length
-        for (const x of r.rejected) tags.set(x.error._tag, (tags.get(x.error._tag) ?? 0) + 1)
+        for (const x of [...r.rejected, ...r.failed]) tags.set(x.error._tag, (tags.get(x.error._tag) ?? 0) + 1)
         assertSupply(f.store)
       }
       // Incremental root = from-scratch root.
@@ -137,7 +142,9 @@ test('supply is conserved and replay is deterministic over random tx/block seque
   )
   // The generator must exercise both paths.
   assert.ok(accepted > 150, `accepted ${accepted} ${JSON.stringify([...tags])}`)
-  assert.ok(rejected > 100, `rejected ${rejected}`)
+  assert.ok(rejected + failed > 100, `rejected ${rejected}, failed ${failed}`)
+  assert.ok(failed > 50, `failed ${failed}: included-but-failed transactions must be exercised (and replayed by the follower)`)
+  assert.ok(rejected > 10, `rejected ${rejected}: stale nonces must still be dropped`)
   assert.ok(kinds.size >= 12, `accepted kinds: ${[...kinds].join(', ')}`)
 })
 

@@ -43,7 +43,7 @@ test('each bad transaction kind → typed error, no state change', () => {
   const p = f.ledger.params()
   expectReject(f, signTx(withMinFee({ chainId: p.chainId, from: ghost.publicKey, nonce: 0n, body: { kind: 'transfer', to, amount: 1n } }, p.baseFee, p.byteFee), ghost.secretKey), 'UnknownAccount')
   // Malformed fields.
-  expectReject(f, f.tx('alice', { kind: 'transfer', to, amount: 0n }), 'MalformedTx')
+  expectReject(f, f.tx('alice', { kind: 'transfer', to, amount: 0n }), 'InvalidAmount')
   expectReject(f, f.tx('alice', { kind: 'setBrain', brain: 7, setting: 'ownerBps', text: '', key: EMPTY, value: 10_001n }), 'MalformedTx')
   expectReject(f, f.tx('alice', { kind: 'setBrain', brain: 7, setting: 'name', text: 'x', key: EMPTY, value: 1n }), 'MalformedTx')
   expectReject(f, f.tx('foundation', { kind: 'propose', param: 'bonusBps', value: 10_001n }), 'MalformedTx')
