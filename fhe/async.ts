@@ -16,7 +16,7 @@ import { InvalidOperand } from './errors.ts'
 import { modSwitchTo, toCoefficientForm } from './evaluate.ts'
 import { checkLinearInputs, type LinearPlan, type PreparedLinear } from './linear.ts'
 import { clonePoly, limbsOf, prefixBase, zeroPoly, type PolyBackend, type PreparedPoly, type RnsBase, type RnsPoly } from './poly.ts'
-import { convertCentered, scaleRound } from './rns.ts'
+import { referenceRns } from './rns.ts'
 import type { Ciphertext, RelinKeys } from './types.ts'
 import { checkCiphertext, checkParamsId, checkSameLevel } from './validate.ts'
 
@@ -118,10 +118,11 @@ export async function multiplyAsync(ctx: FheContext, a0: Ciphertext, b0: Ciphert
   const md = ctx.mulData(k)
   const qp = md.qpBase
   const K = md.pBase.moduli.length
+  const rns = ctx.backend.rns ?? referenceRns
   const lifted = [...a.polys, ...b.polys].map((p) => {
     const out = zeroPoly(n, k + K)
     out.data.set(p.data)
-    convertCentered(md.qToP, p.data, out.data.subarray(k * n), n)
+    rns.convertCentered(md.qToP, p.data, out.data.subarray(k * n), n)
     return out
   })
   await abe.forwardMany(lifted, qp)
@@ -133,9 +134,9 @@ export async function multiplyAsync(ctx: FheContext, a0: Ciphertext, b0: Ciphert
   await abe.inverseMany([d0, d1, d2], qp)
   const tmp = new Uint32Array(K * n)
   const outs = [d0, d1, d2].map((d) => {
-    scaleRound(md.scaler, d.data, tmp, n)
+    rns.scaleRound(md.scaler, d.data, tmp, n)
     const r = zeroPoly(n, k)
-    convertCentered(md.pToQ, tmp, r.data, n)
+    rns.convertCentered(md.pToQ, tmp, r.data, n)
     return r
   })
   return { paramsId: ctx.paramsId, level: k, polys: outs }
@@ -152,16 +153,11 @@ export async function relinearizeAsync(ctx: FheContext, a0: Ciphertext, rlk: Rel
   const base = prefixBase(ctx.base, k)
   const c2 = a.polys[2] as RnsPoly
   const digits: RnsPoly[] = []
+  const rns = ctx.backend.rns ?? referenceRns
   for (let i = 0; i < k; i++) {
     const d = zeroPoly(n, k)
     const src = c2.data.subarray(i * n, (i + 1) * n)
-    for (let j = 0; j < k; j++) {
-      const q = base.moduli[j] as number
-      for (let c = 0; c < n; c++) {
-        const v = src[c] as number
-        d.data[j * n + c] = v >= q ? v % q : v
-      }
-    }
+    for (let j = 0; j < k; j++) rns.reduceMod(src, d.data.subarray(j * n, (j + 1) * n), base.moduli[j] as number)
     digits.push(d)
   }
   await abe.forwardMany(digits, base)

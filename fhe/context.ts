@@ -14,14 +14,17 @@
 import { Effect } from 'effect'
 import { InvalidParams } from './errors.ts'
 import { bfvParams, type BfvParams } from './params.ts'
-import { cpuBackend, makeRnsBase, prefixBase, type PolyBackend, type RnsBase } from './poly.ts'
+import { makeRnsBase, prefixBase, type PolyBackend, type RnsBase } from './poly.ts'
 import { isPrime, nttPrimes } from './primes.ts'
 import { bigInvMod, bigProduct, makeBaseConverter, makeScaler, type BaseConverter, type Scaler } from './rns.ts'
 import { logQ as sumLogQ, maxLogQ } from './security.ts'
+import { defaultPolyBackend } from './wasm/load.ts'
 
 /** Constants of one level of the modulus chain (the first `k` primes). */
 export interface LevelData {
   readonly k: number
+  /** The level's primes (the first k of the context's). */
+  readonly moduli: readonly number[]
   readonly base: RnsBase
   readonly Q: bigint
   readonly logQ: number
@@ -129,11 +132,11 @@ function makeLevel(base: RnsBase, k: number, t: number): LevelData {
     const last = BigInt(moduli[k - 1] as number)
     for (let i = 0; i < k - 1; i++) lastInv[i] = Number(bigInvMod(last, BigInt(moduli[i] as number)))
   }
-  return Object.freeze({ k, base: b, Q, logQ: sumLogQ(moduli), delta, qhatInv, qhatInvShoup, thetaHi, thetaLo, lastInv })
+  return Object.freeze({ k, moduli, base: b, Q, logQ: sumLogQ(moduli), delta, qhatInv, qhatInvShoup, thetaHi, thetaLo, lastInv })
 }
 
 /** Builds the context or throws `InvalidParams`. Accepts raw input (decoded with the Schema) or decoded params. */
-export function createFheContext(input: unknown, backend: PolyBackend = cpuBackend): FheContext {
+export function createFheContext(input: unknown, backend: PolyBackend = defaultPolyBackend): FheContext {
   const params = bfvParams(input)
   const { maxLogQ: limit, logQ } = validateParams(params)
   const n = params.polyModulusDegree
@@ -186,7 +189,7 @@ export function createFheContext(input: unknown, backend: PolyBackend = cpuBacke
 }
 
 /** `createFheContext` as an Effect: fails with `InvalidParams`. */
-export function makeFheContext(input: unknown, backend: PolyBackend = cpuBackend): Effect.Effect<FheContext, InvalidParams> {
+export function makeFheContext(input: unknown, backend: PolyBackend = defaultPolyBackend): Effect.Effect<FheContext, InvalidParams> {
   return Effect.try({
     try: () => createFheContext(input, backend),
     catch: (e) => (e instanceof InvalidParams ? e : new InvalidParams({ reason: 'schema', message: String(e) })),

@@ -16,15 +16,14 @@
  * diagnostic and not constant-time.
  * @throws ParamsMismatch (key or ciphertext from another context), InvalidOperand (malformed ciphertext)
  */
-import type { FheContext } from './context.ts'
+import type { FheContext, LevelData } from './context.ts'
+import { referenceRns } from './rns.ts'
 import { limbsOf, prefixBase, zeroPoly } from './poly.ts'
 import { InvalidOperand } from './errors.ts'
 import type { PartialCiphertext } from './serialize.ts'
 import type { Ciphertext, Plaintext, SecretKey } from './types.ts'
 import { checkCiphertext, checkParamsId } from './validate.ts'
 
-const INV_TWO16 = 1 / 65536
-const TWO22 = 2 ** 22
 
 /** c0 + c1·s + c2·s² + … in coefficient form at the ciphertext's level. */
 export function innerProduct(ctx: FheContext, sk: SecretKey, ct: Ciphertext): Uint32Array {
@@ -50,35 +49,28 @@ export function innerProduct(ctx: FheContext, sk: SecretKey, ct: Ciphertext): Ui
   return acc.data
 }
 
-/** round(t·x/Q) mod t for coefficient j of x (k limbs of n). */
-function scaleCoefficient(ctx: FheContext, x: Uint32Array, k: number, j: number): number {
+function levelOf(ctx: FheContext, k: number): LevelData {
   const ld = ctx.levelData[k - 1]
   if (!ld) throw new RangeError(`no level ${k}`)
-  const n = ctx.n
-  const t = ctx.t
-  const T22 = t * TWO22
-  let hi = 0
-  let lo = 0
-  for (let i = 0; i < k; i++) {
-    const q = ctx.base.moduli[i] as number
-    const a = x[i * n + j] as number
-    const w = ld.qhatInv[i] as number
-    const ws = ld.qhatInvShoup[i] as number
-    const qhat = Math.floor((a * (ws >>> 16) + Math.floor(a * (ws & 0xffff) * INV_TWO16)) * INV_TWO16)
-    const r0 = ((Math.imul(a, w) - Math.imul(qhat, q)) >>> 0) - q // in [−q, q)
-    const y = r0 + (q & (r0 >> 31))
-    hi = (hi + ((y * (ld.thetaHi[i] as number)) % T22)) % T22
-    lo += y * (ld.thetaLo[i] as number)
+  return ld
+}
+
+const allIndices = new Map<number, Uint32Array>()
+function indicesUpTo(n: number): Uint32Array {
+  let a = allIndices.get(n)
+  if (!a) {
+    a = Uint32Array.from({ length: n }, (_, i) => i)
+    allIndices.set(n, a)
   }
-  const r = Math.round(hi / TWO22 + lo) % t
-  return r
+  return a
 }
 
 /** Decrypts every coefficient. */
 export function decrypt(ctx: FheContext, sk: SecretKey, ct: Ciphertext): Plaintext {
   const x = innerProduct(ctx, sk, ct)
   const coeffs = new Uint32Array(ctx.n)
-  for (let j = 0; j < ctx.n; j++) coeffs[j] = scaleCoefficient(ctx, x, ct.level, j)
+  const rns = ctx.backend.rns ?? referenceRns
+  rns.decryptScale(levelOf(ctx, ct.level), x, ctx.n, ctx.t, indicesUpTo(ctx.n), coeffs)
   x.fill(0)
   return { paramsId: ctx.paramsId, coeffs }
 }
@@ -87,11 +79,14 @@ export function decrypt(ctx: FheContext, sk: SecretKey, ct: Ciphertext): Plainte
 export function decryptCoefficients(ctx: FheContext, sk: SecretKey, ct: Ciphertext, indices: ArrayLike<number>): Uint32Array {
   const x = innerProduct(ctx, sk, ct)
   const out = new Uint32Array(indices.length)
+  const idx = new Uint32Array(indices.length)
   for (let i = 0; i < indices.length; i++) {
     const j = indices[i] as number
     if (!Number.isInteger(j) || j < 0 || j >= ctx.n) throw new RangeError(`coefficient index ${j} outside 0…${ctx.n - 1}`)
-    out[i] = scaleCoefficient(ctx, x, ct.level, j)
+    idx[i] = j
   }
+  const rns = ctx.backend.rns ?? referenceRns
+  rns.decryptScale(levelOf(ctx, ct.level), x, ctx.n, ctx.t, idx, out)
   x.fill(0)
   return out
 }
@@ -117,15 +112,18 @@ export function decryptPartial(ctx: FheContext, sk: SecretKey, p: PartialCiphert
   be.inverseMany([c1s], base)
   const n = ctx.n
   const out = new Uint32Array(m)
+  const idx = new Uint32Array(m)
   for (let i = 0; i < m; i++) {
     const j = p.indices[i] as number
+    idx[i] = j
     for (let l = 0; l < k; l++) {
       const q = base.moduli[l] as number
       const s = (c1s.data[l * n + j] as number) + (p.c0[l * m + i] as number)
       c1s.data[l * n + j] = s >= q ? s - q : s
     }
-    out[i] = scaleCoefficient(ctx, c1s.data, k, j)
   }
+  const rns = ctx.backend.rns ?? referenceRns
+  rns.decryptScale(levelOf(ctx, k), c1s.data, n, ctx.t, idx, out)
   c1s.data.fill(0)
   return out
 }

@@ -17,7 +17,7 @@ import type { FheContext } from './context.ts'
 import { addScaledMessage } from './encrypt.ts'
 import { InvalidOperand } from './errors.ts'
 import { clonePoly, limbsOf, prefixBase, zeroPoly, type PreparedPoly, type RnsBase, type RnsPoly } from './poly.ts'
-import { convertCentered, scaleRound } from './rns.ts'
+import { referenceRns } from './rns.ts'
 import type { Ciphertext, Plaintext, RelinKeys } from './types.ts'
 import { checkCiphertext, checkParamsId, checkPlaintext, checkSameLevel } from './validate.ts'
 
@@ -170,7 +170,8 @@ function liftToQP(ctx: FheContext, p: RnsPoly, k: number): RnsPoly {
   const K = md.pBase.moduli.length
   const out = zeroPoly(ctx.n, k + K)
   out.data.set(p.data)
-  convertCentered(md.qToP, p.data, out.data.subarray(k * ctx.n), ctx.n)
+  const rns = ctx.backend.rns ?? referenceRns
+  rns.convertCentered(md.qToP, p.data, out.data.subarray(k * ctx.n), ctx.n)
   ctx.backend.forwardMany([out], md.qpBase)
   return out
 }
@@ -203,10 +204,11 @@ export function multiply(ctx: FheContext, a: Ciphertext, b: Ciphertext): Ciphert
   be.inverseMany([d0, d1, d2], qp)
   const K = md.pBase.moduli.length
   const tmp = new Uint32Array(K * n)
+  const rns = be.rns ?? referenceRns
   const outs = [d0, d1, d2].map((d) => {
-    scaleRound(md.scaler, d.data, tmp, n)
+    rns.scaleRound(md.scaler, d.data, tmp, n)
     const r = zeroPoly(n, k)
-    convertCentered(md.pToQ, tmp, r.data, n)
+    rns.convertCentered(md.pToQ, tmp, r.data, n)
     return r
   })
   return result(ctx, k, outs)
@@ -229,16 +231,11 @@ export function relinearize(ctx: FheContext, a: Ciphertext, rlk: RelinKeys): Cip
   const acc0 = zeroPoly(n, k)
   const acc1 = zeroPoly(n, k)
   const digit = zeroPoly(n, k)
+  const rns = be.rns ?? referenceRns
   for (let i = 0; i < k; i++) {
     const src = c2.data.subarray(i * n, (i + 1) * n)
-    for (let j = 0; j < k; j++) {
-      const q = base.moduli[j] as number
-      const off = j * n
-      for (let c = 0; c < n; c++) {
-        const v = src[c] as number
-        digit.data[off + c] = v >= q ? v % q : v
-      }
-    }
+    // Digit i is c2's residue mod q_i (an integer below q_i), read modulo every q_j.
+    for (let j = 0; j < k; j++) rns.reduceMod(src, digit.data.subarray(j * n, (j + 1) * n), base.moduli[j] as number)
     be.forwardMany([digit], base)
     be.mulAcc(acc0, digit, limbsOf(rlk.b[i] as RnsPoly, k), base)
     be.mulAcc(acc1, digit, limbsOf(rlk.a[i] as RnsPoly, k), base)
@@ -263,32 +260,13 @@ export function modSwitchToNext(ctx: FheContext, a: Ciphertext): Ciphertext {
   const ld = ctx.levelData[k - 1]
   if (!ld) throw new RangeError(`no level ${k}`)
   const n = ctx.n
-  const ql = ctx.base.moduli[k - 1] as number
-  const half = Math.floor(ql / 2)
+  const rns = ctx.backend.rns ?? referenceRns
   const polys = a.polys.map((p) => {
     const r = zeroPoly(n, k - 1)
-    const last = p.data.subarray((k - 1) * n, k * n)
-    for (let i = 0; i < k - 1; i++) {
-      const q = ctx.base.moduli[i] as number
-      const inv = ld.lastInv[i] as number
-      const qlModQ = ql % q
-      for (let c = 0; c < n; c++) {
-        const l = last[c] as number
-        // centred residue of c mod q_last, as a residue mod q
-        const lc = l > half ? (l - qlModQ + q) % q : l % q
-        const d = (p.data[i * n + c] as number) - lc
-        const x = d < 0 ? d + q : d
-        r.data[i * n + c] = mulModFast(x, inv, q)
-      }
-    }
+    rns.modSwitchLast(p.data, r.data, n, ld.moduli, ld.lastInv)
     return r
   })
   return result(ctx, k - 1, polys)
-}
-
-function mulModFast(a: number, b: number, q: number): number {
-  const t = (a * (b >>> 16)) % q
-  return (t * 65536 + a * (b & 0xffff)) % q
 }
 
 /** Switches down to `level` primes. */

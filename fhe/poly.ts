@@ -18,6 +18,7 @@ import {
   shoupPrecompute,
   type NttTables,
 } from '../kernels/ntt/reference.ts'
+import type { BaseConverter, DecryptConstants, Scaler } from './rns.ts'
 
 /** A list of primes with their NTT tables, for one ring degree. */
 export interface RnsBase {
@@ -65,6 +66,25 @@ export interface PreparedPoly {
 }
 
 /**
+ * The RNS steps of the scheme that are not per-limb polynomial arithmetic: exact centred base conversion, HPS
+ * scale-and-round, decryption's t/Q rounding, modulus switching and reduction of words modulo another prime. A
+ * backend may provide faster versions (the wasm backend does); `referenceRns` in rns.ts is the plain-TypeScript
+ * oracle, and every implementation must give the same words.
+ */
+export interface RnsKernels {
+  /** dst (to.length limbs of n) ← residues of the centred representative of src (from.length limbs of n). */
+  convertCentered(cv: BaseConverter, src: Uint32Array, dst: Uint32Array, n: number): void
+  /** dst (P limbs) ← round(t·x/Q) mod p_j for x over Q ∪ P in src (Q limbs first). */
+  scaleRound(sc: Scaler, src: Uint32Array, dst: Uint32Array, n: number): void
+  /** out[e] ← round(t·x/Q) mod t at coefficient indices[e] of x (k = d.moduli.length limbs of n). */
+  decryptScale(d: DecryptConstants, x: Uint32Array, n: number, t: number, indices: Uint32Array, out: Uint32Array): void
+  /** dst (k−1 limbs) ← round(x / q_last) over the first k−1 primes; lastInv[i] = q_last^−1 mod q_i. */
+  modSwitchLast(src: Uint32Array, dst: Uint32Array, n: number, moduli: readonly number[], lastInv: Uint32Array): void
+  /** dst ← src mod q, word by word (dst may be src). */
+  reduceMod(src: Uint32Array, dst: Uint32Array, q: number): void
+}
+
+/**
  * Polynomial arithmetic over an RNS base. Operands must have k = base.moduli.length limbs (callers pass prefix bases
  * for lower levels). `out` may alias an input.
  */
@@ -87,6 +107,8 @@ export interface PolyBackend {
   mulAccPrepared(acc: RnsPoly, a: RnsPoly, w: PreparedPoly, base: RnsBase): void
   /** out = a · c_i on limb i (one scalar per limb, c_i < q_i). */
   mulScalar(a: RnsPoly, scalars: readonly number[], out: RnsPoly, base: RnsBase): void
+  /** Faster RNS steps, when the backend has them (otherwise the scheme uses rns.ts's `referenceRns`). */
+  readonly rns?: RnsKernels
 }
 
 function checkLimbs(op: string, base: RnsBase, ...ps: RnsPoly[]): void {

@@ -9,6 +9,7 @@
  * coefficient by ±1, again noise, never a wrong decryption while the budget is positive.
  */
 import { mulMod, shoupPrecompute } from '../kernels/ntt/reference.ts'
+import type { RnsKernels } from './poly.ts'
 
 const INV_TWO16 = 1 / 65536
 
@@ -17,6 +18,17 @@ function mulShoupInline(a: number, w: number, ws: number, q: number): number {
   const qhat = Math.floor((a * (ws >>> 16) + Math.floor(a * (ws & 0xffff) * INV_TWO16)) * INV_TWO16)
   const r = (Math.imul(a, w) - Math.imul(qhat, q)) >>> 0
   return r >= q ? r - q : r
+}
+
+/**
+ * x mod m for an integer |x| < 2^53 and 0 < m < 2^52, without `%` (fmod is a library call): the float quotient is
+ * off by at most one, and one correction on each side makes the remainder canonical.
+ */
+export function modExact(x: number, m: number): number {
+  let r = x - Math.floor(x / m) * m
+  if (r < 0) r += m
+  else if (r >= m) r -= m
+  return r
 }
 
 export function bigProduct(moduli: readonly number[]): bigint {
@@ -106,9 +118,8 @@ export function convertCentered(cv: BaseConverter, src: Uint32Array, dst: Uint32
       for (let i = 0; i < k; i++) {
         s += mulShoupInline(y[i] as number, cv.qhatModP[base + i] as number, cv.qhatModPShoup[base + i] as number, p)
       }
-      // s < k·p ≤ 2^34: exact; subtract v·[Q]_p (v ≤ k).
-      const r = (s - v * (cv.qModP[j] as number)) % p
-      dst[j * n + c] = r < 0 ? r + p : r
+      // s < k·p ≤ 2^34: exact; subtract v·[Q]_p (v ≤ k); one reduction.
+      dst[j * n + c] = modExact(s - v * (cv.qModP[j] as number), p)
     }
   }
 }
@@ -183,15 +194,80 @@ export function scaleRound(sc: Scaler, src: Uint32Array, dst: Uint32Array, n: nu
     const rounded = Math.round(f)
     for (let j = 0; j < K; j++) {
       const pj = sc.p[j] as number
-      let s = rounded % pj
+      let s = rounded
       const base = j * k
       for (let i = 0; i < k; i++) {
         s += mulShoupInline(y[i] as number, sc.omega[base + i] as number, sc.omegaShoup[base + i] as number, pj)
       }
       s += mulShoupInline(src[(k + j) * n + c] as number, sc.tQinv[j] as number, sc.tQinvShoup[j] as number, pj)
-      dst[j * n + c] = s % pj
+      dst[j * n + c] = modExact(s, pj)
     }
   }
+}
+
+/** The constants decryption's t/Q rounding needs for one level (LevelData carries them). */
+export interface DecryptConstants {
+  readonly moduli: readonly number[]
+  /** [(Q/q_i)^{-1}]_{q_i} and Shoup quotients. */
+  readonly qhatInv: Uint32Array
+  readonly qhatInvShoup: Uint32Array
+  /** t/q_i = thetaHi_i/2^22 + thetaLo_i (thetaHi_i an integer below 2^22·t/q_i, thetaLo_i < 2^−22). */
+  readonly thetaHi: Float64Array
+  readonly thetaLo: Float64Array
+}
+
+const TWO22 = 2 ** 22
+
+/**
+ * round(t·x/Q) mod t at coefficient j, exactly: y_i = [x_i·(Q/q_i)^{-1}]_{q_i}; the products y_i·thetaHi_i are
+ * integers below 2^53 summed modulo t·2^22, the small parts y_i·thetaLo_i summed in doubles (error ~2^−40).
+ */
+export function decryptCoefficient(d: DecryptConstants, x: Uint32Array, n: number, t: number, j: number): number {
+  const T22 = t * TWO22
+  const k = d.moduli.length
+  let hi = 0
+  let lo = 0
+  for (let i = 0; i < k; i++) {
+    const q = d.moduli[i] as number
+    const y = mulShoupInline(x[i * n + j] as number, d.qhatInv[i] as number, d.qhatInvShoup[i] as number, q)
+    hi = modExact(hi + modExact(y * (d.thetaHi[i] as number), T22), T22)
+    lo += y * (d.thetaLo[i] as number)
+  }
+  return modExact(Math.round(hi / TWO22 + lo), t)
+}
+
+/** The plain-TypeScript RNS steps: the oracle every faster `RnsKernels` is checked against. */
+export const referenceRns: RnsKernels = {
+  convertCentered,
+  scaleRound,
+  decryptScale(d, x, n, t, indices, out) {
+    for (let e = 0; e < indices.length; e++) out[e] = decryptCoefficient(d, x, n, t, indices[e] as number)
+  },
+  modSwitchLast(src, dst, n, moduli, lastInv) {
+    const k = moduli.length
+    const ql = moduli[k - 1] as number
+    const half = Math.floor(ql / 2)
+    const last = src.subarray((k - 1) * n, k * n)
+    for (let i = 0; i < k - 1; i++) {
+      const q = moduli[i] as number
+      const inv = lastInv[i] as number
+      const invShoup = shoupPrecompute(inv, q)
+      const qlModQ = modExact(ql, q)
+      for (let c = 0; c < n; c++) {
+        const l = last[c] as number
+        // centred residue of l mod q_last, as a residue mod q
+        const lc = l > half ? modExact(l - qlModQ + q, q) : modExact(l, q)
+        const d = (src[i * n + c] as number) - lc
+        dst[i * n + c] = mulShoupInline(d < 0 ? d + q : d, inv, invShoup, q)
+      }
+    }
+  },
+  reduceMod(src, dst, q) {
+    for (let i = 0; i < src.length; i++) {
+      const v = src[i] as number
+      dst[i] = v >= q ? modExact(v, q) : v
+    }
+  },
 }
 
 export { mulMod }
