@@ -7,9 +7,12 @@
  * integer products y_i·H_i < 2^53, reduced mod t·2^22) plus a remainder < 2^−22, so the sum is exact to ~2^−40
  * and rounding is correct whenever the noise budget is positive.
  *
- * The noise budget is SEAL's invariant noise budget: log2(Q) − log2(‖[t·x]_Q‖∞) − 1 bits, i.e.
- * log2(Q/2t) − log2‖e‖∞ for x = Δm + e; decryption is correct while it is > 0. It is a diagnostic and uses BigInt
- * CRT composition (slow path, clearly named).
+ * The noise budget is SEAL's invariant noise budget, log2(Q) − log2(‖[t·x]_Q‖∞) − 1, i.e. log2(Q/2t) − log2‖e‖∞ for
+ * x = Δm + e, reported in whole bits and floored, as SEAL reports it. A budget of b ≥ 1 bits means the noise is at most
+ * 2^−b of what decryption tolerates, so decryption is correct; 0 means it may fail (or already has). Noise that has
+ * grown past the wrap-around point is indistinguishable from small noise, so a ciphertext driven far beyond
+ * exhaustion can read a positive budget again: the budget tracks a computation, it cannot certify an arbitrary
+ * ciphertext. It is a diagnostic and uses BigInt CRT composition (slow path, clearly named).
  *
  * Constant time: the inner product runs NTTs and pointwise products whose operation sequence does not depend on s;
  * the rounding uses floating-point and integer arithmetic without secret-dependent branches. `noiseBudget` is a
@@ -129,7 +132,8 @@ export function decryptPartial(ctx: FheContext, sk: SecretKey, p: PartialCiphert
 }
 
 /**
- * Invariant noise budget in bits (SEAL's definition; 0 means decryption may fail). Slow path: BigInt CRT.
+ * Invariant noise budget in whole bits, floored (SEAL's definition and rounding): ≥ 1 means this ciphertext decrypts
+ * correctly, 0 means decryption may fail. Slow path: BigInt CRT.
  */
 export function noiseBudget(ctx: FheContext, sk: SecretKey, ct: Ciphertext): number {
   const x = innerProduct(ctx, sk, ct)
@@ -155,9 +159,9 @@ export function noiseBudget(ctx: FheContext, sk: SecretKey, ct: Ciphertext): num
     if (r > maxAbs) maxAbs = r
   }
   x.fill(0)
-  if (maxAbs === 0n) return ld.logQ - 1
+  if (maxAbs === 0n) return Math.floor(ld.logQ - 1)
   const bits = ld.logQ - log2Big(maxAbs) - 1
-  return Math.max(0, bits)
+  return Math.max(0, Math.floor(bits))
 }
 
 function log2Big(v: bigint): number {
