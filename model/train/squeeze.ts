@@ -9,7 +9,7 @@ import { squeezeShipped } from '../squeeze-shipped.ts'
 
 const { values } = parseArgs({ options: { budget: { type: 'string' }, fraction: { type: 'string' }, theta: { type: 'string' }, out: { type: 'string' } } })
 if (values.out === undefined || [values.budget, values.fraction, values.theta].filter((v) => v !== undefined).length !== 1) {
-  console.error('usage: node model/train/squeeze.ts (--budget N | --fraction F | --theta T) --out file.safetensors')
+  process.stderr.write('usage: node model/train/squeeze.ts (--budget N | --fraction F | --theta T) --out file.safetensors\n')
   process.exit(2)
 }
 const rule =

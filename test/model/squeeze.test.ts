@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import {
   decodeConfig, defaultHeadCost, dequantize, dynamicQuantize, evaluate, foldHeadMask, forward, headSignificance, initWeights,
-  squeezeHeads, type GptModel, type HeadCostFn,
+  squeezeHeads, createKvCache, linearF32, linearWeights, type GptModel, type HeadCostFn, type LinearFn,
 } from 'basedai/model'
 
 const cfg = decodeConfig({ nLayer: 2, nHead: 4, nEmbd: 16, nCtx: 12, vocabSize: 17 })
@@ -69,6 +69,41 @@ describe('Cerberus Squeezing: heads', () => {
     assert.equal(folded.headMask, undefined)
     const a = forward(folded, calib[1]), b = forward(m, calib[1])
     for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i] - b[i]) < 1e-5)
+  })
+
+  test('pruned heads are sliced out of QKV and the output projection; an emptied layer skips both', () => {
+    // layer 0 keeps heads 1 and 3; layer 1 keeps none
+    const mask = [[0, 1, 0, 1], [0, 0, 0, 0]]
+    const squeezed: GptModel = { ...model, headMask: mask }
+    const calls: string[] = []
+    const linear: LinearFn = (x, rows, inDim, outDim, w, b, site) => {
+      calls.push(`${site.layer}/${site.name} ${inDim}→${outDim}`)
+      return linearF32(x, rows, inDim, outDim, w, b, site)
+    }
+    const seq = calib[0]
+    const sliced = forward(squeezed, seq, { linear })
+    assert.deepEqual(calls, ['0/attn 16→24', '0/proj 8→16', '0/fc 16→64', '0/fcProj 64→16', '1/fc 16→64', '1/fcProj 64→16'])
+    // independent oracle: the unsliced computation with the pruned heads' weights zeroed (foldHeadMask), no mask
+    const folded = foldHeadMask(squeezed)
+    const full = forward({ config: folded.config, weights: folded.weights }, seq)
+    for (let i = 0; i < full.length; i++) assert.ok(Math.abs(sliced[i] - full[i]) < 1e-4, `logit ${i}: ${sliced[i]} vs ${full[i]}`)
+    // what the miner serves for this model is what the client computes with
+    const attn = linearWeights(squeezed, { layer: 0, name: 'attn' })
+    assert.ok(attn !== undefined)
+    assert.equal(attn.outDim, 24)
+    assert.equal(linearWeights(squeezed, { layer: 1, name: 'proj' }), undefined)
+    // q of kept head 1 = columns 4..8 of the fused QKV; its k = columns 16 + 4..8
+    for (let i = 0; i < 16; i++) {
+      assert.equal(attn.w[i * 24 + 0], model.weights.layers[0].attnW[i * 48 + 4])
+      assert.equal(attn.w[i * 24 + 8 + 4], model.weights.layers[0].attnW[i * 48 + 16 + 12])
+    }
+    // incremental decoding through the cache gives the same logits when heads are sliced
+    const cache = createKvCache(cfg)
+    const a = forward(squeezed, seq.slice(0, 5), { cache })
+    const b = forward(squeezed, seq.slice(5), { cache })
+    const V = cfg.vocabSize
+    for (let i = 0; i < b.length; i++) assert.ok(Math.abs(b[i] - sliced[5 * V + i]) < 1e-4)
+    assert.equal(a.length, 5 * V)
   })
 
   test('bad options are rejected', () => {
