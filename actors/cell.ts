@@ -10,6 +10,15 @@
  *   the supervisor is told. Queued messages stay in the mailbox for the next incarnation.
  * - `stop` waits for the message in hand (up to the shutdown grace period), runs `terminate`, and leaves the queue in
  *   place (a restart by one_for_all / rest_for_one finds it there). `dispose` rejects what is left with ActorStopped.
+ *
+ * Every cell (both placements) is in exactly one of these conditions, whatever arrives:
+ * - running (or starting / stopping, briefly): mail is accepted;
+ * - restarting: it exited or was stopped and its supervisor has not left it stopped; mail is accepted and queued
+ *   for the next incarnation;
+ * - stopped: its supervisor closed it with a decision (escalated, gave_up, not_restarted, removed, shutdown); queued
+ *   asks were rejected with ActorStopped and new mail is refused at once with ActorStopped (tell throws it,
+ *   send/ask reject with it) — never a silent queue that nobody will read, never an ask that can only time out.
+ * An exit notification belongs to one incarnation: a stale one (its incarnation already replaced) is dropped.
  */
 import {
   ActorStopped,
@@ -21,6 +30,7 @@ import {
   type Reply,
   type ReplyFor,
 } from '../protocol/index.ts'
+import type { StopDecision } from '../protocol/index.ts'
 import type { Child, ShutdownPolicy } from './child.ts'
 import { coarseNow } from './clock.ts'
 import { Mailbox } from './mailbox.ts'
@@ -35,6 +45,7 @@ import {
   type AnyBehaviour,
   type BehaviourSource,
   type ExitReason,
+  type SupervisorDecision,
 } from './types.ts'
 
 export interface CellOptions {
@@ -54,8 +65,14 @@ export abstract class Cell implements Child, ActorRef {
   readonly capacity: number
   readonly args: Readonly<Record<string, unknown>>
   readonly faults: boolean
-  protected lifecycle: ActorState = 'stopped'
+  protected lifecycle: ActorState = 'starting'
   protected disposed = false
+  /** Closed by its supervisor (or disposed): mail is refused with ActorStopped until the next start. */
+  protected closed = false
+  protected decision: SupervisorDecision | null = null
+  protected decidedBy: string | null = null
+  /** Bumped by every start; an exit notification of an older incarnation is stale and dropped. */
+  protected incarnation = 0
   protected processedCount = 0
   protected errorCount = 0
   protected restartCount = 0
@@ -96,8 +113,60 @@ export abstract class Cell implements Child, ActorRef {
     this.exitListener = listener
   }
 
-  noteRestart(): void {
+  noteRestart(by: string): void {
     this.restartCount++
+    this.decision = 'restarted'
+    this.decidedBy = by
+  }
+
+  close(decision: StopDecision, by: string): void {
+    if (this.disposed) return
+    if (!this.closed) {
+      this.closed = true
+      this.decision = decision
+      this.decidedBy = by
+    }
+    this.rejectQueued(this.stoppedError())
+  }
+
+  dispose(): void {
+    if (this.disposed) return
+    if (!this.closed) {
+      this.closed = true
+      this.decision = 'removed'
+    }
+    this.disposed = true
+    this.rejectQueued(this.stoppedError())
+    this.release()
+  }
+
+  /** Rejects queued asks and waiting senders with `err`, drops queued tells (counted). */
+  protected abstract rejectQueued(err: ActorStopped): void
+  /** Frees what a disposed cell holds (a worker thread). */
+  protected abstract release(): void
+
+  /** The error senders get while the cell is closed. */
+  protected stoppedError(): ActorStopped {
+    const d = this.decision
+    return new ActorStopped({
+      actor: this.address,
+      ...(d !== null && d !== 'restarted' ? { decision: d } : {}),
+      ...(this.decidedBy !== null ? { by: this.decidedBy } : {}),
+    })
+  }
+
+  /** A start opens the cell again (a parent restarting an escalated subtree); a disposed cell never starts. */
+  protected beginStart(): void {
+    if (this.disposed) throw this.stoppedError()
+    this.closed = false
+    this.incarnation++
+    this.lifecycle = this.lastExitReason ? 'restarting' : 'starting'
+  }
+
+  /** The state introspection shows (see the module doc). */
+  protected shownState(): ActorState {
+    if (this.closed) return 'stopped'
+    return this.lifecycle === 'stopped' ? 'restarting' : this.lifecycle
   }
 
   protected noteReceived(tag: string): void {
@@ -114,11 +183,10 @@ export abstract class Cell implements Child, ActorRef {
     if (listener) listener(reason)
   }
 
+  /** Throws ActorStopped when the cell refuses mail (for tell). */
   protected checkOpen(): void {
-    if (this.disposed) throw new ActorStopped({ actor: this.address })
+    if (this.closed) throw this.stoppedError()
   }
-
-  abstract dispose(): void
 
   stats(): ActorStats[] {
     const recent: Array<{ tag: string; at: number }> = []
@@ -131,13 +199,16 @@ export abstract class Cell implements Child, ActorRef {
         address: this.address,
         role: this.role,
         placement: this.placement,
-        state: this.lifecycle,
+        state: this.shownState(),
         mailboxDepth: this.depth(),
         mailboxCapacity: this.capacity,
         processed: this.processed(),
         errors: this.errorCount,
         restarts: this.restartCount,
         lastExit: this.lastExitReason ? formatReason(this.lastExitReason) : null,
+        decision: this.decision,
+        decidedBy: this.decidedBy,
+        dropped: this.droppedCount,
         recent,
       },
     ]
@@ -182,8 +253,7 @@ export class LocalCell extends Cell {
   }
 
   async start(): Promise<void> {
-    this.checkOpen()
-    this.lifecycle = this.lastExitReason ? 'restarting' : 'starting'
+    this.beginStart()
     const behaviour = 'module' in this.source ? await loadBehaviour(this.source) : this.source
     const ctx: ActorContext = {
       address: this.address,
@@ -227,15 +297,17 @@ export class LocalCell extends Cell {
     this.lifecycle = 'stopped'
   }
 
-  dispose(): void {
-    if (this.disposed) return
-    this.disposed = true
-    this.lifecycle = 'stopped'
-    const stopped = new ActorStopped({ actor: this.address })
-    for (const env of this.mailbox.drainAll(stopped)) {
-      if (env.reject) env.reject(stopped)
+  protected rejectQueued(err: ActorStopped): void {
+    for (const env of this.mailbox.drainAll(err)) {
+      if (env.reject) env.reject(err)
       else this.droppedCount++
     }
+    // An ask whose handler overran the shutdown grace period is not answered by a stopped cell either.
+    this.pending.rejectAll(err)
+  }
+
+  protected release(): void {
+    this.lifecycle = 'stopped'
   }
 
   private schedule(): void {
@@ -255,12 +327,16 @@ export class LocalCell extends Cell {
   async send(msg: Message, opts?: SendOptions): Promise<void> {
     this.checkOpen()
     await this.mailbox.put({ msg }, opts?.signal)
+    if (this.closed) {
+      // Admitted from the waiting line after the cell was closed: it will not be handled.
+      throw this.stoppedError()
+    }
     this.noteReceived(msg._tag)
     this.schedule()
   }
 
   ask<Q extends Message>(msg: Q, opts?: AskOptions): Promise<ReplyFor<Q>> {
-    this.checkOpen()
+    if (this.closed) return Promise.reject(this.stoppedError())
     const pending = this.pending
     const { id, promise } = pending.open(this.address, msg._tag, opts?.timeoutMs ?? DEFAULT_ASK_TIMEOUT_MS)
     promise.catch(noop) // the caller gets the rejection through the returned promise; this only marks it handled
@@ -291,8 +367,16 @@ export class LocalCell extends Cell {
         const runner = this.runner
         this.inFlight = out.then((o) => {
           this.inFlight = null
-          if (this.runner === runner && this.finish(env, o)) this.drain()
-          else this.draining = false
+          if (this.runner === runner) {
+            if (this.finish(env, o)) this.drain()
+            return
+          }
+          // Stopped while this handler ran (it overran the grace period): still answer its asker.
+          if (o.kind === 'reply' || o.kind === 'stop') env.resolve?.(o.reply)
+          else env.reject?.(o.error)
+          // A new incarnation may be waiting for this loop to finish before it drains.
+          this.draining = false
+          this.schedule()
         })
         return
       }
@@ -327,10 +411,12 @@ export class LocalCell extends Cell {
 
   private async exitWith(reason: ExitReason): Promise<void> {
     const runner = this.runner
+    const incarnation = this.incarnation
     this.runner = null
     this.lifecycle = 'stopped'
     if (runner) await runner.terminate(reason)
-    this.exited(reason)
+    // Stale when the supervisor already started a new incarnation (a group restart overtook this exit).
+    if (this.incarnation === incarnation) this.exited(reason)
   }
 }
 

@@ -8,7 +8,7 @@
  * also crashes it: the message being handled is answered with `ActorCrashed` and not retried, the actor's supervisor
  * restarts it per its strategy, and messages still queued in the mailbox are kept for the new incarnation.
  */
-import type { Message, ProtocolError, Reply } from '../protocol/index.ts'
+import type { Message, ProtocolError, Reply, StopDecision } from '../protocol/index.ts'
 import type { ActorRef } from './ref.ts'
 
 /** Why an actor stopped. `normal` and `shutdown` are clean exits (a transient child is not restarted for them). */
@@ -103,8 +103,16 @@ export interface BehaviourSource {
   readonly export?: string
 }
 
-/** The lifecycle states shown by introspection. */
+/**
+ * The lifecycle states shown by introspection. `restarting`: the actor exited (or was stopped for a group restart)
+ * and its supervisor has not left it stopped — it is being restarted, or its exit is being handled; mail is queued
+ * for the next incarnation. `stopped`: its supervisor left it stopped (see `decision`); mail is refused with
+ * ActorStopped. `starting` and `stopping` are the short transitions of a first start and of a stop in progress.
+ */
 export type ActorState = 'starting' | 'running' | 'restarting' | 'stopping' | 'stopped'
+
+/** The last decision a supervisor took about a child: it restarted it, or it left it stopped (StopDecision). */
+export type SupervisorDecision = 'restarted' | StopDecision
 
 /** One row of `based inspect mailboxes`. */
 export interface ActorStats {
@@ -118,6 +126,12 @@ export interface ActorStats {
   readonly errors: number
   readonly restarts: number
   readonly lastExit: string | null
+  /** The last decision of the supervisor about this actor (null: never exited); always set when `state` is stopped. */
+  readonly decision: SupervisorDecision | null
+  /** Address of the supervisor that took `decision`. */
+  readonly decidedBy: string | null
+  /** Tells dropped because the actor was stopped for good while they were queued (asks get ActorStopped instead). */
+  readonly dropped: number
   /** Most recent message types received, newest last, with ms timestamps (no payloads). */
   readonly recent: ReadonlyArray<{ readonly tag: string; readonly at: number }>
 }

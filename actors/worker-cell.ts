@@ -201,13 +201,13 @@ export class WorkerCell extends Cell {
   }
 
   send(msg: Message, opts?: SendOptions): Promise<void> {
-    this.checkOpen()
+    if (this.closed) return Promise.reject(this.stoppedError())
     const frame: Frame = { _tag: 'Tell', v: PROTOCOL_VERSION, to: this.address, body: msg }
     return this.admit({ frame, askId: undefined }, msg._tag, opts?.signal)
   }
 
   ask<Q extends Message>(msg: Q, opts?: AskOptions): Promise<ReplyFor<Q>> {
-    this.checkOpen()
+    if (this.closed) return Promise.reject(this.stoppedError())
     const { id, promise } = this.pending.open(this.address, msg._tag, opts?.timeoutMs ?? DEFAULT_ASK_TIMEOUT_MS)
     promise.catch(noop)
     const frame: Frame = { _tag: 'Ask', v: PROTOCOL_VERSION, to: this.address, id, body: msg }
@@ -228,8 +228,11 @@ export class WorkerCell extends Cell {
   // ---- lifecycle ---------------------------------------------------------------------------------------------
 
   start(): Promise<void> {
-    this.checkOpen()
-    this.lifecycle = this.lastExitReason ? 'restarting' : 'starting'
+    try {
+      this.beginStart()
+    } catch (e) {
+      return Promise.reject(e)
+    }
     this.trim()
     // New incarnation: frames still in the outbox were never started; renumber them from 0 and post them again.
     this.processedBefore += Atomics.load(this.counters, DONE)
@@ -288,6 +291,8 @@ export class WorkerCell extends Cell {
         this.exitReason ??= { _tag: 'error', message: e.message, errorTag: (e as { code?: string }).code ?? e.name }
       })
       worker.on('exit', (code: number) => {
+        // A thread of an earlier incarnation (cannot normally happen: stop waits for the exit) is not this one.
+        if (this.worker !== worker) return
         this.worker = null
         const reason: ExitReason =
           this.exitReason ?? (code === 0 ? { _tag: 'normal' } : { _tag: 'killed', detail: `worker thread exited with code ${code}` })
@@ -363,15 +368,17 @@ export class WorkerCell extends Cell {
     this.lastExitReason = reason
   }
 
-  dispose(): void {
-    if (this.disposed) return
-    this.disposed = true
-    const stopped = new ActorStopped({ actor: this.address })
-    this.pending.rejectAll(stopped)
-    for (const w of this.waiters.splice(0)) w.reject(stopped)
-    this.droppedCount += this.inMailbox()
-    this.outbox = []
-    this.head = 0
+  protected rejectQueued(err: ActorStopped): void {
+    this.trim()
+    for (let i = this.head; i < this.outbox.length; i++) if ((this.outbox[i] as Outgoing).askId === undefined) this.droppedCount++
+    for (const w of this.waiters.splice(0)) w.reject(err)
+    this.pending.rejectAll(err)
+    // Only a stopped cell is closed, so no thread is reading these frames; the next start renumbers from an empty outbox.
+    this.outbox = this.outbox.slice(0, this.head)
+    this.postedTo = Math.min(this.postedTo, this.outbox.length)
+  }
+
+  protected release(): void {
     if (this.worker) void this.worker.terminate()
     this.lifecycle = 'stopped'
   }

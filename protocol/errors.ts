@@ -52,9 +52,24 @@ export class ActorCrashed extends Schema.TaggedError<ActorCrashed>()('ActorCrash
   reason: Schema.String,
 }) {}
 
-/** The actor is stopped for good (temporary child, or its supervisor gave up); nothing will process the message. */
+/**
+ * Why a supervisor left a child stopped (the child is not restarted unless a supervisor above restarts the subtree):
+ * `escalated` — its supervisor exceeded its restart intensity, stopped its children and exited to its own parent;
+ * `gave_up` — the same at the root (the system gave up); `not_restarted` — a transient child that exited cleanly;
+ * `removed` — a temporary child that exited, or one removed by terminateChild; `shutdown` — the tree was shut down.
+ */
+export const StopDecision = Schema.Literal('escalated', 'gave_up', 'not_restarted', 'removed', 'shutdown')
+export type StopDecision = typeof StopDecision.Type
+
+/**
+ * The actor is stopped and refuses mail (its supervisor decided so, see StopDecision): nothing will process the
+ * message. Senders get it at once on tell/send/ask. `decision` and `by` (the deciding supervisor's address) say why,
+ * when known.
+ */
 export class ActorStopped extends Schema.TaggedError<ActorStopped>()('ActorStopped', {
   actor: Schema.String,
+  decision: Schema.optional(StopDecision),
+  by: Schema.optional(Schema.String),
 }) {}
 
 /** An error raised by an actor's own handler and returned to the asker (the actor keeps running). */

@@ -2,8 +2,16 @@
  * The supervisor: starts children in order, watches them, restarts them per strategy and restart type within its
  * intensity, stops them in reverse order, and escalates to its own parent when it gives up.
  *
- * - Exits are handled one at a time (a serial queue), so overlapping crashes never interleave restarts.
+ * - Exits are handled one at a time (a serial queue), so overlapping crashes never interleave restarts. `start` runs
+ *   in that queue too: a child that exits while later siblings are still starting (a burst of faults already in its
+ *   mailbox) is handled once the start completes — as OTP's supervisor finds the EXIT in its mailbox after init —
+ *   never dropped.
  * - Exits of children the supervisor is itself stopping are not restarts and are ignored.
+ * - Every exit ends in a decision visible in introspection: the child is restarted (`restarted`), or closed —
+ *   it then refuses mail with ActorStopped — as `not_restarted` (transient, clean exit), `removed` (temporary),
+ *   `escalated` (intensity exceeded: all children stopped in reverse order and closed, and the supervisor exits to
+ *   its parent with `shutdown (reached_max_restart_intensity)`, which applies its own strategy: restarting the
+ *   subtree opens the children again) or `gave_up` (the same at the root: the system's `exited` resolves).
  * - A restart that fails to start counts as another restart (as in OTP), so a child that cannot start exhausts
  *   the intensity and the supervisor escalates rather than looping.
  * - Child cells outlive their incarnations: an ActorRef stays valid across restarts and messages queued while a
@@ -23,6 +31,7 @@ import {
   type ExitReason,
   type ShutdownPolicy,
 } from '../actors/index.ts'
+import type { StopDecision } from '../protocol/index.ts'
 import { ChildStartFailed, InvalidSpec } from './errors.ts'
 import { addRestart } from './intensity.ts'
 import { validateSpec, type ActorSpec, type ChildSpec, type ChildSpecInput, type SupervisorSpec } from './spec.ts'
@@ -77,13 +86,17 @@ export class Supervisor implements Child {
   private restartCount = 0
   private queue: Promise<void> = Promise.resolve()
   private readonly now: () => number
+  /** The root has no parent to escalate to: giving up there is the system giving up. */
+  private readonly isRoot: boolean
+  private lastDecision: { readonly decision: StopDecision | 'restarted'; readonly by: string } | null = null
 
-  constructor(spec: SupervisorSpec, address: string, host: SupervisorHost, now: () => number = Date.now) {
+  constructor(spec: SupervisorSpec, address: string, host: SupervisorHost, now: () => number = Date.now, isRoot = false) {
     this.id = spec.id
     this.spec = spec
     this.address = address
     this.host = host
     this.now = now
+    this.isRoot = isRoot
     for (const c of spec.children) this.slots.push(this.makeSlot(c))
   }
 
@@ -158,13 +171,42 @@ export class Supervisor implements Child {
     this.exitListener = listener
   }
 
-  noteRestart(): void {
+  noteRestart(by: string): void {
     this.restartCount++
+    this.lastDecision = { decision: 'restarted', by }
+    // The subtree was restarted with it.
+    for (const s of this.slots) if (s.running) s.child.noteRestart(by)
   }
 
-  async start(): Promise<void> {
+  close(decision: StopDecision, by: string): void {
+    if (!this.lastDecision || this.lastDecision.decision === 'restarted') this.lastDecision = { decision, by }
+    for (const s of this.slots) s.child.close(decision, by)
+  }
+
+  /** This supervisor's state for the tree view: running, or stopped with the decision that left it so. */
+  get condition(): string {
+    if (this.running) return 'running'
+    const d = this.lastDecision
+    return d && d.decision !== 'restarted' ? `stopped: ${d.decision} by ${d.by}` : 'stopped'
+  }
+
+  /**
+   * Starts the children in order. Runs in the exit queue: exits that arrive meanwhile are handled after it (once
+   * `running` is set), and exits queued before it (of an earlier incarnation of this subtree) are handled first.
+   */
+  start(): Promise<void> {
+    const result = this.queue.then(() => this.startChildren())
+    this.queue = result.then(
+      () => undefined,
+      () => undefined,
+    )
+    return result
+  }
+
+  private async startChildren(): Promise<void> {
     this.stopping = false
     this.restartTimes = []
+    if (this.lastDecision?.decision !== 'restarted') this.lastDecision = null
     const started: Slot[] = []
     for (const slot of this.slots) {
       if (slot.finished) continue
@@ -192,13 +234,15 @@ export class Supervisor implements Child {
     this.running = false
   }
 
-  /** Stops the given slots in reverse start order. */
-  private async stopSlots(slots: Slot[], reason: ExitReason): Promise<void> {
+  /** Stops the given slots in reverse start order; with `final`, closes each once stopped (running or not). */
+  private async stopSlots(slots: Slot[], reason: ExitReason, final?: StopDecision): Promise<void> {
     for (const s of [...slots].reverse()) {
-      if (!s.running) continue
-      s.running = false
-      await s.child.stop(reason, s.spec.shutdown)
-      this.host.event({ type: 'child_stopped', supervisor: this.address, child: s.child.address })
+      if (s.running) {
+        s.running = false
+        await s.child.stop(reason, s.spec.shutdown)
+        this.host.event({ type: 'child_stopped', supervisor: this.address, child: s.child.address })
+      }
+      if (final) s.child.close(final, this.address)
     }
   }
 
@@ -220,6 +264,7 @@ export class Supervisor implements Child {
     }
     if (restart === 'transient' && isCleanExit(reason)) {
       slot.finished = true
+      slot.child.close('not_restarted', this.address)
       return
     }
     await this.restartFrom(slot)
@@ -260,7 +305,7 @@ export class Supervisor implements Child {
         try {
           await s.child.start()
           s.running = true
-          s.child.noteRestart()
+          s.child.noteRestart(this.address)
           this.host.event({ type: 'child_restarted', supervisor: this.address, child: s.child.address, strategy })
         } catch (e) {
           this.host.event({ type: 'start_failed', supervisor: this.address, child: s.child.address, reason: describe(e) })
@@ -279,7 +324,10 @@ export class Supervisor implements Child {
     const { intensity, periodMs } = this.spec.flags
     this.host.event({ type: 'gave_up', supervisor: this.address, intensity, periodMs })
     this.stopping = true
-    await this.stopSlots([...this.slots], ShutdownExit)
+    const decision: StopDecision = this.isRoot ? 'gave_up' : 'escalated'
+    this.lastDecision = { decision, by: this.address }
+    // Every child is stopped (reverse order) and closed, including the one whose exit exceeded the intensity.
+    await this.stopSlots([...this.slots], ShutdownExit, decision)
     this.running = false
     const listener = this.exitListener
     if (listener) listener({ _tag: 'shutdown', detail: 'reached_max_restart_intensity' })

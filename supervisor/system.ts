@@ -1,7 +1,9 @@
 /**
  * ActorSystem: one supervision tree in one process, with its registry of addresses. Start it from a supervisor
  * spec; look actors up by address; read the live mailbox table; shut it down (children stop in reverse order).
- * When the root supervisor gives up (its restart intensity exceeded), `exited` resolves with its reason.
+ * When the root supervisor gives up (its restart intensity exceeded), `exited` resolves with its reason, every actor
+ * is stopped with the decision `gave_up` (or `escalated`, for those whose own supervisor gave up first) and refuses
+ * mail with ActorStopped.
  */
 import {
   Cell,
@@ -46,7 +48,7 @@ export class ActorSystem implements SupervisorHost {
     const valid = validateSpec(spec, 'root')
     if (valid.kind !== 'supervisor') throw new Error('unreachable: root spec is a supervisor')
     this.exited = new Promise((resolve) => (this.resolveExit = resolve))
-    this.root = new Supervisor(valid, `/${valid.id}`, this, opts.now)
+    this.root = new Supervisor(valid, `/${valid.id}`, this, opts.now, true)
     this.register(this.root.address, this.root, 'supervisor')
     this.root.setExitListener((reason) => {
       this.down = true
@@ -57,7 +59,13 @@ export class ActorSystem implements SupervisorHost {
   /** Validates the spec (InvalidSpec), builds the tree and starts it (ChildStartFailed). */
   static async start(spec: SupervisorSpecInput, opts: ActorSystemOptions = {}): Promise<ActorSystem> {
     const system = new ActorSystem(spec, opts)
-    await system.root.start()
+    try {
+      await system.root.start()
+    } catch (e) {
+      // The children it started were stopped; release the cells so nothing outlives the failed start.
+      system.root.dispose()
+      throw e
+    }
     return system
   }
 
@@ -104,7 +112,7 @@ export class ActorSystem implements SupervisorHost {
       id: s.id,
       address: s.address,
       kind: 'supervisor',
-      detail: `${s.spec.flags.strategy}, intensity ${s.spec.flags.intensity}/${s.spec.flags.periodMs} ms`,
+      detail: `${s.spec.flags.strategy}, intensity ${s.spec.flags.intensity}/${s.spec.flags.periodMs} ms, ${s.condition}`,
       children: s.childList().map(({ spec, child }) => {
         if (child instanceof Supervisor) return walk(child)
         const st = child.stats()[0]
@@ -112,7 +120,7 @@ export class ActorSystem implements SupervisorHost {
           id: spec.id,
           address: child.address,
           kind: 'actor' as const,
-          detail: `${st?.role ?? spec.id}, ${st?.placement ?? '?'}, ${spec.restart}, ${st?.state ?? '?'}`,
+          detail: `${st?.role ?? spec.id}, ${st?.placement ?? '?'}, ${spec.restart}, ${st?.state ?? '?'}${st?.state === 'stopped' && st.decision ? ` (${st.decision} by ${st.decidedBy ?? '?'})` : ''}`,
           children: [],
         }
       }),
@@ -136,6 +144,7 @@ export class ActorSystem implements SupervisorHost {
     if (!this.down) {
       this.down = true
       await this.root.stop(reason, 'infinity')
+      this.root.close('shutdown', this.root.address)
       this.resolveExit(reason)
     }
     this.root.dispose()

@@ -25,11 +25,11 @@ export function tracker(name: string, log: LogEntry[]): Behaviour<{ n: number }>
   }
 }
 
-/** Waits until `pred` holds, polling; fails the test after `ms`. */
-export async function until(pred: () => boolean, ms = 5000, what = 'condition'): Promise<void> {
+/** Waits until `pred` holds, polling every `everyMs`; fails the test after `ms`. */
+export async function until(pred: () => boolean, ms = 5000, what = 'condition', everyMs = 5): Promise<void> {
   const start = Date.now()
   while (!pred()) {
     if (Date.now() - start > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 5))
+    await new Promise((r) => setTimeout(r, everyMs))
   }
 }
