@@ -14,14 +14,16 @@
  */
 import { Command, InvalidArgumentError } from 'commander'
 import { Either } from 'effect'
-import { pino } from 'pino'
 import path from 'node:path'
 import fs from 'node:fs'
 import { ActorSystem, renderTree, type SupervisorEvent, type TreeNode } from '../supervisor/index.ts'
 import { decodeFrame, decodeMessageUnknown, encodeFrame, PROTOCOL_VERSION } from '../protocol/index.ts'
 import type { ActorStats } from '../actors/index.ts'
-import { clusterSpec, DEFAULT_CLUSTER } from './cluster.ts'
-import { findControl } from './control.ts'
+import { clusterSpec, countsFor, DEFAULT_CLUSTER } from './cluster.ts'
+import { controlFile, findControl } from './control.ts'
+import { acquireDataDirLock } from './datadir-lock.ts'
+import { ControlHttpError, ControlUnreachable } from './errors.ts'
+import { failAndExit, flushLogs, openLog } from './exit.ts'
 import { renderMailboxes } from './inspect.ts'
 import { Libp2pTransport } from '../net/index.ts'
 import { registerModelCommands } from './model.ts'
@@ -54,38 +56,60 @@ function describeEvent(e: SupervisorEvent): string {
   }
 }
 
+/** The package version, read from package.json next to this directory. */
+function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: unknown }
+    return typeof pkg.version === 'string' ? pkg.version : 'unknown'
+  } catch {
+    return 'unknown'
+  }
+}
+
+const LEDGER_WRITER = '/root/ledger/writer'
+
+/** fetch to the control endpoint; a refused/reset/timed-out connection is ControlUnreachable. */
+async function controlFetch(url: string, init?: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, init)
+  } catch (e) {
+    throw new ControlUnreachable({ url, reason: e instanceof Error ? `${e.message}${e.cause instanceof Error ? `: ${e.cause.message}` : ''}` : String(e) })
+  }
+}
+
 const program = new Command()
-program.name('based').description('BasedAI node: supervised Brains, miners, validators and ledger shards').version('0.1.0')
+program
+  .name('based')
+  .description('BasedAI node: supervised Brains, miners, validators and ledger shards')
+  .version(packageVersion(), '-V, --version', 'print the version of based')
+  .option('--verbose', 'print the stack trace of a failure (default: the typed error on one line)')
 
 const cluster = program.command('cluster').description('run a cluster')
 cluster
   .command('up')
   .description('start the embedded single-machine cluster and keep it running until Ctrl-C')
-  .option('--brains <n>', 'Brain actors', int('--brains', 0, 1024), DEFAULT_CLUSTER.brains)
+  .option('--brains <n>', 'Brain actors (0: also no miners/validators unless given, and then refused)', int('--brains', 0, 1024), DEFAULT_CLUSTER.brains)
   .option('--miners <n>', 'miner actors (each in its own worker thread)', int('--miners', 0, 1024), DEFAULT_CLUSTER.miners)
   .option('--validators <n>', 'validator actors', int('--validators', 0, 1024), DEFAULT_CLUSTER.validators)
   .option('--shards <k>', 'ledger shards (LMDB sub-databases)', int('--shards', 1, 64), DEFAULT_CLUSTER.shards)
   .option('--challenge-ms <ms>', 'how often each validator challenges a miner (0: only on request)', int('--challenge-ms', 0, 86_400_000), DEFAULT_CLUSTER.challengeMs)
-  .option('--block-ms <ms>', 'block time of a new ledger (an existing one keeps its own)', int('--block-ms', 100, 3_600_000), DEFAULT_CLUSTER.blockTimeMs)
+  .option('--block-ms <ms>', 'block time of a new ledger (an existing ledger keeps the block time stored at its genesis; a different value given here is reported and ignored)', int('--block-ms', 100, 3_600_000), DEFAULT_CLUSTER.blockTimeMs)
   .option('--control-port <port>', 'loopback HTTP control port (0: any free port)', int('--control-port', 0, 65535), DEFAULT_CLUSTER.controlPort)
   .option('--data-dir <dir>', 'data directory', DEFAULT_CLUSTER.dataDir)
   .option('--main-thread-miners', 'run miners in the main thread instead of worker threads')
   .option('--listen <multiaddr...>', 'libp2p listen addresses (e.g. /ip4/0.0.0.0/tcp/4001 to serve other machines)', [...DEFAULT_CLUSTER.listen])
   .option('--no-net', 'do not start libp2p')
   .option('--once', 'start, print the tree, then stop (smoke test)')
-  .action(async (o: { brains: number; miners: number; validators: number; shards: number; blockMs: number; challengeMs: number; controlPort: number; dataDir: string; mainThreadMiners?: boolean; once?: boolean; listen: string[]; net: boolean }) => {
-    const dataDir = path.resolve(o.dataDir)
-    fs.mkdirSync(dataDir, { recursive: true })
-    const log = pino({ base: { pid: process.pid } }, pino.destination({ dest: path.join(dataDir, 'cluster.log'), sync: false }))
+  .action(async (o: { brains: number; miners: number; validators: number; shards: number; blockMs: number; challengeMs: number; controlPort: number; dataDir: string; mainThreadMiners?: boolean; once?: boolean; listen: string[]; net: boolean }, cmd: Command) => {
+    const explicit = (name: string): boolean => cmd.getOptionValueSource(name) === 'cli'
+    const counts = countsFor(o.brains, { value: o.miners, explicit: explicit('miners') }, { value: o.validators, explicit: explicit('validators') })
     const holder: { system?: ActorSystem } = {}
-    const onEvent = (e: SupervisorEvent): void => {
-      log.info(e, e.type)
-      if (e.type !== 'child_started') process.stderr.write(`  ${describeEvent(e)}\n`)
-    }
+    // Validate the whole configuration before touching the data dir.
     const spec = clusterSpec(
       {
         ...o,
-        dataDir,
+        ...counts,
+        dataDir: path.resolve(o.dataDir),
         minerThreads: !o.mainThreadMiners,
         blockTimeMs: o.blockMs,
         listen: o.net ? o.listen : [],
@@ -93,10 +117,33 @@ cluster
       },
       () => holder.system,
     )
+    if (o.brains === 0 && (counts.miners !== o.miners || counts.validators !== o.validators)) {
+      process.stderr.write('--brains 0: starting no miners and no validators (they serve local Brains)\n')
+    }
+    // One data dir, one writer: the lock comes before the log, the ledger, the network key and control.json.
+    const lock = acquireDataDirLock(o.dataDir)
+    const dataDir = lock.dataDir
+    // A control.json still here was left by a node that died without stopping (we hold the lock: it is not live).
+    fs.rmSync(controlFile(dataDir), { force: true })
+    const log = await openLog(path.join(dataDir, 'cluster.log'), dataDir)
+    const onEvent = (e: SupervisorEvent): void => {
+      log.info(e, e.type)
+      if (e.type !== 'child_started') process.stderr.write(`  ${describeEvent(e)}\n`)
+    }
     console.log('starting the embedded cluster…')
     const system = await ActorSystem.start(spec, { onEvent })
     holder.system = system
     console.log(renderTree(system.tree()))
+    const ledger = system.lookup(LEDGER_WRITER)
+    if (ledger) {
+      const head = await ledger.ask({ _tag: 'GetHead' }, { timeoutMs: 10_000 })
+      console.log(`\nledger: height ${head.height}, chain ${head.chainId}, block time ${head.blockTimeMs} ms`)
+      if (head.blockTimeMs !== o.blockMs && explicit('blockMs')) {
+        const notice = `this ledger's block time is ${head.blockTimeMs} ms, fixed at its genesis: --block-ms ${o.blockMs} is ignored (use a new --data-dir for a different block time)`
+        process.stderr.write(`notice: ${notice}\n`)
+        log.warn({ stored: head.blockTimeMs, requested: o.blockMs }, notice)
+      }
+    }
     const control = findControl(dataDir)
     console.log(`\ncontrol: ${control}   (based inspect mailboxes · Ctrl-C stops everything in reverse start order)`)
     log.info({ control }, 'cluster up')
@@ -104,7 +151,8 @@ cluster
       process.stderr.write(`\n${why}: stopping…\n`)
       await system.shutdown()
       log.info('cluster down')
-      log.flush()
+      flushLogs()
+      lock.release()
       console.log('stopped cleanly.')
     }
     if (o.once) {
@@ -115,18 +163,19 @@ cluster
     const onSignal = (sig: string): void => {
       if (stopping) {
         process.stderr.write('second signal: exiting now\n')
+        flushLogs()
         process.exit(130)
       }
       stopping = true
-      void stop(sig).then(() => process.exit(0))
+      void stop(sig).then(() => process.exit(0), (e: unknown) => failAndExit(e))
     }
     process.on('SIGINT', () => onSignal('SIGINT'))
     process.on('SIGTERM', () => onSignal('SIGTERM'))
     const reason = await system.exited
     if (!stopping) {
-      console.error(`root supervisor exited: ${reason._tag}${'detail' in reason && reason.detail ? ` (${reason.detail})` : ''}`)
       await system.shutdown()
-      process.exit(1)
+      lock.release()
+      failAndExit(reason)
     }
   })
 
@@ -152,21 +201,23 @@ worker
       shutdown: 10_000,
     }
     console.log(`attaching ${id} under ${o.supervisor}… (acquiring a WebGPU device can take a few seconds)`)
-    const res = await fetch(`${base}/children`, {
+    const res = await controlFetch(`${base}/children`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ supervisor: o.supervisor, spec }),
     })
-    const body = (await res.json()) as Record<string, unknown>
-    if (!res.ok) {
-      console.error(`attach failed: ${JSON.stringify(body)}`)
-      process.exit(1)
-    }
+    const text = await res.text()
+    if (!res.ok) throw new ControlHttpError({ url: `${base}/children`, status: res.status, body: text })
+    const body = JSON.parse(text) as Record<string, unknown>
     const address = String(body.address)
     const frame = encodeFrame({ _tag: 'Ask', v: PROTOCOL_VERSION, to: address, id: 1, body: { _tag: 'GetStatus' } })
-    const status = decodeFrame(new Uint8Array(await (await fetch(`${base}/ask?to=${encodeURIComponent(address)}`, { method: 'POST', body: frame })).arrayBuffer()))
+    const status = decodeFrame(new Uint8Array(await (await controlFetch(`${base}/ask?to=${encodeURIComponent(address)}`, { method: 'POST', body: frame })).arrayBuffer()))
     const detail = Either.isRight(status) && status.right._tag === 'Reply' && status.right.body._tag === 'StatusReply' ? status.right.body.detail : {}
-    console.log(`attached ${address}: backend ${String(detail.backend)}, adapter: ${String(detail.adapter)}${detail.slow ? ' (SLOW: no WebGPU adapter)' : ''}`)
+    const notes = [
+      ...(detail.slow ? ['SLOW: no WebGPU adapter, TypeScript reference path'] : []),
+      ...(detail.software ? ['SOFTWARE adapter: WGSL runs on the CPU (e.g. lavapipe/llvmpipe), not on a GPU'] : []),
+    ]
+    console.log(`attached ${address}: backend ${String(detail.backend)}, adapter: ${String(detail.adapter)}, slow: ${detail.slow === true}, software: ${detail.software === true}${notes.length ? ` (${notes.join('; ')})` : ''}`)
   })
 worker
   .command('detach <id>')
@@ -176,19 +227,14 @@ worker
   .option('--data-dir <dir>', 'data directory', DEFAULT_CLUSTER.dataDir)
   .action(async (id: string, o: { supervisor: string; control?: string; dataDir: string }) => {
     const base = findControl(path.resolve(o.dataDir), o.control)
-    const res = await fetch(`${base}/children?supervisor=${encodeURIComponent(o.supervisor)}&id=${encodeURIComponent(id)}`, { method: 'DELETE' })
-    console.log(res.ok ? `detached ${o.supervisor}/${id}` : `not detached: ${await res.text()}`)
-    if (!res.ok) process.exit(1)
+    const res = await controlFetch(`${base}/children?supervisor=${encodeURIComponent(o.supervisor)}&id=${encodeURIComponent(id)}`, { method: 'DELETE' })
+    if (!res.ok) throw new ControlHttpError({ url: `${base}/children`, status: res.status, body: await res.text() })
+    console.log(`detached ${o.supervisor}/${id}`)
   })
 
 async function getJson<T>(url: string): Promise<T> {
-  let res: Response
-  try {
-    res = await fetch(url)
-  } catch (e) {
-    throw new Error(`cannot reach the cluster at ${url}: ${e instanceof Error ? e.message : String(e)} — is it running (npm start)?`, { cause: e })
-  }
-  if (!res.ok) throw new Error(`${url}: HTTP ${res.status} ${await res.text()}`)
+  const res = await controlFetch(url)
+  if (!res.ok) throw new ControlHttpError({ url, status: res.status, body: await res.text() })
   return (await res.json()) as T
 }
 
@@ -235,10 +281,7 @@ program
       throw new InvalidArgumentError(`message is not JSON: ${message}`)
     }
     const msg = decodeMessageUnknown(raw)
-    if (Either.isLeft(msg)) {
-      console.error(`invalid message: ${msg.left.field}: ${msg.left.reason}`)
-      process.exit(2)
-    }
+    if (Either.isLeft(msg)) failAndExit(msg.left, 2)
     const frame = encodeFrame({ _tag: 'Ask', v: PROTOCOL_VERSION, to: address, id: 1, body: msg.right })
     let bytes: Uint8Array
     if (o.peer) {
@@ -250,7 +293,7 @@ program
       }
     } else {
       const base = findControl(path.resolve(o.dataDir), o.control)
-      const res = await fetch(`${base}/ask?to=${encodeURIComponent(address)}`, {
+      const res = await controlFetch(`${base}/ask?to=${encodeURIComponent(address)}`, {
         method: 'POST',
         body: frame,
         headers: { 'content-type': 'application/octet-stream' },
@@ -259,25 +302,12 @@ program
       bytes = new Uint8Array(await res.arrayBuffer())
     }
     const answer = decodeFrame(bytes)
-    if (Either.isLeft(answer)) {
-      console.error(`bad answer: ${answer.left.error._tag}`)
-      process.exit(1)
-    }
-    if (answer.right._tag === 'Fail') {
-      const { _tag, ...fields } = answer.right.error
-      console.error(`${_tag}: ${JSON.stringify(fields)}`)
-      process.exit(1)
-    }
+    if (Either.isLeft(answer)) throw answer.left.error
+    if (answer.right._tag === 'Fail') throw answer.right.error
     console.log(JSON.stringify(answer.right._tag === 'Reply' ? answer.right.body : answer.right, null, 2))
   })
 
 registerModelCommands(program)
 program.addCommand(walletCommand())
 
-program.parseAsync().catch((e: unknown) => {
-  if (e && typeof e === 'object' && '_tag' in e) {
-    const { _tag, ...rest } = e as Record<string, unknown>
-    console.error(`${String(_tag)}: ${JSON.stringify(Object.fromEntries(Object.entries(rest).filter(([k]) => k !== 'stack')))}`)
-  } else console.error(e instanceof Error ? e.message : String(e))
-  process.exit(1)
-})
+program.parseAsync().catch((e: unknown) => failAndExit(e))

@@ -16,6 +16,7 @@ import type { SupervisorSpecInput, ChildSpecInput } from '../supervisor/index.ts
 import type { ActorSystem } from '../supervisor/index.ts'
 import { erase } from '../actors/index.ts'
 import { controlBehaviour } from './control.ts'
+import { InvalidClusterConfig } from './errors.ts'
 import { netBehaviour } from '../net/index.ts'
 
 export interface ClusterOptions {
@@ -55,15 +56,28 @@ function range(n: number): number[] {
   return Array.from({ length: n }, (_, i) => i + 1)
 }
 
+/**
+ * `--brains 0`: the miners and validators that were not asked for explicitly default to 0 (they would serve a Brain
+ * that does not exist); explicit counts > 0 are refused by `clusterSpec` with InvalidClusterConfig.
+ */
+export function countsFor(brains: number, miners: { value: number; explicit: boolean }, validators: { value: number; explicit: boolean }): { miners: number; validators: number } {
+  if (brains > 0) return { miners: miners.value, validators: validators.value }
+  return { miners: miners.explicit ? miners.value : 0, validators: validators.explicit ? validators.value : 0 }
+}
+
 export function clusterSpec(opts: ClusterOptions, system: () => ActorSystem | undefined): SupervisorSpecInput {
   const count = (name: string, n: number): void => {
-    if (!Number.isSafeInteger(n) || n < 0 || n > 1024) throw new RangeError(`--${name} must be an integer in 0..1024, got ${n}`)
+    if (!Number.isSafeInteger(n) || n < 0 || n > 1024) throw new InvalidClusterConfig({ field: `--${name}`, reason: `must be an integer in 0..1024, got ${n}` })
   }
   count('brains', opts.brains)
   count('miners', opts.miners)
   count('validators', opts.validators)
   count('shards', opts.shards)
-  if (!Number.isSafeInteger(opts.blockTimeMs) || opts.blockTimeMs < 100) throw new RangeError('--block-ms must be an integer ≥ 100')
+  if (opts.shards < 1) throw new InvalidClusterConfig({ field: '--shards', reason: 'at least one ledger shard' })
+  if (!Number.isSafeInteger(opts.blockTimeMs) || opts.blockTimeMs < 100) throw new InvalidClusterConfig({ field: '--block-ms', reason: 'must be an integer ≥ 100' })
+  // Miners and validators serve a local Brain: without Brains they would run for a Brain that does not exist.
+  if (opts.brains === 0 && opts.miners > 0) throw new InvalidClusterConfig({ field: '--miners', reason: `--brains 0 leaves ${opts.miners} miner(s) without a Brain to serve; pass --miners 0 (or omit it)` })
+  if (opts.brains === 0 && opts.validators > 0) throw new InvalidClusterConfig({ field: '--validators', reason: `--brains 0 leaves ${opts.validators} validator(s) without a Brain to validate; pass --validators 0 (or omit it)` })
   /** Miner m serves Brain ((m − 1) mod B) + 1. */
   const minerIndicesOf = (brain: number): number[] => range(opts.miners).filter((m) => ((m - 1) % Math.max(1, opts.brains)) + 1 === brain)
   const minersOf = (brain: number): string[] => minerIndicesOf(brain).map((m) => `/root/miners/miner-${m}`)

@@ -3,6 +3,7 @@
  * or its typed error thrown.
  */
 import { Either } from 'effect'
+import { ControlUnreachable } from './errors.ts'
 import { DecodeError, PROTOCOL_VERSION, decodeFrame, encodeFrame, type Message, type ReplyFor } from '../protocol/index.ts'
 
 export async function askControl<Q extends Message>(base: string, address: string, msg: Q, timeoutMs = 5000): Promise<ReplyFor<Q>> {
@@ -16,7 +17,7 @@ export async function askControl<Q extends Message>(base: string, address: strin
       signal: AbortSignal.timeout(timeoutMs + 1000),
     })
   } catch (e) {
-    throw new Error(`cannot reach the cluster at ${base}: ${e instanceof Error ? e.message : String(e)} — is it running (npm start)?`, { cause: e })
+    throw new ControlUnreachable({ url: base, reason: e instanceof Error ? `${e.message}${e.cause instanceof Error ? `: ${e.cause.message}` : ''}` : String(e) })
   }
   const answer = decodeFrame(new Uint8Array(await res.arrayBuffer()))
   if (Either.isLeft(answer)) throw answer.left.error

@@ -14,7 +14,8 @@
  *   DELETE /children?supervisor=<address>&id=<id> → stop and remove that child.
  *
  * The server is itself a supervised actor (role `control`): it starts in `init` and closes in `terminate`. On start
- * it writes `<dataDir>/control.json` ({ url, pid }) so clients find it; it removes the file on stop.
+ * it writes `<dataDir>/control.json` ({ url, pid, startTime }) so clients find it; it removes the file on stop.
+ * A body over 8 MiB is answered 413 with `{ error: 'BodyTooLarge', limit, received }`.
  */
 import fs from 'node:fs'
 import http from 'node:http'
@@ -25,6 +26,8 @@ import type { ActorStats, Behaviour } from '../actors/index.ts'
 import { basicBehaviour, type BasicState } from '../actors/roles/basic.ts'
 import { PROTOCOL_VERSION, UnknownActor, decodeFrame, encodeFrame } from '../protocol/index.ts'
 import type { ActorSystem, ChildSpecInput } from '../supervisor/index.ts'
+import { isProcessAlive, processStartTime } from './datadir-lock.ts'
+import { BodyTooLarge, NoRunningNode } from './errors.ts'
 
 const MAX_BODY = 8 * 1024 * 1024 + 1024
 
@@ -40,26 +43,40 @@ export interface ControlInit {
 export interface ControlInfo {
   readonly url: string
   readonly pid: number
+  /** The node's process start time (see datadir-lock.ts), so a reused pid is not taken for the node. */
+  readonly startTime?: string
 }
 
 export function controlFile(dataDir: string): string {
   return path.join(dataDir, 'control.json')
 }
 
+/** At most this much of an oversized body is read (and thrown away) so the 413 answer reaches the client. */
+const MAX_DRAIN = 64 * 1024 * 1024
+
+/**
+ * Reads a request body of at most MAX_BODY bytes. An oversized body rejects with BodyTooLarge only once the client
+ * has finished sending (the excess is discarded): answering while it still sends would make the socket close with
+ * unread data, which the client sees as a connection reset instead of the 413. Past MAX_DRAIN the socket is cut.
+ */
 function readBody(req: http.IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
     let size = 0
     req.on('data', (c: Buffer) => {
       size += c.length
-      if (size > MAX_BODY) {
-        reject(new Error('body too large'))
+      if (size > MAX_DRAIN) {
         req.destroy()
+        reject(new BodyTooLarge({ limit: MAX_BODY, received: size }))
+        return
+      }
+      if (size > MAX_BODY) {
+        chunks.length = 0
         return
       }
       chunks.push(c)
     })
-    req.on('end', () => resolve(Buffer.concat(chunks)))
+    req.on('end', () => (size > MAX_BODY ? reject(new BodyTooLarge({ limit: MAX_BODY, received: size })) : resolve(Buffer.concat(chunks))))
     req.on('error', reject)
   })
 }
@@ -109,8 +126,8 @@ async function route(init: ControlInit, req: http.IncomingMessage, res: http.Ser
     let body: Buffer
     try {
       body = await readBody(req)
-    } catch {
-      return json(res, 413, { error: 'body too large' })
+    } catch (e) {
+      return json(res, e instanceof BodyTooLarge ? 413 : 400, errorJson(e))
     }
     const ref = system.lookup(to)
     let answer: Uint8Array
@@ -127,8 +144,14 @@ async function route(init: ControlInit, req: http.IncomingMessage, res: http.Ser
   }
   if (req.method === 'POST' && url.pathname === '/children') {
     let parsed: { supervisor?: unknown; spec?: unknown }
+    let raw: Buffer
     try {
-      parsed = JSON.parse((await readBody(req)).toString('utf8')) as { supervisor?: unknown; spec?: unknown }
+      raw = await readBody(req)
+    } catch (e) {
+      return json(res, e instanceof BodyTooLarge ? 413 : 400, errorJson(e))
+    }
+    try {
+      parsed = JSON.parse(raw.toString('utf8')) as { supervisor?: unknown; spec?: unknown }
     } catch {
       return json(res, 400, { error: 'DecodeError', field: '(root)', reason: 'body is not JSON' })
     }
@@ -164,7 +187,7 @@ export function controlBehaviour(init: ControlInit): Behaviour<ControlState> {
     accepts: basic.accepts,
     async init(ctx) {
       const server = http.createServer((req, res) => {
-        route(init, req, res).catch((e: unknown) => json(res, 500, { error: e instanceof Error ? e.message : String(e) }))
+        route(init, req, res).catch((e: unknown) => json(res, 500, errorJson(e)))
       })
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject)
@@ -172,8 +195,7 @@ export function controlBehaviour(init: ControlInit): Behaviour<ControlState> {
       })
       const addr = server.address()
       const port = typeof addr === 'object' && addr ? addr.port : init.port
-      const info: ControlInfo = { url: `http://${init.host ?? '127.0.0.1'}:${port}`, pid: process.pid }
-      fs.mkdirSync(init.dataDir, { recursive: true })
+      const info: ControlInfo = { url: `http://${init.host ?? '127.0.0.1'}:${port}`, pid: process.pid, startTime: processStartTime(process.pid) }
       fs.writeFileSync(controlFile(init.dataDir), JSON.stringify(info))
       const b = await basic.init(ctx)
       return { ...b, server }
@@ -192,15 +214,31 @@ export function controlBehaviour(init: ControlInit): Behaviour<ControlState> {
   }
 }
 
-/** Finds a running cluster's control URL from `--control` or the data dir's control.json. */
+const START_HINT = 'start one with `based cluster up` (npm start), or pass --control <url>'
+
+/**
+ * Finds a running cluster's control URL from `--control` or the data dir's control.json. A control.json left by a
+ * process that is gone (it survives SIGKILL) is reported as `NoRunningNode` with reason 'stale-control-file' and the
+ * dead pid, instead of a connection error later. Never writes: read-only commands use it beside a running node.
+ */
 export function findControl(dataDir: string, explicit?: string): string {
   if (explicit) return explicit.replace(/\/$/, '')
   const file = controlFile(dataDir)
-  let info: ControlInfo
+  let text: string
   try {
-    info = JSON.parse(fs.readFileSync(file, 'utf8')) as ControlInfo
+    text = fs.readFileSync(file, 'utf8')
   } catch {
-    throw new Error(`no running cluster found: ${file} does not exist. Start one with \`npm start\` (or pass --control <url>).`)
+    throw new NoRunningNode({ dataDir, reason: 'no-control-file', hint: START_HINT })
+  }
+  let info: Partial<ControlInfo>
+  try {
+    info = JSON.parse(text) as Partial<ControlInfo>
+  } catch {
+    throw new NoRunningNode({ dataDir, reason: 'unreadable-control-file', hint: START_HINT })
+  }
+  if (typeof info.url !== 'string' || typeof info.pid !== 'number') throw new NoRunningNode({ dataDir, reason: 'unreadable-control-file', hint: START_HINT })
+  if (!isProcessAlive(info.pid, info.startTime ?? '')) {
+    throw new NoRunningNode({ dataDir, reason: 'stale-control-file', pid: info.pid, hint: `process ${info.pid} that wrote ${file} is gone; ${START_HINT}` })
   }
   return info.url
 }

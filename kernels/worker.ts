@@ -66,6 +66,7 @@ export function kernelWorkerBehaviour(): Behaviour<KernelWorkerState> {
             backend: state.svc.backend,
             adapter: state.svc.label,
             slow: state.svc.slow,
+            software: state.svc.adapter?.software === true,
             kvCaches: state.caches.size,
           },
         })

@@ -50,6 +50,13 @@ test('based cluster up: tree starts, control endpoint serves mailboxes and asks,
     attach.stdout.on('data', (d: Buffer) => (attachOut += d.toString()))
     assert.equal(await new Promise((r) => attach.on('exit', r)), 0)
     assert.match(attachOut, /attached \/root\/miners\/gpu-1: backend (webgpu|reference)/)
+    // A software adapter (lavapipe/llvmpipe here) is not slow (it runs WGSL) but is said to be software, not a GPU.
+    const flags = /slow: (true|false), software: (true|false)/.exec(attachOut)
+    assert.ok(flags, attachOut)
+    if (/backend webgpu, adapter: .*(llvmpipe|lavapipe|swiftshader)/i.test(attachOut)) {
+      assert.deepEqual([flags[1], flags[2]], ['false', 'true'])
+      assert.match(attachOut, /SOFTWARE adapter/)
+    }
     const info = await ask('/root/miners/gpu-1', encodeFrame({ _tag: 'Ask', v: PROTOCOL_VERSION, to: '/root/miners/gpu-1', id: 5, body: { _tag: 'KernelInfo' } }))
     assert.ok(Either.isRight(info) && info.right._tag === 'Reply' && info.right.body._tag === 'KernelInfoReply')
     const outside = await fetch(`${url}/children`, {
@@ -96,7 +103,11 @@ test('based inspect mailboxes without a running cluster says how to start one', 
   child.stderr.on('data', (d: Buffer) => (err += d.toString()))
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve))
   assert.equal(code, 1)
-  assert.match(err, /no running cluster found/)
-  assert.match(err, /npm start/)
+  const lines = err.trim().split('\n')
+  assert.equal(lines.length, 1, err)
+  const m = /^based: (\w+) (\{.*\})$/.exec(lines[0] ?? '')
+  assert.ok(m, err)
+  assert.equal(m[1], 'NoRunningNode')
+  assert.equal((JSON.parse(m[2] ?? '{}') as { reason: string }).reason, 'no-control-file')
   fs.rmSync(dataDir, { recursive: true, force: true })
 })
