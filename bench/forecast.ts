@@ -1,0 +1,113 @@
+/**
+ * `npm run bench -- forecast`: the TFT Enforcer against seasonal naive and consensus/'s exponential smoothing, by the
+ * paper's q-risk at P50 and P90 on a held-out test span, on the simulated chain and (when present) a real public
+ * series shipped by a Debian package. Every choice (season, λ, TFT early-stopping step, default forecaster) is made
+ * on the validation span before the test span; the test span is scored once.
+ */
+import fs from 'node:fs'
+import { performance } from 'node:perf_hooks'
+import { cpuDescription, fmt, type BenchContext, type BenchSection, type Cell } from './harness.ts'
+import {
+  chainPanel, consensusSmoothing, defaultForecaster, qRisk, seasonalNaive, simulateChain, trainTft, weeklyCsvPanel,
+  fitScaler, makeSample, spanOrigins, type Panel, type SpanForecaster,
+} from '../forecast/index.ts'
+
+/** Where Debian's python3-statsmodels installs the Mauna Loa weekly CO2 series (FORECAST_REAL_CSV overrides). */
+const CO2_PATHS = ['/usr/lib/python3/dist-packages/statsmodels/datasets/co2/co2.csv']
+
+interface Candidate {
+  readonly name: string
+  readonly f: SpanForecaster
+  readonly p50: number
+  readonly p90: number
+  readonly seconds: number
+}
+
+function evaluate(ctx: BenchContext, p: Panel, k: number, tau: number, steps: number, hidden: number): {
+  rows: Record<string, Cell>[]; notes: string[]
+} {
+  const val = (f: SpanForecaster): { p50: number; p90: number } => {
+    const r = qRisk(p, f, p.trainEnd, p.validEnd, tau, k).byQuantile
+    return { p50: r[1] as number, p90: r[2] as number }
+  }
+  const pick = (fs: SpanForecaster[]): Candidate => {
+    const scored = fs.map((f) => ({ name: f.name, f, seconds: 0, ...val(f) }))
+    return defaultForecaster(scored)
+  }
+  ctx.progress(`${p.name}: baselines`)
+  const naive = pick(p.seasons.map((s) => seasonalNaive(p, s, tau)))
+  const es = pick([50_000, 200_000, 500_000].map((ppm) => consensusSmoothing(p, ppm, tau)))
+  ctx.progress(`${p.name}: training the TFT (${steps} Adam steps)`)
+  const t0 = performance.now()
+  const tft = trainTft(p, { encoderLength: k, horizon: tau, steps, hidden, heads: 4, batch: 16, lr: 3e-3, evalEvery: Math.max(10, Math.floor(steps / 6)), validWindows: 48, seed: 1, progress: ctx.progress })
+  const seconds = (performance.now() - t0) / 1000
+  const tftC: Candidate = { name: tft.forecaster.name, f: tft.forecaster, seconds, ...val(tft.forecaster) }
+  const candidates = [naive, es, tftC]
+  const chosen = defaultForecaster(candidates)
+  const rows: Record<string, Cell>[] = []
+  const test: Record<string, number[]> = {}
+  for (const c of candidates) {
+    const r = qRisk(p, c.f, p.validEnd, p.steps, tau, k)
+    test[c.name] = r.byQuantile as number[]
+    rows.push({
+      data: p.name, forecaster: c.name + (c === chosen ? ' **(default)**' : ''), 'valid P50': fmt(c.p50, 4),
+      'valid P90': fmt(c.p90, 4), 'test P50': fmt(r.byQuantile[1] as number, 4), 'test P90': fmt(r.byQuantile[2] as number, 4),
+      'test windows': r.windows, 'train s': c === tftC ? fmt(seconds, 3) : '–',
+    })
+  }
+  const t = test[tftC.name] as number[]
+  const bestBase = [naive, es].map((c) => test[c.name] as number[])
+  const ratio = (i: number): string => fmt((t[i] as number) / Math.min(...bestBase.map((b) => b[i] as number)), 3)
+  // interpretability: mean past variable-selection weights over the test windows
+  const sc = fitScaler(p)
+  const w = new Float64Array(p.observedNames.length + p.knownNames.length)
+  let n = 0
+  for (let e = 0; e < p.entities.length; e++) {
+    for (const o of spanOrigins(p.validEnd, p.steps, tau, k)) {
+      const out = tft.model.predict(makeSample(p, sc, e, o, k, tau))
+      out.pastWeights.forEach((x, j) => (w[j] = (w[j] as number) + x))
+      n++
+    }
+  }
+  const names = [...p.observedNames, ...p.knownNames.map((x) => `${x} (known)`)]
+  const top = names.map((name, j) => [name, (w[j] as number) / n] as const).sort((a, b) => b[1] - a[1]).slice(0, 4)
+  const notes = [
+    `${p.name}: TFT test q-risk / best baseline's: P50 ${ratio(1)}, P90 ${ratio(2)} (below 1 = the TFT is better); ` +
+      `TFT best validation step ${tft.bestStep} of ${steps}, ${tft.model.parameterCount()} parameters, k = ${k}, τ = ${tau}; ` +
+      `default by validation: ${chosen.name}`,
+    `${p.name}: TFT past-input selection weights (test windows, mean): ${top.map(([a, b]) => `${a} ${fmt(b, 2)}`).join(', ')}`,
+  ]
+  return { rows, notes }
+}
+
+export async function bench(ctx: BenchContext): Promise<BenchSection> {
+  const rows: Record<string, Cell>[] = []
+  const notes: string[] = []
+  const chain = chainPanel(simulateChain({ seed: 1, brains: 8, days: ctx.quick ? 60 : 120 }))
+  const r1 = evaluate(ctx, chain, 24, 12, ctx.quick ? 30 : 240, 16)
+  rows.push(...r1.rows)
+  notes.push(...r1.notes)
+  const csvPath = process.env.FORECAST_REAL_CSV ?? CO2_PATHS.find((f) => fs.existsSync(f))
+  if (csvPath !== undefined && fs.existsSync(csvPath)) {
+    const co2 = weeklyCsvPanel('Mauna Loa CO2 (weekly, statsmodels)', fs.readFileSync(csvPath, 'utf8'))
+    const r2 = evaluate(ctx, co2, 52, 13, ctx.quick ? 20 : 160, 16)
+    rows.push(...r2.rows)
+    notes.push(...r2.notes)
+  } else {
+    notes.push('real series: no co2.csv found (install python3-statsmodels, or set FORECAST_REAL_CSV to its datasets/co2/co2.csv); skipped')
+  }
+  notes.push(
+    'q-risk = 2·Σ QL_q / Σ|y| over every entity and non-overlapping test window (Lim et al. 2021); seasons, λ and the TFT ' +
+      'stopping step chosen on the validation span (70 / 15 / 15 % split); the test span is scored once.',
+    `simulated chain: 8 Brains, ${ctx.quick ? 60 : 120} days of 360-block windows, seed 1 (forecast/simulate.ts); ` +
+      'target = queries settled per Brain per window.',
+    ctx.quick ? 'quick mode: shorter chain and far fewer training steps; not representative.' : 'full mode.',
+    `host: ${cpuDescription()}; shared with other builds, so training seconds are wall-clock under load.`,
+  )
+  return {
+    title: 'Forecast: TFT Enforcer vs baselines (q-risk, lower is better)',
+    columns: ['data', 'forecaster', 'valid P50', 'valid P90', 'test P50', 'test P90', 'test windows', 'train s'],
+    rows,
+    notes,
+  }
+}
