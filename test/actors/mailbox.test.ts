@@ -6,9 +6,11 @@ import { ActorSystem } from '../../supervisor/index.ts'
 
 const slow = new URL('../support/slow.ts', import.meta.url).href
 const basic = new URL('../../actors/roles/basic.ts', import.meta.url).href
+/** Per-test limit, far below the runner's 300 s: a failing test ends here, and t.after still shuts its system down. */
+const T = { timeout: 30_000 }
 
 describe('Mailbox', () => {
-  test('bounded FIFO: offer refuses at capacity, put waits and keeps arrival order', async () => {
+  test('bounded FIFO: offer refuses at capacity, put waits and keeps arrival order', T, async () => {
     const m = new Mailbox<number>(2)
     assert.equal(m.offer(1), true)
     assert.equal(m.offer(2), true)
@@ -23,7 +25,7 @@ describe('Mailbox', () => {
     assert.deepEqual([m.take(), m.take(), m.take()], [3, 4, undefined])
   })
 
-  test('a waiting put can be aborted', async () => {
+  test('a waiting put can be aborted', T, async () => {
     const m = new Mailbox<number>(1)
     m.offer(1)
     const ac = new AbortController()
@@ -34,7 +36,7 @@ describe('Mailbox', () => {
     assert.equal(m.take(), undefined)
   })
 
-  test('property: any interleaving of offers and takes behaves as a bounded queue', () => {
+  test('property: any interleaving of offers and takes behaves as a bounded queue', T, () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 8 }), fc.array(fc.boolean(), { maxLength: 200 }), (cap, ops) => {
         const m = new Mailbox<number>(cap)
@@ -59,7 +61,7 @@ describe('Mailbox', () => {
 
 for (const placement of ['main', 'worker'] as const) {
   describe(`backpressure (${placement} thread)`, () => {
-    test('tell at capacity throws MailboxFull; send waits for room; nothing is dropped', async () => {
+    test('tell at capacity throws MailboxFull; send waits for room; nothing is dropped', T, async (t) => {
       const sys = await ActorSystem.start({
         kind: 'supervisor',
         id: 'root',
@@ -67,6 +69,7 @@ for (const placement of ['main', 'worker'] as const) {
           { kind: 'actor', id: 's', behaviour: { module: slow }, placement, mailbox: { capacity: 4 }, args: { delayMs: 5 } },
         ],
       })
+      t.after(() => sys.shutdown())
       const s = sys.ref('/root/s')
       let full = 0
       let seq = 0
@@ -86,15 +89,15 @@ for (const placement of ['main', 'worker'] as const) {
       for (let i = 0; i < 20; i++) await s.send({ _tag: 'Probe', sender: 'a', seq: seq++ })
       const report = await s.ask({ _tag: 'GetProbeReport' })
       assert.deepEqual(report.senders.a, { received: seq, lastSeq: seq - 1, outOfOrder: 0, duplicates: 0 })
-      await sys.shutdown()
     })
 
-    test('100k messages from 4 concurrent senders: none lost or duplicated, per-sender order kept', async () => {
+    test('100k messages from 4 concurrent senders: none lost or duplicated, per-sender order kept', { timeout: 90_000 }, async (t) => {
       const sys = await ActorSystem.start({
         kind: 'supervisor',
         id: 'root',
         children: [{ kind: 'actor', id: 'sink', behaviour: { module: basic }, placement, mailbox: { capacity: 512 } }],
       })
+      t.after(() => sys.shutdown())
       const sink = sys.ref('/root/sink')
       const N = 25_000
       await Promise.all(
@@ -109,7 +112,6 @@ for (const placement of ['main', 'worker'] as const) {
       const row = sys.stats()[0]
       assert.equal(row?.processed, 4 * N + 1)
       assert.equal(row?.mailboxDepth, 0)
-      await sys.shutdown()
     })
   })
 }

@@ -31,12 +31,13 @@ function malformed(): Uint8Array[] {
 
 for (const placement of ['main', 'worker'] as const) {
   describe(`malformed input to a live actor (${placement} thread)`, () => {
-    test('1,000 malformed frames each get a typed error; the actor keeps serving', async () => {
+    test('1,000 malformed frames each get a typed error; the actor keeps serving', { timeout: 60_000 }, async (t) => {
       const sys = await ActorSystem.start({
         kind: 'supervisor',
         id: 'root',
         children: [{ kind: 'actor', id: 'x', behaviour: { module: basic }, placement }],
       })
+      t.after(() => sys.shutdown())
       const x = sys.ref('/root/x')
       const frames = malformed()
       assert.equal(frames.length, 1000)
@@ -59,18 +60,17 @@ for (const placement of ['main', 'worker'] as const) {
       const ok = decodeFrame(await x.askBytes(encodeFrame({ _tag: 'Ask', v: PROTOCOL_VERSION, to: '/root/x', id: 5, body: { _tag: 'Echo', payload: 'hi' } })))
       assert.ok(Either.isRight(ok) && ok.right._tag === 'Reply' && ok.right.id === 5)
       assert.equal(sys.stats()[0]?.restarts, 0, 'no restart was needed')
-      await sys.shutdown()
     })
 
-    test('a message the actor does not handle is answered with UnsupportedMessage', async () => {
+    test('a message the actor does not handle is answered with UnsupportedMessage', { timeout: 30_000 }, async (t) => {
       const sys = await ActorSystem.start({
         kind: 'supervisor',
         id: 'root',
         children: [{ kind: 'actor', id: 'x', behaviour: { module: basic }, placement }],
       })
+      t.after(() => sys.shutdown())
       await assert.rejects(sys.ref('/root/x').ask({ _tag: 'Fault', mode: 'throw' }), { _tag: 'UnsupportedMessage' })
       assert.equal((await sys.ref('/root/x').ask({ _tag: 'Ping' }))._tag, 'Pong')
-      await sys.shutdown()
     })
   })
 }

@@ -5,12 +5,13 @@ import { ActorSystem } from '../../supervisor/index.ts'
 
 const basic = new URL('../../actors/roles/basic.ts', import.meta.url).href
 
-test('a RemoteRef reaches an actor on another peer through a Transport, with typed errors', async () => {
+test('a RemoteRef reaches an actor on another peer through a Transport, with typed errors', { timeout: 30_000 }, async (t) => {
   const sys = await ActorSystem.start({
     kind: 'supervisor',
     id: 'root',
     children: [{ kind: 'actor', id: 'brain-1', behaviour: { module: basic }, mailbox: { capacity: 8 } }],
   })
+  t.after(() => sys.shutdown())
   const net = new LoopbackNetwork()
   const server = net.transport('peer-A')
   serveActors(server, (a) => sys.lookup(a))
@@ -26,5 +27,4 @@ test('a RemoteRef reaches an actor on another peer through a Transport, with typ
   await assert.rejects(new RemoteRef(client, 'peer-A', '/root/nobody').ask({ _tag: 'Ping' }), { _tag: 'UnknownActor' })
   await assert.rejects(remote.ask({ _tag: 'Fault', mode: 'throw' }), { _tag: 'UnsupportedMessage' })
   await assert.rejects(new RemoteRef(client, 'peer-C', '/root/brain-1').ask({ _tag: 'Ping' }), { _tag: 'UnknownActor' })
-  await sys.shutdown()
 })

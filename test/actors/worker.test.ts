@@ -23,10 +23,15 @@ async function workerSystem(): Promise<ActorSystem> {
   })
 }
 
+// Each test is fast when it passes (thread starts take ~1-2 s each on a loaded 2-core machine); a failure ends at its
+// own timeout instead of the runner's 300 s default, and every system is shut down whether its test passed or not.
+const T = { timeout: 45_000 }
+
 describe('worker-thread actors are restarted when their thread dies', () => {
   for (const mode of ['throw', 'exit', 'oom'] as const) {
-    test(`fault '${mode}': the asker gets ActorCrashed, the supervisor restarts the thread, later messages are served`, async () => {
+    test(`fault '${mode}': the asker gets ActorCrashed, the supervisor restarts the thread, later messages are served`, T, async (t) => {
       const sys = await workerSystem()
+      t.after(() => sys.shutdown())
       const w = sys.ref('/root/w')
       const before = (await w.ask({ _tag: 'GetStatus' })).detail.handled
       assert.equal(before, 1)
@@ -37,12 +42,12 @@ describe('worker-thread actors are restarted when their thread dies', () => {
       const row = sys.stats().find((s) => s.address === '/root/w')
       assert.equal(row?.restarts, 1)
       assert.equal(row?.state, 'running')
-      await sys.shutdown()
     })
   }
 
-  test('messages queued behind the crashing one are delivered to the next incarnation, in order, once', async () => {
+  test('messages queued behind the crashing one are delivered to the next incarnation, in order, once', T, async (t) => {
     const sys = await workerSystem()
+    t.after(() => sys.shutdown())
     const w = sys.ref('/root/w')
     await w.ask({ _tag: 'Ping' })
     w.tell({ _tag: 'Fault', mode: 'exit' })
@@ -50,10 +55,9 @@ describe('worker-thread actors are restarted when their thread dies', () => {
     await until(() => sys.stats()[0]?.restarts === 1, 10_000, 'restart')
     const report = await w.ask({ _tag: 'GetProbeReport' })
     assert.deepEqual(report.senders.s, { received: 200, lastSeq: 199, outOfOrder: 0, duplicates: 0 })
-    await sys.shutdown()
   })
 
-  test('a behaviour module that does not load fails the start with a typed error', async () => {
+  test('a behaviour module that does not load fails the start with a typed error', T, async () => {
     await assert.rejects(
       ActorSystem.start({
         kind: 'supervisor',

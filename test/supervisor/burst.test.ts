@@ -160,8 +160,9 @@ const eventKey = (e: SupervisorEvent): string => `${e.type}:${e.supervisor}${'ch
 
 for (const placement of ['main', 'worker'] as const) {
   // Worker threads take ~1-2 s each to start on a loaded 2-core machine; these tests start 3-8 of them.
-  describe(`a burst of ${BURST} faults to a ${placement}-thread child`, { timeout: 60_000 }, () => {
-    test('intensity exceeded escalates to the parent, which restarts the subtree: the child answers again', async (t) => {
+  const T = { timeout: 60_000 }
+  describe(`a burst of ${BURST} faults to a ${placement}-thread child`, () => {
+    test('intensity exceeded escalates to the parent, which restarts the subtree: the child answers again', T, async (t) => {
       const events: SupervisorEvent[] = []
       const sys = await ActorSystem.start(tree(placement, 10), { onEvent: (e) => events.push(e) })
       t.after(() => sys.shutdown())
@@ -206,7 +207,7 @@ for (const placement of ['main', 'worker'] as const) {
       assert.equal(row(sys, '/root/z').restarts, 0, 'one_for_one: root left z alone')
     })
 
-    test('when the parent cannot restart either, the root gives up: the child is stopped, escalated, and refuses mail at once', async (t) => {
+    test('when the parent cannot restart either, the root gives up: the child is stopped, escalated, and refuses mail at once', T, async (t) => {
       const events: SupervisorEvent[] = []
       const sys = await ActorSystem.start(tree(placement, 0), { onEvent: (e) => events.push(e) })
       t.after(() => sys.shutdown())
@@ -243,7 +244,7 @@ for (const placement of ['main', 'worker'] as const) {
       assert.equal(row(sys, W).mailboxDepth, 0, 'refused mail is not queued')
     })
 
-    test('a paced burst that interleaves with restarts: every observation holds, and it ends running or stopped-with-decision', async (t) => {
+    test('a paced burst that interleaves with restarts: every observation holds, and it ends running or stopped-with-decision', T, async (t) => {
       const events: SupervisorEvent[] = []
       const sys = await ActorSystem.start(tree(placement, 2), { onEvent: (e) => events.push(e) })
       t.after(() => sys.shutdown())
@@ -292,8 +293,8 @@ for (const placement of ['main', 'worker'] as const) {
   })
 }
 
-describe('exits while the supervisor is starting', { timeout: 30_000 }, () => {
-  test('a child that crashes while its later siblings are still starting is restarted, not left stopped', async (t) => {
+describe('exits while the supervisor is starting', () => {
+  test('a child that crashes while its later siblings are still starting is restarted, not left stopped', { timeout: 30_000 }, async (t) => {
     let incarnations = 0
     const selfFaulting: Behaviour<{ n: number }> = {
       accepts: ['Ping'],
@@ -334,8 +335,8 @@ describe('exits while the supervisor is starting', { timeout: 30_000 }, () => {
   })
 })
 
-describe('decisions short of escalation', { timeout: 30_000 }, () => {
-  test('transient clean exit: stopped as not_restarted; temporary crash: removed; shutdown: stopped as shutdown — all refuse mail at once', async (t) => {
+describe('decisions short of escalation', () => {
+  test('transient clean exit: stopped as not_restarted; temporary crash: removed; shutdown: stopped as shutdown — all refuse mail at once', { timeout: 30_000 }, async (t) => {
     const log: LogEntry[] = []
     const sys = await ActorSystem.start({
       kind: 'supervisor',

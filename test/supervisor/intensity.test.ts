@@ -2,7 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { addRestart } from '../../supervisor/index.ts'
 
-test('OTP default (1 in 5 s): first restart allowed, second within the period gives up', () => {
+test('OTP default (1 in 5 s): first restart allowed, second within the period gives up', { timeout: 10_000 }, () => {
   const f = { intensity: 1, periodMs: 5000 }
   const a = addRestart([], 1000, f)
   assert.equal(a.verdict, 'restart')
@@ -10,7 +10,7 @@ test('OTP default (1 in 5 s): first restart allowed, second within the period gi
   assert.equal(b.verdict, 'give_up')
 })
 
-test('restarts older than the period fall out of the window', () => {
+test('restarts older than the period fall out of the window', { timeout: 10_000 }, () => {
   const f = { intensity: 1, periodMs: 5000 }
   const a = addRestart([], 1000, f)
   const b = addRestart(a.times, 6000, f)
@@ -18,7 +18,7 @@ test('restarts older than the period fall out of the window', () => {
   assert.deepEqual(b.times, [6000])
 })
 
-test('intensity 0 never restarts; intensity 3 allows exactly three in the window', () => {
+test('intensity 0 never restarts; intensity 3 allows exactly three in the window', { timeout: 10_000 }, () => {
   assert.equal(addRestart([], 0, { intensity: 0, periodMs: 1000 }).verdict, 'give_up')
   const f = { intensity: 3, periodMs: 1000 }
   let times: readonly number[] = []

@@ -4,6 +4,9 @@ import { ActorSystem, ChildStartFailed, InvalidSpec, type ChildSpecInput, type S
 import type { Behaviour } from '../../actors/index.ts'
 import { tracker, until, type LogEntry } from '../support/tracker.ts'
 
+/** Per-test limit, far below the runner's 300 s: a failing test ends here, and its system is still shut down. */
+const T = { timeout: 30_000 }
+
 function actor(id: string, behaviour: Behaviour<{ n: number }>, extra: Partial<ChildSpecInput> = {}): ChildSpecInput {
   return { kind: 'actor', id, behaviour, ...extra } as ChildSpecInput
 }
@@ -16,33 +19,37 @@ async function crashAndWatch(strategy: Strategy): Promise<LogEntry[]> {
     flags: { strategy, intensity: 10, periodMs: 5000 },
     children: ['a', 'b', 'c'].map((n) => actor(n, tracker(n, log))),
   })
-  assert.deepEqual(log, ['init:a', 'init:b', 'init:c'], 'children start in order')
-  log.length = 0
-  await assert.rejects(sys.ref('/root/b').ask({ _tag: 'Echo', payload: 'throw' }), { _tag: 'ActorCrashed' })
-  await until(() => sys.stats().every((s) => s.state === 'running') && log.some((l) => l === 'init:b'), 3000, 'restart')
-  const after = [...log]
-  // Every child answers after the restart.
-  for (const n of ['a', 'b', 'c']) assert.equal((await sys.ref(`/root/${n}`).ask({ _tag: 'Ping' }))._tag, 'Pong')
-  log.length = 0
-  await sys.shutdown()
+  let after: LogEntry[]
+  try {
+    assert.deepEqual(log, ['init:a', 'init:b', 'init:c'], 'children start in order')
+    log.length = 0
+    await assert.rejects(sys.ref('/root/b').ask({ _tag: 'Echo', payload: 'throw' }), { _tag: 'ActorCrashed' })
+    await until(() => sys.stats().every((s) => s.state === 'running') && log.some((l) => l === 'init:b'), 3000, 'restart')
+    after = [...log]
+    // Every child answers after the restart.
+    for (const n of ['a', 'b', 'c']) assert.equal((await sys.ref(`/root/${n}`).ask({ _tag: 'Ping' }))._tag, 'Pong')
+    log.length = 0
+  } finally {
+    await sys.shutdown()
+  }
   assert.deepEqual(log, ['terminate:c', 'terminate:b', 'terminate:a'], 'children stop in reverse order')
   return after
 }
 
 describe('restart strategies (crash the middle child of a, b, c)', () => {
-  test('one_for_one restarts only the crashed child', async () => {
+  test('one_for_one restarts only the crashed child', T, async () => {
     assert.deepEqual(await crashAndWatch('one_for_one'), ['terminate:b', 'init:b'])
   })
-  test('one_for_all stops the others in reverse order, then restarts all in order', async () => {
+  test('one_for_all stops the others in reverse order, then restarts all in order', T, async () => {
     assert.deepEqual(await crashAndWatch('one_for_all'), ['terminate:b', 'terminate:c', 'terminate:a', 'init:a', 'init:b', 'init:c'])
   })
-  test('rest_for_one restarts the crashed child and those started after it', async () => {
+  test('rest_for_one restarts the crashed child and those started after it', T, async () => {
     assert.deepEqual(await crashAndWatch('rest_for_one'), ['terminate:b', 'terminate:c', 'init:b', 'init:c'])
   })
 })
 
 describe('restart types', () => {
-  test('transient: not restarted after a normal exit, restarted after a crash; temporary: removed', async () => {
+  test('transient: not restarted after a normal exit, restarted after a crash; temporary: removed', T, async (t) => {
     const log: LogEntry[] = []
     const sys = await ActorSystem.start({
       kind: 'supervisor',
@@ -54,6 +61,7 @@ describe('restart types', () => {
         actor('tmp', tracker('tmp', log), { restart: 'temporary' }),
       ],
     })
+    t.after(() => sys.shutdown())
     log.length = 0
     await sys.ref('/root/t1').ask({ _tag: 'Echo', payload: 'stop-normal' })
     await assert.rejects(sys.ref('/root/t2').ask({ _tag: 'Echo', payload: 'throw' }), { _tag: 'ActorCrashed' })
@@ -65,12 +73,11 @@ describe('restart types', () => {
     assert.throws(() => sys.ref('/root/tmp'), { _tag: 'UnknownActor' })
     assert.equal(sys.stats().find((s) => s.address === '/root/t1')?.state, 'stopped')
     assert.equal(sys.stats().find((s) => s.address === '/root/t2')?.restarts, 1)
-    await sys.shutdown()
   })
 })
 
 describe('restart intensity', () => {
-  test('exceeding it stops the children and escalates to the parent, which restarts the subtree', async () => {
+  test('exceeding it stops the children and escalates to the parent, which restarts the subtree', T, async (t) => {
     const log: LogEntry[] = []
     const events: string[] = []
     const sys = await ActorSystem.start(
@@ -90,6 +97,7 @@ describe('restart intensity', () => {
       },
       { onEvent: (e) => events.push(`${e.type}:${'child' in e ? e.child : e.supervisor}`) },
     )
+    t.after(() => sys.shutdown())
     log.length = 0
     const x = sys.ref('/root/sub/x')
     await assert.rejects(x.ask({ _tag: 'Echo', payload: 'throw' }), { _tag: 'ActorCrashed' })
@@ -101,10 +109,9 @@ describe('restart intensity', () => {
     assert.deepEqual(log, ['terminate:x', 'init:x', 'terminate:x', 'terminate:y', 'init:x', 'init:y'])
     assert.ok(!log.includes('terminate:z'), 'the sibling of the escalating supervisor is untouched (one_for_one)')
     assert.equal((await x.ask({ _tag: 'Ping' }))._tag, 'Pong', 'the same ref works after the subtree restart')
-    await sys.shutdown()
   })
 
-  test('when the root gives up, the system exits with reason shutdown (reached_max_restart_intensity)', async () => {
+  test('when the root gives up, the system exits with reason shutdown (reached_max_restart_intensity)', T, async (t) => {
     const log: LogEntry[] = []
     const sys = await ActorSystem.start({
       kind: 'supervisor',
@@ -112,14 +119,14 @@ describe('restart intensity', () => {
       flags: { intensity: 0 },
       children: [actor('only', tracker('only', log))],
     })
+    t.after(() => sys.shutdown())
     await assert.rejects(sys.ref('/root/only').ask({ _tag: 'Echo', payload: 'throw' }), { _tag: 'ActorCrashed' })
     const reason = await sys.exited
     assert.deepEqual(reason, { _tag: 'shutdown', detail: 'reached_max_restart_intensity' })
     assert.equal(sys.isDown, true)
-    await sys.shutdown()
   })
 
-  test('a restart that fails to start counts toward the intensity (no endless loop)', async () => {
+  test('a restart that fails to start counts toward the intensity (no endless loop)', T, async (t) => {
     let inits = 0
     const sys = await ActorSystem.start({
       kind: 'supervisor',
@@ -138,16 +145,16 @@ describe('restart intensity', () => {
         }),
       ],
     })
+    t.after(() => sys.shutdown())
     await assert.rejects(sys.ref('/root/flaky').ask({ _tag: 'Echo', payload: 'x' }), { _tag: 'ActorCrashed' })
     const reason = await sys.exited
     assert.equal(reason._tag, 'shutdown')
     assert.equal(inits, 4, 'one start plus three failed restarts, then give up')
-    await sys.shutdown()
   })
 })
 
 describe('specs and start failures', () => {
-  test('a bad spec is refused with InvalidSpec naming the field', async () => {
+  test('a bad spec is refused with InvalidSpec naming the field', T, async () => {
     const bad = [
       [{ kind: 'supervisor', id: 'root', flags: { strategy: 'one_for_some' }, children: [] }, 'root.flags.strategy'],
       [{ kind: 'supervisor', id: 'root', flags: { intensity: -1 }, children: [] }, 'root.flags.intensity'],
@@ -180,7 +187,7 @@ describe('specs and start failures', () => {
     }
   })
 
-  test('a child that cannot start stops the ones started before it, in reverse order', async () => {
+  test('a child that cannot start stops the ones started before it, in reverse order', T, async () => {
     const log: LogEntry[] = []
     await assert.rejects(
       ActorSystem.start({
@@ -205,9 +212,10 @@ describe('specs and start failures', () => {
 })
 
 describe('dynamic children', () => {
-  test('startChild adds and starts a child in a running tree; terminateChild stops and removes it', async () => {
+  test('startChild adds and starts a child in a running tree; terminateChild stops and removes it', T, async (t) => {
     const log: LogEntry[] = []
     const sys = await ActorSystem.start({ kind: 'supervisor', id: 'root', children: [actor('a', tracker('a', log))] })
+    t.after(() => sys.shutdown())
     const root = sys.supervisor('/root')
     await root.startChild(actor('b', tracker('b', log)))
     assert.equal((await sys.ref('/root/b').ask({ _tag: 'Ping' }))._tag, 'Pong')
@@ -230,6 +238,5 @@ describe('dynamic children', () => {
     assert.throws(() => sys.ref('/root/b'), { _tag: 'UnknownActor' })
     assert.deepEqual(log, ['init:a', 'init:b', 'terminate:b'])
     assert.throws(() => sys.supervisor('/root/a'), { _tag: 'UnknownActor' })
-    await sys.shutdown()
   })
 })
