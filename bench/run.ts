@@ -7,7 +7,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { renderSection, type Suite } from './harness.ts'
 
-const SUITES = ['actors', 'ledger', 'consensus', 'kernels', 'fhe', 'model', 'forecast'] as const
+const SUITES = ['actors', 'ledger', 'consensus', 'kernels', 'fhe', 'model', 'forecast', 'bft'] as const
 const here = path.dirname(fileURLToPath(import.meta.url))
 const resultsPath = path.join(here, 'RESULTS.md')
 

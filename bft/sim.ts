@@ -138,7 +138,17 @@ function messageBytes(m: Message, blockBytes: number): number {
   return blockBytes + m.certificate.precommits.length * VOTE_BYTES
 }
 
+const keys = new WeakMap<Message, string>()
+
 function messageKey(m: Message): string {
+  const k = keys.get(m)
+  if (k !== undefined) return k
+  const made = makeKey(m)
+  keys.set(m, made)
+  return made
+}
+
+function makeKey(m: Message): string {
   if (m.type === 'vote') return `v:${m.vote.type}:${m.vote.height}:${m.vote.round}:${m.vote.from}:${m.vote.value ?? '-'}`
   if (m.type === 'proposal') return `p:${m.proposal.height}:${m.proposal.round}:${m.proposal.from}:${m.proposal.value.id}`
   return `c:${m.certificate.height}`
@@ -327,6 +337,7 @@ export function simulate(config: SimConfig): SimResult {
       const p = e.message.proposal
       for (const type of ['prevote', 'precommit'] as const) send(e.node, { type: 'vote', vote: { type, height: p.height, round: p.round, value: p.value.id, from: ids[e.node]! } })
     }
+    if (e.node >= n) continue // followers only relay here (they would run the machine to follow; it sends nothing)
     emit(e.node, machines[e.node]!.step(e.input))
     if (done()) {
       finishedAt = now
