@@ -190,6 +190,13 @@ export function multiply(ctx: FheContext, a: Ciphertext, b: Ciphertext): Ciphert
   const n = ctx.n
   const md = ctx.mulData(k)
   const be = ctx.backend
+  if (be.fused && n >= 16) {
+    const outs = [zeroPoly(n, k), zeroPoly(n, k), zeroPoly(n, k)] as const
+    const [p0, p1] = a.polys as [RnsPoly, RnsPoly]
+    const [q0, q1] = b.polys as [RnsPoly, RnsPoly]
+    be.fused.multiply(md, [p0.data, p1.data, q0.data, q1.data], [outs[0].data, outs[1].data, outs[2].data], n)
+    return result(ctx, k, [...outs])
+  }
   const qp = md.qpBase
   const [a0, a1] = a.polys.map((p) => liftToQP(ctx, p, k)) as [RnsPoly, RnsPoly]
   const [b0, b1] = b.polys.map((p) => liftToQP(ctx, p, k)) as [RnsPoly, RnsPoly]
@@ -230,6 +237,17 @@ export function relinearize(ctx: FheContext, a: Ciphertext, rlk: RelinKeys): Cip
   const c2 = a.polys[2] as RnsPoly
   const acc0 = zeroPoly(n, k)
   const acc1 = zeroPoly(n, k)
+  if (be.fused && n >= 16) {
+    const [c0, c1] = a.polys as [RnsPoly, RnsPoly]
+    be.fused.relinearize(
+      base,
+      [c0.data, c1.data, c2.data],
+      rlk.b.map((p) => p.data),
+      rlk.a.map((p) => p.data),
+      [acc0.data, acc1.data],
+    )
+    return result(ctx, k, [acc0, acc1])
+  }
   const digit = zeroPoly(n, k)
   const rns = be.rns ?? referenceRns
   for (let i = 0; i < k; i++) {

@@ -84,6 +84,38 @@ export interface RnsKernels {
   reduceMod(src: Uint32Array, dst: Uint32Array, q: number): void
 }
 
+/** What a fused ciphertext multiply needs of the context's multiplication constants (`MulData`). */
+export interface MulConstants {
+  readonly pBase: RnsBase
+  readonly qpBase: RnsBase
+  readonly qToP: BaseConverter
+  readonly pToQ: BaseConverter
+  readonly scaler: Scaler
+}
+
+/**
+ * Whole-operation kernels a backend may provide to keep intermediates in its own memory (no per-step copies or
+ * allocations). They must produce exactly the words of the step-by-step path in evaluate.ts.
+ */
+export interface FusedKernels {
+  /**
+   * HPS product of (a0, a1) and (b0, b1), each k limbs in coefficient form: lift to Q ∪ P, forward NTTs, tensor
+   * (d0 = a0·b0, d1 = a0·b1 + a1·b0, d2 = a1·b1), inverse NTTs, scale by t/Q into P, convert to Q → out0…out2.
+   */
+  multiply(md: MulConstants, a: readonly [Uint32Array, Uint32Array, Uint32Array, Uint32Array], out: readonly [Uint32Array, Uint32Array, Uint32Array], n: number): void
+  /**
+   * RNS-digit relinearization over `base` (k limbs): out0 = c0 + INTT(Σ_i NTT([c2]_{q_i}) ⊙ b_i), out1 likewise with
+   * a_i (keys in NTT form, at least k limbs each; their first k limbs are used).
+   */
+  relinearize(
+    base: RnsBase,
+    c: readonly [Uint32Array, Uint32Array, Uint32Array],
+    keysB: readonly Uint32Array[],
+    keysA: readonly Uint32Array[],
+    out: readonly [Uint32Array, Uint32Array],
+  ): void
+}
+
 /**
  * Polynomial arithmetic over an RNS base. Operands must have k = base.moduli.length limbs (callers pass prefix bases
  * for lower levels). `out` may alias an input.
@@ -109,6 +141,8 @@ export interface PolyBackend {
   mulScalar(a: RnsPoly, scalars: readonly number[], out: RnsPoly, base: RnsBase): void
   /** Faster RNS steps, when the backend has them (otherwise the scheme uses rns.ts's `referenceRns`). */
   readonly rns?: RnsKernels
+  /** Whole-operation kernels, when the backend has them (the wasm backend does). */
+  readonly fused?: FusedKernels
 }
 
 function checkLimbs(op: string, base: RnsBase, ...ps: RnsPoly[]): void {

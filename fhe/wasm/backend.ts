@@ -12,7 +12,7 @@
  * v, the scaling's rounding) run the same IEEE operations in the same order as the reference.
  */
 import { shoupPrecompute, type NttTables } from '../../kernels/ntt/reference.ts'
-import { cpuBackend, type PolyBackend, type PreparedPoly, type RnsBase, type RnsKernels, type RnsPoly } from '../poly.ts'
+import { cpuBackend, type FusedKernels, type PolyBackend, type PreparedPoly, type RnsBase, type RnsKernels, type RnsPoly } from '../poly.ts'
 import type { BaseConverter, DecryptConstants, Scaler } from '../rns.ts'
 import { wasmApi, type WasmMemory, type WasmModule } from './api.ts'
 
@@ -75,6 +75,7 @@ const MIN_WASM_N = 16
 
 export interface WasmPolyBackend extends PolyBackend {
   readonly rns: RnsKernels
+  readonly fused: FusedKernels
   /** Bytes of wasm memory in use (resident tables + largest scratch so far). */
   memoryBytes(): number
 }
@@ -171,7 +172,7 @@ export function createWasmPolyBackend(module: WasmModule, name: string): WasmPol
     copyOut(ptrs[0] as number, out)
   }
 
-  const backend: Omit<WasmPolyBackend, 'rns'> = {
+  const backend: Omit<WasmPolyBackend, 'rns' | 'fused'> = {
     name,
     forwardMany(polys, base) {
       if (small(base)) return cpuBackend.forwardMany(polys, base)
@@ -415,5 +416,95 @@ export function createWasmPolyBackend(module: WasmModule, name: string): WasmPol
       copyOut(p, dst.subarray(0, src.length))
     },
   }
-  return { ...backend, rns }
+  // ---- Fused operations: every intermediate stays in scratch memory; only inputs and results are copied.
+  const fwdAt = (p: number, slots: readonly PrimeSlot[], n: number): void => {
+    for (let i = 0; i < slots.length; i++) {
+      const s = slots[i] as PrimeSlot
+      ex.forward(p + i * n * 4, n, s.q, s.tw, s.tws)
+    }
+  }
+  const invAt = (p: number, slots: readonly PrimeSlot[], n: number): void => {
+    for (let i = 0; i < slots.length; i++) {
+      const s = slots[i] as PrimeSlot
+      ex.inverse(p + i * n * 4, n, s.q, s.itw, s.itws, s.nInv, s.nInvShoup)
+    }
+  }
+  const fused: FusedKernels = {
+    multiply(md, a, out, n) {
+      const cq = convSlot(md.qToP)
+      const cp = convSlot(md.pToQ)
+      const sc = scaleSlot(md.scaler)
+      const slots = slotsOf(md.qpBase)
+      const k = cq.k
+      const K = cq.K
+      const kk = k + K
+      const limb = n * 4
+      beginScratch()
+      const y = allocScratch(kk * 8)
+      const lifted = a.map((src) => {
+        const p = allocScratch(kk * limb)
+        copyIn(p, src.subarray(0, k * n))
+        ex.convertCentered(p, p + k * limb, n, k, K, cq.qm, cq.qhi, cq.qhis, cq.invQ, cq.pm, cq.invP, cq.qhp, cq.qp, y)
+        fwdAt(p, slots, n)
+        return p
+      })
+      const [x0, x1, y0, y1] = lifted as [number, number, number, number]
+      const d = [allocScratch(kk * limb), allocScratch(kk * limb), allocScratch(kk * limb)] as const
+      for (let j = 0; j < kk; j++) {
+        const s = slots[j] as PrimeSlot
+        const o = j * limb
+        ex.mul(x0 + o, y0 + o, d[0] + o, n, s.q, s.qInvNeg, s.r, s.rs)
+        ex.mul(x0 + o, y1 + o, d[1] + o, n, s.q, s.qInvNeg, s.r, s.rs)
+        ex.mulAcc(d[1] + o, x1 + o, y0 + o, n, s.q, s.qInvNeg, s.r, s.rs)
+        ex.mul(x1 + o, y1 + o, d[2] + o, n, s.q, s.qInvNeg, s.r, s.rs)
+      }
+      const tmp = allocScratch(K * limb)
+      const res = allocScratch(k * limb)
+      d.forEach((p, i) => {
+        invAt(p, slots, n)
+        ex.scaleRound(p, tmp, n, k, K, sc.qm, sc.yi, sc.yis, sc.theta, sc.pm, sc.invP, sc.omega, sc.tq, y)
+        ex.convertCentered(tmp, res, n, K, k, cp.qm, cp.qhi, cp.qhis, cp.invQ, cp.pm, cp.invP, cp.qhp, cp.qp, y)
+        copyOut(res, (out[i] as Uint32Array).subarray(0, k * n))
+      })
+    },
+    relinearize(base, c, keysB, keysA, out) {
+      const slots = slotsOf(base)
+      const n = base.n
+      const k = base.moduli.length
+      const size = k * n
+      beginScratch()
+      const acc0 = allocScratch(size * 4)
+      const acc1 = allocScratch(size * 4)
+      const digit = allocScratch(size * 4)
+      const key = allocScratch(size * 4)
+      const c2 = allocScratch(size * 4)
+      u32.fill(0, acc0 >>> 2, (acc0 >>> 2) + 2 * size)
+      copyIn(c2, c[2].subarray(0, size))
+      for (let i = 0; i < k; i++) {
+        for (let j = 0; j < k; j++) ex.reduceMod(c2 + i * n * 4, digit + j * n * 4, n, base.moduli[j] as number)
+        fwdAt(digit, slots, n)
+        for (const [acc, keys] of [
+          [acc0, keysB],
+          [acc1, keysA],
+        ] as const) {
+          copyIn(key, (keys[i] as Uint32Array).subarray(0, size))
+          for (let j = 0; j < k; j++) {
+            const s = slots[j] as PrimeSlot
+            const o = j * n * 4
+            ex.mulAcc(acc + o, digit + o, key + o, n, s.q, s.qInvNeg, s.r, s.rs)
+          }
+        }
+      }
+      for (const [acc, src, dst] of [
+        [acc0, c[0], out[0]],
+        [acc1, c[1], out[1]],
+      ] as const) {
+        invAt(acc, slots, n)
+        copyIn(key, src.subarray(0, size))
+        for (let j = 0; j < k; j++) ex.add(acc + j * n * 4, key + j * n * 4, acc + j * n * 4, n, base.moduli[j] as number)
+        copyOut(acc, dst.subarray(0, size))
+      }
+    },
+  }
+  return { ...backend, rns, fused }
 }
