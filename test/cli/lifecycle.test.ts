@@ -181,7 +181,7 @@ test('--brains 0: no miners or validators by default; asking for them is Invalid
   fs.rmSync(path.dirname(dataDir), { recursive: true, force: true })
 })
 
-test('unusable data dirs fail fast with DataDirUnusable naming the path; --version prints the package version', { timeout: 300_000 }, async () => {
+test('unusable data dirs fail fast with DataDirUnusable naming the path; --weights unreadable is WeightsUnreadable; --version prints the package version', { timeout: 300_000 }, async () => {
   const t0 = Date.now()
   const proc = typedFailure(await runToEnd(['cluster', 'up', '--data-dir', '/proc/based', '--no-net']))
   assert.equal(proc.tag, 'DataDirUnusable')
@@ -191,6 +191,13 @@ test('unusable data dirs fail fast with DataDirUnusable naming the path; --versi
   const ro = typedFailure(await runToEnd(['cluster', 'up', '--data-dir', '/proc/self/fdinfo', '--no-net']))
   assert.equal(ro.tag, 'DataDirUnusable')
   assert.equal(ro.fields.op, 'write')
+  // --weights on a directory or a missing file: typed, not a raw EISDIR/ENOENT from the loader.
+  const dir = typedFailure(await runToEnd(['generate', 'hi', '--tokens', '1', '--weights', os.tmpdir()]))
+  assert.equal(dir.tag, 'WeightsUnreadable')
+  assert.equal(dir.fields.code, 'EISDIR')
+  const missing = typedFailure(await runToEnd(['generate', 'hi', '--tokens', '1', '--weights', path.join(os.tmpdir(), 'no-such-weights.safetensors')]))
+  assert.equal(missing.tag, 'WeightsUnreadable')
+  assert.equal(missing.fields.code, 'ENOENT')
   const version = await runToEnd(['--version'])
   assert.equal(version.code, 0)
   const pkg = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
