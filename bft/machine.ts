@@ -85,7 +85,7 @@ export class TendermintMachine {
   private futureCommits = new Map<number, { value: Value; certificate: CommitCertificate }>()
   private readonly commits = new Map<number, { value: Value; certificate: CommitCertificate }>()
   private out: Output[] = []
-  private readonly answered = new Set<string>()
+  private readonly lagCount = new Map<string, number>()
 
   constructor(config: MachineConfig) {
     this.config = config
@@ -179,7 +179,7 @@ export class TendermintMachine {
   }
 
   private onProposal(p: Proposal): void {
-    if (this.lagging(p.height, p.round, p.from) || this.ahead(p.height, { type: 'proposal', proposal: p })) return
+    if (this.lagging(p.height, p.from) || this.ahead(p.height, { type: 'proposal', proposal: p })) return
     if (!this.set.has(p.from)) return this.reject('UnknownValidator', p.from)
     if (this.set.proposer(p.height, p.round) !== p.from) return this.reject('NotProposer', p.from)
     if (this.proposals.has(p.round)) return
@@ -189,7 +189,7 @@ export class TendermintMachine {
   }
 
   private onVote(v: Vote): void {
-    if (this.lagging(v.height, v.round, v.from) || this.ahead(v.height, { type: 'vote', vote: v })) return
+    if (this.lagging(v.height, v.from) || this.ahead(v.height, { type: 'vote', vote: v })) return
     if (!this.set.has(v.from)) return this.reject('UnknownValidator', v.from)
     const r = this.votes.add(v)
     if (r.kind === 'evidence') this.out.push({ type: 'evidence', evidence: r.evidence })
@@ -382,23 +382,23 @@ export class TendermintMachine {
 
   /**
    * A message from a decided height: the sender is behind; send it what we decided there and after (catch-up).
-   * To keep a node that is only milliseconds behind from drawing a certificate from every peer, the first answer
-   * comes from the three validators after it in the set's order; once it has waited a round, anyone answers. Each
-   * (peer, height, round) is answered once.
+   * To keep a node that is only milliseconds behind from drawing a certificate from every peer, its first lagging
+   * message is answered by the three validators after it in the set's order only; from its second one on (it is
+   * still behind: an answer was lost, or those three are down), every validator answers every fourth message.
    */
-  private lagging(height: number, round: number, from: ValidatorId): boolean {
+  private lagging(height: number, from: ValidatorId): boolean {
     if (height >= this.height) return false
-    const key = `${from}:${height}:${round}`
-    if (this.answered.has(key)) return true
-    const self = this.config.self
+    const key = `${from}:${height}`
+    const count = this.lagCount.get(key) ?? 0
+    if (this.lagCount.size > 4096) this.lagCount.clear()
+    this.lagCount.set(key, count + 1)
     const order = this.set.validators
     const at = order.findIndex((v) => v.id === from)
-    const mine = order.findIndex((v) => v.id === self)
+    const mine = order.findIndex((v) => v.id === this.config.self)
     const distance = (mine - at + order.length) % order.length
     const successor = at >= 0 && mine >= 0 && distance >= 1 && distance <= 3
-    if (round === 0 && !successor) return true
-    if (this.answered.size > 4096) this.answered.clear()
-    this.answered.add(key)
+    const answer = count === 0 ? successor : (count - 1) % 4 === 0
+    if (!answer) return true
     for (let h = height; h < Math.min(this.height, height + 16); h++) {
       const c = this.commits.get(h)
       if (c) this.out.push({ type: 'send', to: from, message: { type: 'commit', value: c.value, certificate: c.certificate } })
