@@ -14,6 +14,8 @@ import {
 
 /** Where Debian's python3-statsmodels installs the Mauna Loa weekly CO2 series (FORECAST_REAL_CSV overrides). */
 const CO2_PATHS = ['/usr/lib/python3/dist-packages/statsmodels/datasets/co2/co2.csv']
+/** Seed of the TFT's initialisation and sample order (FORECAST_TFT_SEED; default 1), to measure the spread over seeds. */
+const TFT_SEED = Number.parseInt(process.env.FORECAST_TFT_SEED ?? '1', 10)
 
 interface Candidate {
   readonly name: string
@@ -39,7 +41,7 @@ function evaluate(ctx: BenchContext, p: Panel, k: number, tau: number, steps: nu
   const es = pick([50_000, 200_000, 500_000].map((ppm) => consensusSmoothing(p, ppm, tau)))
   ctx.progress(`${p.name}: training the TFT (${steps} Adam steps)`)
   const t0 = performance.now()
-  const tft = trainTft(p, { encoderLength: k, horizon: tau, steps, hidden, heads: 4, batch: 16, lr: 3e-3, evalEvery: Math.max(10, Math.floor(steps / 6)), validWindows: 48, seed: 1, progress: ctx.progress })
+  const tft = trainTft(p, { encoderLength: k, horizon: tau, steps, hidden, heads: 4, batch: 16, lr: 3e-3, evalEvery: Math.max(10, Math.floor(steps / 6)), validWindows: 48, seed: TFT_SEED, progress: ctx.progress })
   const seconds = (performance.now() - t0) / 1000
   const tftC: Candidate = { name: tft.forecaster.name, f: tft.forecaster, seconds, ...val(tft.forecaster) }
   const candidates = [naive, es, tftC]
@@ -72,7 +74,7 @@ function evaluate(ctx: BenchContext, p: Panel, k: number, tau: number, steps: nu
   const names = [...p.observedNames, ...p.knownNames.map((x) => `${x} (known)`)]
   const top = names.map((name, j) => [name, (w[j] as number) / n] as const).sort((a, b) => b[1] - a[1]).slice(0, 4)
   const notes = [
-    `${p.name}: TFT test q-risk / best baseline's: P50 ${ratio(1)}, P90 ${ratio(2)} (below 1 = the TFT is better); ` +
+    `${p.name}: TFT test q-risk / best baseline's: P50 ${ratio(1)}, P90 ${ratio(2)} (below 1 = the TFT is better); seed ${TFT_SEED}; ` +
       `TFT best validation step ${tft.bestStep} of ${steps}, ${tft.model.parameterCount()} parameters, k = ${k}, τ = ${tau}; ` +
       `default by validation: ${chosen.name}`,
     `${p.name}: TFT past-input selection weights (test windows, mean): ${top.map(([a, b]) => `${a} ${fmt(b, 2)}`).join(', ')}`,
