@@ -68,11 +68,21 @@ export class CorruptState extends Data.TaggedError('CorruptState')<{ readonly ke
 export class InvalidAddress extends Data.TaggedError('InvalidAddress')<{ readonly address: string; readonly reason: string }> {}
 /** Genesis configuration is inconsistent. */
 export class InvalidGenesis extends Data.TaggedError('InvalidGenesis')<{ readonly reason: string }> {}
-/** Wallet file problems: missing, exists, wrong passphrase (GCM tag mismatch), unreadable. */
+/** Wallet file problems: missing, exists, wrong passphrase (GCM tag mismatch), unreadable; a new passphrase too short or typed differently twice. */
 export class WalletError extends Data.TaggedError('WalletError')<{
-  readonly reason: 'not-found' | 'exists' | 'bad-passphrase' | 'corrupt' | 'bad-name'
+  readonly reason: 'not-found' | 'exists' | 'bad-passphrase' | 'corrupt' | 'bad-name' | 'weak-passphrase' | 'passphrases-differ'
   readonly name: string
 }> {}
+/**
+ * A wallet passphrase is needed and there is no way to ask for it: `envVar` is not set and standard input is not a
+ * terminal (piped, /dev/null, a service), or the prompt was cancelled. Set `envVar` to pass it non-interactively.
+ */
+export class PassphraseRequired extends Data.TaggedError('PassphraseRequired')<{
+  readonly envVar: string
+  readonly reason: 'no-terminal' | 'cancelled'
+}> {}
+/** A submitted transaction was neither included nor dropped within the wait (`wallet transfer` without --no-wait). */
+export class TxWaitTimeout extends Data.TaggedError('TxWaitTimeout')<{ readonly hash: string; readonly waitedMs: number; readonly lastStatus: string }> {}
 
 /** Errors a transaction can be rejected with. */
 export type TxError =
@@ -102,7 +112,7 @@ export type TxError =
   | DuplicateMint
 
 /** Any error of this module. */
-export type LedgerError = TxError | MempoolFull | InvalidBlock | CorruptState | InvalidAddress | InvalidGenesis | WalletError
+export type LedgerError = TxError | MempoolFull | InvalidBlock | CorruptState | InvalidAddress | InvalidGenesis | WalletError | PassphraseRequired | TxWaitTimeout
 
 const TX_TAGS = new Set<string>([
   'MalformedTx', 'WrongChain', 'BadSignature', 'BadNonce', 'FeeTooLow', 'InvalidAmount', 'InsufficientFunds', 'PermissionDenied',
