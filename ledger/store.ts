@@ -15,8 +15,14 @@
  * Durability: a block is committed once `commit` returns (process crash / SIGKILL safe); lmdb-js's default
  * `overlappingSync` flushes to disk right after, so an OS crash or power loss may lose the last few blocks but
  * never tears one.
+ *
+ * Fault injection (tests only): {@link FaultPlan} makes the commit of one block height throw {@link InjectedFault}
+ * or SIGKILL its own process at a chosen write point, set by `LmdbStoreOptions.fault` or the environment variable
+ * `BASEDAI_STORE_FAULT` (`kill@<height>:<point>` / `throw@<height>:<point>`), which production never sets. Unset,
+ * the cost is one integer comparison per write. test/ledger/crash-fault.test.ts runs every point of a commit.
  */
 import fs from 'node:fs'
+import { Data } from 'effect'
 import { open, type Database, type RootDatabase } from 'lmdb'
 import { Reader, Writer } from './codec.ts'
 import { CorruptState } from './errors.ts'
@@ -87,6 +93,39 @@ export interface LmdbStoreOptions {
   readonly path: string
   /** Number of state shards K (default 4). Fixed when the environment is created. */
   readonly shards?: number
+  /** Tests only: fail the commit of one block (overrides `BASEDAI_STORE_FAULT`). */
+  readonly fault?: FaultPlan
+}
+
+/**
+ * A fault injected into the commit of block `height`. A commit of c state changes makes c + 2 writes (each state
+ * put or delete in the map's order, then the block record, then the head), and has c + 4 points: point k < c + 2
+ * is just before write k, point c + 2 after the last write but before the transaction ends, point c + 3 after the
+ * transaction has committed, before `commit` returns. At the point, `throw` raises {@link InjectedFault} and `kill`
+ * SIGKILLs the process.
+ */
+export interface FaultPlan {
+  readonly height: number
+  readonly point: number
+  readonly mode: 'throw' | 'kill'
+}
+/** Raised by a `throw` {@link FaultPlan}. */
+export class InjectedFault extends Data.TaggedError('InjectedFault')<{ readonly height: number; readonly point: number }> {}
+/** `BASEDAI_STORE_FAULT` (or a {@link FaultPlan}) is not well formed. */
+export class InvalidFaultPlan extends Data.TaggedError('InvalidFaultPlan')<{ readonly spec: string }> {}
+
+export const FAULT_ENV = 'BASEDAI_STORE_FAULT'
+
+/** Parses `kill@<height>:<point>` or `throw@<height>:<point>` (decimal, no sign). */
+export function parseFaultPlan(spec: string): FaultPlan {
+  const m = /^(kill|throw)@(\d{1,9}):(\d{1,9})$/.exec(spec)
+  if (m === null) throw new InvalidFaultPlan({ spec })
+  return { mode: m[1] as 'kill' | 'throw', height: Number(m[2]), point: Number(m[3]) }
+}
+
+/** Number of writes `LmdbStore.commit` makes for a change set: one per change, the block record, the head. */
+export function commitWrites(changes: ReadonlyMap<string, Uint8Array | null>): number {
+  return changes.size + 2
 }
 
 /** Shard of a state key (see module doc). */
@@ -109,11 +148,13 @@ export class LmdbStore implements Store {
   private readonly blocks: Database<Uint8Array, number>
   private readonly meta: Database<Uint8Array, string>
   private headRec: Head | undefined
+  private readonly fault: FaultPlan | undefined
   readonly k: number
 
-  private constructor(env: RootDatabase, k: number) {
+  private constructor(env: RootDatabase, k: number, fault: FaultPlan | undefined) {
     this.env = env
     this.k = k
+    this.fault = fault
     this.shards = Array.from({ length: k }, (_, i) => env.openDB<Uint8Array, string>({ name: `state-${i}`, encoding: 'binary' }))
     this.blocks = env.openDB<Uint8Array, number>({ name: 'blocks', encoding: 'binary' })
     this.meta = env.openDB<Uint8Array, string>({ name: 'meta', encoding: 'binary' })
@@ -124,6 +165,10 @@ export class LmdbStore implements Store {
   static open(opts: LmdbStoreOptions): LmdbStore {
     const want = opts.shards ?? 4
     if (!Number.isInteger(want) || want < 1 || want > 256) throw new RangeError('shards must be 1..256')
+    const env0 = process.env[FAULT_ENV]
+    const fault = opts.fault ?? (env0 === undefined || env0 === '' ? undefined : parseFaultPlan(env0))
+    if (fault !== undefined && !(Number.isSafeInteger(fault.height) && fault.height >= 0 && Number.isSafeInteger(fault.point) && fault.point >= 0))
+      throw new InvalidFaultPlan({ spec: `${fault.mode}@${fault.height}:${fault.point}` })
     fs.mkdirSync(opts.path, { recursive: true })
     // noSubdir: false — always a directory (lmdb-js otherwise treats a path with a dot as a file name).
     const env = open({ path: opts.path, noSubdir: false, maxDbs: want + 4, mapSize: 2 ** 34 })
@@ -137,7 +182,7 @@ export class LmdbStore implements Store {
     } else {
       metaDb.putSync('shards', new Uint8Array([k]))
     }
-    return new LmdbStore(env, k)
+    return new LmdbStore(env, k, fault)
   }
 
   private db(key: string): Database<Uint8Array, string> {
@@ -159,16 +204,28 @@ export class LmdbStore implements Store {
     return this.blocks.get(height)
   }
   commit(changes: ReadonlyMap<string, Uint8Array | null>, block: BlockRecord, head: Head): void {
+    // Fault points (see FaultPlan): `at` is -1 unless a fault is planned for this height, so `p++ === at` never holds.
+    const at = this.fault !== undefined && this.fault.height === block.height ? this.fault.point : -1
+    let p = 0
     this.env.transactionSync(() => {
       for (const [k, v] of changes) {
+        if (p++ === at) this.trip(block.height, at)
         const db = this.db(k)
         if (v === null) db.removeSync(k)
         else db.putSync(k, v)
       }
+      if (p++ === at) this.trip(block.height, at)
       this.blocks.putSync(block.height, block.bytes)
+      if (p++ === at) this.trip(block.height, at)
       this.meta.putSync('head', encodeHead(head))
+      if (p++ === at) this.trip(block.height, at)
     })
     this.headRec = head
+    if (p === at) this.trip(block.height, at)
+  }
+  private trip(height: number, point: number): void {
+    if (this.fault?.mode === 'kill') process.kill(process.pid, 'SIGKILL')
+    throw new InjectedFault({ height, point })
   }
   async close(): Promise<void> {
     await this.env.close()
