@@ -63,3 +63,10 @@ export class InvalidOption extends Data.TaggedError('InvalidOption')<{
 export class TokenizerFormatError extends Data.TaggedError('TokenizerFormatError')<{
   readonly reason: string
 }> {}
+
+/** A weights file's SHA-256 differs from the one its Brain task names: miners do not serve it, validators do not check it. */
+export class WeightsHashMismatch extends Data.TaggedError('WeightsHashMismatch')<{
+  readonly file: string
+  readonly expected: string
+  readonly actual: string
+}> {}

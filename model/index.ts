@@ -11,6 +11,8 @@
  *   checkpoints (`MissingTensor`, `TruncatedTensor`, `TensorShapeMismatch` name the tensor); `saveGpt2Checkpoint`.
  * - Tokenizers: `loadGpt2Tokenizer()` (GPT-2 BPE via gpt-tokenizer), `ByteBpeTokenizer` / `trainByteBpe`.
  * - The shipped model: `loadShippedModel()` — 2 layers, trained here on public-domain CIA World Factbook prose.
+ * - Brain templates (§2.4.4): `templateModel` squeezes a GPT-2 checkpoint under a budget into a Brain task with its
+ *   weights hash; `loadBrainTask` refuses weights whose hash differs (`WeightsHashMismatch`).
  * - Cerberus Squeezing: `headSignificance`, `squeezeHeads` (θ or budget), `foldHeadMask`, `saveSqueezed`,
  *   `foldLayerNormAffine`, `dynamicQuantize` (§5.1), `countEncryptedOps` (per-token encrypted operations).
  *
@@ -51,6 +53,8 @@ export { loadShippedModel, shippedHeldOutText, SHIPPED_DIR, SHIPPED_WEIGHTS } fr
 export type { ShippedModel } from './shipped.ts'
 export { loadCorpus, splitCorpus, corpusPath } from './corpus.ts'
 export { generateText, TextStreamDecoder } from './text.ts'
+export { templateModel, writeBrainTask, loadBrainTask, checkWeightsHash, headContribution, sha256Hex } from './template.ts'
+export type { BrainTask, TemplateOptions, TemplateResult, SignificanceMethod } from './template.ts'
 export { countEncryptedOps, scalarOpCounter } from './encrypted-ops.ts'
 export type { EncryptedOps, LinearOpCounter, LinearShape, OpCountOptions, OpCountReport } from './encrypted-ops.ts'
 export { kernelInt8Linear, quantizeActivationsInt8 } from './kernels.ts'

@@ -14,7 +14,17 @@ export type ShippedSqueezeRule = { readonly budget: number } | { readonly fracti
 
 export interface ShippedSqueezeResult {
   readonly bytes: Uint8Array
-  readonly report: SqueezeReport & { readonly heldOutPerplexityBefore: number; readonly heldOutPerplexityAfter: number; readonly totalHeadCost: number }
+  readonly report: SqueezeReport & {
+    readonly heldOutPerplexityBefore: number
+    readonly heldOutPerplexityAfter: number
+    readonly totalHeadCost: number
+    /** The budget as a fraction of the full model's head cost (as given with `fraction`; absent for θ). */
+    readonly budgetFraction?: number
+    /** Head cost kept, as a fraction of the full model's (≤ budgetFraction). */
+    readonly keptFraction: number
+    /** Heads kept, e.g. "4/8". */
+    readonly heads: string
+  }
 }
 
 export function squeezeShipped(rule: ShippedSqueezeRule): ShippedSqueezeResult {
@@ -36,6 +46,9 @@ export function squeezeShipped(rule: ShippedSqueezeRule): ShippedSqueezeResult {
     report: {
       ...result.report,
       totalHeadCost,
+      ...('theta' in rule ? {} : { budgetFraction: 'fraction' in rule ? rule.fraction : rule.budget / totalHeadCost }),
+      keptFraction: result.report.headCostAfter / totalHeadCost,
+      heads: `${result.report.kept.length}/${c.nLayer * c.nHead}`,
       heldOutPerplexityBefore: evaluate(model, held).perplexity,
       heldOutPerplexityAfter: evaluate(result.model, held).perplexity,
     },
