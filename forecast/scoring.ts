@@ -5,7 +5,8 @@
  *
  * 1. **Commit** (block h): a validator posts c = sha256(tag ‖ len‖key ‖ len‖encode(forecast) ‖ len‖salt), 32 bytes. The
  *    key is inside the hash, so a commitment copied from another validator cannot be opened by the copier, and two
- *    equal commitments in one round are flagged ({@link CopiedCommitment}: the later one in chain order copied).
+ *    equal commitments in one round are flagged ({@link CopiedCommitment}, naming the later one in chain order; when
+ *    scoring, the holder that opens it is the original whatever the order, so front-running gains nothing).
  * 2. **Reveal** (a few blocks later, after the commit window closed): the forecast and the salt (≥ 16 bytes, so the
  *    commitment cannot be brute-forced over plausible forecasts). {@link verifyReveal} recomputes the hash
  *    ({@link RevealMismatch} otherwise).
@@ -257,7 +258,7 @@ function matchesRound(f: ForecastRecord, r: RoundSpec): boolean {
 
 /**
  * Scores one round: every validator that committed gets a {@link ValidatorScore}, in commit order. Copied
- * commitments, reveals that do not open their commitment or answer another round, and missing reveals all score
+ * commitments (a commitment several validators posted: all but the one that opens it), reveals that do not open their commitment or answer another round, and missing reveals all score
  * Accuracy 0. Realised values are integers in the round's units (horizon of them).
  */
 export function scoreRound(input: {
@@ -272,7 +273,7 @@ export function scoreRound(input: {
   if (realised.length !== round.horizon || realised.some((y) => typeof y !== 'bigint')) {
     throw bad('realised', `${round.horizon} integers expected`)
   }
-  const firstBy = new Map<string, string>()
+  const holders = new Map<string, number>() // commitment → how many validators posted it
   const status = new Map<string, RoundStatus>()
   const order: string[] = []
   for (const c of commits) {
@@ -280,16 +281,16 @@ export function scoreRound(input: {
     const v = hex(c.validator)
     if (status.has(v)) throw bad('commits', `validator ${v} committed twice in one round`)
     order.push(v)
+    status.set(v, 'unrevealed')
     const k = hex(c.commitment)
-    status.set(v, firstBy.has(k) ? 'copied' : 'unrevealed')
-    if (!firstBy.has(k)) firstBy.set(k, v)
+    holders.set(k, (holders.get(k) ?? 0) + 1)
   }
   const byValidator = new Map(commits.map((c) => [hex(c.validator), c] as const))
   const loss = new Map<string, bigint>()
   for (const r of reveals) {
     const v = hex(r.validator)
     const c = byValidator.get(v)
-    if (c === undefined || status.get(v) !== 'unrevealed') continue // no commitment, copied, or already revealed
+    if (c === undefined || status.get(v) !== 'unrevealed') continue // no commitment, or already handled
     try {
       verifyReveal(c, r)
     } catch (e) {
@@ -305,6 +306,13 @@ export function scoreRound(input: {
     }
     status.set(v, 'revealed')
     loss.set(v, quantileLossPpm(r.forecast.values, round.quantilesPpm, realised))
+  }
+  // A commitment posted by several validators can be opened only by the one whose key is inside it; every other
+  // holder copied it, whatever the chain order (so front-running the original's commitment earns nothing and costs
+  // the original nothing).
+  for (const c of commits) {
+    const v = hex(c.validator)
+    if ((holders.get(hex(c.commitment)) ?? 0) > 1 && status.get(v) !== 'revealed') status.set(v, 'copied')
   }
   return order.map((v) => {
     const st = status.get(v) as RoundStatus

@@ -67,6 +67,13 @@ describe('forecast commit–reveal', () => {
     assert.equal(scores[1]?.status, 'copied')
     assert.equal(scores[1]?.accuracyQ40, 0n)
     assert.ok((scores[0]?.accuracyQ40 as bigint) > 0n)
+    // front-running: the copier's identical commitment lands first; the original still opens it and keeps its score
+    const front = scoreRound({ round, commits: [copier, a.commit], reveals: [a.reveal], realised })
+    assert.deepEqual(front.map((s) => s.status), ['copied', 'revealed'])
+    assert.equal(front[1]?.accuracyQ40, scores[0]?.accuracyQ40)
+    // nobody opens a duplicated commitment: both holders are copiers, both score 0
+    const none = scoreRound({ round, commits: [a.commit, copier], reveals: [], realised })
+    assert.deepEqual(none.map((s) => [s.status, s.accuracyQ40]), [['copied', 0n], ['copied', 0n]])
   })
 
   test('unrevealed, mismatching and wrong-round reveals score worst (0), below any honest forecast', () => {
