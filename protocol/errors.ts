@@ -79,6 +79,23 @@ export class HandlerError extends Schema.TaggedError<HandlerError>()('HandlerErr
   message: Schema.String,
 }) {}
 
+/**
+ * A remote peer asked for something this node serves only to its own operator (a message kind that is local only,
+ * an actor that is not served to peers, or a sender whose role does not allow it). Nothing was delivered.
+ */
+export class Forbidden extends Schema.TaggedError<Forbidden>()('Forbidden', {
+  peer: Schema.String,
+  messageTag: Schema.String,
+  reason: Schema.Literal('local_only', 'not_served', 'not_participant', 'banned'),
+}) {}
+
+/** A remote peer exceeded its request rate or its concurrent requests; nothing was delivered. Retry later. */
+export class RateLimited extends Schema.TaggedError<RateLimited>()('RateLimited', {
+  peer: Schema.String,
+  limit: Schema.Literal('requests_per_second', 'concurrent_requests'),
+  retryAfterMs: Schema.Number,
+}) {}
+
 /** Every boundary-crossing error. Add a new one here. */
 export const ProtocolError = Schema.Union(
   DecodeError,
@@ -91,5 +108,7 @@ export const ProtocolError = Schema.Union(
   ActorCrashed,
   ActorStopped,
   HandlerError,
+  Forbidden,
+  RateLimited,
 )
 export type ProtocolError = typeof ProtocolError.Type
