@@ -14,9 +14,13 @@
  *   the order as long as both operands come from `forwardNtt`; `inverseNtt(forwardNtt(x)) = x` exactly.
  * - ψ is the *smallest* primitive 2n-th root of unity mod q (as SEAL chooses it), so tables are canonical: two
  *   processes building tables for the same (n, q) get identical twiddles.
- * - Twiddle products use Shoup's precomputed quotient (w' = ⌊w·2^32/q⌋): r = a·w − ⌊a·w'/2^32⌋·q lies in [0, 2q),
- *   one conditional subtraction. Generic products (`mulMod`) split one operand into 16-bit limbs so every partial
- *   product stays below 2^53.
+ * - Branch-free products (`mulModFast`, the NTT butterflies): the quotient ⌊a·w/q⌋ is taken in doubles (a·(w/q), or
+ *   a·b/q), the low word of a·w − quotient·q by Math.imul; the double quotient is exact or off by one, so the signed
+ *   32-bit remainder lies in (−2^10, q + 2^10) and two sign-mask corrections make it canonical — no branch, no `%`.
+ *   This needs q < 2^31 − 2^12 (`FAST_MODULUS_LIMIT`); larger moduli take the Shoup path below.
+ * - Shoup's precomputed quotient (w' = ⌊w·2^32/q⌋): r = a·w − ⌊a·w'/2^32⌋·q lies in [0, 2q), one conditional
+ *   subtraction (the fallback for q ≥ FAST_MODULUS_LIMIT, and what the GPU and wasm kernels use). The generic
+ *   fallback product splits one operand into 16-bit limbs so every partial product stays below 2^53.
  *
  * @example
  * ```ts
@@ -62,11 +66,26 @@ export function subMod(a: number, b: number, q: number): number {
   return s < 0 ? s + q : s
 }
 
+/** Moduli below this take the branch-free float-quotient products (see the module doc). */
+export const FAST_MODULUS_LIMIT = 2 ** 31 - 2 ** 12
+
 /**
- * a·b mod q, exact for 0 ≤ a, b < q < 2^31 with no BigInt: b = b_hi·2^16 + b_lo, every partial product < 2^47 and
- * every sum < 2^48, so the doubles are exact.
+ * a·b mod q for 0 ≤ a, b < q < FAST_MODULUS_LIMIT, branch-free: quotient ⌊a·b/q⌋ in doubles (exact or one off), low
+ * word by Math.imul, sign-mask corrections.
+ */
+export function mulModFast(a: number, b: number, q: number): number {
+  let r = (Math.imul(a, b) - Math.imul(Math.floor((a * b) / q), q)) | 0
+  r += q & (r >> 31)
+  r -= q
+  return r + (q & (r >> 31))
+}
+
+/**
+ * a·b mod q, exact for 0 ≤ a, b < q < 2^32 with no BigInt: branch-free `mulModFast` below FAST_MODULUS_LIMIT;
+ * above it b = b_hi·2^16 + b_lo, every partial product < 2^48, so the doubles are exact.
  */
 export function mulMod(a: number, b: number, q: number): number {
+  if (q < FAST_MODULUS_LIMIT) return mulModFast(a, b, q)
   const t = (a * (b >>> 16)) % q
   return (t * TWO16 + a * (b & 0xffff)) % q
 }
@@ -171,6 +190,9 @@ export interface NttTables {
   /** psiRev[k] = ψ^bitrev(k) (k < n); psiRevShoup its Shoup quotients. Used by forwardNtt (index m + i). */
   readonly psiRev: Uint32Array
   readonly psiRevShoup: Uint32Array
+  /** psiRev[k]/q and psiInvRev[k]/q as doubles: the branch-free butterflies' quotient factors. */
+  readonly psiRevOverQ: Float64Array
+  readonly psiInvRevOverQ: Float64Array
   /** psiInvRev[k] = ψ^(−bitrev(k)); psiInvRevShoup its Shoup quotients. Used by inverseNtt (index h + i). */
   readonly psiInvRev: Uint32Array
   readonly psiInvRevShoup: Uint32Array
@@ -248,6 +270,12 @@ export function makeNttTables(n: number, q: number): NttTables {
     psiInvRevShoup[i] = shoupPrecompute(psiInvRev[i] as number, q)
   }
   const nInv = invMod(n, q)
+  const psiRevOverQ = new Float64Array(n)
+  const psiInvRevOverQ = new Float64Array(n)
+  for (let i = 0; i < n; i++) {
+    psiRevOverQ[i] = (psiRev[i] as number) / q
+    psiInvRevOverQ[i] = (psiInvRev[i] as number) / q
+  }
   const tables: NttTables = {
     n,
     logN,
@@ -260,6 +288,8 @@ export function makeNttTables(n: number, q: number): NttTables {
     psiRevShoup,
     psiInvRev,
     psiInvRevShoup,
+    psiRevOverQ,
+    psiInvRevOverQ,
   }
   if (tableCache.size >= TABLE_CACHE_LIMIT) {
     const first = tableCache.keys().next().value
@@ -293,6 +323,41 @@ export function forwardNtt(a: Uint32Array, t: NttTables): void {
 
 /** Forward NTT of a[off … off+n) without range checks (callers have checked). */
 export function forwardNttUnchecked(a: Uint32Array, off: number, t: NttTables): void {
+  if (t.q < FAST_MODULUS_LIMIT) return forwardNttBranchFree(a, off, t)
+  forwardNttShoup(a, off, t)
+}
+
+/**
+ * Branch-free Cooley–Tukey butterflies: v = x·w mod q with the quotient ⌊x·(w/q)⌋ in doubles and two sign-mask
+ * corrections, then u ± v corrected by masks (q < FAST_MODULUS_LIMIT).
+ */
+function forwardNttBranchFree(a: Uint32Array, off: number, t: NttTables): void {
+  const { n, q, psiRev, psiRevOverQ } = t
+  let span = n
+  for (let m = 1; m < n; m <<= 1) {
+    span >>= 1
+    for (let i = 0; i < m; i++) {
+      const w = psiRev[m + i] as number
+      const wq = psiRevOverQ[m + i] as number
+      const j1 = off + 2 * i * span
+      const j2 = j1 + span
+      for (let j = j1; j < j2; j++) {
+        const u = a[j] as number
+        const x = a[j + span] as number
+        let v = (Math.imul(x, w) - Math.imul(Math.floor(x * wq), q)) | 0
+        v += q & (v >> 31)
+        v -= q
+        v += q & (v >> 31)
+        const s = u + v - q
+        a[j] = s + (q & (s >> 31))
+        const d = u - v
+        a[j + span] = d + (q & (d >> 31))
+      }
+    }
+  }
+}
+
+function forwardNttShoup(a: Uint32Array, off: number, t: NttTables): void {
   const { n, q, psiRev, psiRevShoup } = t
   let span = n
   for (let m = 1; m < n; m <<= 1) {
@@ -327,6 +392,48 @@ export function inverseNtt(a: Uint32Array, t: NttTables): void {
 
 /** Inverse NTT of a[off … off+n) without range checks. */
 export function inverseNttUnchecked(a: Uint32Array, off: number, t: NttTables): void {
+  if (t.q < FAST_MODULUS_LIMIT) return inverseNttBranchFree(a, off, t)
+  inverseNttShoup(a, off, t)
+}
+
+/** Branch-free Gentleman–Sande butterflies (see forwardNttBranchFree), then the n^−1 scaling. */
+function inverseNttBranchFree(a: Uint32Array, off: number, t: NttTables): void {
+  const { n, q, psiInvRev, psiInvRevOverQ } = t
+  let span = 1
+  for (let m = n; m > 1; m >>= 1) {
+    const h = m >> 1
+    for (let i = 0; i < h; i++) {
+      const w = psiInvRev[h + i] as number
+      const wq = psiInvRevOverQ[h + i] as number
+      const j1 = off + 2 * i * span
+      const j2 = j1 + span
+      for (let j = j1; j < j2; j++) {
+        const u = a[j] as number
+        const x = a[j + span] as number
+        const s = u + x - q
+        a[j] = s + (q & (s >> 31))
+        let d = u - x
+        d += q & (d >> 31)
+        let v = (Math.imul(d, w) - Math.imul(Math.floor(d * wq), q)) | 0
+        v += q & (v >> 31)
+        v -= q
+        a[j + span] = v + (q & (v >> 31))
+      }
+    }
+    span <<= 1
+  }
+  const nInv = t.nInv
+  const nq = nInv / q
+  for (let j = off; j < off + n; j++) {
+    const x = a[j] as number
+    let v = (Math.imul(x, nInv) - Math.imul(Math.floor(x * nq), q)) | 0
+    v += q & (v >> 31)
+    v -= q
+    a[j] = v + (q & (v >> 31))
+  }
+}
+
+function inverseNttShoup(a: Uint32Array, off: number, t: NttTables): void {
   const { n, q, psiInvRev, psiInvRevShoup } = t
   let span = 1
   for (let m = n; m > 1; m >>= 1) {

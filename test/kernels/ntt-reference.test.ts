@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import {
   bitReverse,
+  FAST_MODULUS_LIMIT,
   forwardNtt,
   inverseNtt,
   invMod,
@@ -13,6 +14,7 @@ import {
   montMul,
   mul64,
   mulMod,
+  mulModFast,
   mulModMontgomery,
   mulShoup,
   pointwiseAdd,
@@ -217,5 +219,43 @@ describe('negacyclic NTT', () => {
     const t = makeNttTables(16, 97)
     assert.equal(tag(() => forwardNtt(new Uint32Array(8), t)), 'InvalidInput:length_mismatch')
     assert.equal(tag(() => inverseNtt(new Uint32Array(16).fill(97), t)), 'InvalidInput:coefficient_out_of_range')
+  })
+})
+
+describe('branch-free products (float quotient, sign masks) at the edges of their range', () => {
+  test('mulModFast equals BigInt for q just below FAST_MODULUS_LIMIT, small q, and the edges 0, 1, q − 1', () => {
+    let big = FAST_MODULUS_LIMIT - 1
+    while (!isPrime(big)) big -= 1
+    const r = rng(77)
+    for (const q of [big, ...PRIMES_31, 12289, 17, 3]) {
+      const Q = BigInt(q)
+      const vals = [0, 1, q - 1, q - 2, Math.floor(q / 2), ...Array.from({ length: 300 }, () => Math.floor(r() * q))]
+      for (const a of vals) {
+        for (const b of vals.slice(0, 8)) {
+          assert.equal(mulModFast(a, b, q), Number((BigInt(a) * BigInt(b)) % Q), `q=${q} a=${a} b=${b}`)
+          assert.equal(mulModFast(b, a, q), Number((BigInt(a) * BigInt(b)) % Q), `q=${q} a=${b} b=${a}`)
+        }
+      }
+    }
+  })
+
+  test('NTT round trip and product against BigInt for an NTT-friendly prime just below the limit and one above it', () => {
+    const n = 64
+    const found: number[] = []
+    for (let q = Math.floor((FAST_MODULUS_LIMIT - 1) / (2 * n)) * 2 * n + 1; found.length < 1; q -= 2 * n) if (isPrime(q)) found.push(q)
+    for (let q = Math.floor((2 ** 31 - 2) / (2 * n)) * 2 * n + 1; found.length < 2 && q >= FAST_MODULUS_LIMIT; q -= 2 * n) if (isPrime(q)) found.push(q)
+    for (const q of found) {
+      const t = makeNttTables(n, q)
+      const a = randomResidues(n, q, rng(q))
+      const b = randomResidues(n, q, rng(q + 1))
+      a[0] = q - 1
+      b[n - 1] = q - 1
+      const f = a.slice()
+      forwardNtt(f, t)
+      assert.deepEqual(f, nttByDefinitionBigInt(a, q, t.psi), `q=${q}`)
+      inverseNtt(f, t)
+      assert.deepEqual(f, a)
+      assert.deepEqual(polyMulNegacyclic(a, b, t), polyMulSchoolbookBigInt(a, b, q), `q=${q}`)
+    }
   })
 })
