@@ -171,3 +171,30 @@ describe('forecast incentive I = R·C + β(t)·Accuracy', () => {
     assert.deepEqual(res.i, inc.incentiveQ40.map(String))
   })
 })
+
+describe('exact scoring properties', () => {
+  test('integer quantile loss equals the pinball loss × 10^6; Accuracy is the floor of S/(S + 2L) and falls as the loss grows', async () => {
+    const fc = await import('fast-check')
+    fc.assert(fc.property(
+      fc.array(fc.integer({ min: -1000, max: 100_000 }), { minLength: 1, maxLength: 8 }),
+      fc.array(fc.integer({ min: -5000, max: 5000 }), { minLength: 24, maxLength: 24 }),
+      (ys, noise) => {
+        const realisedR = ys.map(BigInt)
+        const values = ys.flatMap((y, h) => PPM.map((_, k) => BigInt(y + (noise[(h * 3 + k) % 24] as number))))
+        const L = quantileLossPpm(values, PPM, realisedR)
+        let ref = 0
+        ys.forEach((y, h) => PPM.forEach((q, k) => {
+          const d = y - Number(values[h * 3 + k])
+          ref += d >= 0 ? q * d : (q - 1_000_000) * d
+        }))
+        assert.equal(L, BigInt(ref))
+        const A = accuracyQ40(L, 3, realisedR)
+        const S = 3n * 1_000_000n * realisedR.reduce((s, y) => s + (y < 0n ? -y : y), 0n)
+        if (S + 2n * L > 0n) {
+          assert.ok(A * (S + 2n * L) <= S << 40n && (A + 1n) * (S + 2n * L) > S << 40n)
+          assert.ok(accuracyQ40(L + 1n, 3, realisedR) <= A)
+        }
+      },
+    ), { seed: 15, numRuns: 200 })
+  })
+})
