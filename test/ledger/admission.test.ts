@@ -112,6 +112,30 @@ test('mempool lanes: two burns racing for one price both pass admission; the sec
   assert.equal(pool.size, 0)
 })
 
+test('mempool: queued transactions that governance made unchargeable (fee rule raised) are dropped with their reasons', () => {
+  const f = fixture({ params: { votingPeriod: 2 } })
+  const pool = new Mempool(f.ledger, f.keys.proposer!.publicKey)
+  f.block([f.tx('foundation', { kind: 'propose', param: 'baseFee', value: 1_000_000n })])
+  const to = f.keys.bob!.publicKey
+  const first = pool.admit(f.tx('alice', { kind: 'transfer', to, amount: 1n }).bytes)
+  // Pays the new rule too, but once `first` is gone its nonce is a gap.
+  const second = pool.admit(f.tx('alice', { kind: 'transfer', to, amount: 2n }, { nonceOffset: 1n, fee: 2_000_000n }).bytes)
+  const other = pool.admit(f.tx('carol', { kind: 'transfer', to, amount: 3n }, { fee: 2_000_000n }).bytes)
+  const dropped: Array<[string, string]> = []
+  for (let i = 0; i < 4 && f.ledger.params().baseFee !== 1_000_000n; i++) {
+    f.advance(1) // blocks without the pool's transactions, until the proposal passes
+    for (const d of pool.afterBlock()) dropped.push([toHex(d.tx.hash), d.error._tag])
+  }
+  assert.equal(f.ledger.params().baseFee, 1_000_000n, 'the fee proposal passed')
+  assert.deepEqual(dropped, [[toHex(first.hash), 'FeeTooLow'], [toHex(second.hash), 'BadNonce']])
+  // The rest of the queue is intact, and a transaction that still pays the rule lands.
+  assert.equal(pool.size, 1)
+  assert.equal(pool.nextNonce(f.keys.alice!.publicKey), 0n)
+  const r = f.block(pool.take())
+  assert.equal(r.included, 1)
+  assert.equal(toHex(r.receipts[0]!.hash), toHex(other.hash))
+})
+
 test('ledger actor: a stream of good and bad transactions from several wallets — every bad one refused with its reason, every good one lands, supply conserved', async () => {
   const names = ['w0', 'w1', 'w2', 'w3']
   await withLedger(names, {}, async (ledger, keys) => {
