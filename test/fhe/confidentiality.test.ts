@@ -65,8 +65,11 @@ test('secret keys are ternary, about a third each of −1, 0, 1 (chi-square, fal
   const model = loadShippedModel().model
   const session = new EncryptedSession({ model, modelId: 'factbook-gpt', ask: () => Promise.reject(new Error('not used')) })
   // The session's own key (a private field, read here only to test it) and two keys from the default generator.
-  const keys = [(session as unknown as { secretKey: SecretKey }).secretKey, createKeyGenerator(ctx).secretKey, createKeyGenerator(ctx).secretKey]
-  const coeffs = keys.map((k) => keyCoefficients(session.ctx.n === N ? ctx : session.ctx, k))
+  const coeffs = [
+    keyCoefficients(session.ctx, (session as unknown as { secretKey: SecretKey }).secretKey),
+    keyCoefficients(ctx, createKeyGenerator(ctx).secretKey),
+    keyCoefficients(ctx, createKeyGenerator(ctx).secretKey),
+  ]
   for (const s of coeffs) {
     assert.equal(s.length, N)
     assert.ok(s.every((v) => v === -1 || v === 0 || v === 1), 'every coefficient in {−1, 0, 1}')
