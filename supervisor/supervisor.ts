@@ -114,7 +114,7 @@ export class Supervisor implements Child {
   /**
    * Adds a child to a running supervisor and starts it (OTP's start_child). It goes last in start order. Rejects
    * with InvalidSpec for a bad spec or a duplicate id, and with ChildStartFailed (the child is then not kept) when it
-   * cannot start.
+   * cannot start or the supervisor is stopped.
    */
   startChild(input: ChildSpecInput): Promise<Child> {
     const run = async (): Promise<Child> => {
@@ -122,6 +122,8 @@ export class Supervisor implements Child {
       if (this.slots.some((s) => s.spec.id === spec.id)) {
         throw new InvalidSpec({ field: 'child.id', reason: `duplicate id '${spec.id}' under ${this.address}` })
       }
+      // A stopped supervisor would not watch it: the child would be a dead actor taking mail.
+      if (!this.running) throw new ChildStartFailed({ supervisor: this.address, child: spec.id, reason: `supervisor ${this.condition}` })
       const slot = this.makeSlot(spec)
       this.slots.push(slot)
       try {

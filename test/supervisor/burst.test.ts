@@ -242,6 +242,9 @@ for (const placement of ['main', 'worker'] as const) {
       assert.ok(performance.now() - t0 < 500, 'refused at once, not after a timeout')
       await assert.rejects(sys.ref('/root/z').ask({ _tag: 'Ping' }), { _tag: 'ActorStopped', decision: 'gave_up', by: '/root' })
       assert.equal(row(sys, W).mailboxDepth, 0, 'refused mail is not queued')
+      // Nor can a new child be slipped under the stopped supervisor, where nobody would watch it.
+      await assert.rejects(sys.supervisor('/root/pool').startChild({ kind: 'actor', id: 'late', behaviour: { module: basic } }), { _tag: 'ChildStartFailed' })
+      assert.equal(sys.lookup('/root/pool/late'), undefined)
     })
 
     test('a paced burst that interleaves with restarts: every observation holds, and it ends running or stopped-with-decision', T, async (t) => {
