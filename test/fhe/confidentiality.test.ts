@@ -25,7 +25,7 @@ import {
   type FheContext,
   type SecretKey,
 } from '../../fhe/index.ts'
-import { EncryptedSession } from '../../gateway/index.ts'
+import { EncryptedSession, type AskMiner } from '../../gateway/index.ts'
 import { encodeFrame, PROTOCOL_VERSION } from '../../protocol/index.ts'
 import { ActorSystem } from '../../supervisor/index.ts'
 import { forwardAsync, loadShippedModel, mulberry32, quantizeRowsInt8, quantizeWeightInt8, type AsyncLinearFn } from '../../model/index.ts'
@@ -85,37 +85,35 @@ test('secret keys are ternary, about a third each of −1, 0, 1 (chi-square, fal
   }
 })
 
-test('a fresh ciphertext does not decrypt under the zero key, any weight-1 key, or random weight-2/3 keys; it does under the real one', () => {
-  const sk = createKeyGenerator(ctx).secretKey
-  const s = keyCoefficients(ctx, sk)
-  const plan = planLinear(ctx, { dIn: 64, dOut: 64, tokens: 1 }, { force: { ni: 64, mt: 1, no: 64 } })
-  const rnd = mulberry32(17)
-  const x = Int8Array.from({ length: 64 }, () => Math.floor(rnd() * 255) - 127)
-  const cts = encryptActivations(ctx, sk, plan, x)
-  assert.equal(cts.length, 1)
-  // What the miner receives, back in coefficient form. Work mod the first prime q0: c0 + c1·s ≡ Δ·m − e (mod q0).
-  const ct = toCoefficientForm(ctx, deserializeCiphertext(ctx, serializeCiphertext(ctx, cts[0]!)))
-  const q = ctx.base.moduli[0]!
-  const delta = ctx.levelData[ctx.levels - 1]!.delta[0]!
-  const c0 = Float64Array.from(ct.polys[0]!.data.subarray(0, N))
-  const c1 = Float64Array.from(ct.polys[1]!.data.subarray(0, N))
-  // base = c0 − Δ·m (m = x in coefficients 0…63, zero elsewhere), reduced into [0, q).
-  const base = Float64Array.from(c0)
-  for (let j = 0; j < 64; j++) base[j] = (((base[j]! - delta * x[j]!) % q) + q) % q
+/**
+ * Checks one fresh ciphertext (serialized, as the miner receives it) of the message m (int8 values in coefficients
+ * 0…m.length−1, zero elsewhere) under key sk: c0 + c1·s′ − Δ·m is small only for s′ = s. Works mod the first prime
+ * q0, where c0 + c1·s ≡ Δ·m − e (mod q0).
+ */
+function checkFresh(c: FheContext, sk: SecretKey, bytes: Uint8Array, m: Int8Array, rnd: () => number): void {
+  const n = c.n
+  const s = keyCoefficients(c, sk)
+  const ct = toCoefficientForm(c, deserializeCiphertext(c, bytes))
+  const q = c.base.moduli[0]!
+  const delta = c.levelData[c.levels - 1]!.delta[0]!
+  const c1 = Float64Array.from(ct.polys[1]!.data.subarray(0, n))
+  // base = c0 − Δ·m, reduced into [0, q).
+  const base = Float64Array.from(ct.polys[0]!.data.subarray(0, n))
+  for (let j = 0; j < m.length; j++) base[j] = (((base[j]! - delta * m[j]!) % q) + q) % q
   // A residue counts as small if it lies within q/2^10 of 0 (the true noise is |e| ≤ 21); a wrong key leaves
   // uniform residues, small with probability 2^−9, i.e. about 8 of N = 4096.
   const smallBound = q / 1024
   // The number of small coefficients of base + c1·s′ for s′ = Σ sign·X^i over `terms` (negacyclic: coefficients
   // that wrap past X^N change sign).
   const underKey = (terms: ReadonlyArray<readonly [number, number]>): number => {
-    let n = 0
-    for (let j = 0; j < N; j++) {
+    let count = 0
+    for (let j = 0; j < n; j++) {
       let r = base[j]!
-      for (const [i, sign] of terms) r += j >= i ? sign * c1[j - i]! : -sign * c1[j - i + N]!
+      for (const [i, sign] of terms) r += j >= i ? sign * c1[j - i]! : -sign * c1[j - i + n]!
       const v = ((r % q) + q) % q
-      if (v < smallBound || q - v < smallBound) n++
+      if (v < smallBound || q - v < smallBound) count++
     }
-    return n
+    return count
   }
 
   // The detector works: under the real key, every coefficient is small.
@@ -123,12 +121,12 @@ test('a fresh ciphertext does not decrypt under the zero key, any weight-1 key, 
   s.forEach((v, i) => {
     if (v !== 0) real.push([i, v])
   })
-  assert.equal(underKey(real), N)
+  assert.equal(underKey(real), n)
 
-  const limit = N / 16
+  const limit = n / 16
   assert.ok(underKey([]) < limit, 'the zero key')
   let worst = 0
-  for (let i = 0; i < N; i++) {
+  for (let i = 0; i < n; i++) {
     for (const sign of [1, -1]) worst = Math.max(worst, underKey([[i, sign]]))
   }
   assert.ok(worst < limit, `some weight-1 key leaves ${worst} small coefficients`)
@@ -137,15 +135,46 @@ test('a fresh ciphertext does not decrypt under the zero key, any weight-1 key, 
       const terms: Array<[number, number]> = []
       const used = new Set<number>()
       while (terms.length < weight) {
-        const i = Math.floor(rnd() * N)
+        const i = Math.floor(rnd() * n)
         if (used.has(i)) continue
         used.add(i)
         terms.push([i, rnd() < 0.5 ? -1 : 1])
       }
-      const n = underKey(terms)
-      assert.ok(n < limit, `a weight-${weight} key leaves ${n} small coefficients`)
+      const got = underKey(terms)
+      assert.ok(got < limit, `a weight-${weight} key leaves ${got} small coefficients`)
     }
   }
+}
+
+test('a fresh ciphertext does not decrypt under the zero key, any weight-1 key, or random weight-2/3 keys; it does under the real one', () => {
+  const sk = createKeyGenerator(ctx).secretKey
+  const plan = planLinear(ctx, { dIn: 64, dOut: 64, tokens: 1 }, { force: { ni: 64, mt: 1, no: 64 } })
+  const rnd = mulberry32(17)
+  const x = Int8Array.from({ length: 64 }, () => Math.floor(rnd() * 255) - 127)
+  const cts = encryptActivations(ctx, sk, plan, x)
+  assert.equal(cts.length, 1)
+  checkFresh(ctx, sk, serializeCiphertext(ctx, cts[0]!), x, rnd)
+})
+
+test('the same holds for the ciphertext a session sends (its own key, its request as intercepted)', async () => {
+  const { model } = loadShippedModel()
+  let sent: Parameters<AskMiner>[0] | undefined
+  const session = new EncryptedSession({
+    model,
+    modelId: 'factbook-gpt',
+    ask: (m) => {
+      sent = m
+      return Promise.reject(new RangeError('intercepted'))
+    },
+  })
+  const rnd = mulberry32(23)
+  const x = Float32Array.from({ length: 64 }, () => rnd() * 4 - 2)
+  const L = model.weights.layers[0]!
+  await assert.rejects(session.linear(x, 1, 64, 64, L.projW, L.projB, { layer: 0, name: 'proj' }), RangeError)
+  assert.ok(sent)
+  // One token of a 64 → 64 product: the plan packs the 64 int8 activations into coefficients 0…63 of one ciphertext.
+  assert.deepEqual([sent.plan.ni, sent.plan.mt, sent.inputs.length], [64, 1, 1])
+  checkFresh(session.ctx, (session as unknown as { secretKey: SecretKey }).secretKey, sent.inputs[0]!, quantizeRowsInt8(x, 1, 64).q, rnd)
 })
 
 /**
