@@ -12,6 +12,8 @@ import { forwardNttUnchecked, makeNttTables } from '../kernels/ntt/reference.ts'
 import { matmulInt8Reference } from '../kernels/matmul/reference.ts'
 import { AttentionReference, type AttentionStep } from '../kernels/attention/reference.ts'
 import { mulberry32 } from '../model/weights.ts'
+import { makeRnsBase, type PolyBackend } from '../fhe/poly.ts'
+import { wasmScalarBackend, wasmSimdBackend } from '../fhe/wasm/load.ts'
 
 const PRIMES = [2147352577, 2146959361, 2146041857, 2144468993]
 
@@ -123,6 +125,19 @@ export async function bench(ctx: BenchContext): Promise<BenchSection> {
         { minMs },
       )
       const refCpu = (await cpuPerCall(() => forwardNttUnchecked(work, 0, tables[0] as ReturnType<typeof makeNttTables>), minMs)) / 1
+      // The WebAssembly backends, as the scheme calls them (one polynomial of one prime, copied in and out).
+      const wasmRate = async (be: PolyBackend | undefined): Promise<number> => {
+        if (!be) return NaN
+        const base = makeRnsBase(n, [primes[0] as number])
+        const p = { n, k: 1, data: data.slice(0, n) }
+        const reps = Math.max(1, Math.round(16384 / n))
+        const ms = await timeIt(() => {
+          for (let r = 0; r < reps; r++) be.forwardMany([p], base)
+        }, { minMs })
+        return (reps / ms) * 1000
+      }
+      const scalarRate = await wasmRate(wasmScalarBackend)
+      const simdRate = await wasmRate(wasmSimdBackend)
       ctx.progress(`node-seal n=${n}`)
       let sealRate = NaN
       let sealNote = ''
@@ -143,7 +158,10 @@ export async function bench(ctx: BenchContext): Promise<BenchSection> {
         'WebGPU e2e': `${fmt(gpuRate)} polys/s`,
         'WebGPU resident': Number.isNaN(resRate) ? 'n/a' : `${fmt(resRate)} polys/s`,
         'TS reference': `${fmt((refRows / ref) * 1000)} polys/s`,
-        'node-seal': Number.isNaN(sealRate) ? 'n/a' : `${fmt(sealRate)} polys/s`,
+        'wasm scalar': `${fmt(scalarRate)} polys/s`,
+        'wasm SIMD': `${fmt(simdRate)} polys/s (${fmt(1e6 / simdRate)} µs)`,
+        'node-seal': Number.isNaN(sealRate) ? 'n/a' : `${fmt(sealRate)} polys/s (${fmt(1e6 / sealRate)} µs)`,
+        'wasm SIMD / node-seal': Number.isNaN(sealRate) ? 'n/a' : `${fmt(simdRate / sealRate)}× (scalar ${fmt(scalarRate / sealRate)}×, TS ${fmt((refRows / ref) * 1000 / sealRate)}×)`,
         'WebGPU / node-seal': Number.isNaN(sealRate) ? 'n/a' : `${fmt(gpuRate / sealRate)}× (resident ${fmt(resRate / sealRate)}×)`,
       })
       notes.push(`n=${n}: node-seal BFV Evaluator.cipherTransformToNtt, ${sealNote}; ours: 31-bit primes, e2e includes upload and readback.`)
@@ -233,6 +251,7 @@ export async function bench(ctx: BenchContext): Promise<BenchSection> {
     notes.push(
       'Attention latency: the two layers run one after the other (one submission each: KV append + scores + softmax·V); the decode row truncates each cache back to 128 tokens before every step; includes upload of q/k/v and readback of the outputs (scores and probabilities not read back: `withScores: false`).',
       'int8 matmul: 2·M·N·K operations per product; weights uploaded once; activations uploaded and outputs (int32 + f32) read back on every call.',
+      'CPU NTT rows: TS reference = kernels/ntt/reference.ts (branch-free butterflies); wasm scalar / SIMD = fhe/wasm (AssemblyScript, lazy Harvey butterflies with Shoup twiddles), timed through PolyBackend.forwardMany on one polynomial of one 31-bit prime, copy into and out of wasm memory included; node-seal = Evaluator.cipherTransformToNtt per polynomial (SEAL\'s wasm build has no SIMD). Target (issue 12): wasm SIMD ≥ 5× node-seal at n = 4096.',
       'Goal on a real GPU: ≥ 3× node-seal NTT throughput. On lavapipe (a CPU rasterizer sharing this 2-core machine with other jobs) the ratio is reported as measured.',
     )
   } finally {
@@ -241,7 +260,7 @@ export async function bench(ctx: BenchContext): Promise<BenchSection> {
   return {
     title: 'Kernels: NTT, int8 matmul, attention',
     device,
-    columns: ['kernel', 'batch', 'WebGPU e2e', 'WebGPU resident', 'TS reference', 'node-seal', 'WebGPU / node-seal'],
+    columns: ['kernel', 'batch', 'WebGPU e2e', 'WebGPU resident', 'TS reference', 'wasm scalar', 'wasm SIMD', 'node-seal', 'wasm SIMD / node-seal', 'WebGPU / node-seal'],
     rows,
     notes,
   }
