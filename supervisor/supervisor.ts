@@ -60,6 +60,11 @@ interface Slot {
   running: boolean
   /** A transient child that exited cleanly: not part of group restarts. */
   finished: boolean
+  /**
+   * Bumped before every start of the child. An exit is handled only if it came from the current generation: an
+   * exit of an incarnation that a group restart already replaced is stale (OTP ignores an EXIT from an old pid).
+   */
+  generation: number
 }
 
 function describe(e: unknown): string {
@@ -104,9 +109,10 @@ export class Supervisor implements Child {
     const address = `${this.address}/${spec.id}`
     const child = spec.kind === 'supervisor' ? new Supervisor(spec, address, this.host, this.now) : makeCell(spec, address, this.host)
     this.host.register(address, child, spec.kind)
-    const slot: Slot = { spec, child, running: false, finished: false }
+    const slot: Slot = { spec, child, running: false, finished: false, generation: 0 }
     child.setExitListener((reason) => {
-      this.queue = this.queue.then(() => this.onChildExit(slot, reason))
+      const generation = slot.generation
+      this.queue = this.queue.then(() => this.onChildExit(slot, reason, generation))
     })
     return slot
   }
@@ -127,6 +133,7 @@ export class Supervisor implements Child {
       const slot = this.makeSlot(spec)
       this.slots.push(slot)
       try {
+        slot.generation++
         await slot.child.start()
       } catch (e) {
         this.slots.splice(this.slots.indexOf(slot), 1)
@@ -213,6 +220,7 @@ export class Supervisor implements Child {
     for (const slot of this.slots) {
       if (slot.finished) continue
       try {
+        slot.generation++
         await slot.child.start()
       } catch (e) {
         this.host.event({ type: 'start_failed', supervisor: this.address, child: slot.child.address, reason: describe(e) })
@@ -255,8 +263,8 @@ export class Supervisor implements Child {
     }
   }
 
-  private async onChildExit(slot: Slot, reason: ExitReason): Promise<void> {
-    if (this.stopping || !this.running || !slot.running) return
+  private async onChildExit(slot: Slot, reason: ExitReason, generation: number): Promise<void> {
+    if (this.stopping || !this.running || !slot.running || generation !== slot.generation) return
     slot.running = false
     this.host.event({ type: 'child_exited', supervisor: this.address, child: slot.child.address, reason: formatReason(reason) })
     const restart = slot.spec.restart
@@ -305,6 +313,7 @@ export class Supervisor implements Child {
       for (const s of group) {
         s.finished = false
         try {
+          s.generation++
           await s.child.start()
           s.running = true
           s.child.noteRestart(this.address)

@@ -48,6 +48,38 @@ describe('restart strategies (crash the middle child of a, b, c)', () => {
   })
 })
 
+describe('exits overtaken by a group restart', () => {
+  test('one_for_all: two children crash at once; the second exit belongs to a replaced incarnation and is ignored', T, async (t) => {
+    const log: LogEntry[] = []
+    const events: string[] = []
+    const sys = await ActorSystem.start(
+      {
+        kind: 'supervisor',
+        id: 'root',
+        flags: { strategy: 'one_for_all', intensity: 10, periodMs: 5000 },
+        children: ['a', 'b'].map((n) => actor(n, tracker(n, log))),
+      },
+      { onEvent: (e) => events.push(`${e.type}:${'child' in e ? e.child : e.supervisor}`) },
+    )
+    t.after(() => sys.shutdown())
+    log.length = 0
+    const a = sys.ref('/root/a').ask({ _tag: 'Echo', payload: 'throw' })
+    const b = sys.ref('/root/b').ask({ _tag: 'Echo', payload: 'throw' })
+    await assert.rejects(a, { _tag: 'ActorCrashed' })
+    await assert.rejects(b, { _tag: 'ActorCrashed' })
+    await until(() => events.filter((e) => e.startsWith('child_restarted')).length >= 2, 3000, 'group restart')
+    await new Promise((r) => setTimeout(r, 100))
+    assert.deepEqual(log, ['terminate:a', 'terminate:b', 'init:a', 'init:b'], 'one group restart, not two')
+    assert.deepEqual(
+      sys.stats().map((s) => [s.state, s.restarts]),
+      [
+        ['running', 1],
+        ['running', 1],
+      ],
+    )
+  })
+})
+
 describe('restart types', () => {
   test('transient: not restarted after a normal exit, restarted after a crash; temporary: removed', T, async (t) => {
     const log: LogEntry[] = []
