@@ -11,8 +11,9 @@
  * - ProduceBlock: takes the queue in arrival order (nonce order per sender), executes it, and records a receipt for
  *   every transaction: included, failed (included, fee and nonce charged, body not applied — with the typed reason)
  *   or dropped. GetTxStatus answers from the receipts and the queue.
- * - Transactions still in the mempool when the actor crashes are lost, and so are the receipts (the committed state
- *   is not: every block is one LMDB transaction); a client resubmits, and nonces make a resubmission safe.
+ * - Transactions still in the mempool when the actor crashes are lost (the committed state is not: every block is
+ *   one LMDB transaction); a client resubmits, and nonces make a resubmission safe. Receipts are appended to
+ *   `<dataDir>/ledger/receipts.jsonl` after each block and read back on start (the last 100,000).
  * - Dev genesis: when the data dir has no ledger yet, genesis funds every wallet found in `<dataDir>/wallets`
  *   (1,000 $BASED and 200,000 Pepecoin each: create wallets before the first start) under chain id `basedai-dev`;
  *   with `args.dev` it also funds the dev network's public test keys and bootstraps its Brains, miners and
@@ -25,7 +26,7 @@ import { fromAddress, fromHex, testKeyPair, toAddress, toHex } from './index.ts'
 import { devBootstrap, devGenesisAccounts, type DevNetwork } from './dev.ts'
 import { isTxError } from './errors.ts'
 import { Ledger } from './ledger.ts'
-import { Mempool, ReceiptLog, type TxFate } from './mempool.ts'
+import { Mempool, ReceiptLog, type StoredFate, type TxFate } from './mempool.ts'
 import { defaultParams } from './params.ts'
 import { LmdbStore } from './store.ts'
 import { tokens } from './units.ts'
@@ -52,19 +53,13 @@ function refusal(address: string, e: unknown): ReturnType<typeof toProtocolError
   return toProtocolError(address, e)
 }
 
-/** The TxStatus reply of a fate. */
-function statusOf(hash: string, fate: TxFate): typeof TxStatus.Type {
-  switch (fate.status) {
-    case 'included':
-      return { _tag: 'TxStatus', hash, status: 'included', height: fate.height }
-    case 'failed': {
-      const { _tag, ...fields } = fate.error as unknown as { _tag: string } & Record<string, unknown>
-      return { _tag: 'TxStatus', hash, status: 'failed', height: fate.height, reason: _tag, detail: JSON.stringify(fields) }
-    }
-    case 'dropped': {
-      const { _tag, ...fields } = fate.error as unknown as { _tag: string } & Record<string, unknown>
-      return { _tag: 'TxStatus', hash, status: 'dropped', reason: _tag, detail: JSON.stringify(fields) }
-    }
+/** The TxStatus reply of a stored fate. */
+function statusOf(hash: string, fate: StoredFate): typeof TxStatus.Type {
+  return {
+    _tag: 'TxStatus', hash, status: fate.status,
+    ...(fate.height !== undefined ? { height: fate.height } : {}),
+    ...(fate.reason !== undefined ? { reason: fate.reason } : {}),
+    ...(fate.detail !== undefined ? { detail: fate.detail } : {}),
   }
 }
 
@@ -109,7 +104,8 @@ export function ledgerBehaviour(): Behaviour<LedgerActorState> {
       if (fresh && o.dev) devBootstrap(ledger, o.dev)
       const proposer = testKeyPair('basedai-dev-proposer').publicKey
       const mempool = new Mempool(ledger, proposer, { maxSize: o.maxMempool, maxBlockTxs: o.maxBlockTxs })
-      const state: LedgerActorState = { ledger, store, mempool, receipts: new ReceiptLog(), timer: null, proposer }
+      const receipts = new ReceiptLog(100_000, path.join(o.dataDir, 'ledger', 'receipts.jsonl'))
+      const state: LedgerActorState = { ledger, store, mempool, receipts, timer: null, proposer }
       const self = ctx.self
       if (o.autoBlocks && self) {
         state.timer = setInterval(() => {
@@ -135,7 +131,7 @@ export function ledgerBehaviour(): Behaviour<LedgerActorState> {
             actor: ctx.address,
             role: 'ledger',
             uptimeMs: ctx.uptimeMs(),
-            detail: { height: h.height, mempool: state.mempool.size, chainId: ledger.params().chainId },
+            detail: { height: h.height, mempool: state.mempool.size, chainId: ledger.params().chainId, receipts: state.receipts.size, receiptWriteErrors: state.receipts.writeErrors },
           })
         }
         case 'GetHead': {
@@ -204,13 +200,15 @@ export function ledgerBehaviour(): Behaviour<LedgerActorState> {
           const verified = txs.map(() => true) // signatures were checked on SubmitTx
           const produced = ledger.produceBlock(txs, { time: ledger.nextBlockTime(), proposer: state.proposer, verified })
           const height = produced.block.header.height
-          for (const r of produced.receipts)
-            state.receipts.record(toHex(r.hash), r.error ? { status: 'failed', height, error: r.error } : { status: 'included', height })
+          const fates: Array<[string, TxFate]> = produced.receipts.map((r) => [
+            toHex(r.hash), r.error ? { status: 'failed', height, error: r.error } : { status: 'included', height },
+          ])
           for (const r of produced.rejected) {
             const t = txs[r.index]
-            if (t) state.receipts.record(toHex(t.hash), { status: 'dropped', error: r.error })
+            if (t) fates.push([toHex(t.hash), { status: 'dropped', error: r.error }])
           }
-          for (const d of state.mempool.afterBlock()) state.receipts.record(toHex(d.tx.hash), { status: 'dropped', error: d.error })
+          for (const d of state.mempool.afterBlock()) fates.push([toHex(d.tx.hash), { status: 'dropped', error: d.error }])
+          state.receipts.record(fates)
           return continueWith(state, {
             _tag: 'BlockProduced',
             height: produced.block.header.height,

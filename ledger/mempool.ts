@@ -20,9 +20,10 @@
  *
  * Blocks take the queue in arrival order (which is nonce order within each sender), at most `maxBlockTxs` at a
  * time; the rest stays queued and the lanes are rebuilt over the new state ({@link Mempool.afterBlock}).
- * The mempool and the receipts live in memory: after a restart both are empty (resubmitting is safe, nonces make
- * a duplicate fail), and the status of an older transaction is `unknown`.
+ * The mempool lives in memory: after a restart it is empty (resubmitting is safe, nonces make a duplicate fail).
+ * The receipts ({@link ReceiptLog}) are kept in memory, bounded, and appended to a file in the data dir.
  */
+import fs from 'node:fs'
 import { toHex } from './codec.ts'
 import { applyTx } from './apply.ts'
 import { isTxError, MempoolFull, type TxError } from './errors.ts'
@@ -143,26 +144,93 @@ export type TxFate =
   | { readonly status: 'failed'; readonly height: number; readonly error: TxError }
   | { readonly status: 'dropped'; readonly error: TxError }
 
-/** A bounded, insertion-ordered log of transaction fates (the oldest is forgotten first). */
+/** A fate as stored: the typed error flattened to its tag and fields (what the TxStatus reply carries anyway). */
+export interface StoredFate {
+  readonly status: TxFate['status']
+  readonly height?: number
+  readonly reason?: string
+  readonly detail?: string
+}
+
+function flatten(f: TxFate): StoredFate {
+  if (f.status === 'included') return { status: 'included', height: f.height }
+  const { _tag, ...fields } = f.error as unknown as { _tag: string } & Record<string, unknown>
+  return { status: f.status, ...(f.status === 'failed' ? { height: f.height } : {}), reason: _tag, detail: JSON.stringify(fields) }
+}
+
+function parseLine(line: string): [string, StoredFate] | undefined {
+  try {
+    const v = JSON.parse(line) as { h?: unknown; s?: unknown; n?: unknown; r?: unknown; d?: unknown }
+    if (typeof v.h !== 'string' || !/^[0-9a-f]{64}$/.test(v.h)) return undefined
+    if (v.s !== 'included' && v.s !== 'failed' && v.s !== 'dropped') return undefined
+    return [v.h, {
+      status: v.s,
+      ...(typeof v.n === 'number' && Number.isSafeInteger(v.n) && v.n >= 0 ? { height: v.n } : {}),
+      ...(typeof v.r === 'string' ? { reason: v.r.slice(0, 256) } : {}),
+      ...(typeof v.d === 'string' ? { detail: v.d.slice(0, 4096) } : {}),
+    }]
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * A bounded, insertion-ordered log of transaction fates (the oldest is forgotten first). With a file, every fate is
+ * also appended to it as one JSON line after its block committed, and the last `max` are read back on open, so
+ * `GetTxStatus` survives a restart; a crash between a block's commit and the append loses that block's receipts
+ * (the transactions' effects are in the committed state; their status reads `unknown`). The file is compacted on
+ * open once it holds more than twice `max` lines. Unreadable lines are skipped. Append failures are counted
+ * (`writeErrors`), never thrown: the block is already committed.
+ */
 export class ReceiptLog {
   readonly max: number
-  private readonly fates = new Map<string, TxFate>()
-  constructor(max = 100_000) {
+  readonly file: string | undefined
+  writeErrors = 0
+  private readonly fates = new Map<string, StoredFate>()
+
+  constructor(max = 100_000, file?: string) {
     this.max = max
+    this.file = file
+    if (!file || !fs.existsSync(file)) return
+    const lines = fs.readFileSync(file, 'utf8').split('\n')
+    for (const line of lines) {
+      const e = line ? parseLine(line) : undefined
+      if (e) this.put(e[0], e[1])
+    }
+    if (lines.length > 2 * max) {
+      const tmp = `${file}.tmp`
+      fs.writeFileSync(tmp, [...this.fates].map(([h, f]) => `${this.line(h, f)}\n`).join(''))
+      fs.renameSync(tmp, file)
+    }
   }
   get size(): number {
     return this.fates.size
   }
-  record(hashHex: string, fate: TxFate): void {
+  private line(hashHex: string, f: StoredFate): string {
+    return JSON.stringify({ h: hashHex, s: f.status, n: f.height, r: f.reason, d: f.detail })
+  }
+  private put(hashHex: string, f: StoredFate): void {
     this.fates.delete(hashHex)
-    this.fates.set(hashHex, fate)
+    this.fates.set(hashHex, f)
     while (this.fates.size > this.max) {
       const oldest = this.fates.keys().next()
       if (oldest.done) break
       this.fates.delete(oldest.value)
     }
   }
-  get(hashHex: string): TxFate | undefined {
+  /** Records the fates of one block (or one batch of drops): memory first, then one append to the file. */
+  record(entries: ReadonlyArray<readonly [string, TxFate]>): void {
+    if (entries.length === 0) return
+    const flat = entries.map(([h, f]) => [h, flatten(f)] as const)
+    for (const [h, f] of flat) this.put(h, f)
+    if (!this.file) return
+    try {
+      fs.appendFileSync(this.file, flat.map(([h, f]) => `${this.line(h, f)}\n`).join(''))
+    } catch {
+      this.writeErrors++
+    }
+  }
+  get(hashHex: string): StoredFate | undefined {
     return this.fates.get(hashHex)
   }
 }

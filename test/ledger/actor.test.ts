@@ -4,7 +4,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { ActorSystem } from '../../supervisor/index.ts'
-import { LmdbStore, auditSupply, createWallet, defaultParams, listWallets, signTx, testKeyPair, tokens, walletTransfer, withMinFee } from '../../ledger/index.ts'
+import { LmdbStore, auditSupply, createWallet, defaultParams, listWallets, signTx, testKeyPair, toHex, tokens, walletTransfer, withMinFee } from '../../ledger/index.ts'
 
 const actor = new URL('../../ledger/actor.ts', import.meta.url).href
 
@@ -63,6 +63,11 @@ test('ledger actor: dev genesis, SubmitTx checks, blocks on ProduceBlock, supply
     assert.equal(after.hash, before.hash)
     assert.equal(after.stateRoot, before.stateRoot)
     assert.equal((await ledger.ask({ _tag: 'GetAccount', address: bob })).based, b.based)
+    // Receipts are read back from the data dir: the restarted actor still knows where t1 and t2 landed.
+    for (const t of [t1, t2]) {
+      const s = await ledger.ask({ _tag: 'GetTxStatus', hash: toHex(t.hash) })
+      assert.deepEqual([s.status, s.height], ['included', 1])
+    }
   } finally {
     await sys.shutdown()
   }

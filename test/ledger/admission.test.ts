@@ -11,10 +11,10 @@ import path from 'node:path'
 import { ActorSystem } from '../../supervisor/index.ts'
 import type { ActorRef } from '../../actors/index.ts'
 import {
-  LmdbStore, auditSupply, createWallet, decodeBlock, defaultParams, signTx, testKeyPair, toAddress, toHex, tokens,
+  InvalidAmount, LmdbStore, auditSupply, createWallet, decodeBlock, defaultParams, signTx, testKeyPair, toAddress, toHex, tokens,
   withMinFee, type KeyPair, type PreparedTx, type TxBody,
 } from '../../ledger/index.ts'
-import { Mempool } from '../../ledger/mempool.ts'
+import { Mempool, ReceiptLog } from '../../ledger/mempool.ts'
 import { mulberry32 } from '../../model/weights.ts'
 import { assertSupply, fixture } from './helpers.ts'
 
@@ -134,6 +134,29 @@ test('mempool: queued transactions that governance made unchargeable (fee rule r
   const r = f.block(pool.take())
   assert.equal(r.included, 1)
   assert.equal(toHex(r.receipts[0]!.hash), toHex(other.hash))
+})
+
+test('receipt log: bounded (oldest forgotten), persisted as JSON lines, unreadable lines skipped, compacted on open', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'based-receipts-'))
+  const file = path.join(dir, 'receipts.jsonl')
+  const h = (i: number): string => i.toString(16).padStart(64, '0')
+  const log = new ReceiptLog(4, file)
+  const err = new InvalidAmount({ field: 'amount', reason: 'must be positive' })
+  log.record([[h(1), { status: 'included', height: 3 }], [h(2), { status: 'failed', height: 3, error: err }]])
+  log.record([[h(3), { status: 'dropped', error: err }]])
+  fs.appendFileSync(file, 'not json\n{"h":"zz","s":"included"}\n')
+  for (let i = 4; i <= 6; i++) log.record([[h(i), { status: 'included', height: i }]])
+  assert.equal(log.size, 4)
+  assert.equal(log.get(h(2)), undefined, 'oldest forgotten')
+  const back = new ReceiptLog(4, file)
+  assert.equal(back.size, 4)
+  assert.deepEqual(back.get(h(3)), { status: 'dropped', reason: 'InvalidAmount', detail: JSON.stringify({ field: 'amount', reason: 'must be positive' }) })
+  assert.deepEqual(back.get(h(6)), { status: 'included', height: 6 })
+  assert.equal(back.get(h(1)), undefined)
+  // 8 lines > 2 × 4: rewritten to the 4 kept.
+  assert.equal(fs.readFileSync(file, 'utf8').trim().split('\n').length, 4)
+  assert.deepEqual(new ReceiptLog(4, file).get(h(5)), { status: 'included', height: 5 })
+  fs.rmSync(dir, { recursive: true, force: true })
 })
 
 test('ledger actor: a stream of good and bad transactions from several wallets — every bad one refused with its reason, every good one lands, supply conserved', async () => {
