@@ -125,7 +125,7 @@ cluster
     const dataDir = lock.dataDir
     // A control.json still here was left by a node that died without stopping (we hold the lock: it is not live).
     fs.rmSync(controlFile(dataDir), { force: true })
-    const log = await openLog(path.join(dataDir, 'cluster.log'), dataDir)
+    const log = openLog(path.join(dataDir, 'cluster.log'), dataDir)
     const onEvent = (e: SupervisorEvent): void => {
       log.info(e, e.type)
       if (e.type !== 'child_started') process.stderr.write(`  ${describeEvent(e)}\n`)

@@ -1,13 +1,14 @@
 /**
  * How `based` ends: logs flushed, then one line for a failure, then the exit code.
  *
- * - `openLog(file)` waits until pino's asynchronous destination has its file descriptor before returning, so an early
- *   `process.exit` can never meet a SonicBoom that is "not ready yet" (pino's exit hook then calls `flushSync` on a
- *   destination without an fd and throws after the real error). A file that cannot be opened is `DataDirUnusable`.
+ * - `openLog(file)` opens the file itself and gives pino the descriptor, so an early `process.exit` can never meet a
+ *   SonicBoom that is "not ready yet" (pino's exit hook calls `flushSync`, which throws on a destination still
+ *   opening its file — the stack trace that used to follow every failed start). A file that cannot be opened is
+ *   `DataDirUnusable`.
  * - `failAndExit(e)` flushes every open log synchronously, prints `based: <_tag> <fields as JSON>` (or
  *   `based: <message>` for an untyped error) on one line to stderr, the stack only when verbose, and exits 1.
  */
-import { once } from 'node:events'
+import fs from 'node:fs'
 import path from 'node:path'
 import { pino, type Logger } from 'pino'
 import { DataDirUnusable } from './errors.ts'
@@ -19,21 +20,20 @@ interface Destination {
 
 const open = new Set<Destination>()
 
-/** A pino logger writing (asynchronously) to `file`, returned once its file is open. */
-export async function openLog(file: string, dataDir = path.dirname(file)): Promise<Logger> {
-  const dest = pino.destination({ dest: file, sync: false, mkdir: false })
+/**
+ * A pino logger writing (asynchronously) to `file`. The file is opened here, synchronously, and its descriptor handed
+ * to pino: the destination is ready from the start, so pino's exit hook (`flushSync`) can run on any exit path, and a
+ * file that cannot be opened is a `DataDirUnusable` here rather than a stream error (or "not ready yet") later.
+ */
+export function openLog(file: string, dataDir = path.dirname(file)): Logger {
+  let fd: number
   try {
-    if ((dest as unknown as { fd: number }).fd < 0)
-    await Promise.race([
-      once(dest, 'ready'),
-      once(dest, 'error').then(([e]: unknown[]) => {
-        throw e
-      }),
-    ])
+    fd = fs.openSync(file, 'a')
   } catch (e) {
     const code = typeof e === 'object' && e !== null && 'code' in e && typeof e.code === 'string' ? e.code : 'UNKNOWN'
     throw new DataDirUnusable({ dataDir, path: file, op: 'open-log', code })
   }
+  const dest = pino.destination({ dest: fd, sync: false })
   open.add(dest)
   return pino({ base: { pid: process.pid } }, dest)
 }
