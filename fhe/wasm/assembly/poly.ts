@@ -27,7 +27,7 @@ function shoup(x: u32, w: u32, ws: u32, q: u32): u32 {
 
 function csub(x: u32, q: u32): u32 {
   const y = x - q
-  return y < x ? y : x
+  return select<u32>(y, x, y < x)
 }
 
 /** a·b·2^−32 mod q in [0, 2q) (Montgomery REDC), for a, b < 2^32 with a·b < q·2^32. */
@@ -40,18 +40,19 @@ function mont(a: u32, b: u32, q: u32, qInvNeg: u32): u32 {
 /** Math.round for non-negative doubles (ties towards +∞), exactly: x − ⌊x⌋ is exact below 2^52. */
 function roundHalfUp(x: f64): f64 {
   const f = Math.floor(x)
-  return x - f >= 0.5 ? f + 1.0 : f
+  return f + select<f64>(1.0, 0.0, x - f >= 0.5)
 }
 
 /** S mod p for S given exactly modulo 2^64 (s) and approximately (sf, |sf − S| < p/2), with 0 ≤ S. */
 function reduceSum(s: u64, sf: f64, p: u32, invP: f64): u32 {
   let qf = <i64>Math.floor(sf * invP)
-  if (qf < 0) qf = 0
+  qf = select<i64>(qf, 0, qf >= 0)
   let r = <i64>(s - <u64>qf * <u64>p)
-  if (r < 0) r += <i64>p
-  if (r < 0) r += <i64>p
-  if (r >= <i64>p) r -= <i64>p
-  if (r >= <i64>p) r -= <i64>p
+  const pp = <i64>p
+  r += select<i64>(pp, 0, r < 0)
+  r += select<i64>(pp, 0, r < 0)
+  r -= select<i64>(pp, 0, r >= pp)
+  r -= select<i64>(pp, 0, r >= pp)
   return <u32>r
 }
 
@@ -59,8 +60,9 @@ function reduceSum(s: u64, sf: f64, p: u32, invP: f64): u32 {
 function reduceU32(x: u32, q: u32, invQ: f64): u32 {
   const qf = <u32>Math.floor(<f64>x * invQ)
   let r = <i64>x - <i64>qf * <i64>q
-  if (r < 0) r += <i64>q
-  if (r >= <i64>q) r -= <i64>q
+  const qq = <i64>q
+  r += select<i64>(qq, 0, r < 0)
+  r -= select<i64>(qq, 0, r >= qq)
   return <u32>r
 }
 
@@ -541,17 +543,20 @@ export function decryptScale(
       lo += <f64>yi * load<f64>(thetaLo + (i << 3))
     }
     // hi < k·2^53: reduce mod t·2^22 with a float quotient, corrected.
+    // Branch-free (select): these values depend on the secret key.
     let qf = <i64>Math.floor(<f64>hi * invT22)
-    if (qf < 0) qf = 0
-    let h = <i64>hi - qf * <i64>t22
-    if (h < 0) h += <i64>t22
-    if (h < 0) h += <i64>t22
-    if (h >= <i64>t22) h -= <i64>t22
-    if (h >= <i64>t22) h -= <i64>t22
+    qf = select<i64>(qf, 0, qf >= 0)
+    const tt = <i64>t22
+    let h = <i64>hi - qf * tt
+    h += select<i64>(tt, 0, h < 0)
+    h += select<i64>(tt, 0, h < 0)
+    h -= select<i64>(tt, 0, h >= tt)
+    h -= select<i64>(tt, 0, h >= tt)
     const r = roundHalfUp(<f64>h / 4194304.0 + lo)
-    let m = <i64>r - <i64>Math.floor(r * invT) * <i64>t
-    if (m < 0) m += <i64>t
-    if (m >= <i64>t) m -= <i64>t
+    const ti = <i64>t
+    let m = <i64>r - <i64>Math.floor(r * invT) * ti
+    m += select<i64>(ti, 0, m < 0)
+    m -= select<i64>(ti, 0, m >= ti)
     store<u32>(out + (e << 2), <u32>m)
   }
 }
@@ -574,7 +579,7 @@ export function modSwitchLast(src: usize, dst: usize, n: u32, k: u32, qm: usize,
       const l = load<u32>(last + c)
       const lr = reduceU32(l, q, invQ)
       // centred: l > q_last/2 stands for l − q_last ≡ lr − [q_last]_q.
-      const lc = l > half ? csub(lr + q - qlModQ, q) : lr
+      const lc = select<u32>(csub(lr + q - qlModQ, q), lr, l > half)
       const d = csub(load<u32>(src + i * nb + c) + q - lc, q)
       store<u32>(dst + i * nb + c, csub(shoup(d, w, ws, q), q))
     }
