@@ -25,7 +25,7 @@ async function workerSystem(): Promise<ActorSystem> {
 
 // Each test is fast when it passes (thread starts take ~1-2 s each on a loaded 2-core machine); a failure ends at its
 // own timeout instead of the runner's 300 s default, and every system is shut down whether its test passed or not.
-const T = { timeout: 45_000 }
+const T = { timeout: 60_000 }
 
 describe('worker-thread actors are restarted when their thread dies', () => {
   for (const mode of ['throw', 'exit', 'oom'] as const) {
