@@ -28,6 +28,7 @@ before(async () => {
       { kind: 'actor', id: 'echo', behaviour: { module: bad, export: 'echoMiner' } },
       { kind: 'actor', id: 'zero', behaviour: { module: bad, export: 'zeroMiner' } },
       { kind: 'actor', id: 'shift', behaviour: { module: bad, export: 'shiftMiner' } },
+      { kind: 'actor', id: 'truncating', behaviour: { module: bad, export: 'truncatingMiner' } },
     ],
   })
 })
@@ -55,12 +56,16 @@ test('a miner answering with another layer\'s result, or with zeros, changes the
   }
 })
 
-test('a miner that evaluates another layer and signs a receipt for that request: ReceiptRejected (request)', { timeout: 120_000 }, async () => {
+test('a miner that evaluates another layer and signs a receipt naming the request it evaluated, not the one sent: ReceiptRejected (request)', { timeout: 120_000 }, async () => {
   await assert.rejects(logits('lazy'), (e: unknown) => (e as { _tag?: string; reason?: string })._tag === 'ReceiptRejected' && (e as { reason?: string }).reason === 'request')
 })
 
 test('a miner echoing the input ciphertexts gets a typed error, not logits', { timeout: 120_000 }, async () => {
   await assert.rejects(logits('echo'), (e: unknown) => (e as { _tag?: string })._tag === 'DecodeError')
+})
+
+test('a reply with fewer result ciphertexts than the plan: ReplyMismatch', { timeout: 120_000 }, async () => {
+  await assert.rejects(logits('truncating'), (e: unknown) => (e as { _tag?: string })._tag === 'ReplyMismatch')
 })
 
 test('every product the client uses is decrypted from the miner\'s reply: + SHIFT on the reply moves each output by SHIFT·scale', { timeout: 120_000 }, async () => {

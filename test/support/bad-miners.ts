@@ -9,6 +9,7 @@
  * - zeroMiner: returns well-formed partial ciphertexts whose every coefficient is 0 (they decrypt to zeros).
  * - shiftMiner: adds SHIFT·Δ to every returned c0 coefficient, a homomorphic "+ SHIFT" on every accumulator: what a
  *   client decrypts from its reply is the honest result plus SHIFT, nothing else changes.
+ * - truncatingMiner: returns one result ciphertext fewer than the plan has.
  * - inflatingMiner: honest outputs, but signs (with its own key) one more compute unit than it performed.
  * - replayingMiner: honest outputs, but every receipt is its first one (a valid signature for another request).
  */
@@ -96,6 +97,8 @@ export const shiftMiner = (): Behaviour<unknown> =>
       }),
     }
   })
+
+export const truncatingMiner = (): Behaviour<unknown> => rewriting((reply) => ({ ...reply, outputs: reply.outputs.slice(0, -1) }))
 
 export const inflatingMiner = (): Behaviour<unknown> =>
   rewriting((reply, _msg, state) => {
