@@ -4,6 +4,7 @@
  *   based generate "prompt" [--tokens N] [--on-full slide|stop] [--temperature T] [--top-k K] [--seed S] [--weights file] [--int8 | --kernels]
  *   based generate "prompt" --encrypted [--miner /root/miners/miner-1]   (on a running cluster)
  *   based squeeze (--budget N | --fraction F | --theta T) --out file.safetensors
+ *   based brain template --weights file.safetensors [--config config.json] [--fraction F] --out DIR   (cli/template.ts)
  *
  * `generate` prints each token as soon as it is sampled from the shipped model (or a squeezed/GPT-2 checkpoint given with
  * --weights, tokenized with the shipped tokenizer or GPT-2's for a GPT-2 vocabulary). It never fails for length:
@@ -19,6 +20,7 @@ import { DEFAULT_CLUSTER } from './cluster.ts'
 import { findControl } from './control.ts'
 import { checkWeightsFile } from './weights-file.ts'
 import { askControl } from './control-client.ts'
+import { registerBrainTemplate } from './template.ts'
 import { InvalidArgumentError, type Command } from 'commander'
 import {
   generate,
@@ -126,6 +128,7 @@ async function streamTokens(
 }
 
 export function registerModelCommands(program: Command): void {
+  registerBrainTemplate(program)
   program
     .command('generate <prompt>')
     .description('generate text from a prompt, printing each token as soon as it is sampled (the shipped model unless --weights)')

@@ -174,19 +174,41 @@ export function checkWeightsHash(bytes: Uint8Array, expected: string, file: stri
   return actual
 }
 
-/** Read a task directory written by `writeBrainTask`; the weights must hash to the task's `weightsHash`. */
-export function loadBrainTask(dir: string): { readonly task: BrainTask; readonly model: GptModel } {
+/** A task directory as found: the task, the model its weights file holds, that file's actual hash, and whether it matches. */
+export interface OpenedBrainTask {
+  readonly task: BrainTask
+  readonly model: GptModel
+  readonly file: string
+  /** SHA-256 of the weights file as read. */
+  readonly weightsHash: string
+  /** Set when `weightsHash` differs from the task's: the weights must not be served or checked. */
+  readonly mismatch?: WeightsHashMismatch
+}
+
+/** Read a task directory written by `writeBrainTask` without refusing a hash mismatch (a miner reports it instead). */
+export function openBrainTask(dir: string): OpenedBrainTask {
+  const taskPath = path.join(dir, 'brain.json')
   let task: BrainTask
   try {
-    task = JSON.parse(fs.readFileSync(path.join(dir, 'brain.json'), 'utf8')) as BrainTask
+    task = JSON.parse(fs.readFileSync(taskPath, 'utf8')) as BrainTask
   } catch (e) {
-    throw new InvalidOption({ option: 'template', reason: `${path.join(dir, 'brain.json')}: ${e instanceof Error ? e.message : String(e)}` })
+    throw new InvalidOption({ option: 'template', reason: `${taskPath}: ${e instanceof Error ? e.message : String(e)}` })
   }
-  if (task.format !== 'basedai.brain-task/1' || typeof task.weightsHash !== 'string' || typeof task.weightsFile !== 'string' || path.basename(task.weightsFile) !== task.weightsFile) {
-    throw new InvalidOption({ option: 'template', reason: `${path.join(dir, 'brain.json')} is not a basedai.brain-task/1` })
+  if (task.format !== 'basedai.brain-task/1' || typeof task.weightsHash !== 'string' || typeof task.modelId !== 'string' ||
+    typeof task.weightsFile !== 'string' || path.basename(task.weightsFile) !== task.weightsFile) {
+    throw new InvalidOption({ option: 'template', reason: `${taskPath} is not a basedai.brain-task/1` })
   }
   const file = path.join(dir, task.weightsFile)
   const bytes = fs.readFileSync(file)
-  checkWeightsHash(bytes, task.weightsHash, file)
-  return { task, model: loadGpt2Checkpoint(bytes) }
+  const weightsHash = sha256Hex(bytes)
+  const model = loadGpt2Checkpoint(bytes)
+  if (weightsHash === task.weightsHash) return { task, model, file, weightsHash }
+  return { task, model, file, weightsHash, mismatch: new WeightsHashMismatch({ file, expected: task.weightsHash, actual: weightsHash }) }
+}
+
+/** Read a task directory; throws `WeightsHashMismatch` when its weights do not hash to the task's `weightsHash`. */
+export function loadBrainTask(dir: string): { readonly task: BrainTask; readonly model: GptModel } {
+  const opened = openBrainTask(dir)
+  if (opened.mismatch) throw opened.mismatch
+  return { task: opened.task, model: opened.model }
 }

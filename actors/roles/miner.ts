@@ -17,7 +17,7 @@ import fs from 'node:fs'
 import { continueWith, failWith, toProtocolError, type Behaviour, type HandleResult } from '../index.ts'
 import { encryptedLinearDigest, HandlerError, receiptSigningBytes, type Message } from '../../protocol/index.ts'
 import { createFheContext, minerEvaluateLinear, planLinear, presets, type FheContext, type PreparedLinear } from '../../fhe/index.ts'
-import { linearWeights, loadShippedModel, quantizeWeightInt8, SHIPPED_WEIGHTS, type GptModel, type Int8Matrix } from '../../model/index.ts'
+import { linearWeights, loadShippedModel, openBrainTask, quantizeWeightInt8, SHIPPED_WEIGHTS, type GptModel, type Int8Matrix } from '../../model/index.ts'
 import { basicBehaviour, BASIC_TAGS, type BasicState } from './basic.ts'
 import { devKeys, generateKeyPair, sign, toHex, type KeyPair } from '../../ledger/index.ts'
 
@@ -26,7 +26,10 @@ export const SHIPPED_MODEL_ID = 'factbook-gpt'
 interface MinerState {
   readonly basic: BasicState
   readonly model: GptModel
+  readonly modelId: string
   readonly weightsHash: string
+  /** Set when the weights held do not hash to the Brain's: every EncryptedLinear is refused (WeightsHashMismatch). */
+  readonly refusal?: string
   readonly contexts: Map<string, FheContext>
   readonly int8: Map<string, Int8Matrix>
   readonly prepared: Map<string, Map<string, PreparedLinear>>
@@ -40,12 +43,19 @@ export default function minerBehaviour(): Behaviour<MinerState> {
   return {
     accepts: [...BASIC_TAGS, 'EncryptedLinear'],
     init(ctx) {
-      const { model } = loadShippedModel()
-      const weightsHash = createHash('sha256').update(fs.readFileSync(SHIPPED_WEIGHTS)).digest('hex')
+      // args.template: a Brain task directory (model/template.ts); otherwise the shipped model. args.weightsHash (or
+      // the task's own) is the Brain's hash: weights that differ are held but never served.
+      const template = typeof ctx.args.template === 'string' ? openBrainTask(ctx.args.template) : undefined
+      const model = template?.model ?? loadShippedModel().model
+      const weightsHash = template?.weightsHash ?? createHash('sha256').update(fs.readFileSync(SHIPPED_WEIGHTS)).digest('hex')
+      const expected = template?.task.weightsHash ?? (typeof ctx.args.weightsHash === 'string' ? ctx.args.weightsHash : undefined)
+      const refusal = expected !== undefined && expected !== weightsHash ? `weights ${weightsHash} differ from the Brain's ${expected}` : undefined
       return {
         basic: basic.init(ctx) as BasicState,
         model,
+        modelId: template?.task.modelId ?? SHIPPED_MODEL_ID,
         weightsHash,
+        ...(refusal !== undefined ? { refusal } : {}),
         contexts: new Map(),
         int8: new Map(),
         prepared: new Map(),
@@ -60,7 +70,7 @@ export default function minerBehaviour(): Behaviour<MinerState> {
           const dev = ctx.args.dev
           const detail = {
             ...r.reply.detail,
-            model: SHIPPED_MODEL_ID,
+            model: state.modelId,
             weightsHash: state.weightsHash,
             encryptedProducts: state.products,
             ...(typeof dev === 'number' ? { computeKey: toHex(devKeys.minerCompute(dev).publicKey) } : {}),
@@ -71,9 +81,10 @@ export default function minerBehaviour(): Behaviour<MinerState> {
       }
       const bad = (message: string): HandleResult<MinerState> =>
         failWith(state, new HandlerError({ actor: ctx.address, tag: 'InvalidRequest', message }))
-      if (msg.model !== SHIPPED_MODEL_ID) return bad(`this miner serves model '${SHIPPED_MODEL_ID}', not '${msg.model}'`)
+      if (state.refusal !== undefined) return failWith(state, new HandlerError({ actor: ctx.address, tag: 'WeightsHashMismatch', message: state.refusal }))
+      if (msg.model !== state.modelId) return bad(`this miner serves model '${state.modelId}', not '${msg.model}'`)
       const shape = linearWeights(state.model, { layer: msg.layer, name: msg.site })
-      if (!shape) return bad(`no layer ${msg.layer} (the model has ${state.model.config.nLayer})`)
+      if (!shape) return bad(`no ${msg.site} product in layer ${msg.layer} (the model has ${state.model.config.nLayer} layers; a squeezed layer without heads has no attention products)`)
       if (msg.plan.dIn !== shape.inDim || msg.plan.dOut !== shape.outDim) {
         return bad(`plan ${msg.plan.dIn}→${msg.plan.dOut} does not match ${msg.site} of layer ${msg.layer} (${shape.inDim}→${shape.outDim})`)
       }

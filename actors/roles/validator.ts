@@ -20,7 +20,8 @@ import { continueWith, failWith, toProtocolError, type ActorContext, type Behavi
 import { devKeys, signTx, toAddress, toHex, withMinFee } from '../../ledger/index.ts'
 import { HandlerError, type Message, type WeightsSubmitted } from '../../protocol/index.ts'
 import { clientDecryptLinear, clientEncryptLinear, createFheContext, createKeyGenerator, presets, type FheContext } from '../../fhe/index.ts'
-import { int8Linear, linearWeights, loadShippedModel, quantizeWeightInt8, type GptModel, type LinearSite } from '../../model/index.ts'
+import fs from 'node:fs'
+import { int8Linear, linearWeights, loadBrainTask, loadShippedModel, quantizeWeightInt8, sha256Hex, SHIPPED_WEIGHTS, type GptModel, type LinearSite } from '../../model/index.ts'
 import { basicBehaviour, BASIC_TAGS, type BasicState } from './basic.ts'
 import { SHIPPED_MODEL_ID } from './miner.ts'
 
@@ -33,6 +34,9 @@ interface MinerScore {
 export interface ValidatorState {
   readonly basic: BasicState
   readonly model: GptModel
+  /** The Brain's model id and weights hash (args.template's task, or the shipped model's file). */
+  readonly modelId: string
+  readonly weightsHash: string
   readonly fhe: FheContext
   readonly miners: string[]
   readonly scores: Map<string, MinerScore>
@@ -90,9 +94,13 @@ export default function validatorBehaviour(): Behaviour<ValidatorState> {
     init(ctx) {
       const fhe = createFheContext(presets.bfv4096Linear)
       const miners = (Array.isArray(ctx.args.miners) ? ctx.args.miners : []).filter((m): m is string => typeof m === 'string')
+      // args.template: a Brain task directory; its weights must hash to the task's (WeightsHashMismatch otherwise)
+      const template = typeof ctx.args.template === 'string' ? loadBrainTask(ctx.args.template) : undefined
       const state: ValidatorState = {
         basic: basic.init(ctx) as BasicState,
-        model: loadShippedModel().model,
+        model: template?.model ?? loadShippedModel().model,
+        modelId: template?.task.modelId ?? SHIPPED_MODEL_ID,
+        weightsHash: template?.task.weightsHash ?? sha256Hex(fs.readFileSync(SHIPPED_WEIGHTS)),
         fhe,
         miners,
         scores: new Map(),
@@ -133,7 +141,10 @@ export default function validatorBehaviour(): Behaviour<ValidatorState> {
         case 'ChallengeMiner': {
           const ref = ctx.lookup?.(msg.miner)
           if (!ref) return failWith(state, new HandlerError({ actor: ctx.address, tag: 'UnknownActor', message: `no miner at ${msg.miner}` }))
-          const site: LinearSite = { layer: randomInt(state.model.config.nLayer), name: SITES[randomInt(SITES.length)] as LinearSite['name'] }
+          // a layer of a squeezed model may have no attention products: draw among the products that exist
+          const sites = Array.from({ length: state.model.config.nLayer }, (_, layer) => SITES.map((name): LinearSite => ({ layer, name })))
+            .flat().filter((s) => linearWeights(state.model, s) !== undefined)
+          const site = sites[randomInt(sites.length)] as LinearSite
           const { w, b, inDim, outDim } = linearWeights(state.model, site) as NonNullable<ReturnType<typeof linearWeights>>
           const x = Float32Array.from({ length: inDim }, () => randomInt(-1000, 1001) / 250)
           const t0 = performance.now()
@@ -143,9 +154,12 @@ export default function validatorBehaviour(): Behaviour<ValidatorState> {
           const req = clientEncryptLinear(state.fhe, secretKey, x, 1, inDim, outDim)
           let reason = 'ok'
           try {
+            // a miner announcing other weights than the Brain's is not checked: it fails the challenge, named
+            const announced = (await ref.ask({ _tag: 'GetStatus' }, { timeoutMs: 60_000 })).detail.weightsHash
+            if (typeof announced === 'string' && announced !== state.weightsHash) throw new HandlerError({ actor: msg.miner, tag: 'WeightsHashMismatch', message: `announces ${announced}, the Brain's is ${state.weightsHash}` })
             const { ni, mt, no, dIn, dOut, tokens } = req.plan
             const reply = await ref.ask(
-              { _tag: 'EncryptedLinear', model: SHIPPED_MODEL_ID, layer: site.layer, site: site.name, preset: 'bfv4096Linear', plan: { ni, mt, no, dIn, dOut, tokens }, inputs: req.inputs },
+              { _tag: 'EncryptedLinear', model: state.modelId, layer: site.layer, site: site.name, preset: 'bfv4096Linear', plan: { ni, mt, no, dIn, dOut, tokens }, inputs: req.inputs },
               { timeoutMs: 60_000 },
             )
             const got = clientDecryptLinear(state.fhe, secretKey, req, reply.outputs, quantizeWeightInt8(w, inDim, outDim), b)
