@@ -9,8 +9,10 @@ import { performance } from 'node:perf_hooks'
 import { cpuDescription, fmt, type BenchContext, type BenchSection, type Cell } from './harness.ts'
 import {
   chainPanel, consensusSmoothing, defaultForecaster, qRisk, seasonalNaive, simulateChain, trainTft, weeklyCsvPanel,
-  fitScaler, makeSample, spanOrigins, type Panel, type SpanForecaster,
+  fitScaler, makeSample, spanOrigins, commitForecast, scoreRound, forecastIncentive, toForecastRecord,
+  type Panel, type SpanForecaster, type Commit, type Reveal, type RoundSpec,
 } from '../forecast/index.ts'
+import { BLOCKS_PER_YEAR, beta } from '../consensus/index.ts'
 
 /** Where Debian's python3-statsmodels installs the Mauna Loa weekly CO2 series (FORECAST_REAL_CSV overrides). */
 const CO2_PATHS = ['/usr/lib/python3/dist-packages/statsmodels/datasets/co2/co2.csv']
@@ -25,7 +27,56 @@ interface Candidate {
   readonly seconds: number
 }
 
-function evaluate(ctx: BenchContext, p: Panel, k: number, tau: number, steps: number, hidden: number): {
+interface ChainInfo {
+  readonly height: Float64Array
+  readonly blocksPerStep: number
+}
+
+/**
+ * The scoring a ledger would run, over every Brain and test window of the chain: five validators commit and reveal —
+ * the three forecasters, one that copies the first one's commitment, one that never reveals — and are scored with
+ * exact integer quantile loss; their forecaster-term shares come from forecastIncentive at 3 years (β = 0.45) with
+ * an equal consensus incentive for all five.
+ */
+function onChainRounds(p: Panel, chain: ChainInfo, cands: readonly Candidate[], tau: number): string {
+  const names = [...cands.map((c) => c.name.replace(/ \(.*$/, '')), 'copier', 'silent']
+  const V = names.length
+  const key = (i: number): Uint8Array => new Uint8Array(32).fill(i + 1)
+  const acc = new Array<number>(V).fill(0)
+  const share = new Array<number>(V).fill(0)
+  let rounds = 0
+  const block = 3 * BLOCKS_PER_YEAR
+  for (let e = 0; e < p.entities.length; e++) {
+    for (const o of spanOrigins(p.validEnd, p.steps, tau, 0)) {
+      const round: RoundSpec = { brain: e, originHeight: chain.height[o] as number, blocksPerStep: chain.blocksPerStep, quantilesPpm: [100_000, 500_000, 900_000], horizon: tau }
+      const commits: Commit[] = []
+      const reveals: Reveal[] = []
+      cands.forEach((c, i) => {
+        const f = toForecastRecord(round, c.f.forecast(e, o))
+        const salt = new Uint8Array(16).fill(rounds % 251).map((x, j) => x ^ (i * 16 + j))
+        commits.push({ validator: key(i), commitment: commitForecast(key(i), f, salt) })
+        reveals.push({ validator: key(i), forecast: f, salt })
+      })
+      commits.push({ validator: key(V - 2), commitment: (commits[0] as Commit).commitment })
+      const silentF = toForecastRecord(round, cands[0]?.f.forecast(e, o) ?? new Float64Array(0))
+      commits.push({ validator: key(V - 1), commitment: commitForecast(key(V - 1), silentF, new Uint8Array(16).fill(7)) })
+      const y = (p.entities[e]?.observed[0]) as Float64Array
+      const realised = Array.from({ length: tau }, (_, h) => BigInt(Math.round(y[o + h] as number)))
+      const scores = scoreRound({ round, commits, reveals, realised })
+      const inc = forecastIncentive({ consensusIncentive: new Array<number>(V).fill(1 / 8), accuracyQ40: scores.map((x) => x.accuracyQ40), block })
+      scores.forEach((x, i) => {
+        acc[i] = (acc[i] as number) + x.accuracy
+        share[i] = (share[i] as number) + (inc.incentive[i] as number)
+      })
+      rounds++
+    }
+  }
+  return `${p.name}, on-chain scoring over ${rounds} test rounds (commit, reveal, exact quantile loss): mean Accuracy / ` +
+    `incentive share at β(3 y) = ${fmt(beta(block), 2)} with equal consensus incentive: ` +
+    names.map((n, i) => `${n} ${fmt((acc[i] as number) / rounds, 3)} / ${fmt((share[i] as number) / rounds, 3)}`).join('; ')
+}
+
+function evaluate(ctx: BenchContext, p: Panel & { onChain?: ChainInfo }, k: number, tau: number, steps: number, hidden: number): {
   rows: Record<string, Cell>[]; notes: string[]
 } {
   const val = (f: SpanForecaster): { p50: number; p90: number } => {
@@ -74,6 +125,7 @@ function evaluate(ctx: BenchContext, p: Panel, k: number, tau: number, steps: nu
   const names = [...p.observedNames, ...p.knownNames.map((x) => `${x} (known)`)]
   const top = names.map((name, j) => [name, (w[j] as number) / n] as const).sort((a, b) => b[1] - a[1]).slice(0, 4)
   const notes = [
+    ...(p.onChain === undefined ? [] : [onChainRounds(p, p.onChain, [tftC, naive, es], tau)]),
     `${p.name}: TFT test q-risk / best baseline's: P50 ${ratio(1)}, P90 ${ratio(2)} (below 1 = the TFT is better); seed ${TFT_SEED}; ` +
       `TFT best validation step ${tft.bestStep} of ${steps}, ${tft.model.parameterCount()} parameters, k = ${k}, τ = ${tau}; ` +
       `default by validation: ${chosen.name}`,
@@ -85,7 +137,8 @@ function evaluate(ctx: BenchContext, p: Panel, k: number, tau: number, steps: nu
 export async function bench(ctx: BenchContext): Promise<BenchSection> {
   const rows: Record<string, Cell>[] = []
   const notes: string[] = []
-  const chain = chainPanel(simulateChain({ seed: 1, brains: 8, days: ctx.quick ? 60 : 120 }))
+  const sim = simulateChain({ seed: 1, brains: 8, days: ctx.quick ? 60 : 120 })
+  const chain = { ...chainPanel(sim), onChain: { height: sim.height, blocksPerStep: sim.blocksPerStep } }
   const r1 = evaluate(ctx, chain, 24, 12, ctx.quick ? 30 : 240, 16)
   rows.push(...r1.rows)
   notes.push(...r1.notes)
