@@ -157,11 +157,14 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 async function waitForFate(base: string, hash: string, blockTimeMs: number, timeoutMs: number): Promise<typeof TxStatus.Type> {
   const started = Date.now()
   const every = Math.max(50, Math.min(500, Math.floor(blockTimeMs / 4)))
+  let unknown = 0
   for (;;) {
     const s = await askControl(base, LEDGER_ADDRESS, { _tag: 'GetTxStatus', hash })
     if (s.status === 'included' || s.status === 'failed' || s.status === 'dropped') return s
+    // Admitted, then unknown: the node lost its queue (a restart before the block). Say so instead of waiting on.
+    unknown = s.status === 'unknown' ? unknown + 1 : 0
     const waited = Date.now() - started
-    if (waited >= timeoutMs) throw new TxWaitTimeout({ hash, waitedMs: waited, lastStatus: s.status })
+    if (waited >= timeoutMs || unknown >= 3) throw new TxWaitTimeout({ hash, waitedMs: waited, lastStatus: s.status })
     await sleep(every)
   }
 }

@@ -10,8 +10,8 @@
  *   is the error's fields as JSON (amounts in smallest units)
  * - GetTxStatus → TxStatus: `pending` (queued), `included` (applied in block `height`), `failed` (included in
  *   block `height`, fee paid and nonce consumed, body not applied: `reason` is the typed error's tag, `detail` its
- *   fields as JSON), `dropped` (left the queue without being included: `reason`), or `unknown` (never seen, or
- *   forgotten: receipts are kept in memory, a bounded number, and not across restarts)
+ *   fields as JSON), `dropped` (left the queue without being included: `reason`), or `unknown` (never admitted, or
+ *   forgotten: the node keeps the last 100,000 receipts, in memory and in its data dir)
  * - GetAccount → AccountInfo (committed balances and nonce, and the next nonce counting queued transactions)
  * - GetHead → HeadInfo (height, hash, state root, fee rule, mempool size)
  * - ProduceBlock → BlockProduced (the block timer sends it; tests and tools may too)
