@@ -5,6 +5,8 @@
  * role objects: key generation (`createKeyGenerator`), encryption (`encryptPublic`, `encryptSymmetric`), decryption
  * (`decrypt`, `noiseBudget`) and evaluation (`add`, `multiplyPlain`, `multiply`, `relinearize`, `modSwitchToNext`…).
  * Only parameter sets inside the HomomorphicEncryption.org 128-bit classical table are accepted.
+ * Polynomial arithmetic runs on the fastest `PolyBackend` the engine has (`defaultPolyBackend`: WebAssembly SIMD built
+ * from fhe/wasm/assembly/poly.ts, else scalar WebAssembly, else the TypeScript reference `cpuBackend`).
  *
  * @example
  * ```ts
@@ -37,7 +39,19 @@ export {
 } from './evaluate.ts'
 export { createKeyGenerator, type KeyGenerator } from './keygen.ts'
 export { bfvParams, BfvParamsSchema, type BfvParams, type BfvParamsInput, type ErrorDistribution } from './params.ts'
-export { cpuBackend, type PolyBackend, type PreparedPoly, type RnsBase, type RnsPoly } from './poly.ts'
+export {
+  cpuBackend,
+  type FusedKernels,
+  type MulConstants,
+  type PolyBackend,
+  type PreparedPoly,
+  type RnsBase,
+  type RnsKernels,
+  type RnsPoly,
+} from './poly.ts'
+export { referenceRns, type DecryptConstants } from './rns.ts'
+export { availablePolyBackends, defaultPolyBackend, engineHasSimd, wasmScalarBackend, wasmSimdBackend } from './wasm/load.ts'
+export type { WasmPolyBackend } from './wasm/backend.ts'
 export { presets, PRIMES_31, type PresetName } from './presets.ts'
 export { cryptoRandom, seededRandom, type RandomSource } from './rng.ts'
 export { MAX_LOG_Q_128, maxLogQ } from './security.ts'
