@@ -61,3 +61,15 @@ export class CopiedCommitment extends Data.TaggedError('CopiedCommitment')<{
     return `validator ${this.validator} posted the commitment of ${this.original}`
   }
 }
+
+/** A commit or reveal at a height outside its window of the round. */
+export class OutOfRoundWindow extends Data.TaggedError('OutOfRoundWindow')<{
+  readonly action: 'commit' | 'reveal'
+  readonly height: number
+  readonly from: number
+  readonly until: number
+}> {
+  override get message(): string {
+    return `${this.action} at height ${this.height} outside [${this.from}, ${this.until})`
+  }
+}

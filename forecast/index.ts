@@ -39,6 +39,9 @@ export {
   quantileLossPpm, accuracyQ40, scoreRound, forecastIncentive, toForecastRecord,
 } from './scoring.ts'
 export type { ForecastRecord, RoundSpec, Commit, Reveal, RoundStatus, ValidatorScore } from './scoring.ts'
+export { roundSchedule, roundPhase, checkRoundWindow } from './schedule.ts'
+export type { RoundScheduleInput, RoundSchedule, RoundPhase } from './schedule.ts'
 export {
   InvalidModelConfig, InvalidSample, InvalidSeries, InvalidForecastRecord, RevealMismatch, CopiedCommitment,
+  OutOfRoundWindow,
 } from './errors.ts'
