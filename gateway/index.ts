@@ -1,6 +1,7 @@
 /**
  * gateway — the client-facing side of the network: today, encrypted inference sessions (the user's key, the
- * model's non-linear steps and sampling stay here; every dense product runs encrypted on a miner).
+ * model's non-linear steps and sampling stay here; every dense product runs encrypted on a miner), each product's
+ * signed compute receipt checked (`ReceiptRejected` otherwise), and payment on those receipts (`settleReceipts`).
  *
  * @example
  * ```ts
