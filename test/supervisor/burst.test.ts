@@ -17,6 +17,7 @@
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { setTimeout as sleep } from 'node:timers/promises'
+import fc from 'fast-check'
 import { ActorSystem, type SupervisorEvent, type SupervisorSpecInput } from '../../supervisor/index.ts'
 import type { ActorRef, ActorStats, Behaviour } from '../../actors/index.ts'
 import type { Message } from '../../protocol/index.ts'
@@ -371,5 +372,96 @@ describe('decisions short of escalation', () => {
     assert.deepEqual([row(sys, '/root/p').state, row(sys, '/root/p').decision], ['stopped', 'shutdown'])
     await assert.rejects(p.ask({ _tag: 'Ping' }), { _tag: 'ActorStopped', decision: 'shutdown' })
     assert.equal(row(sys, '/root/tr').decision, 'not_restarted', 'the first decision stands')
+  })
+})
+
+describe('property: random trees and bursts (main thread)', () => {
+  test('whatever the intensities, strategies and pacing, every observation holds and the burst ends running or stopped-with-decision', { timeout: 120_000 }, async () => {
+    const strategies = ['one_for_one', 'one_for_all', 'rest_for_one'] as const
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          rootIntensity: fc.integer({ min: 0, max: 3 }),
+          poolIntensity: fc.integer({ min: 0, max: 3 }),
+          strategy: fc.constantFrom(...strategies),
+          n: fc.integer({ min: 1, max: 120 }),
+          seed: fc.nat(),
+          pauseEvery: fc.integer({ min: 1, max: 40 }),
+        }),
+        async ({ rootIntensity, poolIntensity, strategy, n, seed, pauseEvery }) => {
+          const events: SupervisorEvent[] = []
+          const sys = await ActorSystem.start(
+            {
+              kind: 'supervisor',
+              id: 'root',
+              flags: { strategy, intensity: rootIntensity, periodMs: 60_000 },
+              children: [
+                {
+                  kind: 'supervisor',
+                  id: 'pool',
+                  flags: { strategy, intensity: poolIntensity, periodMs: 60_000 },
+                  children: [
+                    { kind: 'actor', id: 'sib0', behaviour: { module: basic } },
+                    { kind: 'actor', id: 'w', behaviour: { module: basic }, faults: true },
+                    { kind: 'actor', id: 'sib', behaviour: { module: basic } },
+                  ],
+                },
+                { kind: 'actor', id: 'z', behaviour: { module: basic } },
+              ],
+            },
+            { onEvent: (e) => events.push(e) },
+          )
+          try {
+            const watched = [W, '/root/pool/sib0', '/root/pool/sib', '/root/z']
+            const violations: string[] = []
+            const b = await burst(sys.ref(W), n, seed, async (i) => {
+              for (const a of watched) {
+                const v = observe(sys, a)
+                if (v) violations.push(`${a}: ${v}`)
+              }
+              if (i % pauseEvery === 0) await sleep(1)
+            })
+            let last = -1
+            await until(
+              () => {
+                const quiet = events.length === last
+                last = events.length
+                return quiet && watched.every((a) => ['running', 'stopped'].includes(row(sys, a).state))
+              },
+              10_000,
+              'a settled tree',
+              20,
+            )
+            for (const a of watched) {
+              const v = observe(sys, a)
+              if (v) violations.push(`${a}: ${v}`)
+            }
+            assert.deepEqual(violations, [])
+            const asks = await settledWithin(b.asks, 2_000, 'asks')
+            await settledWithin(b.sends, 2_000, 'sends')
+            assert.ok(asks.every((x) => x === 'ActorCrashed' || x === 'ActorStopped'), JSON.stringify(count(asks)))
+            const w = row(sys, W)
+            if (w.state === 'running') {
+              assert.equal((await sys.ref(W).ask({ _tag: 'Ping' }, { timeoutMs: 2_000 }))._tag, 'Pong')
+            } else {
+              assert.ok(w.decision !== null && w.decision !== 'restarted')
+              await assert.rejects(sys.ref(W).ask({ _tag: 'Ping' }, { timeoutMs: 10_000 }), { _tag: 'ActorStopped' })
+              assert.equal(row(sys, W).mailboxDepth, 0)
+            }
+            // Whenever pool gave up, its exit reached root, and root either restarted pool or gave up too.
+            const keys = events.map(eventKey)
+            if (keys.includes('gave_up:/root/pool')) {
+              assert.ok(keys.includes('child_exited:/root>/root/pool'), 'escalated to the parent')
+              assert.ok(keys.includes('child_restarted:/root>/root/pool') || keys.includes('gave_up:/root'), 'the parent decided')
+            }
+            // A stopped root means the system reported that it gave up.
+            assert.equal(sys.isDown, keys.includes('gave_up:/root'))
+          } finally {
+            await sys.shutdown()
+          }
+        },
+      ),
+      { seed: 16, numRuns: 30 },
+    )
   })
 })
