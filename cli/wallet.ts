@@ -118,7 +118,7 @@ export function describeReason(tag: string, detail: string | undefined): string 
   switch (tag) {
     case 'InsufficientFunds': {
       const unit = f.asset === 'pepe' ? 'PEPE' : f.asset === 'stake' ? '$BASED staked' : '$BASED'
-      return `${tag}: needs ${money(f.needed, unit)}, ${money(f.available, unit)} available (after the fee and the sender's queued transactions)`
+      return `${tag}: needs ${money(f.needed, unit)}, ${money(f.available, unit)} available (the sender's queued transactions counted)`
     }
     case 'FeeTooLow':
       return `${tag}: the fee rule asks at least ${money(f.min, '$BASED')}, the transaction offers ${money(f.got, '$BASED')}`
