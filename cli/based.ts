@@ -130,6 +130,21 @@ cluster
       log.info(e, e.type)
       if (e.type !== 'child_started') process.stderr.write(`  ${describeEvent(e)}\n`)
     }
+    // From here a signal stops the node cleanly, also while it is still starting: the stop waits for the start.
+    let stopRequested: string | undefined
+    const stopper: { now?: (sig: string) => void } = {}
+    const onSignal = (sig: string): void => {
+      if (stopRequested !== undefined) {
+        process.stderr.write('second signal: exiting now\n')
+        flushLogs()
+        process.exit(130)
+      }
+      stopRequested = sig
+      if (stopper.now) stopper.now(sig)
+      else process.stderr.write(`${sig}: stopping once the start completes (again to exit now)\n`)
+    }
+    process.on('SIGINT', () => onSignal('SIGINT'))
+    process.on('SIGTERM', () => onSignal('SIGTERM'))
     console.log('starting the embedded cluster…')
     const system = await ActorSystem.start(spec, { onEvent })
     holder.system = system
@@ -159,20 +174,10 @@ cluster
       await stop('--once')
       return
     }
-    let stopping = false
-    const onSignal = (sig: string): void => {
-      if (stopping) {
-        process.stderr.write('second signal: exiting now\n')
-        flushLogs()
-        process.exit(130)
-      }
-      stopping = true
-      void stop(sig).then(() => process.exit(0), (e: unknown) => failAndExit(e))
-    }
-    process.on('SIGINT', () => onSignal('SIGINT'))
-    process.on('SIGTERM', () => onSignal('SIGTERM'))
+    stopper.now = (sig) => void stop(sig).then(() => process.exit(0), (e: unknown) => failAndExit(e))
+    if (stopRequested !== undefined) stopper.now(stopRequested)
     const reason = await system.exited
-    if (!stopping) {
+    if (stopRequested === undefined) {
       await system.shutdown()
       lock.release()
       failAndExit(reason)

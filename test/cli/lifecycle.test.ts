@@ -203,3 +203,23 @@ test('unusable data dirs fail fast with DataDirUnusable naming the path; --weigh
   const pkg = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
   assert.equal(version.out.trim(), pkg.version)
 })
+
+test('SIGINT while the node is still starting: it finishes starting, stops cleanly, releases the lock; the ledger audits', { timeout: 300_000 }, async () => {
+  const dataDir = tmp()
+  // The miner in a worker thread (it loads its modules there) keeps the start busy for a while after "starting".
+  const node = start(['cluster', 'up', '--data-dir', dataDir, ...SMALL.filter((a) => a !== '--main-thread-miners')])
+  try {
+    await until(() => node.out.includes('starting the embedded cluster') || node.code !== undefined, 120_000, 'starting', 5)
+    node.child.kill('SIGINT')
+    assert.equal(await node.exited, 0, node.err)
+    assert.match(node.err, /SIGINT: stopping once the start completes/, 'the signal landed during the start')
+    assert.match(node.out, /control: http:\/\//)
+    assert.match(node.out, /stopped cleanly/)
+    assert.ok(!fs.existsSync(path.join(dataDir, 'node.lock')))
+    assert.ok(!fs.existsSync(path.join(dataDir, 'control.json')))
+    await auditLedger(dataDir)
+  } finally {
+    node.child.kill('SIGKILL')
+    fs.rmSync(dataDir, { recursive: true, force: true })
+  }
+})
