@@ -177,8 +177,8 @@ export const cpuBackend: PolyBackend = {
     for (let i = 0; i < a.k; i++) {
       const q = base.moduli[i] as number
       for (let j = i * n; j < (i + 1) * n; j++) {
-        const s = (a.data[j] as number) + (b.data[j] as number)
-        out.data[j] = s >= q ? s - q : s
+        const s = (a.data[j] as number) + (b.data[j] as number) - q // in [−q, q) for q < 2^31: a sign mask corrects it
+        out.data[j] = s + (q & (s >> 31))
       }
     }
   },
@@ -189,7 +189,7 @@ export const cpuBackend: PolyBackend = {
       const q = base.moduli[i] as number
       for (let j = i * n; j < (i + 1) * n; j++) {
         const s = (a.data[j] as number) - (b.data[j] as number)
-        out.data[j] = s < 0 ? s + q : s
+        out.data[j] = s + (q & (s >> 31))
       }
     }
   },
@@ -199,8 +199,8 @@ export const cpuBackend: PolyBackend = {
     for (let i = 0; i < a.k; i++) {
       const q = base.moduli[i] as number
       for (let j = i * n; j < (i + 1) * n; j++) {
-        const v = a.data[j] as number
-        out.data[j] = v === 0 ? 0 : q - v
+        const r = -(a.data[j] as number) // (−q, 0]: q − v, or 0 for v = 0
+        out.data[j] = r + (q & (r >> 31))
       }
     }
   },

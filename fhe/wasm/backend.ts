@@ -23,8 +23,6 @@ interface PolyExports {
   forward(a: number, n: number, q: number, tw: number, tws: number): void
   inverse(a: number, n: number, q: number, tw: number, tws: number, nInv: number, nInvShoup: number): void
   add(a: number, b: number, out: number, len: number, q: number): void
-  sub(a: number, b: number, out: number, len: number, q: number): void
-  negate(a: number, out: number, len: number, q: number): void
   mul(a: number, b: number, out: number, len: number, q: number, qInvNeg: number, r: number, rs: number): void
   mulAcc(acc: number, a: number, b: number, len: number, q: number, qInvNeg: number, r: number, rs: number): void
   mulAccShoup(acc: number, a: number, w: number, ws: number, len: number, q: number): void
@@ -214,21 +212,11 @@ export function createWasmPolyBackend(module: WasmModule, name: string): WasmPol
         copyOut(ptr, p.data)
       }
     },
-    add(a, b, out, base) {
-      checkLimbs('add', base, a, b, out)
-      if (small(base)) return cpuBackend.add(a, b, out, base)
-      limbwise(base, [a.data, b.data], out.data, ([pa, pb], s, n) => ex.add(pa as number, pb as number, pa as number, n, s.q))
-    },
-    sub(a, b, out, base) {
-      checkLimbs('sub', base, a, b, out)
-      if (small(base)) return cpuBackend.sub(a, b, out, base)
-      limbwise(base, [a.data, b.data], out.data, ([pa, pb], s, n) => ex.sub(pa as number, pb as number, pa as number, n, s.q))
-    },
-    negate(a, out, base) {
-      checkLimbs('negate', base, a, out)
-      if (small(base)) return cpuBackend.negate(a, out, base)
-      limbwise(base, [a.data], out.data, ([pa], s, n) => ex.negate(pa as number, pa as number, n, s.q))
-    },
+    // Additions are memory-bound: copying operands into wasm memory and back would triple the traffic, so they run
+    // in JavaScript on the caller's arrays (the wasm module has them too, for the fused kernels and the tests).
+    add: (a, b, out, base) => cpuBackend.add(a, b, out, base),
+    sub: (a, b, out, base) => cpuBackend.sub(a, b, out, base),
+    negate: (a, out, base) => cpuBackend.negate(a, out, base),
     mul(a, b, out, base) {
       checkLimbs('mul', base, a, b, out)
       if (small(base)) return cpuBackend.mul(a, b, out, base)

@@ -284,28 +284,6 @@ export function add(a: usize, b: usize, out: usize, len: u32, q: u32): void {
   for (; i < bytes; i += 4) store<u32>(out + i, csub(load<u32>(a + i) + load<u32>(b + i), q))
 }
 
-export function sub(a: usize, b: usize, out: usize, len: u32, q: u32): void {
-  let i: usize = 0
-  const bytes = (<usize>len) << 2
-  if (ASC_FEATURE_SIMD) {
-    const qv = i32x4.splat(q)
-    for (; i + 16 <= bytes; i += 16) {
-      v128.store(out + i, csubV(i32x4.add(i32x4.sub(v128.load(a + i), v128.load(b + i)), qv), qv))
-    }
-  }
-  for (; i < bytes; i += 4) store<u32>(out + i, csub(load<u32>(a + i) - load<u32>(b + i) + q, q))
-}
-
-export function negate(a: usize, out: usize, len: u32, q: u32): void {
-  let i: usize = 0
-  const bytes = (<usize>len) << 2
-  if (ASC_FEATURE_SIMD) {
-    const qv = i32x4.splat(q)
-    for (; i + 16 <= bytes; i += 16) v128.store(out + i, csubV(i32x4.sub(qv, v128.load(a + i)), qv))
-  }
-  for (; i < bytes; i += 4) store<u32>(out + i, csub(q - load<u32>(a + i), q))
-}
-
 /** out = a ⊙ b mod q (Montgomery REDC, then × (2^32 mod q) by Shoup). */
 export function mul(a: usize, b: usize, out: usize, len: u32, q: u32, qInvNeg: u32, r: u32, rs: u32): void {
   let i: usize = 0
