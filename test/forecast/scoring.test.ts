@@ -95,6 +95,18 @@ describe('forecast commit–reveal', () => {
     assert.equal(wr, 0n)
   })
 
+  test('scores do not depend on the order of reveals, and follow the validators when commits are permuted', () => {
+    const v = [0, 1, 2, 3].map((i) => committed(i))
+    const commits = v.map((x) => x.commit)
+    const reveals = [v[0]!.reveal, v[1]!.reveal, v[3]!.reveal]
+    const base = scoreRound({ round, commits, reveals, realised })
+    const shuffled = scoreRound({ round, commits, reveals: [reveals[2]!, reveals[0]!, reveals[1]!], realised })
+    assert.deepEqual(shuffled, base)
+    const perm = [2, 0, 3, 1]
+    const permuted = scoreRound({ round, commits: perm.map((i) => commits[i]!), reveals, realised })
+    assert.deepEqual(permuted, perm.map((i) => base[i]))
+  })
+
   test('quantile loss and accuracy are exact integers matching the float formula', () => {
     const L = quantileLossPpm([90n, 100n, 120n], PPM, [110n])
     // y = 110: q=0.1 → 0.1·20 = 2; q=0.5 → 0.5·10 = 5; q=0.9 → (1−0.9)·10 = 1 ⇒ 8 → 8·10^6
