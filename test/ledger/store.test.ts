@@ -111,3 +111,33 @@ test('state proofs: a key\'s value verifies against the header\'s state root; a 
   assert.ok(!verifyStateProof(root, StateKeys.account(toHex(f.keys.carol!.publicKey)), p.value, p.proof))
   assert.equal(f.ledger.prove('a:missing'), undefined)
 })
+
+test('LMDB: a commit that deletes keys removes them from their shards, also after reopening', async () => {
+  const dir = tmpdir()
+  const store = LmdbStore.open({ path: dir, shards: 4 })
+  const ledger = Ledger.open({ store, genesis: genesis() })
+  ledger.produceBlock(nextTxs(ledger, 4), { time: ledger.nextBlockTime(), proposer: PROPOSER })
+  const head = ledger.head()
+  // Two keys in different shards (an account and a Brain record), deleted by the next commit; a third is kept.
+  const gone = [store.scan('a:').find(([k]) => shardOf(k, 4) === 1)![0], 'b:7']
+  const changes = new Map<string, Uint8Array | null>([[gone[1]!, new Uint8Array([9])]])
+  store.commit(changes, { height: head.height + 1, bytes: new Uint8Array([0]) }, { ...head, height: head.height + 1 })
+  assert.equal(toHex(store.get('b:7')!), '09')
+  const before = store.scan('')
+  const deletion = new Map<string, Uint8Array | null>(gone.map((k) => [k, null]))
+  store.commit(deletion, { height: head.height + 2, bytes: new Uint8Array([1]) }, { ...head, height: head.height + 2 })
+  const check = (s: LmdbStore): void => {
+    for (const k of gone) {
+      assert.equal(s.get(k), undefined, k)
+      assert.equal(s.shards[shardOf(k, 4)]!.get(k), undefined, k)
+    }
+    assert.deepEqual(s.scan(''), before.filter(([k]) => !gone.includes(k)))
+  }
+  check(store)
+  await store.close()
+  const reopened = LmdbStore.open({ path: dir })
+  assert.equal(reopened.head()!.height, head.height + 2)
+  check(reopened)
+  await reopened.close()
+  fs.rmSync(dir, { recursive: true, force: true })
+})
