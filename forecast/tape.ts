@@ -152,11 +152,42 @@ export class Tape {
 
   /** a + b (b may be one row, broadcast). */
   add(a: Tensor, b: Tensor): Tensor {
+    if (a.size === b.size && a.cols === b.cols) {
+      // same shape: a specialised loop (the hot path)
+      const y = this.out(a.rows, a.cols)
+      const ad = a.data
+      const bd = b.data
+      const yd = y.data
+      for (let i = 0; i < yd.length; i++) yd[i] = (ad[i] as number) + (bd[i] as number)
+      this.push(() => {
+        const g = y.grad as Float64Array
+        const ga = a.grad
+        const gb = b.grad
+        if (ga !== null) for (let i = 0; i < g.length; i++) ga[i] = (ga[i] as number) + (g[i] as number)
+        if (gb !== null) for (let i = 0; i < g.length; i++) gb[i] = (gb[i] as number) + (g[i] as number)
+      })
+      return y
+    }
     return this.binary('add', a, b, (x, y) => x + y, (_x, _y, g) => g, (_x, _y, g) => g)
   }
 
   /** a ⊙ b (b may be one row, broadcast). */
   mul(a: Tensor, b: Tensor): Tensor {
+    if (a.size === b.size && a.cols === b.cols) {
+      const y = this.out(a.rows, a.cols)
+      const ad = a.data
+      const bd = b.data
+      const yd = y.data
+      for (let i = 0; i < yd.length; i++) yd[i] = (ad[i] as number) * (bd[i] as number)
+      this.push(() => {
+        const g = y.grad as Float64Array
+        const ga = a.grad
+        const gb = b.grad
+        if (ga !== null) for (let i = 0; i < g.length; i++) ga[i] = (ga[i] as number) + (g[i] as number) * (bd[i] as number)
+        if (gb !== null) for (let i = 0; i < g.length; i++) gb[i] = (gb[i] as number) + (g[i] as number) * (ad[i] as number)
+      })
+      return y
+    }
     return this.binary('mul', a, b, (x, y) => x * y, (_x, y, g) => g * y, (x, _y, g) => g * x)
   }
 
@@ -173,11 +204,37 @@ export class Tape {
   }
 
   sigmoid(x: Tensor): Tensor {
-    return this.unary(x, (v) => 1 / (1 + Math.exp(-v)), (_v, y) => y * (1 - y))
+    const y = this.out(x.rows, x.cols)
+    const xd = x.data
+    const yd = y.data
+    for (let i = 0; i < yd.length; i++) yd[i] = 1 / (1 + Math.exp(-(xd[i] as number)))
+    this.push(() => {
+      const gx = x.grad
+      if (gx === null) return
+      const g = y.grad as Float64Array
+      for (let i = 0; i < yd.length; i++) {
+        const v = yd[i] as number
+        gx[i] = (gx[i] as number) + (g[i] as number) * v * (1 - v)
+      }
+    })
+    return y
   }
 
   tanh(x: Tensor): Tensor {
-    return this.unary(x, Math.tanh, (_v, y) => 1 - y * y)
+    const y = this.out(x.rows, x.cols)
+    const xd = x.data
+    const yd = y.data
+    for (let i = 0; i < yd.length; i++) yd[i] = Math.tanh(xd[i] as number)
+    this.push(() => {
+      const gx = x.grad
+      if (gx === null) return
+      const g = y.grad as Float64Array
+      for (let i = 0; i < yd.length; i++) {
+        const v = yd[i] as number
+        gx[i] = (gx[i] as number) + (g[i] as number) * (1 - v * v)
+      }
+    })
+    return y
   }
 
   /** ELU with α = 1. */
