@@ -1,6 +1,10 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 
 const based = new URL('../../cli/based.ts', import.meta.url).pathname
 const run = (...args: string[]) => spawnSync(process.execPath, [based, ...args], { encoding: 'utf8', timeout: 120_000 })
@@ -46,4 +50,24 @@ test('based generate and squeeze refuse bad arguments with a clear message', () 
   const missing = run('generate', 'x', '--weights', '/nonexistent/model.safetensors')
   assert.notEqual(missing.status, 0)
   assert.match(missing.stderr, /no such file/)
+})
+
+test('based brain template turns a checkpoint into a Brain task with its weights hash', () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'brain-cli-'))
+  try {
+    const weights = new URL('../../model/weights/factbook-gpt.safetensors', import.meta.url).pathname
+    const r = run('brain', 'template', '--weights', weights, '--fraction', '0.5', '--model-id', 'factbook-half', '--out', out)
+    assert.equal(r.status, 0, r.stderr)
+    const task = JSON.parse(fs.readFileSync(path.join(out, 'brain.json'), 'utf8')) as { modelId: string; weightsHash: string; squeeze: { budgetFraction: number; keptFraction: number; heads: string } }
+    assert.equal(task.modelId, 'factbook-half')
+    assert.equal(task.weightsHash, createHash('sha256').update(fs.readFileSync(path.join(out, 'model.safetensors'))).digest('hex'))
+    assert.equal(task.squeeze.budgetFraction, 0.5)
+    assert.ok(task.squeeze.keptFraction <= 0.5 && task.squeeze.keptFraction > 0)
+    assert.equal((JSON.parse(r.stdout) as { weightsHash: string }).weightsHash, task.weightsHash)
+    const bad = run('brain', 'template', '--weights', weights, '--fraction', '2', '--out', out)
+    assert.notEqual(bad.status, 0)
+    assert.match(bad.stderr, /--fraction must be a number in 0..1/)
+  } finally {
+    fs.rmSync(out, { recursive: true, force: true })
+  }
 })
