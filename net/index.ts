@@ -1,14 +1,17 @@
 /**
  * basedai/net — actors on other machines. `Libp2pTransport` implements the actor runtime's `Transport` over
- * libp2p (TCP + Noise + yamux); with `serveActors` a node answers frames for its local actors, and a `RemoteRef`
- * on another node is an ActorRef to one of them.
+ * libp2p (TCP + Noise + yamux, identify, ping); with `serveGuarded` a node answers frames for its local actors
+ * through a guard (which message kinds a remote peer may send; per-peer rate, concurrency and strike limits), and a
+ * `RemoteRef` on another node is an ActorRef to one of them. (`serveActors` from basedai/actors serves unguarded,
+ * for trusted in-process transports.)
  *
  * @example
  * ```ts
  * import { Libp2pTransport } from 'basedai/net'
- * import { RemoteRef, serveActors } from 'basedai/actors'
+ * import { RemoteRef } from 'basedai/actors'
+ * import { PeerGuard, serveGuarded } from 'basedai/net'
  * const server = await Libp2pTransport.create({ listen: ['/ip4/0.0.0.0/tcp/4001'] })
- * serveActors(server, (address) => system.lookup(address))
+ * serveGuarded(server, (address) => system.lookup(address), new PeerGuard())
  * // on another machine:
  * const client = await Libp2pTransport.create({ listen: [] })
  * const brain = new RemoteRef(client, '/ip4/10.0.0.5/tcp/4001/p2p/12D3Koo…', '/root/brains/brain-1')
@@ -18,3 +21,5 @@
 export * from './errors.ts'
 export { netBehaviour, type NetActorInit } from './actor.ts'
 export { ACTOR_PROTOCOL, Libp2pTransport, loadOrCreateIdentity, type Libp2pTransportInit } from './libp2p-transport.ts'
+export { DEFAULT_GUARD_LIMITS, PeerGuard, REMOTE_POLICY, serveGuarded } from './guard.ts'
+export type { GuardInit, GuardLimits, GuardStats, RemoteSender } from './guard.ts'

@@ -5,6 +5,12 @@
  * Protocol `/basedai/actors/1.0.0`: each request opens a stream and writes one length-prefixed frame (at most
  * MAX_FRAME_BYTES, enforced by the reader on both sides); the server answers with one length-prefixed frame and
  * closes. Frames are protocol/codec bytes, so a remote peer is validated exactly like a worker thread.
+ *
+ * Frame limits hold in both directions at exactly MAX_FRAME_BYTES: a caller's oversize request is refused locally
+ * with `FrameTooLarge` before anything is sent; a peer's oversize request is answered with a `FrameTooLarge` Fail
+ * frame; an answer that would exceed the limit is replaced by one. (lpStream buffers at most 4 MiB by default,
+ * besides its maxDataLength: both are set here.) Standard libp2p services run too: identify (a peer can learn the
+ * protocols this node speaks) and ping.
  */
 import fs from 'node:fs'
 import path from 'node:path'
@@ -15,19 +21,34 @@ import { yamux } from '@chainsafe/libp2p-yamux'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
+import { identify } from '@libp2p/identify'
+import { ping } from '@libp2p/ping'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
-import { DEFAULT_ASK_TIMEOUT_MS, MAX_FRAME_BYTES } from '../protocol/index.ts'
+import { DEFAULT_ASK_TIMEOUT_MS, encodeFrame, FrameTooLarge, MAX_FRAME_BYTES, PROTOCOL_VERSION } from '../protocol/index.ts'
 import type { FrameHandler, Transport } from '../actors/index.ts'
 import { BadIdentity, BadPeerAddress, PeerUnreachable } from './errors.ts'
 
 export const ACTOR_PROTOCOL = '/basedai/actors/1.0.0'
+
+/** lpStream options for one frame: its length cap and a read buffer that can hold it (plus the varint prefix). */
+const FRAME_STREAM = { maxDataLength: MAX_FRAME_BYTES, maxBufferSize: MAX_FRAME_BYTES + 16 }
+
+function tooLarge(size: number): Uint8Array {
+  return encodeFrame({ _tag: 'Fail', v: PROTOCOL_VERSION, id: 0, error: new FrameTooLarge({ size, limit: MAX_FRAME_BYTES }) })
+}
+
+function isLengthError(e: unknown): boolean {
+  return e instanceof Error && (e.name === 'InvalidDataLengthError' || e.name === 'InvalidDataLengthLengthError' || e.name === 'InvalidMessageLengthError')
+}
 
 export interface Libp2pTransportInit {
   /** Multiaddrs to listen on. Default: loopback, any free port. Empty: dial-only (a client). */
   readonly listen?: readonly string[]
   /** Node identity. Default: a new ed25519 key (see `loadOrCreateIdentity` for a persistent one). */
   readonly privateKey?: PrivateKey
+  /** Refuse connections from these peers (a banned peer, see net/guard.ts). */
+  readonly deny?: (peerId: string) => boolean
 }
 
 export class Libp2pTransport implements Transport {
@@ -47,18 +68,33 @@ export class Libp2pTransport implements Transport {
       transports: [tcp()],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
+      services: { identify: identify(), ping: ping() },
+      connectionGater: {
+        denyInboundEncryptedConnection: (peer) => init.deny?.(peer.toString()) ?? false,
+        denyOutboundEncryptedConnection: (peer) => init.deny?.(peer.toString()) ?? false,
+      },
     })
     const t = new Libp2pTransport(node)
     await node.handle(ACTOR_PROTOCOL, async (stream, connection) => {
-      const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES })
+      const lp = lpStream(stream, FRAME_STREAM)
       try {
-        const request = (await lp.read()).subarray()
+        let request: Uint8Array
+        try {
+          request = (await lp.read()).subarray()
+        } catch (e) {
+          if (!isLengthError(e)) throw e
+          // an oversize request: answer with a typed error instead of resetting the stream
+          await lp.write(tooLarge(MAX_FRAME_BYTES + 1))
+          await stream.close()
+          return
+        }
         const handler = t.handler
         if (!handler) {
           stream.abort(new Error('no actors served on this peer'))
           return
         }
-        await lp.write(await handler(request, connection.remotePeer.toString()))
+        const answer = await handler(request, connection.remotePeer.toString())
+        await lp.write(answer.length > MAX_FRAME_BYTES ? tooLarge(answer.length) : answer)
         await stream.close()
       } catch (e) {
         stream.abort(e instanceof Error ? e : new Error(String(e)))
@@ -90,19 +126,32 @@ export class Libp2pTransport implements Transport {
   }
 
   async request(peer: string, frame: Uint8Array, opts?: { readonly timeoutMs?: number; readonly signal?: AbortSignal }): Promise<Uint8Array> {
+    if (frame.length > MAX_FRAME_BYTES) throw new FrameTooLarge({ size: frame.length, limit: MAX_FRAME_BYTES })
     const target = this.target(peer)
     const timeout = AbortSignal.timeout(opts?.timeoutMs ?? DEFAULT_ASK_TIMEOUT_MS)
     const signal = opts?.signal ? AbortSignal.any([timeout, opts.signal]) : timeout
     try {
       const stream = await this.node.dialProtocol(target, ACTOR_PROTOCOL, { signal })
-      const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES })
+      const lp = lpStream(stream, FRAME_STREAM)
       await lp.write(frame, { signal })
       const answer = (await lp.read({ signal })).subarray()
       await stream.close({ signal }).catch(() => undefined)
       return answer
     } catch (e) {
+      if (isLengthError(e)) throw new FrameTooLarge({ size: MAX_FRAME_BYTES + 1, limit: MAX_FRAME_BYTES })
       throw new PeerUnreachable({ peer, reason: e instanceof Error ? `${e.name}: ${e.message}` : String(e) })
     }
+  }
+
+  /** Closes every connection to `peer` (a peer past its strike limit). */
+  async hangUp(peer: string): Promise<void> {
+    const id = peerIdFromString(peer)
+    for (const c of this.node.getConnections(id)) c.abort(new Error('banned: past its strike limit'))
+  }
+
+  /** Peers connected right now. */
+  connectedPeers(): string[] {
+    return this.node.getPeers().map((p) => p.toString())
   }
 
   async close(): Promise<void> {
