@@ -2,6 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { LoopbackNetwork, RemoteRef, serveActors } from '../../actors/index.ts'
 import { ActorSystem } from '../../supervisor/index.ts'
+import { tracker, until } from '../support/tracker.ts'
 
 const basic = new URL('../../actors/roles/basic.ts', import.meta.url).href
 
@@ -9,7 +10,10 @@ test('a RemoteRef reaches an actor on another peer through a Transport, with typ
   const sys = await ActorSystem.start({
     kind: 'supervisor',
     id: 'root',
-    children: [{ kind: 'actor', id: 'brain-1', behaviour: { module: basic }, mailbox: { capacity: 8 } }],
+    children: [
+      { kind: 'actor', id: 'brain-1', behaviour: { module: basic }, mailbox: { capacity: 8 } },
+      { kind: 'actor', id: 'done', behaviour: tracker('done', []), restart: 'transient' },
+    ],
   })
   t.after(() => sys.shutdown())
   const net = new LoopbackNetwork()
@@ -27,4 +31,10 @@ test('a RemoteRef reaches an actor on another peer through a Transport, with typ
   await assert.rejects(new RemoteRef(client, 'peer-A', '/root/nobody').ask({ _tag: 'Ping' }), { _tag: 'UnknownActor' })
   await assert.rejects(remote.ask({ _tag: 'Fault', mode: 'throw' }), { _tag: 'UnsupportedMessage' })
   await assert.rejects(new RemoteRef(client, 'peer-C', '/root/brain-1').ask({ _tag: 'Ping' }), { _tag: 'UnknownActor' })
+  // A stopped actor's refusal crosses the transport with its decision (a transient child that exited cleanly).
+  const done = new RemoteRef(client, 'peer-A', '/root/done')
+  await done.ask({ _tag: 'Echo', payload: 'stop-normal' })
+  await until(() => sys.stats().find((r) => r.address === '/root/done')?.state === 'stopped', 5_000, 'done stopped')
+  await assert.rejects(done.ask({ _tag: 'Ping' }), { _tag: 'ActorStopped', actor: '/root/done', decision: 'not_restarted', by: '/root' })
+  await assert.rejects(done.send({ _tag: 'Ping' }), { _tag: 'ActorStopped', decision: 'not_restarted' })
 })
