@@ -5,8 +5,10 @@
  * specs. `ActorSystem.start(spec)` validates it (InvalidSpec names the bad field), starts children in order
  * (ChildStartFailed if one cannot start), restarts them per strategy (one_for_one | one_for_all | rest_for_one) and
  * restart type (permanent | transient | temporary) within the restart intensity (default OTP's: 1 in 5 s), and on
- * giving up stops its children in reverse order and escalates to its parent. Actors run in the main thread or in
- * worker threads with the same ActorRef API. See docs/SUPERVISION.md.
+ * giving up stops its children in reverse order and escalates to its parent. Whatever arrives, each actor is
+ * running, restarting, or stopped with its supervisor's decision (`stats()[i].decision`: escalated, gave_up,
+ * not_restarted, removed, shutdown), and a stopped actor refuses tell/send/ask at once with ActorStopped. Actors run
+ * in the main thread or in worker threads with the same ActorRef API. See docs/SUPERVISION.md.
  *
  * @example
  * ```ts
