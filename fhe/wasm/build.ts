@@ -45,9 +45,20 @@ export function wasmCachePath(variant: WasmVariant): string {
   return join(CACHE_DIR, `poly-${variant}-${h.digest('hex').slice(0, 16)}.wasm`)
 }
 
+/** The part of AssemblyScript's compiler API used here. */
+interface AscApi {
+  main(
+    argv: string[],
+    options: { writeFile: (name: string, contents: Uint8Array | string) => void; stderr: { write: (chunk: string | Uint8Array) => void } },
+  ): Promise<{ error: Error | null }>
+}
+
 /** Compiles one variant and writes it to the cache (atomically: concurrent builders never see half a file). */
 export async function buildWasm(variant: WasmVariant): Promise<Uint8Array> {
-  const asc = (await import('assemblyscript/asc')).default
+  // A computed specifier: a literal one makes tsc load AssemblyScript's own global declarations (its `console` has
+  // no `error`), which would break type-checking of the rest of the project.
+  const ascModule: string = 'assemblyscript/asc'
+  const asc = ((await import(ascModule)) as { default: AscApi }).default
   let binary: Uint8Array | undefined
   const errors: string[] = []
   const result = await asc.main([SOURCE, ...FLAGS[variant], '--outFile', 'poly.wasm'], {
