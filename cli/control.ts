@@ -196,7 +196,10 @@ export function controlBehaviour(init: ControlInit): Behaviour<ControlState> {
       const addr = server.address()
       const port = typeof addr === 'object' && addr ? addr.port : init.port
       const info: ControlInfo = { url: `http://${init.host ?? '127.0.0.1'}:${port}`, pid: process.pid, startTime: processStartTime(process.pid) }
-      fs.writeFileSync(controlFile(init.dataDir), JSON.stringify(info))
+      // Written aside and renamed: a client never reads a half-written control.json.
+      const tmp = `${controlFile(init.dataDir)}.${process.pid}.tmp`
+      fs.writeFileSync(tmp, JSON.stringify(info))
+      fs.renameSync(tmp, controlFile(init.dataDir))
       const b = await basic.init(ctx)
       return { ...b, server }
     },
