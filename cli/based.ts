@@ -10,7 +10,11 @@
  *   based generate "prompt" [--tokens N] [--temperature T] [--top-k K] [--int8] [--weights FILE]
  *   based squeeze (--budget N | --fraction F | --theta T) --out FILE
  *
+ *   based --version   ·   any command with --verbose: the stack trace of a failure
+ *
  * `npm start` runs `based cluster up` with defaults. This file only parses arguments and composes the pieces.
+ * `cluster up` takes the data dir's single-writer lock before opening anything (cli/datadir-lock.ts); every failure
+ * ends as one typed line on stderr with logs flushed (cli/exit.ts). See docs/OPERATIONS.md.
  */
 import { Command, InvalidArgumentError } from 'commander'
 import { Either } from 'effect'
