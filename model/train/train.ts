@@ -1,9 +1,18 @@
 /**
- * Trains the shipped model: a 2-layer GPT-2-architecture LM on the public-domain CIA World Factbook prose committed
- * in model/train/corpus/factbook.txt, with a byte-level BPE tokenizer learned from the training split.
+ * Trains a GPT-2-architecture LM on the public-domain CIA World Factbook prose committed in
+ * model/train/corpus/factbook.txt, with a byte-level BPE tokenizer learned from the training split.
  *
- *   nice -n 19 node model/train/train.ts [--steps 1500] [--batch 8] [--lr 3e-3] [--merges 256]
- *        [--layers 2] [--heads 4] [--embd 64] [--ctx 64] [--seed 1] [--out model/weights]
+ *   npm run train                        (= --preset large: 4 layers, d = 128, context 256, 768 merges → model/weights/large)
+ *   nice -n 19 node model/train/train.ts --preset small      (the shipped model: 2 layers, d = 64, context 64 → model/weights)
+ *        [--steps N] [--batch 8] [--lr 3e-3] [--merges 256] [--layers 2] [--heads 4] [--embd 64] [--ctx 64] [--seed 1]
+ *        [--max-minutes M] [--eval-every 250] [--eval-step K] [--extra-corpus file.txt ...] [--out DIR]
+ *
+ * A progress bar (cli-progress) shows step, loss and ETA on a terminal; without one a line is printed every 50
+ * steps. `--max-minutes` stops early (the learning-rate schedule is planned for --steps; the report says where it
+ * stopped). `--extra-corpus` adds public-domain training text (training split only; the held-out split stays the
+ * Factbook's, so perplexities stay comparable — compare bits per byte when the tokenizer changes). `--eval-step K`
+ * measures the final held-out perplexity on every K-th window (default 1: all). The report (train-report.json) holds
+ * the loss curve (train EMA every 50 steps, held-out probe every --eval-every) and loss-curve.svg draws it.
  *
  * Split: the corpus has one country per block (separated by blank lines); every 10th block (index % 10 = 9) is
  * held out and never seen by the tokenizer or the optimiser. Training samples random windows of ctx+1 tokens from
@@ -20,6 +29,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import cliProgress from 'cli-progress'
 import { decodeConfig, parameterCount } from '../config.ts'
 import { loadCorpus } from '../corpus.ts'
 import { saveGpt2Checkpoint } from '../checkpoint.ts'
@@ -31,22 +41,63 @@ import { AdamW, lossAndGrad } from './backprop.ts'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 
+const PRESETS: Record<string, Record<string, string>> = {
+  small: { steps: '1800', batch: '8', lr: '3e-3', merges: '256', layers: '2', heads: '4', embd: '64', ctx: '64', out: path.join(here, '..', 'weights') },
+  large: { steps: '20000', batch: '8', lr: '2e-3', merges: '768', layers: '4', heads: '4', embd: '128', ctx: '256', out: path.join(here, '..', 'weights', 'large') },
+}
+
+/** An SVG line chart of the loss curve (train EMA and held-out probe, nats/token against step). */
+export function lossCurveSvg(log: readonly { step: number; trainLoss: number; heldOutProbeLoss?: number }[]): string {
+  const W = 640, H = 360, m = 40
+  const maxStep = Math.max(1, ...log.map((e) => e.step))
+  const ys = log.flatMap((e) => (e.heldOutProbeLoss !== undefined ? [e.trainLoss, e.heldOutProbeLoss] : [e.trainLoss]))
+  const lo = Math.floor(Math.min(...ys, 10)), hi = Math.ceil(Math.max(...ys, 0))
+  const px = (step: number): number => m + ((W - 2 * m) * step) / maxStep
+  const py = (v: number): number => H - m - ((H - 2 * m) * (v - lo)) / Math.max(1e-9, hi - lo)
+  const line = (pts: [number, number][], color: string): string => `<polyline fill="none" stroke="${color}" stroke-width="2" points="${pts.map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(' ')}"/>`
+  const train = log.map((e): [number, number] => [e.step, e.trainLoss])
+  const held = log.flatMap((e): [number, number][] => (e.heldOutProbeLoss !== undefined ? [[e.step, e.heldOutProbeLoss]] : []))
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${W}" height="${H}" fill="white"/>`,
+    `<line x1="${m}" y1="${H - m}" x2="${W - m}" y2="${H - m}" stroke="black"/><line x1="${m}" y1="${m}" x2="${m}" y2="${H - m}" stroke="black"/>`,
+    `<text x="${W / 2}" y="${H - 8}" text-anchor="middle">step (0 … ${maxStep})</text>`,
+    `<text x="8" y="${m - 12}">loss, nats/token (${lo} … ${hi})</text>`,
+    line(train, '#1f77b4'), line(held, '#d62728'),
+    `<text x="${W - m - 170}" y="${m}" fill="#1f77b4">train (EMA)</text><text x="${W - m - 170}" y="${m + 16}" fill="#d62728">held-out probe</text>`,
+    '</svg>', '',
+  ].join('\n')
+}
+
 function main(): void {
-  const { values } = parseArgs({
+  const { values: given } = parseArgs({
     options: {
-      steps: { type: 'string', default: '1500' }, batch: { type: 'string', default: '8' }, lr: { type: 'string', default: '3e-3' },
-      merges: { type: 'string', default: '256' }, layers: { type: 'string', default: '2' }, heads: { type: 'string', default: '4' },
-      embd: { type: 'string', default: '64' }, ctx: { type: 'string', default: '64' }, seed: { type: 'string', default: '1' },
-      out: { type: 'string', default: path.join(here, '..', 'weights') }, 'eval-every': { type: 'string', default: '250' },
+      preset: { type: 'string', default: 'small' },
+      steps: { type: 'string' }, batch: { type: 'string' }, lr: { type: 'string' },
+      merges: { type: 'string' }, layers: { type: 'string' }, heads: { type: 'string' },
+      embd: { type: 'string' }, ctx: { type: 'string' }, seed: { type: 'string', default: '1' },
+      out: { type: 'string' }, 'eval-every': { type: 'string', default: '250' }, 'eval-step': { type: 'string', default: '1' },
+      'max-minutes': { type: 'string' }, 'extra-corpus': { type: 'string', multiple: true },
     },
   })
+  const preset = PRESETS[given.preset]
+  if (preset === undefined) throw new Error(`--preset must be one of ${Object.keys(PRESETS).join(', ')}`)
+  const values = { ...preset, ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) } as Record<string, string> & { 'extra-corpus'?: string[] }
   const steps = Number(values.steps), batchSize = Number(values.batch), lrMax = Number(values.lr), seed = Number(values.seed)
+  const maxMs = values['max-minutes'] !== undefined ? Number(values['max-minutes']) * 60_000 : Infinity
+  const evalStep = Number(values['eval-step'])
+  for (const [k, v] of [['steps', steps], ['batch', batchSize], ['lr', lrMax], ['eval-step', evalStep]] as const) {
+    if (!(v > 0) || !Number.isFinite(v)) throw new Error(`--${k} must be a positive number`)
+  }
   const t0 = performance.now()
-  const { train, heldOut } = loadCorpus()
+  const corpus = loadCorpus()
+  const extra = (values['extra-corpus'] ?? []).map((f) => fs.readFileSync(f, 'utf8'))
+  const train = [corpus.train, ...extra].join('\n\n')
+  const heldOut = corpus.heldOut
   const tokenizer = trainByteBpe(train, Number(values.merges))
   const trainTokens = tokenizer.encode(train)
   const heldTokens = tokenizer.encode(heldOut)
-  console.log(`tokenizer: ${tokenizer.vocabSize} tokens in ${((performance.now() - t0) / 1000).toFixed(1)} s; train ${trainTokens.length} tokens (${train.length} chars), held-out ${heldTokens.length} tokens (${heldOut.length} chars)`)
+  console.log(`tokenizer: ${tokenizer.vocabSize} tokens in ${((performance.now() - t0) / 1000).toFixed(1)} s; train ${trainTokens.length} tokens (${train.length} chars${extra.length > 0 ? `, ${extra.length} extra corpus file(s)` : ''}), held-out ${heldTokens.length} tokens (${heldOut.length} chars)`)
   const config = decodeConfig({ nLayer: Number(values.layers), nHead: Number(values.heads), nEmbd: Number(values.embd), nCtx: Number(values.ctx), vocabSize: tokenizer.vocabSize })
   const model: GptModel = { config, weights: initWeights(config, seed) }
   console.log(`model: ${JSON.stringify(config)}, ${parameterCount(config)} parameters`)
@@ -59,7 +110,11 @@ function main(): void {
   const log: { step: number; trainLoss: number; heldOutProbeLoss?: number; seconds: number }[] = []
   let ema = NaN
   const tTrain = performance.now()
+  const bar = process.stderr.isTTY ? new cliProgress.SingleBar({ format: 'train |{bar}| {value}/{total} steps | loss {loss} | {tps} tok/s | ETA {eta_formatted}', stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined
+  bar?.start(steps, 0, { loss: '—', tps: '—' })
+  let stepsDone = 0
   for (let step = 1; step <= steps; step++) {
+    if (performance.now() - tTrain > maxMs) break
     const batch: number[][] = []
     for (let b = 0; b < batchSize; b++) {
       const start = Math.floor(rand() * (trainTokens.length - T - 1))
@@ -70,16 +125,22 @@ function main(): void {
     opt.update(grad, { lr, weightDecay: 0.1, clip: 1 })
     ema = Number.isNaN(ema) ? loss : 0.95 * ema + 0.05 * loss
     const seconds = (performance.now() - tTrain) / 1000
-    if (step % 50 === 0 || step === steps) {
+    stepsDone = step
+    bar?.update(step, { loss: ema.toFixed(3), tps: Math.round((step * batchSize * T) / seconds) })
+    const last = step === steps || performance.now() - tTrain > maxMs
+    if (step % 50 === 0 || step === 1 || last) {
       const entry: (typeof log)[number] = { step, trainLoss: ema, seconds }
-      if (step % Number(values['eval-every']) === 0 || step === steps) entry.heldOutProbeLoss = evaluate(model, probe).loss
+      if (step % Number(values['eval-every']) === 0 || step === 1 || last) entry.heldOutProbeLoss = evaluate(model, probe).loss
       log.push(entry)
-      console.log(`step ${step}/${steps} lr ${lr.toExponential(2)} train(ema) ${ema.toFixed(3)}${entry.heldOutProbeLoss !== undefined ? ` held-out probe ${entry.heldOutProbeLoss.toFixed(3)}` : ''} ${seconds.toFixed(0)} s`)
+      if (!bar) console.log(`step ${step}/${steps} lr ${lr.toExponential(2)} train(ema) ${ema.toFixed(3)}${entry.heldOutProbeLoss !== undefined ? ` held-out probe ${entry.heldOutProbeLoss.toFixed(3)}` : ''} ${seconds.toFixed(0)} s`)
     }
   }
+  bar?.stop()
   const trainSeconds = (performance.now() - tTrain) / 1000
-  const held = evaluate(model, heldWindows)
-  const heldBytes = new TextEncoder().encode(tokenizer.decode(heldWindows.flatMap((w) => w.slice(1)))).length
+  if (stepsDone < steps) console.log(`stopped at step ${stepsDone} of ${steps}: --max-minutes ${values['max-minutes']} reached`)
+  const evalWindows = heldWindows.filter((_, i) => i % evalStep === 0)
+  const held = evaluate(model, evalWindows)
+  const heldBytes = new TextEncoder().encode(tokenizer.decode(evalWindows.flatMap((w) => w.slice(1)))).length
   const bitsPerByte = (held.loss * held.count) / Math.LN2 / heldBytes
   console.log(`held-out: loss ${held.loss.toFixed(4)} nats/token, perplexity ${held.perplexity.toFixed(2)} over ${held.count} tokens, ${bitsPerByte.toFixed(3)} bits/byte`)
   const out = values.out
@@ -89,11 +150,12 @@ function main(): void {
   fs.writeFileSync(path.join(out, 'config.json'), JSON.stringify({ ...config, n_layer: config.nLayer, n_head: config.nHead, n_embd: config.nEmbd, n_positions: config.nCtx, vocab_size: config.vocabSize, layer_norm_epsilon: config.layerNormEps }, null, 2) + '\n')
   const report = {
     args: { ...values, out: path.relative(process.cwd(), values.out) }, config, parameters: parameterCount(config), trainTokens: trainTokens.length, heldOutTokens: heldTokens.length,
-    steps, tokensSeen: steps * batchSize * T, trainSeconds: Math.round(trainSeconds),
-    heldOut: { loss: held.loss, perplexity: held.perplexity, tokens: held.count, bitsPerByte, windows: heldWindows.length },
+    steps, stepsDone, tokensSeen: stepsDone * batchSize * T, trainSeconds: Math.round(trainSeconds), extraCorpus: values['extra-corpus'] ?? [],
+    heldOut: { loss: held.loss, perplexity: held.perplexity, tokens: held.count, bitsPerByte, windows: evalWindows.length, everyKthWindow: evalStep, of: heldWindows.length },
     log,
   }
   fs.writeFileSync(path.join(out, 'train-report.json'), JSON.stringify(report, null, 2) + '\n')
+  fs.writeFileSync(path.join(out, 'loss-curve.svg'), lossCurveSvg(log))
   console.log(`wrote ${out}`)
 }
 
