@@ -127,3 +127,16 @@ test('smallToRns: limb i holds ((x mod q_i) + q_i) mod q_i for every coefficient
     }
   }
 })
+
+test('ternary secret at the interval boundaries: r = ⌈2^48/3⌉ − 1, ⌈2^48/3⌉, ⌈2^49/3⌉ − 1, ⌈2^49/3⌉, 0, 2^48 − 1', () => {
+  // ⌈2^48/3⌉ = 0x555555555556 and ⌈2^49/3⌉ = 0xaaaaaaaaaaab: every byte counts, so any error in how the six bytes
+  // are assembled moves at least one of these across a boundary.
+  const rs = [0x555555555555n, 0x555555555556n, 0xaaaaaaaaaaaan, 0xaaaaaaaaaaabn, 0n, 2n ** 48n - 1n]
+  const want = [-1, 0, 0, 1, -1, 1]
+  const bytes = new Uint8Array(6 * rs.length)
+  rs.forEach((r, i) => {
+    for (let j = 0; j < 6; j++) bytes[6 * i + j] = Number((r >> BigInt(8 * j)) & 0xffn)
+  })
+  const fixed: RandomSource = { fill: (out) => out.set(bytes.subarray(0, out.length)) }
+  assert.deepEqual([...sampleTernary(rs.length, fixed)], want)
+})
