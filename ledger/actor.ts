@@ -28,6 +28,7 @@ import { isTxError } from './errors.ts'
 import { Ledger } from './ledger.ts'
 import { Mempool, ReceiptLog, type StoredFate, type TxFate } from './mempool.ts'
 import { defaultParams } from './params.ts'
+import { blockOf, ledgerStats, metagraphOf } from './queries.ts'
 import { LmdbStore } from './store.ts'
 import { tokens } from './units.ts'
 import { listWallets } from './wallet.ts'
@@ -87,7 +88,7 @@ function args(ctx: { args: Readonly<Record<string, unknown>> }): {
 
 export function ledgerBehaviour(): Behaviour<LedgerActorState> {
   return {
-    accepts: ['Ping', 'GetStatus', 'SubmitTx', 'GetAccount', 'GetHead', 'ProduceBlock', 'GetBrains', 'GetParticipant', 'GetTxStatus'],
+    accepts: ['Ping', 'GetStatus', 'SubmitTx', 'GetAccount', 'GetHead', 'ProduceBlock', 'GetBrains', 'GetParticipant', 'GetTxStatus', 'GetMetagraph', 'GetBlock', 'GetLedgerStats'],
     init(ctx) {
       const o = args(ctx)
       const store = LmdbStore.open({ path: path.join(o.dataDir, 'ledger'), shards: o.shards })
@@ -195,6 +196,22 @@ export function ledgerBehaviour(): Behaviour<LedgerActorState> {
             stake: String(p.stake),
           })
         }
+        case 'GetMetagraph': {
+          const m = metagraphOf(ledger, msg.brain)
+          if (!m) return failWith(state, new HandlerError({ actor: ctx.address, tag: 'UnknownBrain', message: JSON.stringify({ brain: msg.brain }) }))
+          return continueWith(state, { _tag: 'Metagraph', ...m })
+        }
+        case 'GetBlock': {
+          const b = blockOf(ledger, msg.height)
+          if (!b) return failWith(state, new HandlerError({ actor: ctx.address, tag: 'UnknownBlock', message: JSON.stringify({ height: msg.height, head: ledger.head().height }) }))
+          const txs = b.txs.map((t) => {
+            const fate = state.receipts.get(t.hash)
+            return { ...t, ...(fate ? { status: fate.status } : {}), ...(fate?.reason !== undefined ? { reason: fate.reason } : {}) }
+          })
+          return continueWith(state, { _tag: 'BlockInfo', ...b, txs })
+        }
+        case 'GetLedgerStats':
+          return continueWith(state, { _tag: 'LedgerStats', ...ledgerStats(ledger) })
         case 'ProduceBlock': {
           const txs = state.mempool.take()
           const verified = txs.map(() => true) // signatures were checked on SubmitTx

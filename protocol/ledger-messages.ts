@@ -63,4 +63,89 @@ export const ParticipantInfo = Schema.TaggedStruct('ParticipantInfo', {
   stake: Units,
 })
 
-export const LEDGER_REQUEST_TAGS = ['SubmitTx', 'GetAccount', 'GetHead', 'ProduceBlock', 'GetBrains', 'GetParticipant', 'GetTxStatus'] as const
+// Participant queries (`based metagraph`, `based brain list`, `based chain block`, `based chain supply`):
+// - GetMetagraph{brain} → Metagraph (the Brain's record and one row per participant, by uid) or UnknownBrain
+// - GetBlock{height} → BlockInfo (header fields and each transaction's hash, kind, sender, nonce, fee and, when the
+//   node still has its receipt, status/reason) or UnknownBlock
+// - GetLedgerStats → LedgerStats (the supply audit of ledger/audit.ts, burn price, open proposals)
+export const GetMetagraph = Schema.TaggedStruct('GetMetagraph', { brain: Count })
+export const GetBlock = Schema.TaggedStruct('GetBlock', { height: Count })
+export const GetLedgerStats = Schema.TaggedStruct('GetLedgerStats', {})
+
+export const BrainSummary = Schema.Struct({
+  id: Count,
+  owner: Str,
+  method: Schema.Literal('burn', 'stake', 'reserved'),
+  acquiredAt: Count,
+  unlockAt: Count,
+  lockedPepe: Units,
+  burnedPepe: Units,
+  name: Str,
+  modelId: Str,
+  weightsHash: Str,
+  rewardTo: Str,
+  registrationFee: Units,
+  ownerBps: Count,
+  minerBps: Count,
+  validators: Count,
+  miners: Count,
+  directStake: Units,
+  stake: Units,
+  pending: Units,
+  performance: Units,
+})
+export const MetagraphRow = Schema.Struct({
+  uid: Count,
+  role: Schema.Literal('miner', 'validator'),
+  computeKey: Str,
+  owner: Str,
+  /** Validator: its pool's stake; miner: 0. */
+  stake: Units,
+  /** The last epoch's score: incentive × 10⁹ (miner) or dividends × 10⁹ (validator). */
+  score: Units,
+  /** Active validator (stake > 0 and ≥ the Brain's percentile threshold); false for miners. */
+  validatorPermit: Schema.Boolean,
+  registeredAt: Count,
+  feePaid: Units,
+  /** Entries in the validator's stored weights (0 for miners). */
+  weights: Count,
+})
+export const Metagraph = Schema.TaggedStruct('Metagraph', { height: Count, brain: BrainSummary, rows: Schema.Array(MetagraphRow) })
+export const BlockInfo = Schema.TaggedStruct('BlockInfo', {
+  height: Count,
+  hash: Hex,
+  parentHash: Hex,
+  stateRoot: Hex,
+  txRoot: Hex,
+  time: Count,
+  proposer: Str,
+  txs: Schema.Array(Schema.Struct({
+    hash: Hex,
+    kind: Str,
+    from: Str,
+    nonce: Units,
+    fee: Units,
+    status: Schema.optional(Str),
+    reason: Schema.optional(Str),
+  })),
+})
+export const LedgerStats = Schema.TaggedStruct('LedgerStats', {
+  height: Count,
+  supplyOk: Schema.Boolean,
+  basedIssued: Units,
+  basedHeld: Units,
+  pepeIssued: Units,
+  pepeHeld: Units,
+  staked: Units,
+  totalStake: Units,
+  emitted: Units,
+  burnCount: Count,
+  nextBurnPrice: Units,
+  stakeBrainAmount: Units,
+  nextProposal: Count,
+  openProposals: Schema.Array(Count),
+})
+
+export const LEDGER_REQUEST_TAGS = [
+  'SubmitTx', 'GetAccount', 'GetHead', 'ProduceBlock', 'GetBrains', 'GetParticipant', 'GetTxStatus', 'GetMetagraph', 'GetBlock', 'GetLedgerStats',
+] as const

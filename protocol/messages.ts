@@ -37,8 +37,14 @@ import { ChallengeMiner, ChallengeResult, GetScores, Scores, SubmitWeights, Weig
 import {
   AccountInfo,
   BlockProduced,
+  BlockInfo,
   BrainList,
   GetAccount,
+  GetBlock,
+  GetLedgerStats,
+  GetMetagraph,
+  LedgerStats,
+  Metagraph,
   GetBrains,
   GetHead,
   GetParticipant,
@@ -109,6 +115,9 @@ export const Message = Schema.Union(
   GetBrains,
   GetParticipant,
   GetTxStatus,
+  GetMetagraph,
+  GetBlock,
+  GetLedgerStats,
   EncryptedLinear,
   RegisterMiner,
   Route,
@@ -158,6 +167,9 @@ export const Reply = Schema.Union(
   BrainList,
   ParticipantInfo,
   TxStatus,
+  Metagraph,
+  BlockInfo,
+  LedgerStats,
   EncryptedLinearReply,
   Routed,
   RoutingTable,
@@ -190,6 +202,9 @@ export interface ReplyMap {
   GetBrains: typeof BrainList.Type
   GetParticipant: typeof ParticipantInfo.Type
   GetTxStatus: typeof TxStatus.Type
+  GetMetagraph: typeof Metagraph.Type
+  GetBlock: typeof BlockInfo.Type
+  GetLedgerStats: typeof LedgerStats.Type
   EncryptedLinear: typeof EncryptedLinearReply.Type
   Route: typeof Routed.Type
   GetRouting: typeof RoutingTable.Type

@@ -1,0 +1,132 @@
+/**
+ * Read-only queries the ledger actor answers for participants' tools (`based metagraph`, `based brain list`,
+ * `based chain block`, `based chain supply`): plain functions of a {@link Ledger}, no writes.
+ *
+ * - {@link metagraphOf}: a Brain's record and one row per participant (uid order) — compute key, owner, role,
+ *   pool stake, the last epoch's score, validator permit (the same 70th-percentile rule emission uses), registration
+ *   height and fee, number of stored weights. Rank, trust, consensus, per-participant emission and a last-update
+ *   height are not stored by the ledger today and are not invented here.
+ * - {@link blockOf}: a stored block's header and its transactions (hash, kind, sender, nonce, fee).
+ * - {@link ledgerStats}: the supply audit of audit.ts (O(state)), the next burn price and open proposals.
+ */
+import { auditSupply } from './audit.ts'
+import { decodeBlock, blockHash } from './block.ts'
+import { toHex } from './codec.ts'
+import { toAddress } from './keys.ts'
+import { Overlay } from './kv.ts'
+import type { Ledger } from './ledger.ts'
+import { activeMask } from './math.ts'
+import { State } from './state.ts'
+import { decodeTx } from './tx.ts'
+
+export interface BrainSummaryData {
+  readonly id: number
+  readonly owner: string
+  readonly method: 'burn' | 'stake' | 'reserved'
+  readonly acquiredAt: number
+  readonly unlockAt: number
+  readonly lockedPepe: string
+  readonly burnedPepe: string
+  readonly name: string
+  readonly modelId: string
+  readonly weightsHash: string
+  readonly rewardTo: string
+  readonly registrationFee: string
+  readonly ownerBps: number
+  readonly minerBps: number
+  readonly validators: number
+  readonly miners: number
+  readonly directStake: string
+  readonly stake: string
+  readonly pending: string
+  readonly performance: string
+}
+export interface MetagraphRowData {
+  readonly uid: number
+  readonly role: 'miner' | 'validator'
+  readonly computeKey: string
+  readonly owner: string
+  readonly stake: string
+  readonly score: string
+  readonly validatorPermit: boolean
+  readonly registeredAt: number
+  readonly feePaid: string
+  readonly weights: number
+}
+
+/** The metagraph of Brain `id`, or undefined when no such Brain is active. */
+export function metagraphOf(ledger: Ledger, id: number): { height: number; brain: BrainSummaryData; rows: MetagraphRowData[] } | undefined {
+  const st = new State(new Overlay(ledger.store))
+  const b = st.brain(id)
+  if (!b) return undefined
+  const validators = st.members(id, 'validator')
+  const miners = st.members(id, 'miner')
+  const vparts = validators.map((k) => ({ k, p: st.participant(id, toHex(k)) }))
+  const permit = activeMask(vparts.map((v) => v.p?.stake ?? 0n), st.params().activeValidatorPercentile)
+  const rows: MetagraphRowData[] = []
+  const row = (k: Uint8Array, active: boolean): void => {
+    const hex = toHex(k)
+    const p = st.participant(id, hex)
+    if (!p) return
+    rows.push({
+      uid: p.uid, role: p.role, computeKey: toAddress(k), owner: toAddress(p.owner), stake: String(p.stake), score: String(p.score),
+      validatorPermit: p.role === 'validator' && active, registeredAt: p.registeredAt, feePaid: String(p.feePaid),
+      weights: p.role === 'validator' ? st.weights(id, hex).length : 0,
+    })
+  }
+  vparts.forEach((v, i) => row(v.k, permit[i] === true))
+  for (const k of miners) row(k, false)
+  rows.sort((x, y) => x.uid - y.uid)
+  return {
+    height: ledger.head().height,
+    brain: {
+      id: b.id, owner: toAddress(b.owner), method: b.method, acquiredAt: b.acquiredAt, unlockAt: b.unlockAt,
+      lockedPepe: String(b.lockedPepe), burnedPepe: String(b.burnedPepe), name: b.name, modelId: b.modelId, weightsHash: b.weightsHash,
+      rewardTo: toAddress(b.rewardTo), registrationFee: String(b.registrationFee), ownerBps: b.ownerBps, minerBps: b.minerBps,
+      validators: b.validators, miners: b.miners, directStake: String(b.directStake), stake: String(b.stake), pending: String(b.pending),
+      performance: String(b.performance),
+    },
+    rows,
+  }
+}
+
+export interface BlockTxData {
+  readonly hash: string
+  readonly kind: string
+  readonly from: string
+  readonly nonce: string
+  readonly fee: string
+}
+/** Block `height` as stored, or undefined when the ledger has no such block. */
+export function blockOf(ledger: Ledger, height: number): {
+  height: number; hash: string; parentHash: string; stateRoot: string; txRoot: string; time: number; proposer: string; txs: BlockTxData[]
+} | undefined {
+  const bytes = ledger.store.block(height)
+  if (!bytes) return undefined
+  const { header, txs } = decodeBlock(bytes)
+  return {
+    height: header.height, hash: toHex(blockHash(header)), parentHash: toHex(header.parentHash), stateRoot: toHex(header.stateRoot),
+    txRoot: toHex(header.txRoot), time: header.time, proposer: toAddress(header.proposer),
+    txs: txs.map((t) => {
+      const d = decodeTx(t)
+      return { hash: toHex(d.hash), kind: d.tx.body.kind, from: toAddress(d.tx.from), nonce: String(d.tx.nonce), fee: String(d.tx.fee) }
+    }),
+  }
+}
+
+/** Supply audit and a few globals. */
+export function ledgerStats(ledger: Ledger): {
+  height: number; supplyOk: boolean; basedIssued: string; basedHeld: string; pepeIssued: string; pepeHeld: string; staked: string
+  totalStake: string; emitted: string; burnCount: number; nextBurnPrice: string; stakeBrainAmount: string; nextProposal: number
+  openProposals: number[]
+} {
+  const a = auditSupply(ledger.store)
+  const g = ledger.globals()
+  const p = ledger.params()
+  return {
+    height: ledger.head().height, supplyOk: a.ok, basedIssued: String(a.basedIssued), basedHeld: String(a.basedHeld),
+    pepeIssued: String(a.pepeIssued), pepeHeld: String(a.pepeHeld), staked: String(a.staked), totalStake: String(a.totalStake),
+    emitted: String(g.emitted), burnCount: g.burnCount, nextBurnPrice: String(p.burnBaseCost + p.burnStepCost * BigInt(g.burnCount)),
+    stakeBrainAmount: String(p.stakeBrainAmount), nextProposal: g.nextProposal, openProposals: [...g.openProposals],
+  }
+}
