@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system packages the project needs on a Debian 12 (bookworm) machine: Mesa 25's lavapipe (CPU
 # Vulkan) from bookworm-backports, because bookworm's Mesa 22 gives Dawn no WebGPU adapter (measured; see
-# docs/PLATFORM.md). Idempotent: does nothing when already installed.
+# docs/PLATFORM.md), and Debian's chromium for the observer page's browser test (driven by playwright-core; no
+# browser is downloaded). Idempotent: does nothing when already installed.
 #
 # The backports suite is added with the mirror this machine already uses: the URIs field of its Debian sources
 # (/etc/apt/sources.list.d/debian.sources, or the `deb` lines of /etc/apt/sources.list). No host is named here.
@@ -9,8 +10,8 @@
 # Works as root, or as a user with sudo. Without either (or off Debian) it says what it could not do and exits 3;
 # the node still runs without the driver, on the TypeScript reference kernels.
 set -euo pipefail
-if dpkg-query -W -f='${Version}' mesa-vulkan-drivers 2>/dev/null | grep -q '^25'; then
-  echo "install-system: mesa-vulkan-drivers $(dpkg-query -W -f='${Version}' mesa-vulkan-drivers) already installed"
+if dpkg-query -W -f='${Version}' mesa-vulkan-drivers 2>/dev/null | grep -q '^25' && [ -x /usr/bin/chromium ]; then
+  echo "install-system: mesa-vulkan-drivers $(dpkg-query -W -f='${Version}' mesa-vulkan-drivers) and chromium already installed"
   exit 0
 fi
 if ! command -v apt-get >/dev/null 2>&1; then
@@ -60,5 +61,11 @@ if [ ! -f "$src" ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
-$SUDO apt-get install -y -qq -t "${codename}-backports" mesa-vulkan-drivers libvulkan1 >/dev/null
-echo "install-system: installed mesa-vulkan-drivers $(dpkg-query -W -f='${Version}' mesa-vulkan-drivers)"
+if ! dpkg-query -W -f='${Version}' mesa-vulkan-drivers 2>/dev/null | grep -q '^25'; then
+  $SUDO apt-get install -y -qq -t "${codename}-backports" mesa-vulkan-drivers libvulkan1 >/dev/null
+fi
+echo "install-system: mesa-vulkan-drivers $(dpkg-query -W -f='${Version}' mesa-vulkan-drivers)"
+if [ ! -x /usr/bin/chromium ]; then
+  $SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null
+fi
+echo "install-system: chromium $(dpkg-query -W -f='${Version}' chromium)"
