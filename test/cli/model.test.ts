@@ -2,6 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
+import { decodeConfig, initWeights, saveGpt2Checkpoint } from 'basedai/model'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -69,5 +70,21 @@ test('based brain template turns a checkpoint into a Brain task with its weights
     assert.match(bad.stderr, /--fraction must be a number in 0..1/)
   } finally {
     fs.rmSync(out, { recursive: true, force: true })
+  }
+})
+
+test('an error during generation goes to stderr on its own line, after the prompt line is ended', () => {
+  // a 300-token model read with GPT-2's tokenizer: the prompt's ids (464, …) are out of range once generation starts
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gen-err-'))
+  try {
+    const config = decodeConfig({ nLayer: 1, nHead: 1, nEmbd: 4, nCtx: 8, vocabSize: 300 })
+    const file = path.join(dir, 'tiny.safetensors')
+    fs.writeFileSync(file, saveGpt2Checkpoint({ config, weights: initWeights(config, 1) }))
+    const r = run('generate', 'The old man', '--weights', file)
+    assert.notEqual(r.status, 0)
+    assert.equal(r.stdout, 'The old man\n')
+    assert.match(r.stderr, /^(based: )?InvalidToken\b/m)
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
   }
 })
