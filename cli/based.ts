@@ -31,6 +31,7 @@ import { failAndExit, flushLogs, openLog } from './exit.ts'
 import { renderMailboxes } from './inspect.ts'
 import { Libp2pTransport } from '../net/index.ts'
 import { registerModelCommands } from './model.ts'
+import { registerParticipantCommands } from './participant.ts'
 import { walletCommand } from './wallet.ts'
 
 function int(name: string, min: number, max: number) {
@@ -318,5 +319,6 @@ program
 
 registerModelCommands(program)
 program.addCommand(walletCommand())
+registerParticipantCommands(program)
 
 program.parseAsync().catch((e: unknown) => failAndExit(e))

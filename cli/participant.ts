@@ -1,0 +1,446 @@
+/**
+ * The participant's command line (btcli's role for BasedAI): every ledger action a Brain owner, miner, validator,
+ * staker or GigaBrain owner takes, signed with a wallet of the data dir and submitted to the running node through
+ * its control endpoint — the same path as `based wallet transfer` (cli/wallet.ts). Wire it in cli/based.ts with
+ * `registerParticipantCommands(program)`.
+ *
+ *   based brain acquire (--burn [--max-cost PEPE] | --stake) --wallet W
+ *   based brain set <brain> <setting> <value> --wallet W     setting: name modelId weightsHash rewardTo registrationFee ownerBps minerBps
+ *   based brain transfer <brain> <to> --wallet W  ·  based brain deactivate <brain> --wallet W  ·  based brain list [--json]
+ *   based register --brain N --as miner|validator --wallet W [--max-fee BASED]
+ *   based stake add|remove <amount> --brain N [--validator <wallet|address>] --wallet W
+ *   based weights set --brain N <uid=weight>... --wallet W
+ *   based propose <param> <value> --wallet W  ·  based vote <proposal> --brain N (--approve | --reject) --wallet W
+ *   based chain head [--json]  ·  based chain block <n> [--json]  ·  based chain supply [--json]
+ *   based metagraph --brain N [--json]
+ *
+ * Every signing command takes the next nonce (queued transactions counted) and the minimum fee, waits for the
+ * transaction's block unless `--no-wait`, and prints the outcome in $BASED. It exits 0 only when the transaction is
+ * included and applied; refused at admission, failed in its block (fee paid, nonce used, body not applied) or
+ * dropped, it prints the ledger's typed reason (`refused: InsufficientFunds: …`, `failed in block 12: NotGigaBrain …`)
+ * and exits 1. With `--json` the outcome is one JSON object on stdout (`status`, `reason` = the typed tag, `detail`).
+ * The passphrase comes from $BASED_WALLET_PASSPHRASE or a prompt that does not echo.
+ */
+import { Command, Option } from 'commander'
+import { Data } from 'effect'
+import path from 'node:path'
+import {
+  GOVERNABLE, InvalidAmount, TxWaitTimeout, WalletError, fromAddress, formatAmount, listWallets, parseAmount, signTx, toAddress,
+  unlockWallet, withMinFee, type GovernableParam, type TxBody,
+} from '../ledger/index.ts'
+import { BRAIN_SETTINGS, type BrainSetting } from '../ledger/tx.ts'
+import type { Metagraph, TxStatus } from '../protocol/index.ts'
+import { findControl } from './control.ts'
+import { askControl } from './control-client.ts'
+import { LEDGER_ADDRESS, PASSPHRASE_ENV, describeReason, passphrase } from './wallet.ts'
+
+const DEFAULT_DATA_DIR = process.env.BASED_DATA_DIR ?? '.data'
+const NET_ADDRESS = '/root/net'
+
+/** A command-line value that cannot be used (a bad uid=weight pair, an unknown setting, a missing flag). */
+export class InvalidInput extends Data.TaggedError('InvalidInput')<{ readonly field: string; readonly reason: string }> {}
+/** The node refused, failed or dropped the transaction: `reason` is the ledger's typed tag. */
+export class TxNotApplied extends Data.TaggedError('TxNotApplied')<{
+  readonly status: 'refused' | 'failed' | 'dropped'
+  readonly reason: string
+  readonly detail: string
+  readonly height?: number
+  readonly hash?: string
+}> {}
+
+interface Common {
+  readonly dataDir: string
+  readonly control?: string
+  readonly json?: boolean
+}
+interface Signing extends Common {
+  readonly wallet: string
+  readonly wait: boolean
+}
+
+const dataDirOf = (o: Common): string => path.resolve(o.dataDir)
+const baseOf = (o: Common): string => findControl(dataDirOf(o), o.control)
+
+function amount(field: string, text: string): bigint {
+  try {
+    return parseAmount(text)
+  } catch {
+    throw new InvalidAmount({ field, reason: `not a decimal amount: ${JSON.stringify(text)}` })
+  }
+}
+function count(field: string, text: string): number {
+  const n = Number(text)
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n)) throw new InvalidInput({ field, reason: `not a non-negative integer: ${JSON.stringify(text)}` })
+  return n
+}
+/** A wallet name of the data dir (its personal key, or its compute key) or an SS58 address. */
+function keyOf(dataDir: string, who: string, which: 'personal' | 'compute'): Uint8Array {
+  const w = listWallets(dataDir).find((x) => x.name === who)
+  return fromAddress(w ? w[which] : who)
+}
+
+function print(o: Common, json: unknown, text: string): void {
+  process.stdout.write(o.json ? `${JSON.stringify(json)}\n` : `${text}\n`)
+}
+
+/** One line for the failure, typed tag first; exit 1. */
+function fail(cmd: string, o: Partial<Common>, e: unknown): never {
+  if (e instanceof TxNotApplied) {
+    if (o.json) process.stdout.write(`${JSON.stringify({ status: e.status, reason: e.reason, detail: e.detail, height: e.height, hash: e.hash })}\n`)
+    const where = e.status === 'refused' ? 'refused' : e.status === 'failed' ? `failed in block ${String(e.height)} (fee paid, nonce used, nothing else applied)` : 'dropped before inclusion (nothing charged)'
+    process.stderr.write(`based ${cmd}: ${where}: ${describeReason(e.reason, e.detail)}\n`)
+  } else if (typeof e === 'object' && e !== null && '_tag' in e) {
+    const { _tag, ...fields } = e as { _tag: string } & Record<string, unknown>
+    const detail = (e as { message?: unknown }).message
+    if (_tag === 'HandlerError' && typeof fields.tag === 'string') {
+      if (o.json) process.stdout.write(`${JSON.stringify({ status: 'error', reason: fields.tag, detail })}\n`)
+      process.stderr.write(`based ${cmd}: ${describeReason(fields.tag, typeof detail === 'string' ? detail : undefined)}\n`)
+    } else {
+      if (o.json) process.stdout.write(`${JSON.stringify({ status: 'error', reason: _tag, detail: fields })}\n`)
+      process.stderr.write(`based ${cmd}: ${_tag} ${JSON.stringify(fields)}\n`)
+      if (_tag === 'PassphraseRequired') process.stderr.write(`  set ${PASSPHRASE_ENV} in the environment, or run in a terminal\n`)
+    }
+  } else process.stderr.write(`based ${cmd}: ${e instanceof Error ? e.message : String(e)}\n`)
+  process.exit(1)
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+
+async function waitForFate(base: string, hash: string, blockTimeMs: number): Promise<typeof TxStatus.Type> {
+  const started = Date.now()
+  const timeoutMs = Math.max(30_000, 20 * blockTimeMs)
+  let unknown = 0
+  for (;;) {
+    const s = await askControl(base, LEDGER_ADDRESS, { _tag: 'GetTxStatus', hash })
+    if (s.status === 'included' || s.status === 'failed' || s.status === 'dropped') return s
+    unknown = s.status === 'unknown' ? unknown + 1 : 0
+    const waited = Date.now() - started
+    if (waited >= timeoutMs || unknown >= 3) throw new TxWaitTimeout({ hash, waitedMs: waited, lastStatus: s.status })
+    await sleep(Math.max(50, Math.min(500, Math.floor(blockTimeMs / 4))))
+  }
+}
+
+export interface Submitted {
+  readonly hash: string
+  readonly fee: bigint
+  /** Block height; undefined with --no-wait. */
+  readonly height?: number
+  readonly personal: string
+  readonly compute: string
+}
+
+/**
+ * Signs `body` (built from the unlocked wallet's public keys) with the wallet's personal key, the next nonce and the
+ * minimum fee; submits it; waits for its block unless `--no-wait`. Throws TxNotApplied on refusal / failure / drop.
+ */
+async function submit(o: Signing, build: (keys: { personal: Uint8Array; compute: Uint8Array }) => TxBody): Promise<Submitted> {
+  const dataDir = dataDirOf(o)
+  const base = baseOf(o)
+  const info = listWallets(dataDir).find((w) => w.name === o.wallet)
+  if (!info) throw new WalletError({ reason: 'not-found', name: o.wallet })
+  const keys = unlockWallet(dataDir, o.wallet, await passphrase('passphrase: '))
+  const body = build({ personal: keys.personal.publicKey, compute: keys.compute.publicKey })
+  const head = await askControl(base, LEDGER_ADDRESS, { _tag: 'GetHead' })
+  const acct = await askControl(base, LEDGER_ADDRESS, { _tag: 'GetAccount', address: info.personal })
+  const tx = signTx(
+    withMinFee({ chainId: head.chainId, from: keys.personal.publicKey, nonce: BigInt(acct.nextNonce), body }, BigInt(head.baseFee), BigInt(head.byteFee)),
+    keys.personal.secretKey,
+  )
+  let accepted: { hash: string }
+  try {
+    accepted = await askControl(base, LEDGER_ADDRESS, { _tag: 'SubmitTx', tx: tx.bytes })
+  } catch (e) {
+    const f = e as { _tag?: unknown; tag?: unknown; message?: unknown }
+    if (f._tag === 'HandlerError' && typeof f.tag === 'string') throw new TxNotApplied({ status: 'refused', reason: f.tag, detail: typeof f.message === 'string' ? f.message : '' })
+    throw e
+  }
+  const out = { hash: accepted.hash, fee: tx.tx.fee, personal: info.personal, compute: info.compute }
+  if (!o.wait) return out
+  if (!o.json) process.stderr.write(`submitted ${accepted.hash}; waiting for its block…\n`)
+  const fate = await waitForFate(base, accepted.hash, head.blockTimeMs)
+  if (fate.status === 'included') return { ...out, height: fate.height ?? 0 }
+  throw new TxNotApplied({
+    status: fate.status === 'failed' ? 'failed' : 'dropped', reason: fate.reason ?? 'Unknown', detail: fate.detail ?? '',
+    hash: accepted.hash, ...(fate.height !== undefined ? { height: fate.height } : {}),
+  })
+}
+
+/** The outcome line of an applied (or, with --no-wait, admitted) transaction. */
+function done(o: Signing, s: Submitted, what: string, extra: Record<string, unknown> = {}): void {
+  const where = s.height === undefined ? 'accepted (not waiting for its block)' : `included in block ${s.height}`
+  print(o, { status: s.height === undefined ? 'accepted' : 'included', height: s.height, hash: s.hash, fee: formatAmount(s.fee), ...extra },
+    `${where}: ${what}, fee ${formatAmount(s.fee)} $BASED (tx ${s.hash})`)
+}
+
+function common(c: Command): Command {
+  return c.option('--data-dir <dir>', 'data directory (wallets, control.json)', DEFAULT_DATA_DIR).option('--control <url>', 'control URL of the node (default: from <data-dir>/control.json)')
+}
+function signing(c: Command): Command {
+  return common(c)
+    .requiredOption('--wallet <name>', 'wallet that signs (its personal key pays; its compute key is the miner/validator identity)')
+    .option('--no-wait', 'return once the node has admitted the transaction, without waiting for its block')
+    .option('--json', 'print the outcome as one JSON object')
+}
+function example(c: Command, text: string): Command {
+  return c.addHelpText('after', `\nExample:\n  ${text}\n`)
+}
+
+async function metagraph(o: Common, brain: number): Promise<typeof Metagraph.Type> {
+  return askControl(baseOf(o), LEDGER_ADDRESS, { _tag: 'GetMetagraph', brain })
+}
+
+const FIXED = (x: string): string => formatAmount(BigInt(x))
+
+function brainCommands(program: Command): void {
+  const brain = program.commands.find((c) => c.name() === 'brain') ?? program.command('brain').description('Brains: acquire, configure, transfer, deactivate, list')
+  example(signing(brain.command('acquire').description('acquire a Brain by burning Pepecoin (the current burn price) or by locking 100,000 Pepecoin for 90 days'))
+    .addOption(new Option('--burn', 'burn Pepecoin (transferable Brain)').conflicts('stake'))
+    .addOption(new Option('--stake', 'lock Pepecoin (not transferable; deactivatable after the lock)').conflicts('burn'))
+    .option('--max-cost <pepe>', 'with --burn: the most Pepecoin to burn (default: the current price)'), 'BASED_WALLET_PASSPHRASE=… based brain acquire --burn --wallet alice')
+    .action(async (o: Signing & { burn?: boolean; stake?: boolean; maxCost?: string }) => {
+      try {
+        if (!o.burn && !o.stake) throw new InvalidInput({ field: '--burn/--stake', reason: 'say how to acquire: --burn or --stake' })
+        const base = baseOf(o)
+        const stats = await askControl(base, LEDGER_ADDRESS, { _tag: 'GetLedgerStats' })
+        const before = new Set((await askControl(base, LEDGER_ADDRESS, { _tag: 'GetBrains' })).ids)
+        const maxCost = o.maxCost !== undefined ? amount('--max-cost', o.maxCost) : BigInt(stats.nextBurnPrice)
+        const s = await submit(o, () => (o.burn ? { kind: 'acquireBrainBurn', maxCost } : { kind: 'acquireBrainStake' }))
+        let id: number | undefined
+        if (s.height !== undefined) {
+          for (const b of (await askControl(base, LEDGER_ADDRESS, { _tag: 'GetBrains' })).ids.filter((x) => !before.has(x))) {
+            if ((await metagraph(o, b)).brain.owner === s.personal) id = b
+          }
+        }
+        const cost = o.burn ? `burned up to ${formatAmount(maxCost)} PEPE` : `locked ${FIXED(stats.stakeBrainAmount)} PEPE`
+        done(o, s, `Brain ${id !== undefined ? `#${id}` : '(id: see `based brain list`)'} acquired by ${o.wallet} (${cost})`, { brain: id })
+      } catch (e) {
+        fail('brain acquire', o, e)
+      }
+    })
+  example(signing(brain.command('set <brain> <setting> <value>').description(`change an owner setting: ${BRAIN_SETTINGS.join(', ')} (rewardTo: wallet name or address; registrationFee in $BASED; *Bps in basis points)`)),
+    'based brain set 8 registrationFee 50 --wallet alice')
+    .action(async (brainText: string, setting: string, value: string, o: Signing) => {
+      try {
+        const brain = count('brain', brainText)
+        if (!(BRAIN_SETTINGS as readonly string[]).includes(setting)) throw new InvalidInput({ field: 'setting', reason: `one of ${BRAIN_SETTINGS.join(', ')}` })
+        const st = setting as BrainSetting
+        const text = st === 'name' || st === 'modelId' || st === 'weightsHash' ? value : ''
+        const key = st === 'rewardTo' ? keyOf(dataDirOf(o), value, 'personal') : new Uint8Array(0)
+        const v = st === 'registrationFee' ? amount('value', value) : st === 'ownerBps' || st === 'minerBps' ? BigInt(count('value', value)) : 0n
+        const s = await submit(o, () => ({ kind: 'setBrain', brain, setting: st, text, key, value: v }))
+        done(o, s, `Brain #${brain} ${setting} = ${st === 'registrationFee' ? `${formatAmount(v)} $BASED` : value}`)
+      } catch (e) {
+        fail('brain set', o, e)
+      }
+    })
+  example(signing(brain.command('transfer <brain> <to>').description('give a burned Brain to another account (wallet name or address)')), 'based brain transfer 8 bob --wallet alice')
+    .action(async (brainText: string, to: string, o: Signing) => {
+      try {
+        const brain = count('brain', brainText)
+        const toKey = keyOf(dataDirOf(o), to, 'personal')
+        const s = await submit(o, () => ({ kind: 'transferBrain', brain, to: toKey }))
+        done(o, s, `Brain #${brain} transferred to ${toAddress(toKey)}`)
+      } catch (e) {
+        fail('brain transfer', o, e)
+      }
+    })
+  example(signing(brain.command('deactivate <brain>').description('end a staked Brain after its lock: Pepecoin unlocked, every stake returned')), 'based brain deactivate 9 --wallet alice')
+    .action(async (brainText: string, o: Signing) => {
+      try {
+        const brain = count('brain', brainText)
+        const s = await submit(o, () => ({ kind: 'deactivateBrain', brain }))
+        done(o, s, `Brain #${brain} deactivated`)
+      } catch (e) {
+        fail('brain deactivate', o, e)
+      }
+    })
+  example(common(brain.command('list').description('active Brains: owner, method, participants, stake, fee')).option('--json', 'JSON array'), 'based brain list --json')
+    .action(async (o: Common) => {
+      try {
+        const ids = (await askControl(baseOf(o), LEDGER_ADDRESS, { _tag: 'GetBrains' })).ids
+        const brains = await Promise.all(ids.map(async (id) => (await metagraph(o, id)).brain))
+        const lines = brains.map((b) => `#${String(b.id).padEnd(5)} ${b.method.padEnd(8)} owner ${b.owner}  validators ${b.validators}  miners ${b.miners}  stake ${FIXED(b.stake)} $BASED  fee ${FIXED(b.registrationFee)} $BASED${b.name ? `  "${b.name}"` : ''}`)
+        print(o, brains, lines.join('\n') || '(no Brains)')
+      } catch (e) {
+        fail('brain list', o, e)
+      }
+    })
+}
+
+function participantCommands(program: Command): void {
+  example(signing(program.command('register').description('register the wallet\'s compute key on a Brain as a miner or validator, paying the Brain\'s registration fee to its owner'))
+    .requiredOption('--brain <n>', 'Brain id')
+    .addOption(new Option('--as <role>', 'role').choices(['miner', 'validator']).makeOptionMandatory())
+    .option('--max-fee <based>', 'the most $BASED to pay (default: the fee the Brain asks now)'), 'based register --brain 8 --as validator --wallet carol')
+    .action(async (o: Signing & { brain: string; as: 'miner' | 'validator'; maxFee?: string }) => {
+      try {
+        const brain = count('--brain', o.brain)
+        const maxFee = o.maxFee !== undefined ? amount('--max-fee', o.maxFee) : BigInt((await metagraph(o, brain)).brain.registrationFee)
+        const s = await submit(o, (k) => ({ kind: 'register', brain, computeKey: k.compute, role: o.as, maxFee }))
+        const row = s.height !== undefined ? (await metagraph(o, brain)).rows.find((r) => r.computeKey === s.compute) : undefined
+        done(o, s, `${s.compute} registered on Brain #${brain} as ${o.as}${row ? ` (uid ${row.uid}, fee ${FIXED(row.feePaid)} $BASED)` : ''}`, { uid: row?.uid, computeKey: s.compute })
+      } catch (e) {
+        fail('register', o, e)
+      }
+    })
+
+  const stake = program.command('stake').description('stake $BASED on a Brain or on one of its validators (delegation)')
+  for (const dir of ['add', 'remove'] as const) {
+    example(signing(stake.command(`${dir} <amount>`).description(dir === 'add' ? 'move $BASED from the balance into a stake position' : 'return staked $BASED to the balance'))
+      .requiredOption('--brain <n>', 'Brain id')
+      .option('--validator <who>', 'a validator\'s compute key (wallet name or address); default: the Brain\'s own pool'),
+    `based stake ${dir} 25 --brain 8 --validator carol --wallet dave`)
+      .action(async (text: string, o: Signing & { brain: string; validator?: string }) => {
+        try {
+          const brain = count('--brain', o.brain)
+          const value = amount('amount', text)
+          const target = o.validator !== undefined ? keyOf(dataDirOf(o), o.validator, 'compute') : new Uint8Array(0)
+          const s = await submit(o, () => ({ kind: dir === 'add' ? 'addStake' : 'removeStake', brain, target, amount: value }))
+          done(o, s, `${dir === 'add' ? 'staked' : 'unstaked'} ${formatAmount(value)} $BASED ${dir === 'add' ? 'on' : 'from'} Brain #${brain}${o.validator !== undefined ? ` (validator ${toAddress(target)})` : ''}`)
+        } catch (e) {
+          fail(`stake ${dir}`, o, e)
+        }
+      })
+  }
+
+  const weights = program.command('weights').description('validator weights')
+  example(signing(weights.command('set <pairs...>').description('set the wallet\'s validator weights on a Brain: uid=weight pairs (weights 0..65535)'))
+    .requiredOption('--brain <n>', 'Brain id'), 'based weights set 1=65535 2=1000 --brain 8 --wallet carol')
+    .action(async (pairs: string[], o: Signing & { brain: string }) => {
+      try {
+        const brain = count('--brain', o.brain)
+        const entries = pairs.map((p) => {
+          const m = /^(\d+)=(\d+)$/.exec(p)
+          if (!m) throw new InvalidInput({ field: 'pairs', reason: `expected uid=weight, got ${JSON.stringify(p)}` })
+          const w = Number(m[2])
+          if (w > 65_535) throw new InvalidInput({ field: 'pairs', reason: `weight ${w} above 65535` })
+          return [Number(m[1]), w] as const
+        }).sort((a, b) => a[0] - b[0])
+        if (entries.some((e, i) => i > 0 && e[0] === (entries[i - 1] as readonly [number, number])[0])) throw new InvalidInput({ field: 'pairs', reason: 'a uid appears twice' })
+        const s = await submit(o, (k) => ({ kind: 'setWeights', brain, computeKey: k.compute, uids: entries.map((e) => e[0]), weights: entries.map((e) => e[1]) }))
+        done(o, s, `weights of ${s.compute} on Brain #${brain}: ${entries.map((e) => `${e[0]}=${e[1]}`).join(' ')}`)
+      } catch (e) {
+        fail('weights set', o, e)
+      }
+    })
+
+  example(signing(program.command('propose <param> <value>').description(`open a governance proposal (foundation or a GigaBrain owner): ${GOVERNABLE.join(', ')}; value in the parameter's own unit (amounts in 10⁻⁹ $BASED)`)),
+    'based propose defaultRegistrationFee 50000000000 --wallet alice')
+    .action(async (param: string, value: string, o: Signing) => {
+      try {
+        if (!(GOVERNABLE as readonly string[]).includes(param)) throw new InvalidInput({ field: 'param', reason: `one of ${GOVERNABLE.join(', ')}` })
+        if (!/^\d+$/.test(value)) throw new InvalidInput({ field: 'value', reason: 'a non-negative integer' })
+        const base = baseOf(o)
+        const before = new Set((await askControl(base, LEDGER_ADDRESS, { _tag: 'GetLedgerStats' })).openProposals)
+        const s = await submit(o, () => ({ kind: 'propose', param: param as GovernableParam, value: BigInt(value) }))
+        const fresh = s.height !== undefined ? (await askControl(base, LEDGER_ADDRESS, { _tag: 'GetLedgerStats' })).openProposals.filter((p) => !before.has(p)) : []
+        done(o, s, `proposal ${fresh.length === 1 ? `#${fresh[0]}` : '(id: see open proposals in `based chain supply`)'}: ${param} = ${value}`, { proposal: fresh.length === 1 ? fresh[0] : undefined })
+      } catch (e) {
+        fail('propose', o, e)
+      }
+    })
+  example(signing(program.command('vote <proposal>').description('vote on a proposal with one of your GigaBrains (one vote per GigaBrain)'))
+    .requiredOption('--brain <n>', 'the GigaBrain that votes')
+    .addOption(new Option('--approve', 'vote yes').conflicts('reject'))
+    .addOption(new Option('--reject', 'vote no').conflicts('approve')), 'based vote 0 --brain 8 --approve --wallet alice')
+    .action(async (proposalText: string, o: Signing & { brain: string; approve?: boolean; reject?: boolean }) => {
+      try {
+        const proposal = count('proposal', proposalText)
+        const brain = count('--brain', o.brain)
+        if (!o.approve && !o.reject) throw new InvalidInput({ field: '--approve/--reject', reason: 'say --approve or --reject' })
+        const s = await submit(o, () => ({ kind: 'vote', proposal, brain, approve: o.approve === true }))
+        done(o, s, `Brain #${brain} voted ${o.approve ? 'yes' : 'no'} on proposal #${proposal}`)
+      } catch (e) {
+        fail('vote', o, e)
+      }
+    })
+}
+
+function queryCommands(program: Command): void {
+  const chain = program.command('chain').description('the chain: head, blocks, supply')
+  example(common(chain.command('head').description('{height, hash, stateRoot, finalizedHeight, peers}: one node finalizes its own blocks (finalizedHeight = height); peers from the net actor, 0 with --no-net'))
+    .option('--json', 'JSON object'), 'based chain head --json')
+    .action(async (o: Common) => {
+      try {
+        const base = baseOf(o)
+        const h = await askControl(base, LEDGER_ADDRESS, { _tag: 'GetHead' })
+        let peers = 0
+        let peersFrom = 'none (no net actor: --no-net)'
+        try {
+          const s = await askControl(base, NET_ADDRESS, { _tag: 'GetStatus' })
+          if (typeof s.detail.peers === 'number') {
+            peers = s.detail.peers
+            peersFrom = NET_ADDRESS
+          }
+        } catch {
+          // no net actor in this node: 0 peers, said in peersFrom
+        }
+        const out = { height: h.height, hash: h.hash, stateRoot: h.stateRoot, finalizedHeight: h.height, peers, peersFrom, chainId: h.chainId, mempool: h.mempool }
+        print(o, out, `height ${h.height} (final: single node)\nhash ${h.hash}\nstate root ${h.stateRoot}\npeers ${peers} (${peersFrom})\nchain ${h.chainId}, mempool ${h.mempool}`)
+      } catch (e) {
+        fail('chain head', o, e)
+      }
+    })
+  example(common(chain.command('block <n>').description('a block: header and transactions (kind, sender, nonce, fee, status)')).option('--json', 'JSON object'), 'based chain block 12 --json')
+    .action(async (n: string, o: Common) => {
+      try {
+        const b = await askControl(baseOf(o), LEDGER_ADDRESS, { _tag: 'GetBlock', height: count('n', n) })
+        const lines = [
+          `block ${b.height} ${b.hash}`, `parent ${b.parentHash}`, `state root ${b.stateRoot}`, `tx root ${b.txRoot}`,
+          `time ${new Date(b.time).toISOString()}, proposer ${b.proposer}, ${b.txs.length} transaction(s)`,
+          ...b.txs.map((t) => `  ${t.hash.slice(0, 16)}… ${t.kind.padEnd(16)} from ${t.from} nonce ${t.nonce} fee ${FIXED(t.fee)} $BASED${t.status ? ` ${t.status}${t.reason ? ` (${t.reason})` : ''}` : ''}`),
+        ]
+        print(o, b, lines.join('\n'))
+      } catch (e) {
+        fail('chain block', o, e)
+      }
+    })
+  example(common(chain.command('supply').description('the supply audit: $BASED issued (genesis + emitted) vs held (balances + stakes + pending), Pepecoin likewise'))
+    .option('--json', 'JSON object (amounts in 10⁻⁹ units)'), 'based chain supply --json')
+    .action(async (o: Common) => {
+      try {
+        const s = await askControl(baseOf(o), LEDGER_ADDRESS, { _tag: 'GetLedgerStats' })
+        print(o, s, [
+          `height ${s.height}: supply ${s.supplyOk ? 'conserved' : 'NOT CONSERVED'}`,
+          `$BASED issued ${FIXED(s.basedIssued)} (emitted ${FIXED(s.emitted)}), held ${FIXED(s.basedHeld)}, staked ${FIXED(s.staked)}`,
+          `PEPE issued ${FIXED(s.pepeIssued)}, held ${FIXED(s.pepeHeld)}; next burn price ${FIXED(s.nextBurnPrice)} PEPE`,
+          `open proposals: ${s.openProposals.join(', ') || 'none'}`,
+        ].join('\n'))
+      } catch (e) {
+        fail('chain supply', o, e)
+      }
+    })
+
+  example(common(program.command('metagraph').description('a Brain\'s participants: uid, compute key, stake, incentive, dividends, validator permit, …'))
+    .requiredOption('--brain <n>', 'Brain id')
+    .option('--json', 'JSON object {brain, rows}'), 'based metagraph --brain 8 --json')
+    .action(async (o: Common & { brain: string }) => {
+      try {
+        const m = await metagraph(o, count('--brain', o.brain))
+        // Rank, trust, consensus, per-participant emission and last update are not stored by the ledger: null.
+        const rows = m.rows.map((r) => ({
+          uid: r.uid, role: r.role, computeKey: r.computeKey, owner: r.owner, stake: FIXED(r.stake),
+          incentive: r.role === 'miner' ? Number(r.score) / 1e9 : 0, dividends: r.role === 'validator' ? Number(r.score) / 1e9 : 0,
+          validatorPermit: r.validatorPermit, registeredAt: r.registeredAt, feePaid: FIXED(r.feePaid), weights: r.weights,
+          rank: null, trust: null, consensus: null, emission: null, lastUpdate: null,
+        }))
+        const b = m.brain
+        const head = `Brain #${b.id} (${b.method}) owner ${b.owner} at height ${m.height}: stake ${FIXED(b.stake)} $BASED, pending emission ${FIXED(b.pending)}, performance ${b.performance}, fee ${FIXED(b.registrationFee)} $BASED`
+        const table = [
+          'UID   ROLE       STAKE($BASED)   INCENTIVE   DIVIDENDS   VPERMIT  REG@     WEIGHTS  COMPUTE KEY',
+          ...rows.map((r) => `${String(r.uid).padEnd(5)} ${r.role.padEnd(10)} ${r.stake.padStart(13)}   ${r.incentive.toFixed(6).padStart(9)}   ${r.dividends.toFixed(6).padStart(9)}   ${(r.validatorPermit ? 'yes' : 'no').padEnd(7)}  ${String(r.registeredAt).padEnd(8)} ${String(r.weights).padEnd(8)} ${r.computeKey}`),
+          '(rank, trust, consensus, emission per uid and last update are not stored by the ledger yet)',
+        ]
+        print(o, { height: m.height, brain: b, rows }, `${head}\n${table.join('\n')}`)
+      } catch (e) {
+        fail('metagraph', o, e)
+      }
+    })
+}
+
+/** Adds brain, register, stake, weights, propose, vote, chain and metagraph to `program`. */
+export function registerParticipantCommands(program: Command): void {
+  brainCommands(program)
+  participantCommands(program)
+  queryCommands(program)
+}

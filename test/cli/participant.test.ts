@@ -1,0 +1,188 @@
+/**
+ * The participant CLI (cli/participant.ts) end to end against one running node (`cluster up --brains 1 --miners 0
+ * --validators 0 --no-net --block-ms 300`), every command a real `node cli/based.ts …` process:
+ * acquire a Brain by burn, register a validator and a miner (fee to the owner), delegate stake to the validator, set
+ * weights, read `metagraph --json`, `chain head --json`, `chain block --json`, `chain supply --json`; refusals
+ * (stake beyond the balance, weights from a miner's wallet, an unfunded wallet) exit 1 with the ledger's typed tag;
+ * balances move by exactly the fees and amounts printed; after the node stops, the LMDB ledger passes the supply audit.
+ */
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { Ledger, LmdbStore, auditSupply, createWallet, parseAmount, tokens } from '../../ledger/index.ts'
+import { askControl } from '../../cli/control-client.ts'
+import { findControl } from '../../cli/control.ts'
+import { until } from '../support/tracker.ts'
+
+const based = new URL('../../cli/based.ts', import.meta.url).pathname
+const LEDGER = '/root/ledger/writer'
+
+interface Run {
+  readonly code: number | null
+  readonly out: string
+  readonly err: string
+}
+
+function run(args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [based, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env })
+    let out = ''
+    let err = ''
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()))
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()))
+    child.on('exit', (code) => resolve({ code, out, err }))
+  })
+}
+
+/** The JSON object a `--json` command printed last on stdout. */
+function json(r: Run): Record<string, unknown> {
+  const line = r.out.trim().split('\n').at(-1) ?? ''
+  try {
+    return JSON.parse(line) as Record<string, unknown>
+  } catch {
+    assert.fail(`not JSON (exit ${String(r.code)}):\n${r.out}\n${r.err}`)
+  }
+}
+
+test('participant story through the CLI: Brain, miner, validator, stake, weights, metagraph, refusals, supply conserved', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'based-participant-'))
+  const fast = { scryptN: 1 << 10 }
+  // Created before the first start: the dev genesis funds each with 1,000 $BASED and 200,000 PEPE.
+  const alice = createWallet(dir, 'alice', 'password1', fast)
+  const carol = createWallet(dir, 'carol', 'password1', fast)
+  const mike = createWallet(dir, 'mike', 'password1', fast)
+  const dave = createWallet(dir, 'dave', 'password1', fast)
+  const env = { ...process.env, BASED_WALLET_PASSPHRASE: 'password1' }
+  const node = spawn(process.execPath, [
+    based, 'cluster', 'up', '--brains', '1', '--miners', '0', '--validators', '0', '--no-net', '--block-ms', '300', '--control-port', '0', '--data-dir', dir,
+  ], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  let err = ''
+  node.stdout.on('data', (d: Buffer) => (out += d.toString()))
+  node.stderr.on('data', (d: Buffer) => (err += d.toString()))
+  const exited = new Promise<number | null>((resolve) => node.on('exit', (code) => resolve(code)))
+  const b = (...a: string[]): Promise<Run> => run([...a, '--data-dir', dir], env)
+  let stakedThen: bigint | undefined
+  try {
+    await until(() => out.includes('control: http://') || node.exitCode !== null, 120_000, 'cluster up')
+    assert.ok(out.includes('control: http://'), `cluster did not start:\n${out}\n${err}`)
+    const url = findControl(dir)
+    createWallet(dir, 'poor', 'password1', fast) // after genesis: never funded
+
+    // A Brain by burn: the first burn costs 1,000 PEPE.
+    const [acq, poor] = await Promise.all([
+      b('brain', 'acquire', '--burn', '--wallet', 'alice', '--json'),
+      b('brain', 'acquire', '--burn', '--wallet', 'poor', '--json'),
+    ])
+    assert.equal(acq.code, 0, acq.err)
+    const a = json(acq)
+    assert.equal(a.status, 'included')
+    const brain = a.brain
+    assert.ok(typeof brain === 'number', acq.out)
+    assert.equal(poor.code, 1)
+    assert.equal(json(poor).reason, 'UnknownAccount')
+    const brainArg = String(brain)
+
+    // A validator and a miner register (each pays the Brain's 100 $BASED fee to alice).
+    const [regV, regM] = await Promise.all([
+      b('register', '--brain', brainArg, '--as', 'validator', '--wallet', 'carol', '--json'),
+      b('register', '--brain', brainArg, '--as', 'miner', '--wallet', 'mike', '--json'),
+    ])
+    assert.equal(regV.code, 0, regV.err)
+    assert.equal(regM.code, 0, regM.err)
+    const v = json(regV)
+    const m = json(regM)
+    assert.equal(v.computeKey, carol.compute)
+    assert.equal(m.computeKey, mike.compute)
+    const minerUid = m.uid
+    assert.ok(typeof minerUid === 'number')
+
+    // Delegation to the validator; refusals: more than the balance, weights from a miner's wallet.
+    const [stake, over, notValidator] = await Promise.all([
+      b('stake', 'add', '50', '--brain', brainArg, '--validator', 'carol', '--wallet', 'dave', '--json'),
+      b('stake', 'add', '5000', '--brain', brainArg, '--wallet', 'dave', '--json'),
+      b('weights', 'set', `${minerUid}=65535`, '--brain', brainArg, '--wallet', 'mike', '--json'),
+    ])
+    assert.equal(stake.code, 0, stake.err)
+    assert.equal(over.code, 1, over.out)
+    assert.equal(json(over).reason, 'InsufficientFunds')
+    assert.match(over.err, /InsufficientFunds/)
+    assert.equal(notValidator.code, 1, notValidator.out)
+    assert.equal(json(notValidator).reason, 'UnknownParticipant')
+
+    const weights = await b('weights', 'set', `${minerUid}=65535`, '--brain', brainArg, '--wallet', 'carol', '--json')
+    assert.equal(weights.code, 0, weights.err)
+
+    const [mg, head, supply, blk, list] = await Promise.all([
+      b('metagraph', '--brain', brainArg, '--json'),
+      b('chain', 'head', '--json'),
+      b('chain', 'supply', '--json'),
+      b('chain', 'block', String(a.height), '--json'),
+      b('brain', 'list', '--json'),
+    ])
+    const g = json(mg) as { brain: { owner: string; validators: number; miners: number; stake: string }; rows: Array<Record<string, unknown>> }
+    assert.equal(g.brain.owner, alice.personal)
+    assert.equal(g.brain.validators, 1)
+    assert.equal(g.brain.miners, 1)
+    const vr = g.rows.find((r) => r.computeKey === carol.compute)
+    const mr = g.rows.find((r) => r.computeKey === mike.compute)
+    assert.ok(vr && mr, mg.out)
+    assert.equal(vr.role, 'validator')
+    assert.equal(vr.stake, '50')
+    assert.equal(vr.validatorPermit, true)
+    assert.equal(vr.weights, 1)
+    assert.equal(vr.owner, carol.personal)
+    assert.equal(mr.role, 'miner')
+    assert.equal(mr.validatorPermit, false)
+    assert.equal(mr.uid, minerUid)
+    assert.equal(mr.trust, null, 'trust is not stored by the ledger: shown as absent, not invented')
+
+    const h = json(head)
+    assert.ok(typeof h.height === 'number' && h.height >= Number(weights.out.match(/"height":(\d+)/)?.[1]))
+    assert.equal(h.finalizedHeight, h.height)
+    assert.equal(h.peers, 0)
+    assert.match(String(h.hash), /^[0-9a-f]{64}$/)
+    assert.match(String(h.stateRoot), /^[0-9a-f]{64}$/)
+
+    const sup = json(supply)
+    assert.equal(sup.supplyOk, true)
+    stakedThen = BigInt(String(sup.staked))
+    const bk = json(blk) as { height: number; txs: Array<{ kind: string; hash: string; status?: string }> }
+    assert.equal(bk.height, a.height)
+    assert.ok(bk.txs.some((t) => t.kind === 'acquireBrainBurn' && t.hash === a.hash && t.status === 'included'), blk.out)
+    assert.ok((json(list) as unknown as Array<{ id: number }>).some((x) => x.id === brain), list.out)
+
+    // Balances: carol paid exactly the registration fee and her two transaction fees; alice burned 1,000 PEPE.
+    const acct = (addr: string) => askControl(url, LEDGER, { _tag: 'GetAccount', address: addr })
+    const fee = (r: Run): bigint => parseAmount(String(json(r).fee))
+    const [ca, da, aa] = await Promise.all([acct(carol.personal), acct(dave.personal), acct(alice.personal)])
+    assert.equal(BigInt(ca.based), tokens(1000) - tokens(100) - fee(regV) - fee(weights))
+    // dave paid 50 + fee; an epoch since may have paid him dividends as the validator pool's only staker.
+    assert.ok(BigInt(da.based) >= tokens(1000) - tokens(50) - fee(stake))
+    assert.equal(da.nonce, '1', 'the refused 5,000 stake consumed no nonce')
+    assert.equal(BigInt(aa.pepe), tokens(200_000) - tokens(1000))
+    assert.ok(BigInt(aa.based) >= tokens(1000) + tokens(200) - fee(acq), 'both registration fees went to the owner')
+
+    const un = await b('stake', 'remove', '10', '--brain', brainArg, '--validator', 'carol', '--wallet', 'dave', '--json')
+    assert.equal(un.code, 0, un.err)
+    const after = json(await b('metagraph', '--brain', brainArg, '--json')) as { rows: Array<Record<string, unknown>> }
+    assert.equal(after.rows.find((r) => r.computeKey === carol.compute)?.stake, '40')
+  } finally {
+    node.kill('SIGINT')
+    await exited
+  }
+  try {
+    const store = LmdbStore.open({ path: path.join(dir, 'ledger') })
+    const ledger = Ledger.open({ store })
+    const audit = auditSupply(ledger.store)
+    assert.ok(audit.ok, JSON.stringify(audit, (_k, x: unknown) => (typeof x === 'bigint' ? String(x) : x)))
+    assert.ok(stakedThen !== undefined)
+    assert.equal(audit.staked, stakedThen - tokens(10), 'the 10 $BASED unstaked left the stake total')
+    await store.close()
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+})
