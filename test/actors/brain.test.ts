@@ -7,12 +7,16 @@ import { PROTOCOL_VERSION, decodeFrame, encodeFrame } from '../../protocol/index
 const brain = new URL('../../actors/roles/brain.ts', import.meta.url).href
 const f32 = (...v: number[]): Uint8Array => new Uint8Array(Float32Array.from(v).buffer)
 
+/** Per-test limit, far below the runner's 300 s (each test takes under 1 s here): a failing test ends, and its system is shut down. */
+const T = { timeout: 30_000 }
+
 async function brainWith(miners: string[]): Promise<ActorSystem> {
   return ActorSystem.start({ kind: 'supervisor', id: 'root', children: [{ kind: 'actor', id: 'brain-1', behaviour: { module: brain }, args: { brainId: 1, miners } }] })
 }
 
-test('Brain routing assigns every query (the paper\'s routing never did): new miners first, then nearest mean', async () => {
+test('Brain routing assigns every query (the paper\'s routing never did): new miners first, then nearest mean', T, async (t) => {
   const sys = await brainWith(['/m/a', '/m/b'])
+  t.after(() => sys.shutdown())
   const b = sys.ref('/root/brain-1')
   // Two fresh miners: the first two queries go one to each (least-loaded, then address order).
   assert.equal((await b.ask({ _tag: 'Route', embedding: f32(10, 0) })).miner, '/m/a')
@@ -37,10 +41,9 @@ test('Brain routing assigns every query (the paper\'s routing never did): new mi
   const answer = decodeFrame(await b.askBytes(encodeFrame({ _tag: 'Ask', v: PROTOCOL_VERSION, to: '/root/brain-1', id: 1, body: { _tag: 'Route', embedding: new Uint8Array(3) } })))
   assert.ok(answer._tag === 'Right' && answer.right._tag === 'Fail' && answer.right.error._tag === 'DecodeError')
   assert.equal(sys.stats()[0]?.restarts, 0)
-  await sys.shutdown()
 })
 
-test('property: every routed query is assigned to exactly one registered miner; counts add up', async () => {
+test('property: every routed query is assigned to exactly one registered miner; counts add up', T, async () => {
   await fc.assert(
     fc.asyncProperty(
       fc.integer({ min: 1, max: 5 }),
@@ -48,21 +51,24 @@ test('property: every routed query is assigned to exactly one registered miner; 
       async (nMiners, points) => {
         const miners = Array.from({ length: nMiners }, (_, i) => `/m/${i}`)
         const sys = await brainWith(miners)
-        const b = sys.ref('/root/brain-1')
-        for (const [x, y] of points) assert.ok(miners.includes((await b.ask({ _tag: 'Route', embedding: f32(x, y) })).miner))
-        const table = await b.ask({ _tag: 'GetRouting' })
-        assert.equal(table.miners.reduce((s, m) => s + m.assigned, 0), points.length)
-        assert.ok(table.miners.every((m) => m.assigned > 0 || points.length < nMiners), 'every miner gets work once there are enough queries')
-        await sys.shutdown()
+        try {
+          const b = sys.ref('/root/brain-1')
+          for (const [x, y] of points) assert.ok(miners.includes((await b.ask({ _tag: 'Route', embedding: f32(x, y) })).miner))
+          const table = await b.ask({ _tag: 'GetRouting' })
+          assert.equal(table.miners.reduce((s, m) => s + m.assigned, 0), points.length)
+          assert.ok(table.miners.every((m) => m.assigned > 0 || points.length < nMiners), 'every miner gets work once there are enough queries')
+        } finally {
+          await sys.shutdown()
+        }
       },
     ),
     { seed: 3, numRuns: 25 },
   )
 })
 
-test('a Brain with no miner refuses routing with a typed error', async () => {
+test('a Brain with no miner refuses routing with a typed error', T, async (t) => {
   const sys = await brainWith([])
+  t.after(() => sys.shutdown())
   await assert.rejects(sys.ref('/root/brain-1').ask({ _tag: 'Route', embedding: f32(1) }), (e: unknown) => (e as { tag?: string }).tag === 'NoMiner')
   await assert.rejects(sys.ref('/root/brain-1').ask({ _tag: 'Route' }), (e: unknown) => (e as { tag?: string }).tag === 'NoMiner')
-  await sys.shutdown()
 })

@@ -5,7 +5,9 @@ import { ActorSystem } from '../../supervisor/index.ts'
 const role = (n: string): string => new URL(`../../actors/roles/${n}.ts`, import.meta.url).href
 const lazy = new URL('../support/lazy-miner.ts', import.meta.url).href
 
-test('a validator catches a miner that runs the wrong weights, and passes an honest one', async () => {
+// The test takes 10–18 s on this loaded 2-core machine; its limit is ~3× that, far below the runner's 300 s, and t.after
+// shuts the system down even when the test times out (a finally would wait for the hung ask).
+test('a validator catches a miner that runs the wrong weights, and passes an honest one', { timeout: 60_000 }, async (t) => {
   const sys = await ActorSystem.start({
     kind: 'supervisor',
     id: 'root',
@@ -21,6 +23,7 @@ test('a validator catches a miner that runs the wrong weights, and passes an hon
       },
     ],
   })
+  t.after(() => sys.shutdown())
   try {
     const v = sys.ref('/root/validator')
     for (let i = 0; i < 3; i++) {

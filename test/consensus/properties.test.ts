@@ -32,7 +32,10 @@ const metagraph = (maxN: number): fc.Arbitrary<EpochInput> =>
 
 const sum = (v: readonly number[]): number => v.reduce((a, b) => a + b, 0)
 
-describe('epoch properties (fast-check)', () => {
+/** Each suite takes under 5 s on this loaded 2-core machine; the limit is far below the runner's 300 s. */
+const T = { timeout: 30_000 }
+
+describe('epoch properties (fast-check)', T, () => {
   test('every output is within 1e-6 of the double-precision formulas (Yuma)', () => {
     fc.assert(
       fc.property(metagraph(12), (input) => {
@@ -137,7 +140,7 @@ describe('epoch properties (fast-check)', () => {
   })
 })
 
-describe('determinism', () => {
+describe('determinism', T, () => {
   const inputs: EpochOptions[] = fc.sample(metagraph(24), { numRuns: 12, seed: 9 }).map((input, k) => ({
     ...input,
     rule: k % 3 === 2 ? 'sigmoid' : 'yuma',
@@ -165,19 +168,22 @@ describe('determinism', () => {
     assert.deepEqual(a, b)
   })
 
-  test('identical in a worker thread', async () => {
+  test('identical in a worker thread', async (t) => {
     const here = inputs.map((x) => runEpoch(x))
     const worker = new Worker(new URL('./epoch-worker.ts', import.meta.url), { workerData: inputs })
+    t.after(async () => {
+      await worker.terminate()
+    })
     const there = await new Promise<unknown>((resolve, reject) => {
       worker.once('message', resolve)
       worker.once('error', reject)
+      worker.once('exit', (code) => reject(new Error(`epoch worker exited with code ${code} before answering`)))
     })
-    await worker.terminate()
     assert.deepEqual(there, here)
   })
 })
 
-describe('consensus on larger metagraphs (the quickselect path)', () => {
+describe('consensus on larger metagraphs (the quickselect path)', T, () => {
   /** Exact stake-weighted upper median per column by sorting (integer stakes, so float sums are exact). */
   function sortedMedian(stake: number[], W: number[][], kappa: number): number[] {
     const n = stake.length

@@ -13,6 +13,8 @@ import { seasonalNaive } from '../../forecast/evaluate.ts'
 const key = (i: number): Uint8Array => new Uint8Array(32).fill(i + 1)
 const salt = (i: number): Uint8Array => new Uint8Array(16).fill(0xa0 + i)
 const PPM = [100_000, 500_000, 900_000]
+/** Each suite takes under 4 s on this loaded 2-core machine; the limit is far below the runner's 300 s. */
+const T = { timeout: 30_000 }
 
 // A real round: Brain 0's queries settled over 12 windows of the simulated chain; the good validator forecasts with
 // the seasonal-naive model (weekly season), the poor one with a flat line at half the level.
@@ -32,7 +34,7 @@ function committed(i: number, f = i === 0 ? good : poor): { commit: Commit; reve
   return { commit: { validator: key(i), commitment: commitForecast(key(i), f, salt(i)) }, reveal: { validator: key(i), forecast: f, salt: salt(i) } }
 }
 
-describe('forecast commit–reveal', () => {
+describe('forecast commit–reveal', T, () => {
   test('encoding round-trips; malformed records are typed errors', () => {
     assert.deepEqual(decodeForecast(encodeForecast(good)), good)
     assert.throws(() => encodeForecast({ ...good, quantilesPpm: [500_000, 100_000, 900_000] }), { _tag: 'InvalidForecastRecord' })
@@ -119,7 +121,7 @@ describe('forecast commit–reveal', () => {
   })
 })
 
-describe('forecast incentive I = R·C + β(t)·Accuracy', () => {
+describe('forecast incentive I = R·C + β(t)·Accuracy', T, () => {
   // two validators (uids 0, 1) with equal stake and identical weights, two miners
   const stake = [100, 100, 0, 0]
   const weights = [[0, 0, 1, 1], [0, 0, 1, 1], [0, 0, 0, 0], [0, 0, 0, 0]]
@@ -162,7 +164,7 @@ describe('forecast incentive I = R·C + β(t)·Accuracy', () => {
     assert.throws(() => forecastIncentive({ consensusIncentive: [1], accuracyQ40: [0n], block: -1 }), { _tag: 'InvalidForecastInput' })
   })
 
-  test('deterministic: the same round scored in a worker thread gives identical integers', async () => {
+  test('deterministic: the same round scored in a worker thread gives identical integers', async (t) => {
     const here = scoreRound({ round, commits: [a.commit, b.commit], reveals: [a.reveal, b.reveal], realised })
     const inc = forecastIncentive({ consensusIncentive: out.incentive, accuracyQ40: acc, block: 3 * BLOCKS_PER_YEAR })
     const src = `
@@ -174,17 +176,21 @@ describe('forecast incentive I = R·C + β(t)·Accuracy', () => {
         parentPort.postMessage({ s: s.map((x) => [x.status, String(x.loss), String(x.accuracyQ40)]), i: i.incentiveQ40.map(String) })
       })`
     const url = new URL('../../forecast/scoring.ts', import.meta.url).href
+    const w = new Worker(src, { eval: true, workerData: { url, round, commits: [a.commit, b.commit], reveals: [a.reveal, b.reveal], realised, inc: out.incentive, acc, block: 3 * BLOCKS_PER_YEAR } })
+    t.after(async () => {
+      await w.terminate()
+    })
     const res = await new Promise<{ s: string[][]; i: string[] }>((resolve, reject) => {
-      const w = new Worker(src, { eval: true, workerData: { url, round, commits: [a.commit, b.commit], reveals: [a.reveal, b.reveal], realised, inc: out.incentive, acc, block: 3 * BLOCKS_PER_YEAR } })
-      w.once('message', (m: { s: string[][]; i: string[] }) => { resolve(m); void w.terminate() })
+      w.once('message', resolve)
       w.once('error', reject)
+      w.once('exit', (code) => reject(new Error(`scoring worker exited with code ${code} before answering`)))
     })
     assert.deepEqual(res.s, here.map((x) => [x.status, String(x.loss), String(x.accuracyQ40)]))
     assert.deepEqual(res.i, inc.incentiveQ40.map(String))
   })
 })
 
-describe('exact scoring properties', () => {
+describe('exact scoring properties', T, () => {
   test('integer quantile loss equals the pinball loss × 10^6; Accuracy is the floor of S/(S + 2L) and falls as the loss grows', async () => {
     const fc = await import('fast-check')
     fc.assert(fc.property(

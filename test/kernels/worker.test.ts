@@ -15,8 +15,10 @@ after(() => gpu.rt?.destroy())
 const roundTrip = <A>(schema: Schema.Schema<A, A>, x: A): A => Schema.decodeUnknownSync(schema)(x)
 
 describe('kernel worker', () => {
-  test('handleKernelRequest: schema-valid requests in, schema-valid replies out (reference backend)', async () => {
+  // Under 0.1 s here; the limit is far below the runner's 300 s.
+  test('handleKernelRequest: schema-valid requests in, schema-valid replies out (reference backend)', { timeout: 30_000 }, async (t) => {
     const svc = await KernelService.create({ forceReference: true })
+    t.after(() => svc.destroy())
     const n = 64
     const q = PRIMES_31[0]
     const x = randomResidues(n, q, rng(1))
@@ -55,7 +57,8 @@ describe('kernel worker', () => {
     assert.deepEqual(Array.from((sq as { codes: Uint8Array }).codes), [0, 1, 2, 3])
   })
 
-  test('runs in a supervised worker thread, reports its adapter, and is restarted with a fresh device after a crash', async () => {
+  // ~8 s on this loaded 2-core machine (reference backend); t.after shuts the system down even on a timeout.
+  test('runs in a supervised worker thread, reports its adapter, and is restarted with a fresh device after a crash', { timeout: 45_000 }, async (t) => {
     const sys = await ActorSystem.start({
       kind: 'supervisor',
       id: 'root',
@@ -70,6 +73,7 @@ describe('kernel worker', () => {
         },
       ],
     })
+    t.after(() => sys.shutdown())
     try {
       const ref = sys.ref('/root/gpu')
       const s1 = await ref.ask({ _tag: 'GetStatus' }, { timeoutMs: 30_000 })

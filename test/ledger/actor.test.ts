@@ -8,7 +8,9 @@ import { LmdbStore, auditSupply, createWallet, defaultParams, listWallets, signT
 
 const actor = new URL('../../ledger/actor.ts', import.meta.url).href
 
-test('ledger actor: dev genesis, SubmitTx checks, blocks on ProduceBlock, supply conserved, state survives a restart', async () => {
+// The test takes ~2.5 s on this loaded 2-core machine; its limit is far below the runner's 300 s. t.after shuts the
+// system down (and removes the data dir) even when the test times out, which a finally alone would not.
+test('ledger actor: dev genesis, SubmitTx checks, blocks on ProduceBlock, supply conserved, state survives a restart', { timeout: 30_000 }, async (t) => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'based-ledger-actor-'))
   createWallet(dataDir, 'alice', 'password1')
   createWallet(dataDir, 'bob', 'password1')
@@ -18,6 +20,10 @@ test('ledger actor: dev genesis, SubmitTx checks, blocks on ProduceBlock, supply
     id: 'root',
     flags: { intensity: 5 },
     children: [{ kind: 'actor', id: 'ledger', behaviour: { module: actor }, args: { dataDir, shards: 3, autoBlocks: false }, faults: true }],
+  })
+  t.after(async () => {
+    await sys.shutdown()
+    fs.rmSync(dataDir, { recursive: true, force: true })
   })
   try {
     const ledger = sys.ref('/root/ledger')
@@ -72,7 +78,9 @@ test('ledger actor: dev genesis, SubmitTx checks, blocks on ProduceBlock, supply
     await sys.shutdown()
   }
   const store = LmdbStore.open({ path: path.join(dataDir, 'ledger'), shards: 3 })
-  assert.ok(auditSupply(store).ok, 'total supply = genesis + emitted − burned after the blocks')
-  await store.close()
-  fs.rmSync(dataDir, { recursive: true, force: true })
+  try {
+    assert.ok(auditSupply(store).ok, 'total supply = genesis + emitted − burned after the blocks')
+  } finally {
+    await store.close()
+  }
 })

@@ -3,7 +3,7 @@
  * (apply.ts executeTx): refused transactions are refused at once with their typed reason, admitted ones land, a
  * failed body is included with its fee and nonce charged, and supply is conserved throughout.
  */
-import { test } from 'node:test'
+import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import os from 'node:os'
@@ -39,8 +39,11 @@ async function outcome(p: Promise<unknown>): Promise<string> {
   }
 }
 
+/** Each test takes under 3 s on this loaded 2-core machine; the limit is far below the runner's 300 s. */
+const T = { timeout: 30_000 }
+
 async function withLedger(
-  names: string[], extra: Record<string, unknown>, body: (ledger: ActorRef, keys: Record<string, KeyPair>) => Promise<void>,
+  t: TestContext, names: string[], extra: Record<string, unknown>, body: (ledger: ActorRef, keys: Record<string, KeyPair>) => Promise<void>,
 ): Promise<void> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'based-admission-'))
   const keys: Record<string, KeyPair> = {}
@@ -54,19 +57,27 @@ async function withLedger(
     flags: { intensity: 5 },
     children: [{ kind: 'actor', id: 'ledger', behaviour: { module: actorModule }, args: { dataDir, shards: 2, autoBlocks: false, ...extra } }],
   })
+  // Runs even when the test times out (the finally below would wait for the hung ask).
+  t.after(async () => {
+    await sys.shutdown()
+    fs.rmSync(dataDir, { recursive: true, force: true })
+  })
   try {
     await body(sys.ref('/root/ledger'), keys)
   } finally {
     await sys.shutdown()
   }
   const store = LmdbStore.open({ path: path.join(dataDir, 'ledger'), shards: 2 })
-  const audit = auditSupply(store)
-  await store.close()
-  fs.rmSync(dataDir, { recursive: true, force: true })
+  let audit: ReturnType<typeof auditSupply>
+  try {
+    audit = auditSupply(store)
+  } finally {
+    await store.close()
+  }
   assert.ok(audit.ok, `supply audit ${JSON.stringify(audit, (_, v: unknown) => (typeof v === 'bigint' ? String(v) : v))}`)
 }
 
-test('a failed body is included: fee paid, nonce consumed, nothing else applied; later txs of the sender still run', () => {
+test('a failed body is included: fee paid, nonce consumed, nothing else applied; later txs of the sender still run', T, () => {
   const f = fixture()
   const to = f.keys.bob!.publicKey
   const [a0, b0] = [f.based('alice'), f.based('bob')]
@@ -90,7 +101,7 @@ test('a failed body is included: fee paid, nonce consumed, nothing else applied;
   assertSupply(fresh.store)
 })
 
-test('mempool lanes: two burns racing for one price both pass admission; the second fails in the block, charged', () => {
+test('mempool lanes: two burns racing for one price both pass admission; the second fails in the block, charged', T, () => {
   const f = fixture()
   const proposer = f.keys.proposer!.publicKey
   const pool = new Mempool(f.ledger, proposer)
@@ -112,7 +123,7 @@ test('mempool lanes: two burns racing for one price both pass admission; the sec
   assert.equal(pool.size, 0)
 })
 
-test('mempool: queued transactions that governance made unchargeable (fee rule raised) are dropped with their reasons', () => {
+test('mempool: queued transactions that governance made unchargeable (fee rule raised) are dropped with their reasons', T, () => {
   const f = fixture({ params: { votingPeriod: 2 } })
   const pool = new Mempool(f.ledger, f.keys.proposer!.publicKey)
   f.block([f.tx('foundation', { kind: 'propose', param: 'baseFee', value: 1_000_000n })])
@@ -136,8 +147,9 @@ test('mempool: queued transactions that governance made unchargeable (fee rule r
   assert.equal(toHex(r.receipts[0]!.hash), toHex(other.hash))
 })
 
-test('receipt log: bounded (oldest forgotten), persisted as JSON lines, unreadable lines skipped, compacted on open', () => {
+test('receipt log: bounded (oldest forgotten), persisted as JSON lines, unreadable lines skipped, compacted on open', T, (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'based-receipts-'))
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }))
   const file = path.join(dir, 'receipts.jsonl')
   const h = (i: number): string => i.toString(16).padStart(64, '0')
   const log = new ReceiptLog(4, file)
@@ -156,12 +168,11 @@ test('receipt log: bounded (oldest forgotten), persisted as JSON lines, unreadab
   // 8 lines > 2 × 4: rewritten to the 4 kept.
   assert.equal(fs.readFileSync(file, 'utf8').trim().split('\n').length, 4)
   assert.deepEqual(new ReceiptLog(4, file).get(h(5)), { status: 'included', height: 5 })
-  fs.rmSync(dir, { recursive: true, force: true })
 })
 
-test('ledger actor: a stream of good and bad transactions from several wallets — every bad one refused with its reason, every good one lands, supply conserved', async () => {
+test('ledger actor: a stream of good and bad transactions from several wallets — every bad one refused with its reason, every good one lands, supply conserved', T, async (t) => {
   const names = ['w0', 'w1', 'w2', 'w3']
-  await withLedger(names, {}, async (ledger, keys) => {
+  await withLedger(t, names, {}, async (ledger, keys) => {
     const ghost = testKeyPair('admission-ghost')
     const rand = mulberry32(16)
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T
@@ -291,8 +302,8 @@ test('ledger actor: a stream of good and bad transactions from several wallets �
   })
 })
 
-test('ledger actor: a tx that passes admission and fails in its block reports failed with the typed reason; block size cap keeps nonce order; MempoolFull', async () => {
-  await withLedger(['alice', 'bob'], { maxBlockTxs: 2, maxMempool: 4 }, async (ledger, keys) => {
+test('ledger actor: a tx that passes admission and fails in its block reports failed with the typed reason; block size cap keeps nonce order; MempoolFull', T, async (t) => {
+  await withLedger(t, ['alice', 'bob'], { maxBlockTxs: 2, maxMempool: 4 }, async (ledger, keys) => {
     const price = P.burnBaseCost
     const a = tx(keys.alice!, 0n, { kind: 'acquireBrainBurn', maxCost: price })
     const b = tx(keys.bob!, 0n, { kind: 'acquireBrainBurn', maxCost: price })

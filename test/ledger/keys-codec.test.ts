@@ -7,7 +7,10 @@ import {
 } from 'basedai/ledger'
 import { Reader, Writer } from '../../ledger/codec.ts'
 
-describe('keys and addresses', () => {
+/** Each suite takes under 2 s on this loaded 2-core machine; the limit is far below the runner's 300 s. */
+const T = { timeout: 30_000 }
+
+describe('keys and addresses', T, () => {
   test('SS58 round trip, checksum and prefix are checked', () => {
     const k = testKeyPair('a')
     const addr = toAddress(k.publicKey)
@@ -34,7 +37,7 @@ describe('keys and addresses', () => {
   })
 })
 
-describe('canonical codec', () => {
+describe('canonical codec', T, () => {
   test('varints: round trip, non-minimal rejected', () => {
     fc.assert(fc.property(fc.bigInt({ min: 0n, max: (1n << 128n) - 1n }), (v) => {
       const b = new Writer().big(v).finish()
@@ -74,6 +77,12 @@ describe('canonical codec', () => {
         weights: fc.array(fc.nat({ max: 65_535 }), { minLength: uids.length, maxLength: uids.length }),
       })
     }),
+    fc.record({ kind: fc.constant('commitForecast' as const), brain: id, computeKey: key32, originHeight: fc.nat(), commitment: key32 }),
+    fc.record({
+      kind: fc.constant('revealForecast' as const), brain: id, computeKey: key32, originHeight: fc.nat(),
+      values: fc.array(fc.bigInt({ min: -(1n << 63n), max: (1n << 63n) - 1n }), { minLength: 1, maxLength: 30 }),
+      salt: fc.uint8Array({ minLength: 16, maxLength: 64 }),
+    }),
   )
 
   test('every tx kind: decode(encode(tx)) = tx and re-encodes to the same bytes', () => {
@@ -106,8 +115,8 @@ describe('canonical codec', () => {
   })
 })
 
-describe('parallel signature verification', () => {
-  test('worker pool and libuv threadpool agree with inline verify, bad signatures included', async () => {
+describe('parallel signature verification', T, () => {
+  test('worker pool and libuv threadpool agree with inline verify, bad signatures included', async (t) => {
     const { SignatureVerifier, verifyTxsAsync } = await import('basedai/ledger')
     const k = testKeyPair('pv')
     const txs = Array.from({ length: 9 }, (_, i) => signTx({ chainId: 'c', from: k.publicKey, nonce: BigInt(i), fee: 1n, body: { kind: 'acquireBrainStake' } }, k.secretKey))
@@ -117,12 +126,10 @@ describe('parallel signature verification', () => {
     assert.deepEqual(want.map((x, i) => x || bad.includes(i)), txs.map(() => true))
     assert.deepEqual(await verifyTxsAsync(txs), want)
     const pool = SignatureVerifier.create(2)
-    try {
-      await pool.ready()
-      assert.deepEqual(await pool.verify(txs), want)
-      assert.deepEqual(await pool.verify([]), [])
-    } finally {
-      await pool.close()
-    }
+    // Closed after the test whatever happens, a timeout included (a finally would wait for a hung verify).
+    t.after(() => pool.close())
+    await pool.ready()
+    assert.deepEqual(await pool.verify(txs), want)
+    assert.deepEqual(await pool.verify([]), [])
   })
 })
