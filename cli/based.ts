@@ -25,8 +25,9 @@ import { decodeFrame, decodeMessageUnknown, encodeFrame, PROTOCOL_VERSION } from
 import type { ActorStats } from '../actors/index.ts'
 import { clusterSpec, countsFor, DEFAULT_CLUSTER } from './cluster.ts'
 import { controlFile, findControl } from './control.ts'
+import { controlFetch as clientControlFetch } from './control-client.ts'
 import { acquireDataDirLock } from './datadir-lock.ts'
-import { ControlHttpError, ControlUnreachable } from './errors.ts'
+import { ControlHttpError } from './errors.ts'
 import { failAndExit, flushLogs, openLog } from './exit.ts'
 import { renderMailboxes } from './inspect.ts'
 import { Libp2pTransport } from '../net/index.ts'
@@ -73,14 +74,8 @@ function packageVersion(): string {
 
 const LEDGER_WRITER = '/root/ledger/writer'
 
-/** fetch to the control endpoint; a refused/reset/timed-out connection is ControlUnreachable. */
-async function controlFetch(url: string, init?: RequestInit): Promise<Response> {
-  try {
-    return await fetch(url, init)
-  } catch (e) {
-    throw new ControlUnreachable({ url, reason: e instanceof Error ? `${e.message}${e.cause instanceof Error ? `: ${e.cause.message}` : ''}` : String(e) })
-  }
-}
+/** fetch to the control endpoint with its auth token (cli/control-client.ts): ControlUnreachable, ControlUnauthorized. */
+const controlFetch = clientControlFetch
 
 const program = new Command()
 program

@@ -13,10 +13,20 @@
  *                               (a loopback client cannot make the node load code from elsewhere).
  *   DELETE /children?supervisor=<address>&id=<id> → stop and remove that child.
  *
+ *   GET  /observer            → the live observer page (cli/observer/): tree, mailboxes, charts, chain, peers
+ *   GET  /events (Accept: text/event-stream) → server-sent events: a snapshot every ~500 ms (cli/observer/hub.ts)
+ *
  * The server is itself a supervised actor (role `control`): it starts in `init` and closes in `terminate`. On start
- * it writes `<dataDir>/control.json` ({ url, pid, startTime }) so clients find it; it removes the file on stop.
+ * it writes `<dataDir>/control.cookie` (a fresh random 32-byte token, hex, mode 0600, atomically) and then
+ * `<dataDir>/control.json` ({ url, pid, startTime }) so clients find it; it removes both on a clean stop.
+ *
+ * Auth: every request must carry the token, as `Authorization: Bearer <token>` (the CLI: cli/control-client.ts) or
+ * as the cookie `based_control_<port>` that `GET /observer?token=<token>` sets (HttpOnly, SameSite=Strict) for the
+ * browser page. Otherwise: 401 `{ error: 'Unauthorized', reason: 'missing-token' | 'wrong-token', hint }`. So only
+ * who can read the data dir's cookie file (its owner, root) can drive the node, as with bitcoind's `.cookie`.
  * A body over 8 MiB is answered 413 with `{ error: 'BodyTooLarge', limit, received }`.
  */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import fs from 'node:fs'
 import http from 'node:http'
 import path from 'node:path'
@@ -26,8 +36,10 @@ import type { ActorStats, Behaviour } from '../actors/index.ts'
 import { basicBehaviour, type BasicState } from '../actors/roles/basic.ts'
 import { PROTOCOL_VERSION, UnknownActor, decodeFrame, encodeFrame } from '../protocol/index.ts'
 import type { ActorSystem, ChildSpecInput } from '../supervisor/index.ts'
+import { rememberControlToken } from './control-client.ts'
 import { isProcessAlive, processStartTime } from './datadir-lock.ts'
-import { BodyTooLarge, NoRunningNode } from './errors.ts'
+import { BodyTooLarge, ControlCookieUnreadable, NoRunningNode } from './errors.ts'
+import { ObserverHub } from './observer/hub.ts'
 
 const MAX_BODY = 8 * 1024 * 1024 + 1024
 
@@ -49,6 +61,111 @@ export interface ControlInfo {
 
 export function controlFile(dataDir: string): string {
   return path.join(dataDir, 'control.json')
+}
+
+/** The auth token file of the control endpoint (bitcoind's `.cookie`): 64 hex characters, mode 0600. */
+export function controlCookieFile(dataDir: string): string {
+  return path.join(dataDir, 'control.cookie')
+}
+
+/** Writes a fresh token to `<dataDir>/control.cookie`: created 0600 aside, then renamed (never half-written). */
+function writeCookie(dataDir: string): string {
+  const token = randomBytes(32).toString('hex')
+  const file = controlCookieFile(dataDir)
+  const tmp = `${file}.${process.pid}.tmp`
+  fs.rmSync(tmp, { force: true })
+  const fd = fs.openSync(tmp, 'wx', 0o600)
+  try {
+    fs.fchmodSync(fd, 0o600)
+    fs.writeSync(fd, token)
+    fs.fsyncSync(fd)
+  } finally {
+    fs.closeSync(fd)
+  }
+  fs.renameSync(tmp, file)
+  return token
+}
+
+/**
+ * Reads the token of the node on `dataDir`. Throws ControlCookieUnreadable (EACCES for another user's node, ENOENT,
+ * MALFORMED) — a 401 later would say less.
+ */
+export function readControlCookie(dataDir: string): string {
+  const file = controlCookieFile(dataDir)
+  let text: string
+  try {
+    text = fs.readFileSync(file, 'utf8').trim()
+  } catch (e) {
+    const code = typeof e === 'object' && e !== null && 'code' in e ? String(e.code) : 'EIO'
+    throw new ControlCookieUnreadable({ path: file, code, hint: code === 'EACCES' ? 'the node belongs to another user: only its owner (or root) can drive it' : 'is the node older than the control token, or was the file removed?' })
+  }
+  if (!/^[0-9a-f]{64}$/.test(text)) throw new ControlCookieUnreadable({ path: file, code: 'MALFORMED', hint: 'expected 64 hex characters' })
+  return text
+}
+
+const digest = (s: string): Buffer => createHash('sha256').update(s).digest()
+
+/** Constant-time comparison (of digests, so lengths do not leak either). */
+function sameToken(given: string, token: string): boolean {
+  return timingSafeEqual(digest(given), digest(token))
+}
+
+function cookieValue(header: string | undefined, name: string): string | undefined {
+  for (const part of (header ?? '').split(';')) {
+    const eq = part.indexOf('=')
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim()
+  }
+  return undefined
+}
+
+/** The cookie name carries the port: browsers share cookies across the ports of one host. */
+export function authCookieName(port: number): string {
+  return `based_control_${port}`
+}
+
+/**
+ * Answers 401 once the request body has been read and discarded (up to MAX_DRAIN, then the socket is cut): answering
+ * while a client still sends a large frame would reach it as a connection reset instead of the 401.
+ */
+function refuse(req: http.IncomingMessage, res: http.ServerResponse, reason: 'missing-token' | 'wrong-token'): void {
+  let size = 0
+  req.on('data', (c: Buffer) => {
+    size += c.length
+    if (size > MAX_DRAIN) req.destroy()
+  })
+  req.on('end', () => json(res, 401, { error: 'Unauthorized', reason, hint: AUTH_HINT }))
+  req.resume()
+}
+
+const AUTH_HINT = 'send `Authorization: Bearer <token>` with the token in <data-dir>/control.cookie (the based CLI does), or open /observer?token=<token> once'
+
+/**
+ * Checks a request's token. Answers 401 (and returns false) when it is missing or wrong; `GET /observer?token=`
+ * with the right token is answered with the session cookie and a redirect to the clean URL.
+ */
+function authorize(req: http.IncomingMessage, res: http.ServerResponse, url: URL, token: string, port: number): boolean {
+  const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1]
+  const cookie = cookieValue(req.headers.cookie, authCookieName(port))
+  const query = req.method === 'GET' && url.pathname === '/observer' ? url.searchParams.get('token') : null
+  const given = bearer ?? query ?? cookie
+  if (given === undefined || given === null || given === '') {
+    refuse(req, res, 'missing-token')
+    return false
+  }
+  if (!sameToken(given, token)) {
+    refuse(req, res, 'wrong-token')
+    return false
+  }
+  if (query !== null && bearer === undefined) {
+    res.writeHead(303, {
+      'set-cookie': `${authCookieName(port)}=${token}; HttpOnly; SameSite=Strict; Path=/`,
+      location: '/observer',
+      'cache-control': 'no-store',
+    })
+    res.end()
+    return false
+  }
+  return true
 }
 
 /** At most this much of an oversized body is read (and thrown away) so the 413 answer reaches the client. */
@@ -114,10 +231,18 @@ function json(res: http.ServerResponse, status: number, body: unknown): void {
   res.end(JSON.stringify(body))
 }
 
-async function route(init: ControlInit, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+interface Served {
+  readonly token: string
+  readonly port: number
+  readonly hub: ObserverHub
+}
+
+async function route(init: ControlInit, served: Served, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://localhost')
+  if (!authorize(req, res, url, served.token, served.port)) return
   const system = init.system()
   if (!system) return json(res, 503, { error: 'cluster not started' })
-  const url = new URL(req.url ?? '/', 'http://localhost')
+  if (await served.hub.handle(req, res, url)) return
   if (req.method === 'GET' && url.pathname === '/mailboxes') return json(res, 200, system.stats() satisfies ActorStats[])
   if (req.method === 'GET' && url.pathname === '/tree') return json(res, 200, system.tree())
   if (req.method === 'GET' && url.pathname === '/events') return json(res, 200, system.events())
@@ -178,6 +303,8 @@ async function route(init: ControlInit, req: http.IncomingMessage, res: http.Ser
 
 interface ControlState extends BasicState {
   server: http.Server
+  token: string
+  hub: ObserverHub
 }
 
 /** The control actor. */
@@ -186,8 +313,13 @@ export function controlBehaviour(init: ControlInit): Behaviour<ControlState> {
   return {
     accepts: basic.accepts,
     async init(ctx) {
+      const hub = new ObserverHub(init.system)
+      const served: { token: string; port: number; hub: ObserverHub } = { token: '', port: 0, hub }
       const server = http.createServer((req, res) => {
-        route(init, req, res).catch((e: unknown) => json(res, 500, errorJson(e)))
+        route(init, served, req, res).catch((e: unknown) => {
+          if (res.headersSent) res.destroy()
+          else json(res, 500, errorJson(e))
+        })
       })
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject)
@@ -195,13 +327,21 @@ export function controlBehaviour(init: ControlInit): Behaviour<ControlState> {
       })
       const addr = server.address()
       const port = typeof addr === 'object' && addr ? addr.port : init.port
+      served.port = port
+      // The token file first: a client that finds control.json can read the token at once.
+      try {
+        served.token = writeCookie(init.dataDir)
+      } catch (e) {
+        server.close()
+        throw e
+      }
       const info: ControlInfo = { url: `http://${init.host ?? '127.0.0.1'}:${port}`, pid: process.pid, startTime: processStartTime(process.pid) }
       // Written aside and renamed: a client never reads a half-written control.json.
       const tmp = `${controlFile(init.dataDir)}.${process.pid}.tmp`
       fs.writeFileSync(tmp, JSON.stringify(info))
       fs.renameSync(tmp, controlFile(init.dataDir))
       const b = await basic.init(ctx)
-      return { ...b, server }
+      return { ...b, server, token: served.token, hub }
     },
     handle: (state, msg, ctx) => basic.handle(state, msg, ctx) as ReturnType<Behaviour<ControlState>['handle']>,
     async terminate(state) {
@@ -211,6 +351,12 @@ export function controlBehaviour(init: ControlInit): Behaviour<ControlState> {
       } catch {
         // no file: nothing to remove
       }
+      try {
+        if (fs.readFileSync(controlCookieFile(init.dataDir), 'utf8').trim() === state.token) fs.rmSync(controlCookieFile(init.dataDir), { force: true })
+      } catch {
+        // no cookie: nothing to remove
+      }
+      state.hub.close()
       state.server.closeAllConnections()
       await new Promise<void>((resolve) => state.server.close(() => resolve()))
     },
@@ -223,9 +369,16 @@ const START_HINT = 'start one with `based cluster up` (npm start), or pass --con
  * Finds a running cluster's control URL from `--control` or the data dir's control.json. A control.json left by a
  * process that is gone (it survives SIGKILL) is reported as `NoRunningNode` with reason 'stale-control-file' and the
  * dead pid, instead of a connection error later. Never writes: read-only commands use it beside a running node.
+ * It also reads the node's token from `<dataDir>/control.cookie` (ControlCookieUnreadable if it cannot: another
+ * user's node) and remembers it for that URL, so askControl/controlFetch (cli/control-client.ts) send it.
  */
 export function findControl(dataDir: string, explicit?: string): string {
-  if (explicit) return explicit.replace(/\/$/, '')
+  if (explicit) {
+    const url = explicit.replace(/\/$/, '')
+    // The token of the node on --data-dir, if there is one there (BASED_CONTROL_TOKEN otherwise).
+    if (!process.env.BASED_CONTROL_TOKEN && fs.existsSync(controlCookieFile(dataDir))) rememberControlToken(url, readControlCookie(dataDir))
+    return url
+  }
   const file = controlFile(dataDir)
   let text: string
   try {
@@ -243,5 +396,6 @@ export function findControl(dataDir: string, explicit?: string): string {
   if (!isProcessAlive(info.pid, info.startTime ?? '')) {
     throw new NoRunningNode({ dataDir, reason: 'stale-control-file', pid: info.pid, hint: `process ${info.pid} that wrote ${file} is gone; ${START_HINT}` })
   }
+  if (!process.env.BASED_CONTROL_TOKEN) rememberControlToken(info.url, readControlCookie(dataDir))
   return info.url
 }

@@ -65,3 +65,21 @@ export class BodyTooLarge extends Data.TaggedError('BodyTooLarge')<{
   readonly limit: number
   readonly received: number
 }> {}
+
+/**
+ * The control endpoint refused the request: no token, or not the one in `<data-dir>/control.cookie` (HTTP 401).
+ * The server answers `{ error: 'Unauthorized', reason, hint }` as JSON.
+ */
+export class ControlUnauthorized extends Data.TaggedError('ControlUnauthorized')<{
+  readonly url: string
+  readonly reason: 'missing-token' | 'wrong-token'
+  readonly hint: string
+}> {}
+
+/** The control endpoint's cookie file cannot be read (another user's node: mode 0600; or no node wrote one). */
+export class ControlCookieUnreadable extends Data.TaggedError('ControlCookieUnreadable')<{
+  readonly path: string
+  /** errno code (EACCES, ENOENT, …) or 'MALFORMED'. */
+  readonly code: string
+  readonly hint: string
+}> {}

@@ -27,8 +27,9 @@ test('based cluster up: tree starts, control endpoint serves mailboxes and asks,
     assert.match(out, /brain-1/)
     const url = (JSON.parse(fs.readFileSync(path.join(dataDir, 'control.json'), 'utf8')) as { url: string }).url
     assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/)
+    const auth = { authorization: `Bearer ${fs.readFileSync(path.join(dataDir, 'control.cookie'), 'utf8')}` }
 
-    const rows = (await (await fetch(`${url}/mailboxes`)).json()) as ActorStats[]
+    const rows = (await (await fetch(`${url}/mailboxes`, { headers: auth })).json()) as ActorStats[]
     const addresses = rows.map((r) => r.address)
     for (const a of ['/root/ledger/writer', '/root/brains/brain-1', '/root/miners/miner-1', '/root/validators/validator-1', '/root/control']) {
       assert.ok(addresses.includes(a), a)
@@ -36,7 +37,7 @@ test('based cluster up: tree starts, control endpoint serves mailboxes and asks,
     assert.equal(rows.find((r) => r.address === '/root/miners/miner-1')?.placement, 'worker')
 
     const ask = async (to: string, bytes: Uint8Array): Promise<ReturnType<typeof decodeFrame>> =>
-      decodeFrame(new Uint8Array(await (await fetch(`${url}/ask?to=${encodeURIComponent(to)}`, { method: 'POST', body: bytes })).arrayBuffer()))
+      decodeFrame(new Uint8Array(await (await fetch(`${url}/ask?to=${encodeURIComponent(to)}`, { method: 'POST', body: bytes, headers: auth })).arrayBuffer()))
     const status = await ask('/root/brains/brain-1', encodeFrame({ _tag: 'Ask', v: PROTOCOL_VERSION, to: '/root/brains/brain-1', id: 3, body: { _tag: 'GetStatus' } }))
     assert.ok(Either.isRight(status) && status.right._tag === 'Reply' && status.right.body._tag === 'StatusReply')
     const unknown = await ask('/root/nobody', encodeFrame({ _tag: 'Ask', v: PROTOCOL_VERSION, to: '/root/nobody', id: 4, body: { _tag: 'Ping' } }))
@@ -45,7 +46,7 @@ test('based cluster up: tree starts, control endpoint serves mailboxes and asks,
     assert.ok(Either.isRight(garbage) && garbage.right._tag === 'Fail' && garbage.right.error._tag === 'DecodeError')
 
     // based worker attach: a kernel worker joins the running tree; a module outside the project is refused.
-    const attach = spawn(process.execPath, [based, 'worker', 'attach', '--id', 'gpu-1', '--control', url], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const attach = spawn(process.execPath, [based, 'worker', 'attach', '--id', 'gpu-1', '--control', url, '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] })
     let attachOut = ''
     attach.stdout.on('data', (d: Buffer) => (attachOut += d.toString()))
     assert.equal(await new Promise((r) => attach.on('exit', r)), 0)
@@ -61,6 +62,7 @@ test('based cluster up: tree starts, control endpoint serves mailboxes and asks,
     assert.ok(Either.isRight(info) && info.right._tag === 'Reply' && info.right.body._tag === 'KernelInfoReply')
     const outside = await fetch(`${url}/children`, {
       method: 'POST',
+      headers: auth,
       body: JSON.stringify({ supervisor: '/root/miners', spec: { kind: 'actor', id: 'evil', behaviour: { module: '/tmp/evil.ts' }, placement: 'worker' } }),
     })
     assert.equal(outside.status, 400)
@@ -76,7 +78,7 @@ test('based cluster up: tree starts, control endpoint serves mailboxes and asks,
         g.stderr.on('data', (d: Buffer) => (e += d.toString()))
         g.on('exit', (code) => resolve({ code, out: o, err: e }))
       })
-    const enc = await gen('--encrypted', '--control', url)
+    const enc = await gen('--encrypted', '--control', url, '--data-dir', dataDir)
     assert.equal(enc.code, 0, enc.err)
     assert.match(enc.err, /encrypted products/)
     const int8 = await gen('--int8')

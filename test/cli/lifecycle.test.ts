@@ -96,6 +96,7 @@ test('two nodes on one data dir, started at once, many rounds: the second always
         if (r === 1) assert.match(winner.err, /notice: .*--block-ms 300 is ignored/)
         else assert.doesNotMatch(winner.err, /notice:/)
         const url = (JSON.parse(fs.readFileSync(path.join(dataDir, 'control.json'), 'utf8')) as { url: string }).url
+        const auth = { authorization: `Bearer ${fs.readFileSync(path.join(dataDir, 'control.cookie'), 'utf8')}` }
 
         if (r === 0) {
           // Read-only commands work beside the running node.
@@ -106,13 +107,13 @@ test('two nodes on one data dir, started at once, many rounds: the second always
           assert.equal(tree.code, 0, tree.err)
           assert.match(tree.out, /writer/)
           // A 10 MB body is answered 413 with a typed JSON error, not a connection reset.
-          const big = await fetch(`${url}/ask?to=/root/control`, { method: 'POST', body: new Uint8Array(10 * 1024 * 1024) })
+          const big = await fetch(`${url}/ask?to=/root/control`, { method: 'POST', body: new Uint8Array(10 * 1024 * 1024), headers: auth })
           assert.equal(big.status, 413)
           assert.equal(((await big.json()) as { error: string }).error, 'BodyTooLarge')
-          const bigChild = await fetch(`${url}/children`, { method: 'POST', body: new Uint8Array(10 * 1024 * 1024) })
+          const bigChild = await fetch(`${url}/children`, { method: 'POST', body: new Uint8Array(10 * 1024 * 1024), headers: auth })
           assert.equal(bigChild.status, 413)
           // The node still answers afterwards.
-          assert.equal((await fetch(`${url}/tree`)).status, 200)
+          assert.equal((await fetch(`${url}/tree`, { headers: auth })).status, 200)
         }
 
         if (r % 2 === 0) {

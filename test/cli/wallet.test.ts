@@ -13,6 +13,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { createWallet, formatAmount, listWallets, tokens } from '../../ledger/index.ts'
 import { askControl } from '../../cli/control-client.ts'
+import { findControl } from '../../cli/control.ts'
 import { until } from '../support/tracker.ts'
 
 const based = new URL('../../cli/based.ts', import.meta.url).pathname
@@ -148,7 +149,7 @@ test('wallet transfer against a running cluster: refusals exit 1 with the typed 
     assert.equal(good.code, 0, good.err)
     const m = /included in block (\d+): 1\.5 \$BASED from alice/.exec(good.out)
     assert.ok(m, good.out)
-    const url = (JSON.parse(fs.readFileSync(path.join(dir, 'control.json'), 'utf8')) as { url: string }).url
+    const url = findControl(dir) // control.json's URL; remembers the token of control.cookie for askControl
     const head = await askControl(url, '/root/ledger/writer', { _tag: 'GetHead' })
     assert.ok(head.height >= Number(m[1]))
     const b = await askControl(url, '/root/ledger/writer', { _tag: 'GetAccount', address: bob.personal })
