@@ -349,7 +349,7 @@ export function createWasmPolyBackend(module: WasmModule, name: string): WasmPol
       beginScratch()
       const ps = allocScratch(s.k * n * 4)
       const pd = allocScratch(s.K * n * 4)
-      const y = allocScratch(s.k * 8)
+      const y = allocScratch((Math.max(s.k, s.K) + 3) * 48)
       copyIn(ps, src.subarray(0, s.k * n))
       ex.convertCentered(ps, pd, n, s.k, s.K, s.qm, s.qhi, s.qhis, s.invQ, s.pm, s.invP, s.qhp, s.qp, y)
       copyOut(pd, dst.subarray(0, s.K * n))
@@ -359,7 +359,7 @@ export function createWasmPolyBackend(module: WasmModule, name: string): WasmPol
       beginScratch()
       const ps = allocScratch((s.k + s.K) * n * 4)
       const pd = allocScratch(s.K * n * 4)
-      const y = allocScratch(s.k * 8)
+      const y = allocScratch((Math.max(s.k, s.K) + 3) * 48)
       copyIn(ps, src.subarray(0, (s.k + s.K) * n))
       ex.scaleRound(ps, pd, n, s.k, s.K, s.qm, s.yi, s.yis, s.theta, s.pm, s.invP, s.omega, s.tq, y)
       copyOut(pd, dst.subarray(0, s.K * n))
@@ -428,7 +428,7 @@ export function createWasmPolyBackend(module: WasmModule, name: string): WasmPol
       const kk = k + K
       const limb = n * 4
       beginScratch()
-      const y = allocScratch(kk * 8)
+      const y = allocScratch((kk + 3) * 48)
       const lifted = a.map((src) => {
         const p = allocScratch(kk * limb)
         copyIn(p, src.subarray(0, k * n))

@@ -384,7 +384,139 @@ export function reduceMod(src: usize, dst: usize, len: u32, q: u32): void {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// RNS. Tables are arrays in linear memory prepared by the JavaScript side; `y` is a scratch of k f64.
+// SIMD RNS: four coefficients per step (two i64x2 / f64x2 halves). Same integer results as the scalar loops; the
+// float estimates run the same IEEE operations per lane, so v and the rounding are bit-identical to them.
+
+const MAGIC: f64 = 4503599627370496.0 // 2^52
+
+/** f64x2 lanes holding integers in [0, 2^52) → i64x2, exactly (2^52 + x has x in its mantissa). */
+function f2iV(x: v128): v128 {
+  return i64x2.sub(f64x2.add(x, f64x2.splat(MAGIC)), i64x2.splat(0x4330000000000000))
+}
+
+function roundHalfUpV(x: v128): v128 {
+  const f = f64x2.floor(x)
+  return f64x2.add(f, v128.and(f64x2.ge(f64x2.sub(x, f), f64x2.splat(0.5)), f64x2.splat(1.0)))
+}
+
+function reduceSumV(s: v128, sf: v128, p: v128, invP: v128): v128 {
+  const qf = f64x2.max(f64x2.floor(f64x2.mul(sf, invP)), f64x2.splat(0.0))
+  let r = i64x2.sub(s, i64x2.mul(f2iV(qf), p))
+  const zero = i64x2.splat(0)
+  r = i64x2.add(r, v128.and(i64x2.lt_s(r, zero), p))
+  r = i64x2.add(r, v128.and(i64x2.lt_s(r, zero), p))
+  r = i64x2.sub(r, v128.and(i64x2.ge_s(r, p), p))
+  r = i64x2.sub(r, v128.and(i64x2.ge_s(r, p), p))
+  return r
+}
+
+/** y_i = [x_i·w_i]_{q_i} for four coefficients, stored at y + 48·i as i32x4 and two f64x2; returns Σ y_i·m_i as f64x2 ×2. */
+function liftYV(src: usize, nb: usize, c: usize, k: u32, qm: usize, w: usize, ws: usize, mult: usize, y: usize): v128 {
+  let fLo = f64x2.splat(0.0)
+  let fHi = f64x2.splat(0.0)
+  for (let i: usize = 0; i < <usize>k; i++) {
+    const qv = i32x4.splat(load<u32>(qm + (i << 2)))
+    const wv = i32x4.splat(load<u32>(w + (i << 2)))
+    const wsv = i32x4.splat(load<u32>(ws + (i << 2)))
+    const yi = csubV(shoupV(v128.load(src + i * nb + c), wv, wsv, qv), qv)
+    const ylo = f64x2.convert_low_i32x4_u(yi)
+    const yhi = f64x2.convert_low_i32x4_u(i32x4.shuffle(yi, yi, 2, 3, 0, 1))
+    const o = y + i * 48
+    v128.store(o, yi)
+    v128.store(o + 16, ylo)
+    v128.store(o + 32, yhi)
+    const m = f64x2.splat(load<f64>(mult + (i << 3)))
+    fLo = f64x2.add(fLo, f64x2.mul(ylo, m))
+    fHi = f64x2.add(fHi, f64x2.mul(yhi, m))
+  }
+  v128.store(y + <usize>k * 48, fHi)
+  return fLo
+}
+
+/** Adds Σ_i y_i·row_i to (sLo, sHi, sfLo, sfHi) stored at acc (4 × v128). */
+function macV(y: usize, k: u32, row: usize, acc: usize): void {
+  let sLo = v128.load(acc)
+  let sHi = v128.load(acc + 16)
+  let sfLo = v128.load(acc + 32)
+  let sfHi = v128.load(acc + 48)
+  for (let i: usize = 0; i < <usize>k; i++) {
+    const o = y + i * 48
+    const cj = load<u32>(row + (i << 2))
+    const cv = i32x4.splat(cj)
+    const cf = f64x2.splat(<f64>cj)
+    const yi = v128.load(o)
+    sLo = i64x2.add(sLo, i64x2.extmul_low_i32x4_u(yi, cv))
+    sHi = i64x2.add(sHi, i64x2.extmul_high_i32x4_u(yi, cv))
+    sfLo = f64x2.add(sfLo, f64x2.mul(v128.load(o + 16), cf))
+    sfHi = f64x2.add(sfHi, f64x2.mul(v128.load(o + 32), cf))
+  }
+  v128.store(acc, sLo)
+  v128.store(acc + 16, sHi)
+  v128.store(acc + 32, sfLo)
+  v128.store(acc + 48, sfHi)
+}
+
+function convertCenteredSimd(
+  src: usize, dst: usize, n: u32, k: u32, K: u32, qm: usize, qhi: usize, qhis: usize, invQ: usize, pm: usize,
+  invP: usize, qhp: usize, qp: usize, y: usize,
+): void {
+  const nb = (<usize>n) << 2
+  const acc = y + (<usize>k + 1) * 48
+  for (let c: usize = 0; c < nb; c += 16) {
+    const vLo = roundHalfUpV(liftYV(src, nb, c, k, qm, qhi, qhis, invQ, y))
+    const vHi = roundHalfUpV(v128.load(y + <usize>k * 48))
+    for (let j: usize = 0; j < <usize>K; j++) {
+      const p = load<u32>(pm + (j << 2))
+      const qpj = f64x2.splat(<f64>load<u32>(qp + (j << 2)))
+      const corr = f64x2.splat(<f64>(k + 1) * <f64>p)
+      // (k + 1)·p − v·[Q]_p: exact in doubles (< 2^36), then exact as integers.
+      const sfLo = f64x2.sub(corr, f64x2.mul(vLo, qpj))
+      const sfHi = f64x2.sub(corr, f64x2.mul(vHi, qpj))
+      v128.store(acc, f2iV(sfLo))
+      v128.store(acc + 16, f2iV(sfHi))
+      v128.store(acc + 32, sfLo)
+      v128.store(acc + 48, sfHi)
+      macV(y, k, qhp + ((j * <usize>k) << 2), acc)
+      const p64 = i64x2.splat(<i64>p)
+      const ip = f64x2.splat(load<f64>(invP + (j << 3)))
+      const rLo = reduceSumV(v128.load(acc), v128.load(acc + 32), p64, ip)
+      const rHi = reduceSumV(v128.load(acc + 16), v128.load(acc + 48), p64, ip)
+      v128.store(dst + j * nb + c, i32x4.shuffle(rLo, rHi, 0, 2, 4, 6))
+    }
+  }
+}
+
+function scaleRoundSimd(
+  src: usize, dst: usize, n: u32, k: u32, K: u32, qm: usize, yInv: usize, yInvS: usize, theta: usize, pm: usize,
+  invP: usize, omega: usize, tq: usize, y: usize,
+): void {
+  const nb = (<usize>n) << 2
+  const acc = y + (<usize>k + 1) * 48
+  for (let c: usize = 0; c < nb; c += 16) {
+    const rdLo = roundHalfUpV(liftYV(src, nb, c, k, qm, yInv, yInvS, theta, y))
+    const rdHi = roundHalfUpV(v128.load(y + <usize>k * 48))
+    for (let j: usize = 0; j < <usize>K; j++) {
+      const p = load<u32>(pm + (j << 2))
+      const xp = v128.load(src + (<usize>k + j) * nb + c)
+      const t = load<u32>(tq + (j << 2))
+      const tv = i32x4.splat(t)
+      const tf = f64x2.splat(<f64>t)
+      v128.store(acc, i64x2.add(f2iV(rdLo), i64x2.extmul_low_i32x4_u(xp, tv)))
+      v128.store(acc + 16, i64x2.add(f2iV(rdHi), i64x2.extmul_high_i32x4_u(xp, tv)))
+      v128.store(acc + 32, f64x2.add(rdLo, f64x2.mul(f64x2.convert_low_i32x4_u(xp), tf)))
+      v128.store(acc + 48, f64x2.add(rdHi, f64x2.mul(f64x2.convert_low_i32x4_u(i32x4.shuffle(xp, xp, 2, 3, 0, 1)), tf)))
+      macV(y, k, omega + ((j * <usize>k) << 2), acc)
+      const p64 = i64x2.splat(<i64>p)
+      const ip = f64x2.splat(load<f64>(invP + (j << 3)))
+      const rLo = reduceSumV(v128.load(acc), v128.load(acc + 32), p64, ip)
+      const rHi = reduceSumV(v128.load(acc + 16), v128.load(acc + 48), p64, ip)
+      v128.store(dst + j * nb + c, i32x4.shuffle(rLo, rHi, 0, 2, 4, 6))
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// RNS. Tables are arrays in linear memory prepared by the JavaScript side; `y` is a scratch of (k + 3)·48 bytes.
 
 /**
  * Exact centred base conversion (HPS §2.2): dst (K limbs of n) ← residues mod p_j of the centred representative of
@@ -408,6 +540,12 @@ export function convertCentered(
   qp: usize,
   y: usize,
 ): void {
+  if (ASC_FEATURE_SIMD) {
+    if ((n & 3) == 0) {
+      convertCenteredSimd(src, dst, n, k, K, qm, qhi, qhis, invQ, pm, invP, qhp, qp, y)
+      return
+    }
+  }
   const nb = (<usize>n) << 2
   for (let c: usize = 0; c < nb; c += 4) {
     let frac: f64 = 0
@@ -458,6 +596,12 @@ export function scaleRound(
   tq: usize,
   y: usize,
 ): void {
+  if (ASC_FEATURE_SIMD) {
+    if ((n & 3) == 0) {
+      scaleRoundSimd(src, dst, n, k, K, qm, yInv, yInvS, theta, pm, invP, omega, tq, y)
+      return
+    }
+  }
   const nb = (<usize>n) << 2
   for (let c: usize = 0; c < nb; c += 4) {
     let f: f64 = 0
