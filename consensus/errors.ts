@@ -47,7 +47,7 @@ export class InvalidEmissionInput extends Data.TaggedError('InvalidEmissionInput
 
 /** The β(t) schedule or a forecaster was given malformed input (a negative block, mismatched lengths, …). */
 export class InvalidForecastInput extends Data.TaggedError('InvalidForecastInput')<{
-  readonly field: 'block' | 'observed' | 'forecast' | 'realised' | 'smoothingPpm' | 'state'
+  readonly field: 'block' | 'blocksPerYear' | 'observed' | 'forecast' | 'realised' | 'smoothingPpm' | 'state'
   readonly reason: string
 }> {
   override get message(): string {

@@ -10,17 +10,23 @@ import { FRAC_BITS } from './fixed.ts'
 /** Blocks per year in the seed's schedule (§3.4.2). */
 export const BLOCKS_PER_YEAR = 3_155_760
 
-/** β(t) as an exact rational num/den. */
-export function betaRational(block: number): { num: bigint; den: bigint } {
+/**
+ * β(t) as an exact rational num/den. `blocksPerYear` (default {@link BLOCKS_PER_YEAR}) is the length of a year in
+ * blocks: the ledger passes its governable parameter, so the schedule follows the chain's own block count.
+ */
+export function betaRational(block: number, blocksPerYear: number = BLOCKS_PER_YEAR): { num: bigint; den: bigint } {
   if (!Number.isSafeInteger(block) || block < 0) {
     throw new InvalidForecastInput({ field: 'block', reason: 'must be a non-negative safe integer' })
   }
-  const y2 = 2 * BLOCKS_PER_YEAR
-  const y4 = 4 * BLOCKS_PER_YEAR
+  if (!Number.isSafeInteger(blocksPerYear) || blocksPerYear < 1 || blocksPerYear > 2 ** 50) {
+    throw new InvalidForecastInput({ field: 'blocksPerYear', reason: 'must be an integer in [1, 2^50]' })
+  }
+  const y2 = 2 * blocksPerYear
+  const y4 = 4 * blocksPerYear
   if (block <= y2) return { num: 0n, den: 1n }
   if (block > y4) return { num: 1n, den: 1n }
   // 0.9 · (t − 2Y) / (2Y) = 9·(t − 2Y) / (20·Y)
-  return { num: 9n * BigInt(block - y2), den: 20n * BigInt(BLOCKS_PER_YEAR) }
+  return { num: 9n * BigInt(block - y2), den: 20n * BigInt(blocksPerYear) }
 }
 
 /** β(t) in Q40 (floor). */

@@ -331,6 +331,8 @@ export function forecastIncentive(input: {
   readonly consensusIncentive: readonly number[]
   readonly accuracyQ40: readonly bigint[]
   readonly block: number
+  /** Length of a year in blocks for β(t) (default consensus/'s BLOCKS_PER_YEAR; the ledger passes its parameter). */
+  readonly blocksPerYear?: number
 }): { readonly incentiveQ40: bigint[]; readonly incentive: number[]; readonly beta: { num: bigint; den: bigint } } {
   const { consensusIncentive, accuracyQ40: acc, block } = input
   if (consensusIncentive.length !== acc.length) throw bad('accuracyQ40', 'one accuracy per uid')
@@ -339,7 +341,7 @@ export function forecastIncentive(input: {
     return BigInt(Math.floor(x * 2 ** 40))
   })
   for (const a of acc) if (typeof a !== 'bigint' || a < 0n || a > Q40_ONE) throw bad('accuracyQ40', 'Q40 integers in [0, 2^40]')
-  const beta = betaRational(block)
+  const beta = input.blocksPerYear === undefined ? betaRational(block) : betaRational(block, input.blocksPerYear)
   const SI = I.reduce((s, x) => s + x, 0n)
   const SA = acc.reduce((s, x) => s + x, 0n)
   const num = I.map((x, i) => {

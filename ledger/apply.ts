@@ -22,6 +22,7 @@ import {
   UnknownProposal, WrongChain, isTxError, type TxError,
 } from './errors.ts'
 import { isGigaBrain, runEpoch, type EpochHook, equalPerformance } from './emission.ts'
+import { clearBrainForecasts, countTx, execCommit, execReveal } from './forecast.ts'
 import { Overlay, type KV } from './kv.ts'
 import { verify } from './keys.ts'
 import { GOVERNABLE, GOVERNABLE_BOUNDS, type Params } from './params.ts'
@@ -77,7 +78,9 @@ export function executeTx(kv: KV, ptx: PreparedTx, ctx: BlockContext, opts: Appl
   const applied = new Overlay(charged)
   let outcome: TxOutcome = { status: 'applied' }
   try {
-    body(new State(applied), ptx.tx.from, toHex(ptx.tx.from), ptx.tx.body, ctx)
+    const st = new State(applied)
+    body(st, ptx.tx.from, toHex(ptx.tx.from), ptx.tx.body, ctx)
+    countTx(st, ctx.params, ctx.height, ptx.tx.body)
     applied.commitTo(charged)
   } catch (e) {
     if (!isTxError(e)) throw e
@@ -255,6 +258,7 @@ function body(st: State, from: Uint8Array, fromHex: string, b: TxBody, ctx: Bloc
       g.pepeLocked -= settled.lockedPepe
       g.brains = g.brains.filter((id) => id !== b.brain)
       st.setBonds(b.brain, [])
+      clearBrainForecasts(st, b.brain)
       st.delBrain(b.brain)
       st.setGlobals(g)
       return
@@ -416,5 +420,11 @@ function body(st: State, from: Uint8Array, fromHex: string, b: TxBody, ctx: Bloc
       st.setWeights(b.brain, ckHex, b.uids, b.weights)
       return
     }
+    case 'commitForecast':
+      execCommit(st, from, b, ctx.height, p)
+      return
+    case 'revealForecast':
+      execReveal(st, from, b, ctx.height, p)
+      return
   }
 }

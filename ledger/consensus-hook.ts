@@ -10,10 +10,16 @@
  *   epoch, Brain performance = 1 + ⌊10^6 × Σᵢ sᵢ·vtrustᵢ⌋ over permitted validators (sᵢ = stake share): the
  *   stake-weighted fraction of the validators' weight that survived consensus clipping, plus 1 so a Brain whose
  *   validators have not set weights still competes by stake alone.
+ * - Forecasting (§3.4.2, ledger/forecast.ts): when the input carries validators' forecast Accuracy and β(t) > 0 (t =
+ *   the height, years of `betaBlocksPerYear` blocks), the incentive becomes I = normalise(Î + β(t)·Â) over all uids
+ *   (forecast/scoring.ts `forecastIncentive`, exact BigInt Q40; Î = consensus incentive, Â = accuracies normalised):
+ *   miner score = ⌊I × 10^9⌋ and `validatorIncentives` = ⌊I × 10^9⌋ for validators, so the forecasters' term is paid
+ *   out of the same incentive part as miners (one split). At β = 0 or with no accuracy the output is as without.
  * - A degenerate input that the consensus module rejects (e.g. no permitted stake) falls back to "no change" —
  *   the same input always gives the same fallback, so determinism holds.
  */
 import { epoch } from '../consensus/index.ts'
+import { forecastIncentive } from '../forecast/scoring.ts'
 import type { EpochHook, EpochOutput } from './emission.ts'
 
 export const yumaEpochHook: EpochHook = (input): EpochOutput => {
@@ -55,14 +61,32 @@ export const yumaEpochHook: EpochHook = (input): EpochOutput => {
   if (permitted > 0) parts.forEach((p, i) => {
     if (permit[i]) agreement += ((stake[i] as number) / permitted) * (out.validatorTrust[i] ?? 0)
   })
+  const blended = blend(input.height, input.betaBlocksPerYear, out.incentive, parts.map((p) => (p.validator ? (p.forecastAccuracyQ40 ?? 0n) : 0n)))
   const sparse: Array<readonly [number, number, number]> = []
   out.bonds.forEach((row, i) => row.forEach((v, j) => {
     if (v !== 0) sparse.push([(parts[i] as { uid: number }).uid, (parts[j] as { uid: number }).uid, v] as const)
   }))
   return {
     performance: 1n + BigInt(Math.floor(Math.min(1, Math.max(0, agreement)) * 1e6)),
-    minerScores: input.miners.map((m) => toScore(at(out.incentive, m.uid))),
+    minerScores: input.miners.map((m) => (blended ? (blended[index.get(m.uid) as number] ?? 0n) : toScore(at(out.incentive, m.uid)))),
     validatorScores: input.validators.map((v) => toScore(at(out.dividends, v.uid))),
     bonds: sparse,
+    ...(blended ? { validatorIncentives: input.validators.map((v) => blended[index.get(v.uid) as number] ?? 0n) } : {}),
   }
+}
+
+/**
+ * I = normalise(Î + β(t)·Â) as integer scores (⌊I·10^9⌋ from the exact Q40 value), or undefined when the forecaster
+ * term is absent (no accuracy above 0, β(t) = 0, or no year length given).
+ */
+function blend(height: number, blocksPerYear: number | undefined, incentive: readonly number[], accuracy: readonly bigint[]): bigint[] | undefined {
+  if (blocksPerYear === undefined || !accuracy.some((a) => a > 0n)) return undefined
+  let r: ReturnType<typeof forecastIncentive>
+  try {
+    r = forecastIncentive({ consensusIncentive: incentive, accuracyQ40: accuracy, block: height, blocksPerYear })
+  } catch {
+    return undefined // malformed input (cannot happen from the ledger's own records): no forecaster term, deterministically
+  }
+  if (r.beta.num === 0n) return undefined
+  return r.incentiveQ40.map((x) => (x * 1_000_000_000n) >> 40n)
 }

@@ -28,6 +28,7 @@ import { BRAIN_POOL, type Brain, type Globals } from './records.ts'
 import type { State } from './state.ts'
 import { activeMask, splitProportional } from './math.ts'
 import { GOVERNABLE, withParam, type Params } from './params.ts'
+import { forecastEndBlock, takeAccuracies } from './forecast.ts'
 
 /** Block reward at height h (h ≥ 1). */
 export function blockReward(p: Params, height: number): bigint {
@@ -45,6 +46,11 @@ export interface EpochParticipant {
   readonly active: boolean
   /** Validators: the (uid, weight) pairs it set with `setWeights` (uids ascending). Miners: empty. */
   readonly weights: ReadonlyArray<readonly [number, number]>
+  /**
+   * Validators: mean forecast Accuracy (Q40, 2^40 = 1) over the rounds scored since the Brain's last epoch
+   * (ledger/forecast.ts; 0 for a validator that did not commit or did not reveal). Absent when no round was scored.
+   */
+  readonly forecastAccuracyQ40?: bigint
 }
 export interface EpochInput {
   readonly brain: number
@@ -53,6 +59,8 @@ export interface EpochInput {
   readonly validators: readonly EpochParticipant[]
   /** Bonds stored by the previous epoch: (validator uid, uid, value). */
   readonly bonds: ReadonlyArray<readonly [number, number, number]>
+  /** Length of a year in blocks for β(t) (the governable `forecastBlocksPerYear`). */
+  readonly betaBlocksPerYear?: number
 }
 /**
  * Result of a consensus epoch; omitted fields keep their stored values. Must be a pure function of the input.
@@ -65,6 +73,12 @@ export interface EpochOutput {
   readonly minerScores?: readonly bigint[]
   readonly validatorScores?: readonly bigint[]
   readonly bonds?: ReadonlyArray<readonly [number, number, number]>
+  /**
+   * Validators' share of the incentive I = R·C + β(t)·Accuracy (same scale as `minerScores`). When given and not all
+   * zero, the incentive part (`minerBps`) is split over miners and validators together by these scores, the
+   * validators' shares paid to the personal key that registered each.
+   */
+  readonly validatorIncentives?: readonly bigint[]
 }
 /** Injected consensus: called once per Brain per tempo, inside block execution. Must be deterministic. */
 export type EpochHook = (input: EpochInput) => EpochOutput
@@ -124,6 +138,7 @@ export function runEpoch(st: State, b: Brain, p: Params, height: number, hook: E
   const validators = validatorKeys.map((k) => ({ key: k, hex: toHex(k), p: st.participant(b.id, toHex(k)) }))
   const vStakes = validators.map((v) => v.p?.stake ?? 0n)
   const active = activeMask(vStakes, p.activeValidatorPercentile)
+  const accuracy = takeAccuracies(st, b.id)
   const out = hook({
     brain: b.id,
     height,
@@ -131,8 +146,10 @@ export function runEpoch(st: State, b: Brain, p: Params, height: number, hook: E
     validators: validators.map((v, i) => ({
       key: v.key, uid: v.p?.uid ?? 0, score: v.p?.score ?? 0n, stake: v.p?.stake ?? 0n, active: active[i] === true,
       weights: st.weights(b.id, v.hex),
+      ...(accuracy ? { forecastAccuracyQ40: accuracy.get(v.hex) ?? 0n } : {}),
     })),
     bonds: st.bonds(b.id),
+    betaBlocksPerYear: p.forecastBlocksPerYear,
   })
   if (out.performance !== undefined && out.performance >= 0n) b.performance = out.performance
   if (out.bonds) st.setBonds(b.id, out.bonds)
@@ -160,9 +177,19 @@ export function runEpoch(st: State, b: Brain, p: Params, height: number, hook: E
     const rest = P - ownerCut
     const mScores = miners.map((m) => m.p?.score ?? 0n)
     const mSum = mScores.reduce((a, x) => a + x, 0n)
+    // Validators' incentive (the forecaster term, I = R·C + β(t)·Accuracy): shares the incentive part with miners.
+    const vInc = out.validatorIncentives !== undefined && out.validatorIncentives.length === validators.length ? out.validatorIncentives : undefined
+    const vIncSum = vInc ? vInc.reduce((a, x) => a + (x > 0n ? x : 0n), 0n) : 0n
     // Miners: by score; with consensus scores all zero nobody mined usefully and the part goes to stakers.
-    let minerPart = miners.length > 0 && !(consensusMiners && mSum === 0n) ? (rest * BigInt(b.minerBps)) / 10_000n : 0n
-    if (minerPart > 0n) {
+    const incentivised = (miners.length > 0 && !(consensusMiners && mSum === 0n)) || vIncSum > 0n
+    let minerPart = incentivised ? (rest * BigInt(b.minerBps)) / 10_000n : 0n
+    if (minerPart > 0n && vInc && vIncSum > 0n) {
+      const parts = splitProportional(minerPart, [...mScores, ...vInc.map((x) => (x > 0n ? x : 0n))])
+      ;[...miners, ...validators].forEach((x, i) => {
+        if (x.p) st.credit(toHex(x.p.owner), 'based', parts[i] as bigint)
+        else minerPart -= parts[i] as bigint
+      })
+    } else if (minerPart > 0n) {
       const parts = splitProportional(minerPart, mScores)
       miners.forEach((m, i) => {
         if (m.p) st.credit(toHex(m.p.owner), 'based', parts[i] as bigint)
@@ -236,6 +263,7 @@ export function tally(st: State, g: Globals, p: Params, id: number): Params {
 /** End-of-block processing: emission, due epochs, due tallies. Mutates `g` (caller stores it). */
 export function endBlock(st: State, g: Globals, params: Params, height: number, hook: EpochHook): Params {
   emit(st, g, params, height)
+  forecastEndBlock(st, g.brains, params, height)
   for (const id of g.brains) {
     if ((height + id) % params.tempo !== 0) continue
     const b = st.brain(id)

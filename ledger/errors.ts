@@ -4,6 +4,9 @@
  * string or number so an error survives structured cloning and msgpack encoding across actor boundaries.
  */
 import { Data } from 'effect'
+import type { CopiedCommitment, OutOfRoundWindow, RevealMismatch } from '../forecast/errors.ts'
+
+export { CopiedCommitment, OutOfRoundWindow, RevealMismatch } from '../forecast/errors.ts'
 
 /** A transaction's bytes or one of its fields are not in canonical form (bad length, bad tag, trailing bytes…). */
 export class MalformedTx extends Data.TaggedError('MalformedTx')<{ readonly field: string; readonly reason: string }> {}
@@ -60,6 +63,12 @@ export class AlreadyVoted extends Data.TaggedError('AlreadyVoted')<{ readonly pr
 export class UnknownProposal extends Data.TaggedError('UnknownProposal')<{ readonly proposal: number }> {}
 /** A bridge mint reference was already used. */
 export class DuplicateMint extends Data.TaggedError('DuplicateMint')<{ readonly ref: string }> {}
+/**
+ * A forecast commit or reveal the round cannot take (forecasting off, origin not a round origin, no commitment to
+ * reveal, already revealed, wrong number of values, …). Copies, windows and mismatches have their own tags
+ * (`CopiedCommitment`, `OutOfRoundWindow`, `RevealMismatch`, from basedai/forecast).
+ */
+export class InvalidForecast extends Data.TaggedError('InvalidForecast')<{ readonly field: string; readonly reason: string }> {}
 /** A block does not follow its parent, has a wrong root, or contains a rejected transaction. */
 export class InvalidBlock extends Data.TaggedError('InvalidBlock')<{ readonly height: number; readonly reason: string }> {}
 /** A stored record cannot be decoded, or the stored state does not hash to the committed root. */
@@ -110,6 +119,10 @@ export type TxError =
   | AlreadyVoted
   | UnknownProposal
   | DuplicateMint
+  | InvalidForecast
+  | CopiedCommitment
+  | OutOfRoundWindow
+  | RevealMismatch
 
 /** Any error of this module. */
 export type LedgerError = TxError | MempoolFull | InvalidBlock | CorruptState | InvalidAddress | InvalidGenesis | WalletError | PassphraseRequired | TxWaitTimeout
@@ -119,6 +132,7 @@ const TX_TAGS = new Set<string>([
   'UnknownAccount', 'UnknownBrain', 'UnknownParticipant', 'BrainCapReached', 'BurnPriceAboveMax', 'ReservedBrain',
   'BrainNotTransferable', 'NotDeactivatable', 'StillLocked', 'SlotsFull', 'AlreadyRegistered',
   'RegistrationFeeAboveMax', 'NotGigaBrain', 'AlreadyVoted', 'UnknownProposal', 'DuplicateMint',
+  'InvalidForecast', 'CopiedCommitment', 'OutOfRoundWindow', 'RevealMismatch',
 ])
 
 /** True for the errors a transaction is rejected with (anything else thrown during apply is a bug). */

@@ -31,6 +31,14 @@ export function genesisEntries(cfg: GenesisConfig): Map<string, Uint8Array> {
     throw new InvalidGenesis({ reason: 'reserved Brain id outside 0..maxBrains-1' })
   if (new Set(p.reservedBrains).size !== p.reservedBrains.length) throw new InvalidGenesis({ reason: 'duplicate reserved id' })
   if (p.blockTimeMs <= 0 || p.halvingInterval <= 0 || p.tempo <= 0) throw new InvalidGenesis({ reason: 'non-positive interval' })
+  if (p.forecastBlocksPerYear < 1) throw new InvalidGenesis({ reason: 'forecastBlocksPerYear must be ≥ 1' })
+  if (p.forecastPeriod > 0) {
+    if (p.forecastBlocksPerStep < 1 || p.forecastHorizon < 1 || p.forecastCommitLead < 1 || p.forecastRevealWindow < 1)
+      throw new InvalidGenesis({ reason: 'forecast step, horizon, commit lead and reveal window must be ≥ 1' })
+    if (p.forecastPeriod % p.forecastBlocksPerStep !== 0)
+      throw new InvalidGenesis({ reason: 'forecastPeriod must be a multiple of forecastBlocksPerStep' })
+    if (p.forecastHorizon * 3 > 4096) throw new InvalidGenesis({ reason: 'forecastHorizon × 3 quantiles above 4096 values' })
+  }
   const kv = new MemoryKV()
   const st = new State(kv)
   st.setParams(p)

@@ -2,7 +2,8 @@
  * `basedai/ledger` — BasedAI's economic state (whitepaper §2.3–2.4, §3.1–3.3, §3.5.2, §3.6) as a deterministic
  * state machine: keys and SS58 addresses, signed transactions with nonces and a fee rule, Brains (burn / stake,
  * 1024 cap, reserved ids), registration with grandfathered fees, staking, emission with halvings, epochs, the
- * 0.5% cap and 70th-percentile validator activity, GigaBrain governance, blocks with Merkle state roots, and LMDB
+ * 0.5% cap and 70th-percentile validator activity, forecast commit/reveal rounds scored into the validators'
+ * incentive (I = R·C + β(t)·Accuracy, ledger/forecast.ts), GigaBrain governance, blocks with Merkle state roots, and LMDB
  * persistence in K shards with one atomic write transaction per block. See docs/LEDGER.md.
  *
  * @example
@@ -28,7 +29,7 @@ export {
 export { toHex, fromHex, bytesEqual } from './codec.ts'
 export { defaultParams, GOVERNABLE, GOVERNABLE_BOUNDS, type Params, type GovernableParam } from './params.ts'
 export {
-  signTx, decodeTx, encodedLength, minFee, withMinFee, TX_KINDS, BRAIN_SETTINGS, MAX_WEIGHTS,
+  signTx, decodeTx, encodedLength, minFee, withMinFee, TX_KINDS, BRAIN_SETTINGS, MAX_WEIGHTS, MAX_FORECAST_VALUES,
   type TxBody, type TxKind, type UnsignedTx, type SignedTx, type PreparedTx, type Role, type BrainSetting,
 } from './tx.ts'
 export { MemoryKV, Overlay, type KV, type KVRead } from './kv.ts'
@@ -40,6 +41,10 @@ export {
   type EpochHook, type EpochInput, type EpochOutput, type EpochParticipant,
 } from './emission.ts'
 export { yumaEpochHook } from './consensus-hook.ts'
+export {
+  FORECAST_QUANTILES_PPM, ForecastKeys, forecastEnabled, forecastRound, scoreDelay, forecastRecord, forecastCommitment,
+  readCommit, readAccuracySums, realisedSeries, countedBrain, type CommitRecord, type AccuracySums,
+} from './forecast.ts'
 export { splitProportional, nearestRankPercentile, activeMask } from './math.ts'
 export { StateRoot, computeStateRoot, verifyStateProof, BUCKETS, type StateProof } from './merkle.ts'
 export { blockHash, encodeBlock, decodeBlock, merkleRoot, type Block, type BlockHeader } from './block.ts'

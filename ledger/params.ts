@@ -56,6 +56,21 @@ export interface Params {
   readonly bridgeAuthority: Uint8Array
   /** Public key of Based Labs leadership: may open proposals and owns the reserved Brains (all zero = none). */
   readonly foundation: Uint8Array
+  /**
+   * Forecast rounds (ledger/forecast.ts): a round's origin is every multiple of this many blocks (≥ 1 × it);
+   * 0 = forecasting off. Must be a multiple of `forecastBlocksPerStep`.
+   */
+  readonly forecastPeriod: number
+  /** Blocks per forecast window (the realised series is counted per window of this many blocks). */
+  readonly forecastBlocksPerStep: number
+  /** Windows forecast per round (τ). */
+  readonly forecastHorizon: number
+  /** Commit window: [origin − forecastCommitLead, origin). */
+  readonly forecastCommitLead: number
+  /** Reveal window: [origin, origin + forecastRevealWindow). */
+  readonly forecastRevealWindow: number
+  /** Length of a year in blocks for β(t) (§3.4.2: β = 0 to 2 years, linear to 0.9 at 4, then 1). Governable. */
+  readonly forecastBlocksPerYear: number
 }
 
 export const BLOCKS_PER_DAY_AT_10S = 8640
@@ -90,6 +105,12 @@ export function defaultParams(over: Partial<Params> = {}): Params {
     votingPeriod: 7 * BLOCKS_PER_DAY_AT_10S,
     bridgeAuthority: new Uint8Array(32),
     foundation: new Uint8Array(32),
+    forecastPeriod: 360,
+    forecastBlocksPerStep: 60,
+    forecastHorizon: 6,
+    forecastCommitLead: 60,
+    forecastRevealWindow: 60,
+    forecastBlocksPerYear: 3_155_760,
     ...over,
   }
 }
@@ -107,6 +128,7 @@ export const GOVERNABLE = [
   'baseFee',
   'byteFee',
   'votingPeriod',
+  'forecastBlocksPerYear',
 ] as const
 export type GovernableParam = (typeof GOVERNABLE)[number]
 
@@ -123,6 +145,7 @@ export const GOVERNABLE_BOUNDS: Readonly<Record<GovernableParam, readonly [bigin
   baseFee: [0n, UNIT],
   byteFee: [0n, UNIT],
   votingPeriod: [1n, 10_000_000n],
+  forecastBlocksPerYear: [1n, 1_000_000_000n],
 }
 
 export function withParam(p: Params, name: GovernableParam, value: bigint): Params {
@@ -140,6 +163,8 @@ export function encodeParams(p: Params): Uint8Array {
   w.uint(p.activeValidatorPercentile).uint(p.brainStakeCapBps).uint(p.gigaBrainBps).uint(p.bonusBps)
   w.uint(p.bonusTopPercent).uint(p.defaultOwnerBps).uint(p.defaultMinerBps).big(p.baseFee).big(p.byteFee)
   w.uint(p.votingPeriod).fixed(p.bridgeAuthority, 32).fixed(p.foundation, 32)
+  w.uint(p.forecastPeriod).uint(p.forecastBlocksPerStep).uint(p.forecastHorizon).uint(p.forecastCommitLead)
+  w.uint(p.forecastRevealWindow).uint(p.forecastBlocksPerYear)
   return w.finish()
 }
 
@@ -162,7 +187,10 @@ export function decodeParams(b: Uint8Array): Params {
     gigaBrainBps: r.uint('gigaBrainBps'), bonusBps: r.uint('bonusBps'), bonusTopPercent: r.uint('bonusTopPercent'),
     defaultOwnerBps: r.uint('defaultOwnerBps'), defaultMinerBps: r.uint('defaultMinerBps'), baseFee: r.big('baseFee'),
     byteFee: r.big('byteFee'), votingPeriod: r.uint('votingPeriod'), bridgeAuthority: r.fixed(32, 'bridgeAuthority'),
-    foundation: r.fixed(32, 'foundation'),
+    foundation: r.fixed(32, 'foundation'), forecastPeriod: r.uint('forecastPeriod'),
+    forecastBlocksPerStep: r.uint('forecastBlocksPerStep'), forecastHorizon: r.uint('forecastHorizon'),
+    forecastCommitLead: r.uint('forecastCommitLead'), forecastRevealWindow: r.uint('forecastRevealWindow'),
+    forecastBlocksPerYear: r.uint('forecastBlocksPerYear'),
   }
   r.end()
   return p

@@ -60,14 +60,50 @@ export type TxBody =
       readonly uids: readonly number[]
       readonly weights: readonly number[]
     }
+  /**
+   * A validator's commitment to its forecast for the round of Brain `brain` starting at `originHeight`
+   * (ledger/forecast.ts): sha256 of (compute key, forecast, salt) as forecast/scoring.ts's `commitForecast`.
+   * Signed by the personal key that registered the validator.
+   */
+  | {
+      readonly kind: 'commitForecast'
+      readonly brain: number
+      readonly computeKey: Uint8Array
+      readonly originHeight: number
+      readonly commitment: Uint8Array
+    }
+  /** Opens a commitment: τ × Q quantile values (window-major, signed 64-bit) and the salt (16..1024 bytes). */
+  | {
+      readonly kind: 'revealForecast'
+      readonly brain: number
+      readonly computeKey: Uint8Array
+      readonly originHeight: number
+      readonly values: readonly bigint[]
+      readonly salt: Uint8Array
+    }
 
 export type TxKind = TxBody['kind']
 export const TX_KINDS: readonly TxKind[] = [
   'transfer', 'transferPepe', 'bridgeMint', 'acquireBrainBurn', 'acquireBrainStake', 'deactivateBrain',
   'transferBrain', 'setBrain', 'register', 'addStake', 'removeStake', 'propose', 'vote', 'setWeights',
+  'commitForecast', 'revealForecast',
 ]
 /** Most entries in one setWeights (validator + miner slots). */
 export const MAX_WEIGHTS = 2048
+/** Most values in one revealForecast. */
+export const MAX_FORECAST_VALUES = 4096
+/** Salt length bounds of a revealForecast (forecast/scoring.ts requires ≥ 16 bytes). */
+export const FORECAST_SALT_MIN = 16
+export const FORECAST_SALT_MAX = 1024
+const I64_MIN = -(1n << 63n)
+const I64_MAX = (1n << 63n) - 1n
+/** Signed 64-bit ↔ unsigned by zigzag (0, −1, 1, −2, … → 0, 1, 2, 3, …): a bijection, so the encoding stays canonical. */
+function zigzag(v: bigint): bigint {
+  return v >= 0n ? v << 1n : ((-v) << 1n) - 1n
+}
+function unzigzag(u: bigint): bigint {
+  return (u & 1n) === 0n ? u >> 1n : -((u + 1n) >> 1n)
+}
 
 export interface UnsignedTx {
   readonly chainId: string
@@ -132,6 +168,16 @@ function writeBody(w: Writer, b: TxBody): void {
       w.uint(b.brain).fixed(b.computeKey, 32).uint(b.uids.length)
       b.uids.forEach((u, i) => w.uint(u).uint(b.weights[i] as number))
       return
+    case 'commitForecast':
+      w.uint(b.brain).fixed(b.computeKey, 32).uint(b.originHeight).fixed(b.commitment, 32)
+      return
+    case 'revealForecast':
+      w.uint(b.brain).fixed(b.computeKey, 32).uint(b.originHeight).bytes(b.salt).uint(b.values.length)
+      for (const v of b.values) {
+        if (v < I64_MIN || v > I64_MAX) throw new RangeError('forecast value outside signed 64 bits')
+        w.big(zigzag(v))
+      }
+      return
   }
 }
 
@@ -191,6 +237,23 @@ function readBody(r: Reader): TxBody {
       }
       return { kind, brain, computeKey, uids, weights }
     }
+    case 'commitForecast':
+      return { kind, brain: r.uint('brain'), computeKey: r.fixed(32, 'computeKey'), originHeight: r.uint('originHeight'), commitment: r.fixed(32, 'commitment') }
+    case 'revealForecast': {
+      const brain = r.uint('brain')
+      const computeKey = r.fixed(32, 'computeKey')
+      const originHeight = r.uint('originHeight')
+      const salt = r.bytes('salt', FORECAST_SALT_MAX)
+      const n = r.uint('values')
+      if (n > MAX_FORECAST_VALUES) throw new DecodeError('values', `more than ${MAX_FORECAST_VALUES} values`)
+      const values: bigint[] = []
+      for (let i = 0; i < n; i++) {
+        const v = unzigzag(r.big('value'))
+        if (v < I64_MIN || v > I64_MAX) throw new DecodeError('value', 'outside signed 64 bits')
+        values.push(v)
+      }
+      return { kind, brain, computeKey, originHeight, values, salt }
+    }
   }
 }
 
@@ -218,6 +281,14 @@ function checkFields(tx: UnsignedTx): void {
       const wt = b.weights[i] as number
       if (!Number.isInteger(wt) || wt < 0 || wt > 65_535) throw new MalformedTx({ field: 'weights', reason: 'each weight 0..65535' })
     }
+  }
+  if (b.kind === 'revealForecast') {
+    if (b.salt.length < FORECAST_SALT_MIN || b.salt.length > FORECAST_SALT_MAX)
+      throw new MalformedTx({ field: 'salt', reason: `${FORECAST_SALT_MIN}..${FORECAST_SALT_MAX} bytes` })
+    if (b.values.length === 0 || b.values.length > MAX_FORECAST_VALUES)
+      throw new MalformedTx({ field: 'values', reason: `1..${MAX_FORECAST_VALUES} values` })
+    for (const v of b.values)
+      if (typeof v !== 'bigint' || v < I64_MIN || v > I64_MAX) throw new MalformedTx({ field: 'values', reason: 'signed 64-bit integers' })
   }
 }
 
