@@ -205,7 +205,9 @@ export function registerModelCommands(program: Command): void {
       process.stderr.write('measuring head significance on calibration text…\n')
       const { bytes, report } = squeezeShipped(rule)
       fs.writeFileSync(o.out, bytes)
-      const { significance: _s, ...summary } = report
-      console.log(JSON.stringify({ ...summary, out: o.out }, null, 2))
+      const { significance: _s, budgetFraction, keptFraction, heads, ...summary } = report
+      const pct = (f: number): string => `${(100 * f).toFixed(1)}%`
+      process.stderr.write(`${budgetFraction !== undefined ? `budget ${pct(budgetFraction)} of the full model's head cost; ` : ''}kept ${heads} heads, ${pct(keptFraction)} of the head cost; held-out perplexity ${report.heldOutPerplexityBefore.toFixed(2)} → ${report.heldOutPerplexityAfter.toFixed(2)}\n`)
+      process.stdout.write(`${JSON.stringify({ ...(budgetFraction !== undefined ? { budgetFraction } : {}), keptFraction, heads, ...summary, out: o.out }, null, 2)}\n`)
     })
 }
