@@ -431,7 +431,7 @@ function queryCommands(program: Command): void {
           ...rows.map((r) => `${String(r.uid).padEnd(5)} ${r.role.padEnd(10)} ${r.stake.padStart(13)}   ${r.incentive.toFixed(6).padStart(9)}   ${r.dividends.toFixed(6).padStart(9)}   ${(r.validatorPermit ? 'yes' : 'no').padEnd(7)}  ${String(r.registeredAt).padEnd(8)} ${String(r.weights).padEnd(8)} ${r.computeKey}`),
           '(rank, trust, consensus, emission per uid and last update are not stored by the ledger yet)',
         ]
-        print(o, { height: m.height, brain: b, rows }, `${head}\n${table.join('\n')}`)
+        print(o, { height: m.height, tempo: m.tempo, lastEpoch: m.lastEpoch, brain: b, rows }, `${head}\nlast epoch ${m.lastEpoch ?? 'none yet'} (tempo ${m.tempo})\n${table.join('\n')}`)
       } catch (e) {
         fail('metagraph', o, e)
       }

@@ -4,7 +4,7 @@
  *
  * - {@link metagraphOf}: a Brain's record and one row per participant (uid order) — compute key, owner, role,
  *   pool stake, the last epoch's score, validator permit (the same 70th-percentile rule emission uses), registration
- *   height and fee, number of stored weights. Rank, trust, consensus, per-participant emission and a last-update
+ *   height and fee, number of stored weights; the Brain's tempo and last epoch height (by the current tempo). Rank, trust, consensus, per-participant emission and a last-update
  *   height are not stored by the ledger today and are not invented here.
  * - {@link blockOf}: a stored block's header and its transactions (hash, kind, sender, nonce, fee).
  * - {@link ledgerStats}: the supply audit of audit.ts (O(state)), the next burn price and open proposals.
@@ -55,7 +55,7 @@ export interface MetagraphRowData {
 }
 
 /** The metagraph of Brain `id`, or undefined when no such Brain is active. */
-export function metagraphOf(ledger: Ledger, id: number): { height: number; brain: BrainSummaryData; rows: MetagraphRowData[] } | undefined {
+export function metagraphOf(ledger: Ledger, id: number): { height: number; tempo: number; lastEpoch: number | null; brain: BrainSummaryData; rows: MetagraphRowData[] } | undefined {
   const st = new State(new Overlay(ledger.store))
   const b = st.brain(id)
   if (!b) return undefined
@@ -77,8 +77,14 @@ export function metagraphOf(ledger: Ledger, id: number): { height: number; brain
   vparts.forEach((v, i) => row(v.k, permit[i] === true))
   for (const k of miners) row(k, false)
   rows.sort((x, y) => x.uid - y.uid)
+  const height = ledger.head().height
+  const tempo = st.params().tempo
+  // Epochs run at heights h with (h + id) % tempo = 0 (emission.ts), from the block after the Brain was acquired.
+  const last = height - ((((height + id) % tempo) + tempo) % tempo)
   return {
-    height: ledger.head().height,
+    height,
+    tempo,
+    lastEpoch: last >= b.acquiredAt ? last : null,
     brain: {
       id: b.id, owner: toAddress(b.owner), method: b.method, acquiredAt: b.acquiredAt, unlockAt: b.unlockAt,
       lockedPepe: String(b.lockedPepe), burnedPepe: String(b.burnedPepe), name: b.name, modelId: b.modelId, weightsHash: b.weightsHash,

@@ -110,7 +110,14 @@ export const MetagraphRow = Schema.Struct({
   /** Entries in the validator's stored weights (0 for miners). */
   weights: Count,
 })
-export const Metagraph = Schema.TaggedStruct('Metagraph', { height: Count, brain: BrainSummary, rows: Schema.Array(MetagraphRow) })
+export const Metagraph = Schema.TaggedStruct('Metagraph', {
+  height: Count,
+  /** Epoch period (blocks) and the last height ≤ head where this Brain's epoch ran ((h + id) % tempo = 0, h ≥ acquiredAt; null: none yet). */
+  tempo: Count,
+  lastEpoch: Schema.NullOr(Count),
+  brain: BrainSummary,
+  rows: Schema.Array(MetagraphRow),
+})
 export const BlockInfo = Schema.TaggedStruct('BlockInfo', {
   height: Count,
   hash: Hex,

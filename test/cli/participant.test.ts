@@ -170,8 +170,19 @@ test('participant story through the CLI: Brain, miner, validator, stake, weights
 
     const un = await b('stake', 'remove', '10', '--brain', brainArg, '--validator', 'carol', '--wallet', 'dave', '--json')
     assert.equal(un.code, 0, un.err)
-    const after = json(await b('metagraph', '--brain', brainArg, '--json')) as { rows: Array<Record<string, unknown>> }
+    // The next epoch of the Brain after the weights runs Yuma consensus: the weighted miner's incentive becomes > 0.
+    const weightsAt = Number(json(weights).height)
+    for (const start = Date.now(); ;) {
+      const g2 = await askControl(url, LEDGER, { _tag: 'GetMetagraph', brain: Number(brain) })
+      if (g2.lastEpoch !== null && g2.lastEpoch > weightsAt) break
+      assert.ok(Date.now() - start < 150_000, `no epoch after height ${weightsAt} within 150 s (head ${g2.height})`)
+      await new Promise((r) => setTimeout(r, 500))
+    }
+    const after = json(await b('metagraph', '--brain', brainArg, '--json')) as { lastEpoch: number; rows: Array<Record<string, unknown>> }
+    assert.ok(after.lastEpoch > weightsAt)
     assert.equal(after.rows.find((r) => r.computeKey === carol.compute)?.stake, '40')
+    const minerRow = after.rows.find((r) => r.computeKey === mike.compute)
+    assert.ok(typeof minerRow?.incentive === 'number' && minerRow.incentive > 0, JSON.stringify(after.rows))
   } finally {
     node.kill('SIGINT')
     await exited
