@@ -16,6 +16,9 @@
  *    the remainder to stakers: first between the Brain's own pool and the *active* validators' pools by stake, then
  *    among validator pools by consensus dividends (or stake); inside a pool, positions by amount. A part with no
  *    recipient goes to the owner's `rewardTo`.
+ *    Before the epochs, the forecast round whose scoring height this is is scored (ledger/forecast.ts); the epoch
+ *    passes the validators' mean Accuracy since the last epoch to the hook, which may return `validatorIncentives`
+ *    (I = R·C + β(t)·Accuracy): the incentive part is then split over miners and validators together.
  * 4. **Governance**: proposals whose deadline is this height are tallied (see `tally`).
  *
  * Supply identity maintained exactly after every block (checked by `auditSupply` in tests):

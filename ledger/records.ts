@@ -17,6 +17,7 @@
  * | `q:<id>`                   | governance proposal                                     |
  * | `w:<id>:<computehex>`      | a validator's weights (uid, weight) on its Brain        |
  * | `o:<id>`                   | the Brain's consensus bonds (validator uid, uid, value) |
+ * | `f:<id>:…`                 | forecast rounds, window counts, accuracy sums (forecast.ts) |
  */
 import { Reader, Writer, DecodeError } from './codec.ts'
 import { CorruptState } from './errors.ts'

@@ -11,6 +11,7 @@ import {
   testKeyPair, toHex, yumaEpochHook, type PreparedTx, type TxBody,
 } from 'basedai/ledger'
 import { Q40_ONE } from '../../forecast/scoring.ts'
+import { betaRational } from 'basedai/consensus'
 import { EMPTY, assertSupply, expectReject, fixture, tokens, type Fixture } from './helpers.ts'
 
 const FORECAST = {
@@ -208,6 +209,12 @@ test('commit and reveal: typed errors, state unchanged; a front-run copy cannot 
 test('forecasting off: commit refused with InvalidForecast; β\'s year is governable', () => {
   const off = setup({ forecastPeriod: 0 })
   expectReject(off, off.tx('bob', commitBody(off, 'bob', 10, asQuantiles([1n, 1n, 1n]), new Uint8Array(16))), 'InvalidForecast', 7)
+
+  // β(t) with the year in blocks: 0 through 2 years, 0.9·(t − 2Y)/(2Y) after (the test above: Y = 25).
+  assert.deepEqual(betaRational(50, 25), { num: 0n, den: 1n })
+  assert.deepEqual(betaRational(51, 25), { num: 9n, den: 500n })
+  assert.deepEqual(betaRational(101, 25), { num: 1n, den: 1n })
+  assert.throws(() => betaRational(51, 0), { _tag: 'InvalidForecastInput' })
 
   const f = fixture({ params: { votingPeriod: 3 } })
   assert.equal(f.ledger.params().forecastBlocksPerYear, 3_155_760)
