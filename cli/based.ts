@@ -273,17 +273,26 @@ inspect
 
 program
   .command('ask <address> <message>')
-  .description(`send one message (JSON, e.g. '{"_tag":"Ping"}') to an actor of a running cluster and print the reply`)
+  .description(`send one message (JSON, e.g. '{"_tag":"Ping"}'; '-' reads it from standard input, '@file' from a file) to an actor of a running cluster and print the reply`)
   .option('--control <url>', 'control URL')
   .option('--data-dir <dir>', 'data directory', DEFAULT_CLUSTER.dataDir)
   .option('--timeout <ms>', 'reply timeout', int('--timeout', 1, 600_000), 5000)
   .option('--peer <multiaddr>', 'ask over libp2p, on the node at this address (…/p2p/<peer id>), instead of the local control endpoint')
   .action(async (address: string, message: string, o: { control?: string; dataDir: string; timeout: number; peer?: string }) => {
+    let text = message
+    if (message === '-') text = fs.readFileSync(0, 'utf8')
+    else if (message.startsWith('@')) {
+      try {
+        text = fs.readFileSync(message.slice(1), 'utf8')
+      } catch (e) {
+        throw new InvalidArgumentError(`cannot read ${message.slice(1)}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`)
+      }
+    }
     let raw: unknown
     try {
-      raw = JSON.parse(message)
+      raw = JSON.parse(text)
     } catch {
-      throw new InvalidArgumentError(`message is not JSON: ${message}`)
+      throw new InvalidArgumentError(`message is not JSON: ${text.slice(0, 200)}`)
     }
     const msg = decodeMessageUnknown(raw)
     if (Either.isLeft(msg)) failAndExit(msg.left, 2)
