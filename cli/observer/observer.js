@@ -103,7 +103,7 @@ function niceCeil(v) {
   return 10 * p
 }
 function fmt(v) {
-  return v >= 100 || Number.isInteger(v) ? String(Math.round(v)) : v.toFixed(1)
+  return v >= 100 || Number.isInteger(v) ? String(Math.round(v)) : String(Number(v.toFixed(2)))
 }
 
 function renderLegend() {
@@ -196,7 +196,7 @@ function renderMetagraphs(section) {
   box.replaceChildren(
     ...section.value.map((m) => {
       const b = m.brain
-      const head = el('p', {}, `Brain ${b.id} “${b.name}” (${b.method}) · owner ${b.owner.slice(0, 14)}… · stake ${b.stake} · ${b.validators} validators, ${b.miners} miners · height ${m.height}`)
+      const head = el('p', {}, `Brain ${b.id} ${b.name ? `“${b.name}”` : '(unnamed)'} (${b.method}) · owner ${b.owner.slice(0, 14)}… · stake ${b.stake} · ${b.validators} validators, ${b.miners} miners · height ${m.height}`)
       const table = el(
         'table',
         {},
