@@ -57,14 +57,14 @@ describe('worker-thread actors are restarted when their thread dies', () => {
     assert.deepEqual(report.senders.s, { received: 200, lastSeq: 199, outOfOrder: 0, duplicates: 0 })
   })
 
-  test('a behaviour module that does not load fails the start with a typed error', T, async () => {
-    await assert.rejects(
-      ActorSystem.start({
-        kind: 'supervisor',
-        id: 'root',
-        children: [{ kind: 'actor', id: 'w', behaviour: { module: new URL('./nope.ts', import.meta.url).href }, placement: 'worker' }],
-      }),
-      { _tag: 'ChildStartFailed' },
-    )
+  test('a behaviour module that does not load fails the start with a typed error', T, async (t) => {
+    const started = ActorSystem.start({
+      kind: 'supervisor',
+      id: 'root',
+      children: [{ kind: 'actor', id: 'w', behaviour: { module: new URL('./nope.ts', import.meta.url).href }, placement: 'worker' }],
+    })
+    // Should the start wrongly succeed, its worker thread is shut down rather than left holding the process open.
+    t.after(async () => (await started.catch(() => undefined))?.shutdown())
+    await assert.rejects(started, { _tag: 'ChildStartFailed' })
   })
 })

@@ -39,6 +39,9 @@ const UNITS_T2 = 48
 const UNITS = 240
 const AMOUNT = 240_000_000n
 
+/** Each test takes under 4 s on this loaded 2-core machine; the limit (tests and hooks) is far below the runner's 300 s. */
+const T = { timeout: 30_000 }
+
 before(async () => {
   sys = await ActorSystem.start({
     kind: 'supervisor',
@@ -50,14 +53,17 @@ before(async () => {
       { kind: 'actor', id: 'replaying', behaviour: { module: bad, export: 'replayingMiner' } },
     ],
   })
-})
+}, T)
 after(async () => {
   await sys.shutdown()
   const store = LmdbStore.open({ path: path.join(dataDir, 'ledger'), shards: 2 })
-  assert.ok(auditSupply(store).ok)
-  await store.close()
-  fs.rmSync(dataDir, { recursive: true, force: true })
-})
+  try {
+    assert.ok(auditSupply(store).ok)
+  } finally {
+    await store.close()
+    fs.rmSync(dataDir, { recursive: true, force: true })
+  }
+}, T)
 
 const ask = (id: string): AskMiner => {
   const ref = sys.ref(`/root/${id}`)
@@ -71,7 +77,7 @@ const prompt = (n: number): number[] => {
 const isRejected = (reason: string) => (e: unknown): boolean =>
   (e as { _tag?: string })._tag === 'ReceiptRejected' && (e as { reason?: string }).reason === reason
 
-test('compute units of the shipped model equal the hand count; the miner signs the same count; settlement pays on it', { timeout: 180_000 }, async () => {
+test('compute units of the shipped model equal the hand count; the miner signs the same count; settlement pays on it', T, async () => {
   const session = new EncryptedSession({ model, modelId: 'factbook-gpt', ask: ask('miner-1'), minerKey: toHex(devKeys.minerCompute(1).publicKey) })
   await forwardAsync(model, prompt(8), { linear: session.linear, lastOnly: true })
   assert.equal(session.stats.computeUnits, UNITS_T8)
@@ -105,7 +111,7 @@ test('compute units of the shipped model equal the hand count; the miner signs t
   await assert.rejects(settleReceipts((m) => ledger.ask(m), devKeys.owner(), []), isRejected('empty'))
 })
 
-test('a miner that signs more units than the plan needs, or replays an old receipt, is refused', { timeout: 120_000 }, async () => {
+test('a miner that signs more units than the plan needs, or replays an old receipt, is refused', T, async () => {
   const tokens = prompt(2)
   const inflating = new EncryptedSession({ model, modelId: 'factbook-gpt', ask: ask('inflating') })
   await assert.rejects(forwardAsync(model, tokens, { linear: inflating.linear, lastOnly: true }), isRejected('units'))

@@ -12,7 +12,9 @@ const root = fileURLToPath(new URL('../../', import.meta.url))
 function run(args: string[], env: Record<string, string | undefined>): { status: number | null; out: string } {
   const base: Record<string, string | undefined> = { ...process.env, NODE_TEST_CONTEXT: undefined, VK_ICD_FILENAMES: '/nonexistent-icd.json', ...env }
   for (const [k, v] of Object.entries(base)) if (v === undefined) delete base[k]
-  const r = spawnSync(process.execPath, args, { cwd: root, env: base as NodeJS.ProcessEnv, encoding: 'utf8', timeout: 120_000 })
+  // Each child takes under 10 s here (loaded 2-core machine); one that hangs is killed at 60 s, so the test ends. (A
+  // node:test timeout cannot stop a synchronous test: spawnSync's own is the bound.)
+  const r = spawnSync(process.execPath, args, { cwd: root, env: base as NodeJS.ProcessEnv, encoding: 'utf8', timeout: 60_000 })
   return { status: r.status, out: `${r.stdout}\n${r.stderr}` }
 }
 

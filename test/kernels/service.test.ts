@@ -10,10 +10,12 @@ import { PRIMES_31, randomResidues, rng } from './support.ts'
 const gpu = await gpuForTests()
 after(() => gpu.rt?.destroy())
 
-describe('KernelService', () => {
-  test('reference backend (no GPU) is flagged slow and computes the same results', async () => {
+// Each suite takes under 1.1 s here (lavapipe, loaded 2-core machine); the limit is far below the runner's 300 s.
+describe('KernelService', { timeout: 30_000 }, () => {
+  test('reference backend (no GPU) is flagged slow and computes the same results', async (t) => {
     const lines: string[] = []
     const svc = await KernelService.create({ forceReference: true, log: (l) => lines.push(l) })
+    t.after(() => svc.destroy())
     assert.equal(svc.backend, 'reference')
     assert.equal(svc.slow, true)
     assert.equal(svc.adapter, null)
@@ -52,7 +54,7 @@ describe('KernelService', () => {
   })
 })
 
-describe('KernelService model kernels (both backends)', () => {
+describe('KernelService model kernels (both backends)', { timeout: 30_000 }, () => {
   const backends: Array<['webgpu' | 'reference', string | false]> = [['reference', false], ['webgpu', gpu.skip]]
   for (const [backend, skip] of backends) {
     test(`${backend}: weights handles, KV cache handles with head mask, squeeze`, { skip }, async () => {

@@ -49,7 +49,7 @@ describe('peer guard (unit, fake clock)', { timeout: 30_000 }, () => {
 })
 
 describe('guarded surface over libp2p', { timeout: 240_000 }, () => {
-  test('local-only kinds and unserved addresses are Forbidden and change nothing; 10,000 malformed frames: typed errors, others served, sender cut off', async () => {
+  test('local-only kinds and unserved addresses are Forbidden and change nothing; 10,000 malformed frames: typed errors, others served, sender cut off', async (t) => {
     const sys = await ActorSystem.start({
       kind: 'supervisor',
       id: 'root',
@@ -64,6 +64,11 @@ describe('guarded surface over libp2p', { timeout: 240_000 }, () => {
     holder.server = server
     const good = await Libp2pTransport.create({ listen: [] })
     const bad = await Libp2pTransport.create({ listen: [] })
+    // On a timeout the test body is abandoned, not unwound (its finally would wait for the flood): close everything here.
+    t.after(async () => {
+      await Promise.allSettled([good.close(), bad.close(), server.close()])
+      await sys.shutdown()
+    })
     try {
       serveGuarded(server, (a) => sys.lookup(a), guard)
       const addr = server.addresses()[0]!
@@ -120,9 +125,10 @@ describe('guarded surface over libp2p', { timeout: 240_000 }, () => {
     }
   })
 
-  test('frames at exactly MAX_FRAME_BYTES pass both ways; one byte more is a typed FrameTooLarge both ways', async () => {
+  test('frames at exactly MAX_FRAME_BYTES pass both ways; one byte more is a typed FrameTooLarge both ways', async (t) => {
     const server = await Libp2pTransport.create()
     const client = await Libp2pTransport.create({ listen: [] })
+    t.after(() => Promise.allSettled([client.close(), server.close()]).then(() => undefined))
     try {
       const addr = server.addresses()[0]!
       let answerSize = MAX_FRAME_BYTES
@@ -159,9 +165,10 @@ describe('guarded surface over libp2p', { timeout: 240_000 }, () => {
     }
   })
 
-  test('standard peers can identify and ping the node', async () => {
+  test('standard peers can identify and ping the node', async (t) => {
     const a = await Libp2pTransport.create()
     const b = await Libp2pTransport.create()
+    t.after(() => Promise.allSettled([a.close(), b.close()]).then(() => undefined))
     try {
       const ma = multiaddr(a.addresses()[0]!)
       await b.node.dial(ma)

@@ -186,7 +186,7 @@ describe('restart intensity', () => {
 })
 
 describe('specs and start failures', () => {
-  test('a bad spec is refused with InvalidSpec naming the field', T, async () => {
+  test('a bad spec is refused with InvalidSpec naming the field', T, async (t) => {
     const bad = [
       [{ kind: 'supervisor', id: 'root', flags: { strategy: 'one_for_some' }, children: [] }, 'root.flags.strategy'],
       [{ kind: 'supervisor', id: 'root', flags: { intensity: -1 }, children: [] }, 'root.flags.intensity'],
@@ -211,7 +211,10 @@ describe('specs and start failures', () => {
       [{ kind: 'supervisor', id: 'root', children: [{ kind: 'actor', id: 'a', behaviour: { module: 'x' }, mailbox: { capacity: 0 } }] }, 'root.children[0].mailbox.capacity'],
     ] as const
     for (const [spec, field] of bad) {
-      await assert.rejects(ActorSystem.start(spec as never), (e: unknown) => {
+      const started = ActorSystem.start(spec as never)
+      // Should a start wrongly succeed, that system is shut down rather than left running.
+      t.after(async () => (await started.catch(() => undefined))?.shutdown())
+      await assert.rejects(started, (e: unknown) => {
         assert.ok(e instanceof InvalidSpec, `expected InvalidSpec for ${field}, got ${String(e)}`)
         assert.equal(e.field, field)
         return true
@@ -219,26 +222,26 @@ describe('specs and start failures', () => {
     }
   })
 
-  test('a child that cannot start stops the ones started before it, in reverse order', T, async () => {
+  test('a child that cannot start stops the ones started before it, in reverse order', T, async (t) => {
     const log: LogEntry[] = []
-    await assert.rejects(
-      ActorSystem.start({
-        kind: 'supervisor',
-        id: 'root',
-        children: [
-          actor('a', tracker('a', log)),
-          actor('b', tracker('b', log)),
-          actor('c', {
-            accepts: [],
-            init: () => {
-              throw new Error('no')
-            },
-            handle: (s) => ({ _tag: 'Continue', state: s }),
-          }),
-        ],
-      }),
-      (e: unknown) => e instanceof ChildStartFailed && e.child === 'c',
-    )
+    const started = ActorSystem.start({
+      kind: 'supervisor',
+      id: 'root',
+      children: [
+        actor('a', tracker('a', log)),
+        actor('b', tracker('b', log)),
+        actor('c', {
+          accepts: [],
+          init: () => {
+            throw new Error('no')
+          },
+          handle: (s) => ({ _tag: 'Continue', state: s }),
+        }),
+      ],
+    })
+    // Should the start wrongly succeed, that system is shut down rather than left running.
+    t.after(async () => (await started.catch(() => undefined))?.shutdown())
+    await assert.rejects(started, (e: unknown) => e instanceof ChildStartFailed && e.child === 'c')
     assert.deepEqual(log, ['init:a', 'init:b', 'terminate:b', 'terminate:a'])
   })
 })
