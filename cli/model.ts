@@ -96,7 +96,12 @@ async function streamTokens(
   o: GenerateCliOptions,
   run: (tokens: readonly number[], opts: GenerateOptions) => Iterable<number> | AsyncIterable<number>,
 ): Promise<void> {
-  const tokens = tokenizer.encode(prompt)
+  let tokens = tokenizer.encode(prompt)
+  if (tokens.length === 0) {
+    // the model needs a context to continue: an empty prompt starts from a line break
+    process.stderr.write('notice: empty prompt; starting from a line break\n')
+    tokens = tokenizer.encode('\n')
+  }
   const nCtx = model.config.nCtx
   if (tokens.length > nCtx) {
     process.stderr.write(`notice: the prompt is ${tokens.length} tokens and the model's context ${nCtx}; only its last ${nCtx} tokens are read\n`)

@@ -36,6 +36,9 @@ test('based generate with all defaults never fails for length: short and long pr
   const stop = run('generate', 'The old man', '--tokens', '500', '--on-full', 'stop', '--temperature', '0')
   assert.equal(stop.status, 0, stop.stderr)
   assert.match(stop.stderr, /^notice: stopped after \d+ new tokens: the context of 64 tokens is full/m)
+  const empty = run('generate', '', '--tokens', '5')
+  assert.equal(empty.status, 0, empty.stderr)
+  assert.match(empty.stderr, /^notice: empty prompt/m)
   const help = run('generate', '--help')
   assert.doesNotMatch(help.stdout, /4096/)
   assert.match(help.stdout, /slides/)
@@ -50,7 +53,7 @@ test('based generate and squeeze refuse bad arguments with a clear message', () 
   assert.match(none.stderr, /exactly one of --budget, --fraction, --theta/)
   const missing = run('generate', 'x', '--weights', '/nonexistent/model.safetensors')
   assert.notEqual(missing.status, 0)
-  assert.match(missing.stderr, /no such file/)
+  assert.match(missing.stderr, /WeightsUnreadable.*ENOENT|no such file/)
 })
 
 test('based brain template turns a checkpoint into a Brain task with its weights hash', () => {
