@@ -105,7 +105,7 @@ test('participant story through the CLI: Brain, miner, validator, stake, weights
     // Delegation to the validator; refusals: more than the balance, weights from a miner's wallet.
     const [stake, over, notValidator] = await Promise.all([
       b('stake', 'add', '50', '--brain', brainArg, '--validator', 'carol', '--wallet', 'dave', '--json'),
-      b('stake', 'add', '5000', '--brain', brainArg, '--wallet', 'dave', '--json'),
+      b('stake', 'add', '5000', '--brain', brainArg, '--wallet', 'alice', '--json'),
       b('weights', 'set', `${minerUid}=65535`, '--brain', brainArg, '--wallet', 'mike', '--json'),
     ])
     assert.equal(stake.code, 0, stake.err)
@@ -115,18 +115,32 @@ test('participant story through the CLI: Brain, miner, validator, stake, weights
     assert.equal(notValidator.code, 1, notValidator.out)
     assert.equal(json(notValidator).reason, 'UnknownParticipant')
 
-    const weights = await b('weights', 'set', `${minerUid}=65535`, '--brain', brainArg, '--wallet', 'carol', '--json')
+    // Weights; the owner names the Brain; someone else may not give it away.
+    const [weights, named, notOwner] = await Promise.all([
+      b('weights', 'set', `${minerUid}=65535`, '--brain', brainArg, '--wallet', 'carol', '--json'),
+      b('brain', 'set', brainArg, 'name', 'demo-brain', '--wallet', 'alice', '--json'),
+      b('brain', 'transfer', brainArg, 'dave', '--wallet', 'mike', '--json'),
+    ])
     assert.equal(weights.code, 0, weights.err)
+    assert.equal(named.code, 0, named.err)
+    assert.equal(notOwner.code, 1, notOwner.out)
+    assert.equal(json(notOwner).reason, 'PermissionDenied')
 
-    const [mg, head, supply, blk, list] = await Promise.all([
+    // All the stake is on this Brain, so it is a GigaBrain: its owner may propose.
+    const [mg, head, supply, blk, list, prop] = await Promise.all([
       b('metagraph', '--brain', brainArg, '--json'),
       b('chain', 'head', '--json'),
       b('chain', 'supply', '--json'),
       b('chain', 'block', String(a.height), '--json'),
       b('brain', 'list', '--json'),
+      b('propose', 'immunityPeriod', '7000', '--wallet', 'alice', '--json'),
     ])
-    const g = json(mg) as { brain: { owner: string; validators: number; miners: number; stake: string }; rows: Array<Record<string, unknown>> }
+    assert.equal(prop.code, 0, prop.err)
+    const proposal = json(prop).proposal
+    assert.ok(typeof proposal === 'number', prop.out)
+    const g = json(mg) as { brain: { owner: string; name: string; validators: number; miners: number; stake: string }; rows: Array<Record<string, unknown>> }
     assert.equal(g.brain.owner, alice.personal)
+    assert.equal(g.brain.name, 'demo-brain')
     assert.equal(g.brain.validators, 1)
     assert.equal(g.brain.miners, 1)
     const vr = g.rows.find((r) => r.computeKey === carol.compute)
@@ -164,12 +178,21 @@ test('participant story through the CLI: Brain, miner, validator, stake, weights
     assert.equal(BigInt(ca.based), tokens(1000) - tokens(100) - fee(regV) - fee(weights))
     // dave paid 50 + fee; an epoch since may have paid him dividends as the validator pool's only staker.
     assert.ok(BigInt(da.based) >= tokens(1000) - tokens(50) - fee(stake))
-    assert.equal(da.nonce, '1', 'the refused 5,000 stake consumed no nonce')
+    assert.equal(da.nonce, '1')
     assert.equal(BigInt(aa.pepe), tokens(200_000) - price)
     assert.ok(BigInt(aa.based) >= tokens(1000) + tokens(200) - fee(acq), 'both registration fees went to the owner')
 
-    const un = await b('stake', 'remove', '10', '--brain', brainArg, '--validator', 'carol', '--wallet', 'dave', '--json')
+    const [un, vote, vote2] = await Promise.all([
+      b('stake', 'remove', '10', '--brain', brainArg, '--validator', 'carol', '--wallet', 'dave', '--json'),
+      b('vote', String(proposal), '--brain', brainArg, '--approve', '--wallet', 'alice', '--json'),
+      b('vote', String(proposal), '--brain', brainArg, '--reject', '--wallet', 'carol', '--json'),
+    ])
     assert.equal(un.code, 0, un.err)
+    assert.equal(vote.code, 0, vote.err)
+    assert.equal(vote2.code, 1, vote2.out)
+    assert.equal(json(vote2).reason, 'PermissionDenied', 'only the Brain owner votes with it')
+    // alice: acquire, name, propose, vote — the refused 5,000 stake consumed no nonce.
+    assert.equal((await acct(alice.personal)).nonce, '4')
     // The next epoch of the Brain after the weights runs Yuma consensus: the weighted miner's incentive becomes > 0.
     const weightsAt = Number(json(weights).height)
     for (const start = Date.now(); ;) {
