@@ -6,7 +6,9 @@
  * - Inference: `forward` is the f32 reference pass (pre-LN blocks, causal multi-head attention with a head mask,
  *   GELU MLP, final LN, tied LM head) with a `KvCache` and a `linear` hook; `int8Linear()` is the int8 CPU path,
  *   `forwardAsync` + `kernelInt8Linear(service)` the int8 path on basedai/kernels. `generate` / `generateAsync` /
- *   `generateText` stream tokens (greedy, or temperature/top-k with a seeded PRNG).
+ *   `generateText` stream tokens (greedy, or temperature/top-k with a seeded PRNG) and never fail for length: a full
+ *   context slides (KV cache rebuilt from the most recent tokens) or stops (`onFull`). A head mask's pruned heads are
+ *   sliced out of the fused QKV and output projections (`attentionSlice`).
  * - Weights: `parseSafetensors` / `writeSafetensors`; `loadGpt2Checkpoint` / `loadGpt2File` read HF GPT-2
  *   checkpoints (`MissingTensor`, `TruncatedTensor`, `TensorShapeMismatch` name the tensor); `saveGpt2Checkpoint`.
  * - Tokenizers: `loadGpt2Tokenizer()` (GPT-2 BPE via gpt-tokenizer), `ByteBpeTokenizer` / `trainByteBpe`.
