@@ -225,3 +225,21 @@ test('forecasting off: commit refused with InvalidForecast; β\'s year is govern
   assert.equal(f.ledger.params().forecastBlocksPerYear, 8640 * 365)
   assertSupply(f.store)
 })
+
+test('deactivating a Brain deletes its forecasting records (commitments, counters, accuracy sums)', () => {
+  const f = fixture({ epochHook: yumaEpochHook, params: { ...FORECAST, stakeLockBlocks: 8 } })
+  f.block([f.tx('alice', { kind: 'acquireBrainStake' })])
+  assert.equal(f.ledger.brain(BRAIN)?.method, 'stake')
+  f.block([f.tx('bob', { kind: 'register', brain: BRAIN, computeKey: ck('bob'), role: 'validator', maxFee: tokens(100) })])
+  f.block([f.tx('bob', { kind: 'addStake', brain: BRAIN, target: ck('bob'), amount: tokens(10) })])
+  f.advance(2) // head 5: round 10's commit window is open
+  f.block([f.tx('bob', commitBody(f, 'bob', 10, asQuantiles([0n, 0n, 0n]), new Uint8Array(16).fill(3)))])
+  const keys = (): string[] => f.store.scan(`f:${BRAIN}:`).map(([k]) => k)
+  assert.ok(keys().some((k) => k.includes(':c:')), 'commitment stored')
+  assert.ok(keys().some((k) => k.includes(':t:')), 'window counters stored')
+  f.advance(9 - f.ledger.head().height)
+  f.block([f.tx('alice', { kind: 'deactivateBrain', brain: BRAIN })])
+  assert.equal(f.ledger.brain(BRAIN), undefined)
+  assert.deepEqual(keys(), [])
+  assertSupply(f.store)
+})
