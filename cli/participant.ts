@@ -83,18 +83,65 @@ function print(o: Common, json: unknown, text: string): void {
   process.stdout.write(o.json ? `${JSON.stringify(json)}\n` : `${text}\n`)
 }
 
+function fieldsOf(detail: string): Record<string, unknown> {
+  try {
+    const v: unknown = JSON.parse(detail)
+    return typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : {}
+  } catch {
+    return {}
+  }
+}
+const based = (v: unknown): string => (typeof v === 'string' && /^\d+$/.test(v) ? `${formatAmount(BigInt(v))}` : String(v))
+
+/** The ledger's typed reason as one readable line (tag first); tags not listed here as `based wallet` prints them. */
+export function readableReason(tag: string, detail: string): string {
+  const f = fieldsOf(detail)
+  switch (tag) {
+    case 'PermissionDenied':
+      return `${tag}: ${String(f.reason)}`
+    case 'UnknownBrain':
+      return `${tag}: no active Brain #${String(f.brain)}`
+    case 'UnknownParticipant':
+      return `${tag}: that compute key is not registered with this role on Brain #${String(f.brain)}`
+    case 'BrainCapReached':
+      return `${tag}: all ${String(f.max)} Brains exist`
+    case 'BurnPriceAboveMax':
+      return `${tag}: the burn price is now ${based(f.price)} PEPE, above your max ${based(f.maxCost)} PEPE (retry, or raise --max-cost)`
+    case 'BrainNotTransferable':
+      return `${tag}: Brain #${String(f.brain)} was acquired by ${String(f.method)} and cannot be transferred`
+    case 'NotDeactivatable':
+      return `${tag}: Brain #${String(f.brain)} (${String(f.method)}) cannot be deactivated`
+    case 'StillLocked':
+      return `${tag}: Brain #${String(f.brain)} is locked until block ${String(f.unlockAt)} (now ${String(f.height)})`
+    case 'SlotsFull':
+      return `${tag}: every ${String(f.role)} slot of Brain #${String(f.brain)} is taken by an immune participant`
+    case 'AlreadyRegistered':
+      return `${tag}: this compute key is already registered on Brain #${String(f.brain)}`
+    case 'RegistrationFeeAboveMax':
+      return `${tag}: the Brain now asks ${based(f.fee)} $BASED, above your max ${based(f.maxFee)} $BASED (the fee changed; retry or raise --max-fee)`
+    case 'NotGigaBrain':
+      return `${tag}: Brain #${String(f.brain)} holds less than the GigaBrain share of all stake`
+    case 'AlreadyVoted':
+      return `${tag}: Brain #${String(f.brain)} already voted on proposal #${String(f.proposal)}`
+    case 'UnknownProposal':
+      return `${tag}: no open proposal #${String(f.proposal)}`
+    default:
+      return describeReason(tag, detail)
+  }
+}
+
 /** One line for the failure, typed tag first; exit 1. */
 function fail(cmd: string, o: Partial<Common>, e: unknown): never {
   if (e instanceof TxNotApplied) {
     if (o.json) process.stdout.write(`${JSON.stringify({ status: e.status, reason: e.reason, detail: e.detail, height: e.height, hash: e.hash })}\n`)
     const where = e.status === 'refused' ? 'refused' : e.status === 'failed' ? `failed in block ${String(e.height)} (fee paid, nonce used, nothing else applied)` : 'dropped before inclusion (nothing charged)'
-    process.stderr.write(`based ${cmd}: ${where}: ${describeReason(e.reason, e.detail)}\n`)
+    process.stderr.write(`based ${cmd}: ${where}: ${readableReason(e.reason, e.detail)}\n`)
   } else if (typeof e === 'object' && e !== null && '_tag' in e) {
     const { _tag, ...fields } = e as { _tag: string } & Record<string, unknown>
     const detail = (e as { message?: unknown }).message
     if (_tag === 'HandlerError' && typeof fields.tag === 'string') {
       if (o.json) process.stdout.write(`${JSON.stringify({ status: 'error', reason: fields.tag, detail })}\n`)
-      process.stderr.write(`based ${cmd}: ${describeReason(fields.tag, typeof detail === 'string' ? detail : undefined)}\n`)
+      process.stderr.write(`based ${cmd}: ${readableReason(fields.tag, typeof detail === 'string' ? detail : '')}\n`)
     } else {
       if (o.json) process.stdout.write(`${JSON.stringify({ status: 'error', reason: _tag, detail: fields })}\n`)
       process.stderr.write(`based ${cmd}: ${_tag} ${JSON.stringify(fields)}\n`)

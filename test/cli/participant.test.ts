@@ -125,6 +125,7 @@ test('participant story through the CLI: Brain, miner, validator, stake, weights
     assert.equal(named.code, 0, named.err)
     assert.equal(notOwner.code, 1, notOwner.out)
     assert.equal(json(notOwner).reason, 'PermissionDenied')
+    assert.match(notOwner.err, /PermissionDenied/)
 
     // All the stake is on this Brain, so it is a GigaBrain: its owner may propose.
     const [mg, head, supply, blk, list, prop] = await Promise.all([
@@ -182,11 +183,14 @@ test('participant story through the CLI: Brain, miner, validator, stake, weights
     assert.equal(BigInt(aa.pepe), tokens(200_000) - price)
     assert.ok(BigInt(aa.based) >= tokens(1000) + tokens(200) - fee(acq), 'both registration fees went to the owner')
 
-    const [un, vote, vote2] = await Promise.all([
+    const [un, vote, vote2, table] = await Promise.all([
       b('stake', 'remove', '10', '--brain', brainArg, '--validator', 'carol', '--wallet', 'dave', '--json'),
       b('vote', String(proposal), '--brain', brainArg, '--approve', '--wallet', 'alice', '--json'),
       b('vote', String(proposal), '--brain', brainArg, '--reject', '--wallet', 'carol', '--json'),
+      b('metagraph', '--brain', brainArg),
     ])
+    assert.equal(table.code, 0, table.err)
+    assert.ok(table.out.includes(mike.compute) && table.out.includes(carol.compute), table.out)
     assert.equal(un.code, 0, un.err)
     assert.equal(vote.code, 0, vote.err)
     assert.equal(vote2.code, 1, vote2.out)
