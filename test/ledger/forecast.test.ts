@@ -11,6 +11,7 @@ import {
   testKeyPair, toHex, yumaEpochHook, type PreparedTx, type TxBody,
 } from 'basedai/ledger'
 import { Q40_ONE } from '../../forecast/scoring.ts'
+import { Mempool } from '../../ledger/mempool.ts'
 import { betaRational } from 'basedai/consensus'
 import { EMPTY, assertSupply, expectReject, fixture, tokens, type Fixture } from './helpers.ts'
 
@@ -241,5 +242,25 @@ test('deactivating a Brain deletes its forecasting records (commitments, counter
   f.block([f.tx('alice', { kind: 'deactivateBrain', brain: BRAIN })])
   assert.equal(f.ledger.brain(BRAIN), undefined)
   assert.deepEqual(keys(), [])
+  assertSupply(f.store)
+})
+
+test('through the mempool\'s admission: a copy of a committed commitment is refused; two queued at once race into the block', () => {
+  const f = setup()
+  f.advance(1) // head 5, next block 6 is inside round 10's commit window
+  const mp = new Mempool(f.ledger, f.keys.proposer!.publicKey)
+  const vals = asQuantiles([0n, 0n, 0n])
+  const bobs = commitBody(f, 'bob', 10, vals, new Uint8Array(16).fill(4))
+  const copy = { ...bobs, computeKey: ck('dave') } as TxBody
+  // Both queued before either is in a block: lanes are per sender, so neither sees the other (admitted).
+  mp.admit(f.tx('bob', bobs).bytes)
+  mp.admit(f.tx('dave', copy).bytes)
+  assert.throws(() => mp.admit(f.tx('carol', revealBody('carol', 10, vals, new Uint8Array(16)), { nonceOffset: 0n }).bytes), { _tag: 'OutOfRoundWindow' })
+  const r = f.block(mp.take())
+  assert.deepEqual(r.failed.map((x) => x.error._tag), ['CopiedCommitment'], 'the later copy fails in the block, fee paid')
+  mp.afterBlock()
+  // Once bob's commitment is on chain, a copy is refused at admission with the same typed error.
+  assert.throws(() => mp.admit(f.tx('erin', { ...bobs, computeKey: ck('erin') } as TxBody).bytes), { _tag: 'CopiedCommitment' })
+  assert.equal(mp.size, 0)
   assertSupply(f.store)
 })
