@@ -69,3 +69,14 @@ test('equals the exact-fraction oracle and keeps every part within one unit of i
     { seed: 17, numRuns: 300 },
   )
 })
+
+test('Brain-sized splits (65–1792 participants, where the sort merges runs) equal the oracle (fast-check, fixed seed)', () => {
+  fc.assert(
+    fc.property(
+      fc.bigInt({ min: 1n, max: 10n ** 12n }),
+      fc.array(fc.bigInt({ min: 0n, max: 50n }), { minLength: 65, maxLength: 1792 }).filter((w) => w.some((x) => x > 0n)),
+      (pool, weights) => assert.deepEqual(largestRemainder(pool, weights), oracle(pool, weights)),
+    ),
+    { seed: 1792, numRuns: 40 },
+  )
+})
