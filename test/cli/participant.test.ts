@@ -128,14 +128,19 @@ test('participant story through the CLI: Brain, miner, validator, stake, weights
     assert.match(notOwner.err, /PermissionDenied/)
 
     // All the stake is on this Brain, so it is a GigaBrain: its owner may propose.
-    const [mg, head, supply, blk, list, prop] = await Promise.all([
+    // mike also acquires a Brain by locking 100,000 PEPE (not deactivatable before the 90-day lock ends).
+    const [mg, head, supply, blk, list, prop, staked] = await Promise.all([
       b('metagraph', '--brain', brainArg, '--json'),
       b('chain', 'head', '--json'),
       b('chain', 'supply', '--json'),
       b('chain', 'block', String(a.height), '--json'),
       b('brain', 'list', '--json'),
       b('propose', 'immunityPeriod', '7000', '--wallet', 'alice', '--json'),
+      b('brain', 'acquire', '--stake', '--wallet', 'mike', '--json'),
     ])
+    assert.equal(staked.code, 0, staked.err)
+    const stakedBrain = json(staked).brain
+    assert.ok(typeof stakedBrain === 'number' && stakedBrain !== brain, staked.out)
     assert.equal(prop.code, 0, prop.err)
     const proposal = json(prop).proposal
     assert.ok(typeof proposal === 'number', prop.out)
@@ -183,12 +188,16 @@ test('participant story through the CLI: Brain, miner, validator, stake, weights
     assert.equal(BigInt(aa.pepe), tokens(200_000) - price)
     assert.ok(BigInt(aa.based) >= tokens(1000) + tokens(200) - fee(acq), 'both registration fees went to the owner')
 
-    const [un, vote, vote2, table] = await Promise.all([
+    const [un, vote, vote2, table, locked] = await Promise.all([
       b('stake', 'remove', '10', '--brain', brainArg, '--validator', 'carol', '--wallet', 'dave', '--json'),
       b('vote', String(proposal), '--brain', brainArg, '--approve', '--wallet', 'alice', '--json'),
       b('vote', String(proposal), '--brain', brainArg, '--reject', '--wallet', 'carol', '--json'),
       b('metagraph', '--brain', brainArg),
+      b('brain', 'deactivate', String(stakedBrain), '--wallet', 'mike', '--json'),
     ])
+    assert.equal(locked.code, 1, locked.out)
+    assert.equal(json(locked).reason, 'StillLocked')
+    assert.equal(BigInt((await acct(mike.personal)).pepe), tokens(100_000), 'half of mike\'s PEPE is locked in his Brain')
     assert.equal(table.code, 0, table.err)
     assert.ok(table.out.includes(mike.compute) && table.out.includes(carol.compute), table.out)
     assert.equal(un.code, 0, un.err)
