@@ -4,7 +4,7 @@
  *
  *   based cluster up [--brains N] [--miners N] [--validators N] [--shards K] [--control-port P] [--data-dir D]
  *   based inspect mailboxes [--json] [--watch S] [--control URL] [--data-dir D]
- *   based inspect tree [--control URL]
+ *   based inspect tree [--control URL]   ·   based inspect observer (the live web page's address, with its token)
  *   based ask <address> '<message json>' [--timeout MS] [--peer MULTIADDR]
  *   based worker attach [--gpu] [--id ID] [--supervisor /root/miners]   ·   based worker detach <id>
  *   based generate "prompt" [--tokens N] [--temperature T] [--top-k K] [--int8] [--weights FILE]
@@ -25,11 +25,11 @@ import { decodeFrame, decodeMessageUnknown, encodeFrame, PROTOCOL_VERSION } from
 import type { ActorStats } from '../actors/index.ts'
 import { clusterSpec, countsFor, DEFAULT_CLUSTER } from './cluster.ts'
 import { controlFile, findControl } from './control.ts'
-import { controlFetch as clientControlFetch } from './control-client.ts'
+import { controlFetch as clientControlFetch, controlToken } from './control-client.ts'
 import { acquireDataDirLock } from './datadir-lock.ts'
 import { ControlHttpError } from './errors.ts'
 import { failAndExit, flushLogs, openLog } from './exit.ts'
-import { renderMailboxes } from './inspect.ts'
+import { renderMailboxes, watchMailboxes } from './inspect.ts'
 import { Libp2pTransport } from '../net/index.ts'
 import { registerModelCommands } from './model.ts'
 import { registerParticipantCommands } from './participant.ts'
@@ -160,7 +160,7 @@ cluster
       }
     }
     const control = findControl(dataDir)
-    console.log(`\ncontrol: ${control}   (based inspect mailboxes · Ctrl-C stops everything in reverse start order)`)
+    console.log(`\ncontrol: ${control}   (based inspect mailboxes --watch 1 · based inspect observer · Ctrl-C stops everything in reverse start order)`)
     log.info({ control }, 'cluster up')
     const stop = async (why: string): Promise<void> => {
       process.stderr.write(`\n${why}: stopping…\n`)
@@ -250,9 +250,10 @@ inspect
   .option('--control <url>', 'control URL (default: read from <data-dir>/control.json)')
   .option('--data-dir <dir>', 'data directory', DEFAULT_CLUSTER.dataDir)
   .option('--json', 'print JSON')
-  .option('--watch <seconds>', 'refresh every S seconds', int('--watch', 1, 3600))
+  .option('--watch <seconds>', 'full-screen view redrawn every S seconds (Ctrl-C quits; with --json: JSON every S seconds)', int('--watch', 1, 3600))
   .action(async (o: { control?: string; dataDir: string; json?: boolean; watch?: number }) => {
     const base = findControl(path.resolve(o.dataDir), o.control)
+    if (o.watch && !o.json) return watchMailboxes({ url: base, everyMs: o.watch * 1000, fetchRows: () => getJson<ActorStats[]>(`${base}/mailboxes`) })
     for (;;) {
       const rows = await getJson<ActorStats[]>(`${base}/mailboxes`)
       if (o.watch) process.stdout.write('\x1b[2J\x1b[H')
@@ -260,6 +261,15 @@ inspect
       if (!o.watch) return
       await new Promise((r) => setTimeout(r, (o.watch ?? 1) * 1000))
     }
+  })
+inspect
+  .command('observer')
+  .description('print the address of the live observer page (opening it once sets a browser cookie; it holds the token)')
+  .option('--control <url>', 'control URL')
+  .option('--data-dir <dir>', 'data directory', DEFAULT_CLUSTER.dataDir)
+  .action((o: { control?: string; dataDir: string }) => {
+    const base = findControl(path.resolve(o.dataDir), o.control)
+    console.log(`${base}/observer?token=${controlToken(base) ?? ''}`)
   })
 inspect
   .command('tree')

@@ -155,3 +155,47 @@ test('observer page in chromium: every actor listed, chart moves under a burst, 
     fs.rmSync(profile, { recursive: true, force: true })
   }
 })
+
+test('inspect mailboxes --watch: full-screen view redrawn in place, screen restored on stop, unreachable node retried', async () => {
+  const { TERM, renderWatchFrame, watchMailboxes } = await import('../../cli/inspect.ts')
+  const { ControlUnreachable, NoRunningNode } = await import('../../cli/errors.ts')
+  const row: ActorStats = {
+    address: '/root/miners/miner-1', role: 'miner', placement: 'worker', state: 'running', mailboxDepth: 3, mailboxCapacity: 1024, processed: 7,
+    errors: 1, restarts: 1, lastExit: 'error: injected fault: throw', decision: 'restarted', decidedBy: '/root/miners', dropped: 0, recent: [{ tag: 'Fault', at: Date.now() }],
+  }
+  const frame = renderWatchFrame('A'.repeat(100) + '\nshort', 'status', 40, 10)
+  assert.ok(frame.startsWith(TERM.home) && frame.endsWith(TERM.clearBelow))
+  for (const line of frame.slice(TERM.home.length, -TERM.clearBelow.length).split('\n')) {
+    assert.ok(line.endsWith(TERM.clearLine), 'every line clears what the previous frame left')
+    assert.ok(line.length - TERM.clearLine.length <= 40, `cut to the width: ${line.length}`)
+  }
+  assert.match(renderWatchFrame(Array.from({ length: 30 }, (_, i) => `row ${i}`).join('\n'), 's', 40, 10), /more rows/)
+
+  const written: string[] = []
+  const out = { isTTY: true, columns: 160, rows: 30, write: (s: string) => written.push(s) > 0 } as unknown as NodeJS.WriteStream
+  const stop = new AbortController()
+  let calls = 0
+  await watchMailboxes({
+    url: 'http://127.0.0.1:1', everyMs: 5, out, signal: stop.signal,
+    fetchRows: async () => {
+      calls += 1
+      if (calls === 2) throw new ControlUnreachable({ url: 'http://127.0.0.1:1/mailboxes', reason: 'ECONNREFUSED' })
+      if (calls === 4) stop.abort()
+      return [row]
+    },
+  })
+  assert.equal(written[0], TERM.enterAlt + TERM.hideCursor)
+  assert.equal(written.at(-1), TERM.showCursor + TERM.leaveAlt)
+  const frames = written.slice(1, -1)
+  assert.ok(frames.length >= 3 && frames.every((f) => f.startsWith(TERM.home)), 'each frame redraws from the cursor home')
+  assert.match(frames[0] ?? '', /restarted by \/root\/miners/, 'the decision column')
+  assert.match(frames[1] ?? '', /UNREACHABLE \(ECONNREFUSED\), retrying/)
+
+  // Any other failure restores the screen and is thrown.
+  written.length = 0
+  await assert.rejects(
+    watchMailboxes({ url: 'u', everyMs: 5, out, fetchRows: () => Promise.reject(new NoRunningNode({ dataDir: '/d', reason: 'no-control-file', hint: 'h' })) }),
+    (e: unknown) => e instanceof NoRunningNode,
+  )
+  assert.equal(written.at(-1), TERM.showCursor + TERM.leaveAlt)
+})
