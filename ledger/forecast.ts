@@ -94,6 +94,21 @@ export function forecastCommitment(
   return commitForecast(computeKey, forecastRecord(p, brain, origin, values), salt)
 }
 
+/**
+ * {@link OutOfRoundWindow} unless `height` is inside the `action` window of the round at `origin`; a round that
+ * cannot be scheduled (its end beyond 2^53) is an {@link InvalidForecast}, never an untyped throw.
+ */
+function checkWindow(p: Params, origin: number, action: 'commit' | 'reveal', height: number): void {
+  let s: RoundSchedule
+  try {
+    s = forecastRound(p, origin)
+  } catch (e) {
+    if (e instanceof InvalidForecastRecord) throw new InvalidForecast({ field: 'originHeight', reason: e.reason })
+    throw e
+  }
+  checkRoundWindow(s, action, height)
+}
+
 /** Checks the forecasting rules common to commit and reveal; returns the compute key's hex. */
 function checkValidator(st: State, p: Params, from: Uint8Array, brain: number, computeKey: Uint8Array, origin: number): string {
   if (!forecastEnabled(p)) throw new InvalidForecast({ field: 'kind', reason: 'forecasting is off (forecastPeriod = 0)' })
@@ -146,7 +161,7 @@ export function readCommit(st: State, brain: number, origin: number, ckHex: stri
 /** Executes `commitForecast` (see module doc). */
 export function execCommit(st: State, from: Uint8Array, b: Extract<TxBody, { kind: 'commitForecast' }>, height: number, p: Params): void {
   const ckHex = checkValidator(st, p, from, b.brain, b.computeKey, b.originHeight)
-  checkRoundWindow(forecastRound(p, b.originHeight), 'commit', height)
+  checkWindow(p, b.originHeight, 'commit', height)
   const cHex = toHex(b.commitment)
   const holderKey = ForecastKeys.holder(b.brain, b.originHeight, cHex)
   const holder = st.kv.get(holderKey)
@@ -162,7 +177,7 @@ export function execCommit(st: State, from: Uint8Array, b: Extract<TxBody, { kin
 /** Executes `revealForecast` (see module doc). */
 export function execReveal(st: State, from: Uint8Array, b: Extract<TxBody, { kind: 'revealForecast' }>, height: number, p: Params): void {
   const ckHex = checkValidator(st, p, from, b.brain, b.computeKey, b.originHeight)
-  checkRoundWindow(forecastRound(p, b.originHeight), 'reveal', height)
+  checkWindow(p, b.originHeight, 'reveal', height)
   const c = readCommit(st, b.brain, b.originHeight, ckHex)
   if (!c) throw new InvalidForecast({ field: 'commitment', reason: 'no commitment of this validator in this round' })
   if (c.revealed) throw new InvalidForecast({ field: 'reveal', reason: 'already revealed' })

@@ -167,6 +167,8 @@ test('commit and reveal: typed errors, state unchanged; a front-run copy cannot 
   expectReject(f, f.tx('bob', c), 'OutOfRoundWindow', 10)
   expectReject(f, f.tx('bob', c), 'OutOfRoundWindow', 4)
   expectReject(f, f.tx('bob', { ...c, originHeight: 15 } as TxBody), 'InvalidForecast')
+  // A round whose end would pass 2^53 is a typed refusal, not an untyped throw out of execution.
+  expectReject(f, f.tx('bob', { ...c, originHeight: Math.floor(Number.MAX_SAFE_INTEGER / 10) * 10 } as TxBody), 'InvalidForecast')
   expectReject(f, f.tx('carol', c), 'PermissionDenied')
   expectReject(f, f.tx('alice', { ...c, computeKey: MINER } as TxBody), 'UnknownParticipant')
   expectReject(f, f.tx('bob', { ...c, brain: 9 } as TxBody), 'UnknownBrain')
