@@ -7,8 +7,8 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import {
-  Ledger, MemoryStore, Overlay, State, decodeBlock, forecastCommitment, readAccuracySums, readCommit, realisedSeries,
-  testKeyPair, toHex, yumaEpochHook, type PreparedTx, type TxBody,
+  ForecastKeys, Ledger, MemoryStore, Overlay, State, decodeBlock, forecastCommitment, readAccuracySums, readCommit,
+  realisedSeries, testKeyPair, toHex, verifyStateProof, yumaEpochHook, type PreparedTx, type TxBody,
 } from 'basedai/ledger'
 import { Q40_ONE } from '../../forecast/scoring.ts'
 import { Mempool } from '../../ledger/mempool.ts'
@@ -186,6 +186,12 @@ test('commit and reveal: typed errors, state unchanged; a front-run copy cannot 
     f.tx('carol', commitBody(f, 'carol', 10, asQuantiles([9n, 9n, 9n]), new Uint8Array(16).fill(2))),
   ])
   assert.equal(f.ledger.head().height, 8)
+  // The commitment is state: proven against the block header's state root.
+  const key = ForecastKeys.commit(BRAIN, 10, toHex(ck('bob')))
+  const proved = f.ledger.prove(key)
+  assert.ok(proved)
+  assert.ok(verifyStateProof(f.ledger.head().stateRoot, key, proved.value, proved.proof))
+  assert.deepEqual([...(readCommit(view(f), BRAIN, 10, toHex(ck('bob')))?.commitment ?? [])], [...(commitBody(f, 'bob', 10, vals, salt2) as { commitment: Uint8Array }).commitment])
   f.advance(1) // head 9: the next block is the origin
 
   // Reveal window [10, 14).
