@@ -10,7 +10,7 @@
  *   epoch, Brain performance = 1 + ⌊10^6 × Σᵢ sᵢ·vtrustᵢ⌋ over permitted validators (sᵢ = stake share): the
  *   stake-weighted fraction of the validators' weight that survived consensus clipping, plus 1 so a Brain whose
  *   validators have not set weights still competes by stake alone.
- * - Forecasting (§3.4.2, ledger/forecast.ts): when the input carries validators' forecast Accuracy and β(t) > 0 (t =
+ * - Forecasting (§3.4.2, ledger/forecast.ts): when the input carries permitted validators' forecast Accuracy and β(t) > 0 (t =
  *   the height, years of `betaBlocksPerYear` blocks), the incentive becomes I = normalise(Î + β(t)·Â) over all uids
  *   (forecast/scoring.ts `forecastIncentive`, exact BigInt Q40; Î = consensus incentive, Â = accuracies normalised):
  *   miner score = ⌊I × 10^9⌋ and `validatorIncentives` = ⌊I × 10^9⌋ for validators, so the forecasters' term is paid
@@ -61,7 +61,9 @@ export const yumaEpochHook: EpochHook = (input): EpochOutput => {
   if (permitted > 0) parts.forEach((p, i) => {
     if (permit[i]) agreement += ((stake[i] as number) / permitted) * (out.validatorTrust[i] ?? 0)
   })
-  const blended = blend(input.height, input.betaBlocksPerYear, out.incentive, parts.map((p) => (p.validator ? (p.forecastAccuracyQ40 ?? 0n) : 0n)))
+  // Only permitted validators (stake in the top 70th percentile) earn the forecaster term: unstaked validator keys
+  // running one model cannot multiply an operator's share.
+  const blended = blend(input.height, input.betaBlocksPerYear, out.incentive, parts.map((p, i) => (permit[i] ? (p.forecastAccuracyQ40 ?? 0n) : 0n)))
   const sparse: Array<readonly [number, number, number]> = []
   out.bonds.forEach((row, i) => row.forEach((v, j) => {
     if (v !== 0) sparse.push([(parts[i] as { uid: number }).uid, (parts[j] as { uid: number }).uid, v] as const)

@@ -30,7 +30,7 @@ function setup(over: Record<string, unknown> = {}): Fixture {
   const f = fixture({
     epochHook: yumaEpochHook,
     params: { ...FORECAST, ...over },
-    accounts: Object.fromEntries(['alice', ...V].map((n) => [n, { based: tokens(1_000_000), pepe: tokens(10_000) }])),
+    accounts: Object.fromEntries(['alice', ...V, 'frank'].map((n) => [n, { based: tokens(1_000_000), pepe: tokens(10_000) }])),
   })
   f.block([f.tx('alice', { kind: 'acquireBrainBurn', maxCost: tokens(1000) })])
   f.block([
@@ -271,4 +271,33 @@ test('through the mempool\'s admission: a copy of a committed commitment is refu
   assert.throws(() => mp.admit(f.tx('erin', { ...bobs, computeKey: ck('erin') } as TxBody).bytes), { _tag: 'CopiedCommitment' })
   assert.equal(mp.size, 0)
   assertSupply(f.store)
+})
+
+test('only permitted validators earn the forecaster term: an unstaked validator forecasting exactly earns nothing', () => {
+  const f = setup({ forecastBlocksPerYear: 1 }) // β = 1 from height 5
+  f.block([f.tx('frank', { kind: 'register', brain: BRAIN, computeKey: ck('frank'), role: 'validator', maxFee: tokens(100) })])
+  const vals = asQuantiles(truth(10))
+  const fees = new Map<string, bigint>()
+  const send = (who: string, body: TxBody): PreparedTx => {
+    const t = f.tx(who, body)
+    fees.set(who, (fees.get(who) ?? 0n) + t.tx.fee)
+    return t
+  }
+  const worth = (who: string): bigint => f.based(who) + (fees.get(who) ?? 0n)
+  const start = new Map(['bob', 'carol', 'frank'].map((w) => [w, worth(w)]))
+  for (let h = f.ledger.head().height + 1; h <= 23; h++) {
+    const txs: PreparedTx[] = []
+    for (let i = 0; i < traffic(h); i++)
+      txs.push(f.tx('alice', { kind: 'setBrain', brain: BRAIN, setting: 'name', text: `b${h}.${i}`, key: EMPTY, value: 0n }, { nonceOffset: BigInt(i) }))
+    if (h === 7) for (const w of ['bob', 'frank']) txs.push(send(w, commitBody(f, w, 10, vals, new Uint8Array(16).fill(5))))
+    if (h === 11) for (const w of ['bob', 'frank']) txs.push(send(w, revealBody(w, 10, vals, new Uint8Array(16).fill(5))))
+    f.block(txs)
+    if (h === 16) {
+      const acc = readAccuracySums(view(f), BRAIN)
+      assert.equal(acc?.sums.get(toHex(ck('frank'))), Q40_ONE, 'frank forecast exactly')
+    }
+  }
+  const gain = (w: string): bigint => worth(w) - (start.get(w) as bigint)
+  assert.equal(gain('frank'), 0n, 'no stake, no permit: no forecaster term')
+  assert.ok(gain('bob') > gain('carol') && gain('carol') > 0n, `permitted forecaster ${gain('bob')} > non-forecaster ${gain('carol')}`)
 })
