@@ -247,7 +247,8 @@ function connect() {
     conn.className = 'badge off'
   })
   source.onerror = () => {
-    conn.textContent = 'disconnected (retrying)'
+    // CLOSED: the node refused the stream (401: a restarted node has a new token) — EventSource does not retry then.
+    conn.textContent = source.readyState === EventSource.CLOSED ? 'refused: open the address `based inspect observer` prints' : 'disconnected (retrying)'
     conn.className = 'badge off'
   }
 }
