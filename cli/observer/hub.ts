@@ -92,8 +92,8 @@ export class ObserverHub {
     }
     if (url.pathname === '/observer/snapshot') {
       const snap = await this.snapshot(true)
-      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' })
-      res.end(JSON.stringify(snap))
+      res.writeHead(snap ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' })
+      res.end(JSON.stringify(snap ?? { error: 'cluster not started' }))
       return true
     }
     if (url.pathname === '/events' && (req.headers.accept ?? '').includes('text/event-stream')) {
@@ -124,17 +124,22 @@ export class ObserverHub {
     if (this.clients.size === 0) return
     let data: string
     try {
-      data = `data: ${JSON.stringify(await this.snapshot(false))}\n\n`
+      const snap = await this.snapshot(false)
+      if (!snap) return
+      data = `data: ${JSON.stringify(snap)}\n\n`
     } catch (e) {
       data = `event: failure\ndata: ${JSON.stringify({ reason: why(e) })}\n\n`
     }
     for (const c of this.clients) c.write(data)
   }
 
-  /** The current snapshot; the slow sections are refreshed when older than SLOW_MS (awaited when `wait`). */
-  async snapshot(wait: boolean): Promise<ObserverSnapshot> {
+  /**
+   * The current snapshot (undefined while the system is not up); the slow sections are refreshed when older than
+   * SLOW_MS (awaited when `wait`).
+   */
+  async snapshot(wait: boolean): Promise<ObserverSnapshot | undefined> {
     const system = this.system()
-    if (!system) throw new Error('cluster not started')
+    if (!system || system.isDown) return undefined
     if (Date.now() - this.slowAt >= SLOW_MS && !this.slowInFlight) {
       this.slowInFlight = this.refreshSlow(system).finally(() => {
         this.slowAt = Date.now()
