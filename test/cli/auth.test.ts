@@ -68,6 +68,10 @@ test('control endpoint: token in a 0600 cookie file; no token / wrong token → 
     // Every route is guarded, asks and child starts included; the query token works only for the page.
     assert.equal((await fetch(`${url}/ask?to=/root/control`, { method: 'POST', body: new Uint8Array([1, 2]) })).status, 401)
     assert.equal((await fetch(`${url}/children`, { method: 'POST', body: '{}' })).status, 401)
+    // A large body without the token: the 401 reaches the client (the body is read and dropped), no reset.
+    const big = await fetch(`${url}/ask?to=/root/control`, { method: 'POST', body: new Uint8Array(10 * 1024 * 1024) })
+    assert.equal(big.status, 401)
+    assert.equal(((await big.json()) as { error: string }).error, 'Unauthorized')
     assert.equal((await fetch(`${url}/observer`)).status, 401)
     assert.equal((await fetch(`${url}/events`, { headers: { accept: 'text/event-stream' } })).status, 401)
     assert.equal((await fetch(`${url}/mailboxes?token=${token}`)).status, 401)
