@@ -28,7 +28,8 @@ import { isTxError } from './errors.ts'
 import { Ledger } from './ledger.ts'
 import { Mempool, ReceiptLog, type StoredFate, type TxFate } from './mempool.ts'
 import { defaultParams } from './params.ts'
-import { blockOf, ledgerStats, metagraphOf } from './queries.ts'
+import { blockOf, forecastSeriesOf, ledgerStats, metagraphOf } from './queries.ts'
+import type { Params } from './params.ts'
 import { LmdbStore } from './store.ts'
 import { tokens } from './units.ts'
 import { listWallets } from './wallet.ts'
@@ -68,8 +69,26 @@ function positiveInt(v: unknown, fallback: number): number {
   return typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : fallback
 }
 
+/**
+ * `args.params`: genesis overrides of the integer parameters that set the pace of a dev or test chain (tempo and the
+ * forecast rounds), used only when the data dir has no ledger yet; anything else is ignored.
+ */
+const GENESIS_OVERRIDES = [
+  'tempo', 'forecastPeriod', 'forecastBlocksPerStep', 'forecastHorizon', 'forecastCommitLead', 'forecastRevealWindow', 'forecastBlocksPerYear',
+] as const
+function genesisParams(v: unknown): Partial<Params> {
+  const out: Record<string, number> = {}
+  if (typeof v !== 'object' || v === null) return out
+  for (const k of GENESIS_OVERRIDES) {
+    const x = (v as Record<string, unknown>)[k]
+    if (typeof x === 'number' && Number.isSafeInteger(x) && x >= 0) out[k] = x
+  }
+  return out as Partial<Params>
+}
+
 function args(ctx: { args: Readonly<Record<string, unknown>> }): {
   dataDir: string; shards: number; blockTimeMs: number; autoBlocks: boolean; dev: DevNetwork | undefined; maxMempool: number; maxBlockTxs: number
+  params: Partial<Params>
 } {
   const a = ctx.args
   if (typeof a.dataDir !== 'string') throw new Error('ledger actor needs args.dataDir')
@@ -83,18 +102,19 @@ function args(ctx: { args: Readonly<Record<string, unknown>> }): {
     autoBlocks: a.autoBlocks !== false,
     maxMempool: positiveInt(a.maxMempool, 10_000),
     maxBlockTxs: positiveInt(a.maxBlockTxs, 5_000),
+    params: genesisParams(a.params),
   }
 }
 
 export function ledgerBehaviour(): Behaviour<LedgerActorState> {
   return {
-    accepts: ['Ping', 'GetStatus', 'SubmitTx', 'GetAccount', 'GetHead', 'ProduceBlock', 'GetBrains', 'GetParticipant', 'GetTxStatus', 'GetMetagraph', 'GetBlock', 'GetLedgerStats'],
+    accepts: ['Ping', 'GetStatus', 'SubmitTx', 'GetAccount', 'GetHead', 'ProduceBlock', 'GetBrains', 'GetParticipant', 'GetTxStatus', 'GetMetagraph', 'GetBlock', 'GetLedgerStats', 'GetForecastSeries'],
     init(ctx) {
       const o = args(ctx)
       const store = LmdbStore.open({ path: path.join(o.dataDir, 'ledger'), shards: o.shards })
       const fresh = store.head() === undefined
       const genesis = {
-        params: defaultParams({ chainId: 'basedai-dev', blockTimeMs: o.blockTimeMs }),
+        params: defaultParams({ ...o.params, chainId: 'basedai-dev', blockTimeMs: o.blockTimeMs }),
         time: Date.now(),
         accounts: [
           ...listWallets(o.dataDir).map((w) => ({ publicKey: fromAddress(w.personal), based: tokens(1000), pepe: tokens(200_000) })),
@@ -212,6 +232,11 @@ export function ledgerBehaviour(): Behaviour<LedgerActorState> {
         }
         case 'GetLedgerStats':
           return continueWith(state, { _tag: 'LedgerStats', ...ledgerStats(ledger) })
+        case 'GetForecastSeries': {
+          const f = forecastSeriesOf(ledger, msg.brain, msg.windows)
+          if (!f) return failWith(state, new HandlerError({ actor: ctx.address, tag: 'UnknownBrain', message: JSON.stringify({ brain: msg.brain }) }))
+          return continueWith(state, { _tag: 'ForecastSeries', ...f })
+        }
         case 'ProduceBlock': {
           const txs = state.mempool.take()
           const verified = txs.map(() => true) // signatures were checked on SubmitTx

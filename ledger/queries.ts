@@ -8,10 +8,12 @@
  *   height are not stored by the ledger today and are not invented here.
  * - {@link blockOf}: a stored block's header and its transactions (hash, kind, sender, nonce, fee).
  * - {@link ledgerStats}: the supply audit of audit.ts (O(state)), the next burn price and open proposals.
+ * - {@link forecastSeriesOf}: a Brain's realised forecasting series, open rounds' commitments, accuracy sums.
  */
 import { auditSupply } from './audit.ts'
 import { decodeBlock, blockHash } from './block.ts'
-import { toHex } from './codec.ts'
+import { Reader, toHex } from './codec.ts'
+import { FORECAST_QUANTILES_PPM, ForecastKeys, forecastEnabled, readAccuracySums, readCommit, scoreDelay } from './forecast.ts'
 import { toAddress } from './keys.ts'
 import { Overlay } from './kv.ts'
 import type { Ledger } from './ledger.ts'
@@ -134,5 +136,61 @@ export function ledgerStats(ledger: Ledger): {
     pepeIssued: String(a.pepeIssued), pepeHeld: String(a.pepeHeld), staked: String(a.staked), totalStake: String(a.totalStake),
     emitted: String(g.emitted), burnCount: g.burnCount, nextBurnPrice: String(p.burnBaseCost + p.burnStepCost * BigInt(g.burnCount)),
     stakeBrainAmount: String(p.stakeBrainAmount), nextProposal: g.nextProposal, openProposals: [...g.openProposals],
+  }
+}
+
+/** The reply data of GetForecastSeries (protocol/ledger-messages.ts): see there. */
+export interface ForecastSeriesData {
+  readonly brain: number
+  readonly height: number
+  readonly period: number
+  readonly blocksPerStep: number
+  readonly horizon: number
+  readonly commitLead: number
+  readonly revealWindow: number
+  readonly quantilesPpm: readonly number[]
+  readonly firstWindow: number
+  readonly counts: readonly number[]
+  readonly commits: ReadonlyArray<{ origin: number; computeKey: string; revealed: boolean }>
+  readonly accuracy: { rounds: number; sums: ReadonlyArray<{ computeKey: string; sumQ40: string }> } | null
+}
+
+/**
+ * A Brain's forecasting view (ledger/forecast.ts): the round parameters, its realised series over the windows the
+ * ledger still keeps (window w's counter is deleted at the end of block (w + 1)·blocksPerStep + scoreDelay, so the
+ * oldest kept at head h is ⌊(h − scoreDelay) / blocksPerStep⌋), at most `maxWindows` of the newest; the commitments
+ * of rounds not yet scored and the accuracy sums since the last epoch. Undefined for an unknown Brain.
+ */
+export function forecastSeriesOf(ledger: Ledger, brain: number, maxWindows = 4096): ForecastSeriesData | undefined {
+  const st = new State(new Overlay(ledger.store))
+  if (!st.brain(brain)) return undefined
+  const p = ledger.params()
+  const height = ledger.head().height
+  const base = {
+    brain, height, period: p.forecastPeriod, blocksPerStep: p.forecastBlocksPerStep, horizon: p.forecastHorizon,
+    commitLead: p.forecastCommitLead, revealWindow: p.forecastRevealWindow, quantilesPpm: [...FORECAST_QUANTILES_PPM],
+  }
+  if (!forecastEnabled(p)) return { ...base, firstWindow: 0, counts: [], commits: [], accuracy: null }
+  const bps = p.forecastBlocksPerStep
+  const current = Math.floor(height / bps)
+  const kept = Math.max(0, Math.floor((height - scoreDelay(p)) / bps))
+  const firstWindow = Math.max(kept, current - Math.max(1, maxWindows) + 1)
+  const counts: number[] = []
+  for (let w = firstWindow; w <= current; w++) {
+    const b = st.kv.get(ForecastKeys.count(brain, w))
+    counts.push(b ? new Reader(b).uint('count') : 0)
+  }
+  const commits: Array<{ origin: number; computeKey: string; revealed: boolean }> = []
+  for (const [k] of st.kv.scan(ForecastKeys.brain(brain))) {
+    const m = /^f:\d+:(\d+):c:([0-9a-f]{64})$/.exec(k)
+    if (!m) continue
+    const origin = Number(m[1])
+    const c = readCommit(st, brain, origin, m[2] as string)
+    if (c) commits.push({ origin, computeKey: m[2] as string, revealed: c.revealed })
+  }
+  const acc = readAccuracySums(st, brain)
+  return {
+    ...base, firstWindow, counts, commits,
+    accuracy: acc ? { rounds: acc.rounds, sums: [...acc.sums].map(([computeKey, s]) => ({ computeKey, sumQ40: String(s) })) } : null,
   }
 }

@@ -153,6 +153,30 @@ export const LedgerStats = Schema.TaggedStruct('LedgerStats', {
   openProposals: Schema.Array(Count),
 })
 
+// Forecasting (ledger/forecast.ts), for the validators that forecast their Brain's series (actors/roles/validator.ts):
+// - GetForecastSeries{brain, windows?} → ForecastSeries: the round parameters, the Brain's realised series (transactions
+//   per window the ledger still keeps: windows `firstWindow` … ⌊height / blocksPerStep⌋, the last one still filling;
+//   at most `windows` of the newest), the commitments of rounds not yet scored (who, revealed or not) and the
+//   accuracy sums since the Brain's last epoch; UnknownBrain otherwise. Counters no round needs are pruned by the
+//   ledger, so a forecaster keeps its own history by asking at least once per window.
+export const GetForecastSeries = Schema.TaggedStruct('GetForecastSeries', { brain: Count, windows: Schema.optional(Count) })
+export const ForecastSeries = Schema.TaggedStruct('ForecastSeries', {
+  brain: Count,
+  height: Count,
+  /** 0: forecasting is off on this chain. */
+  period: Count,
+  blocksPerStep: Count,
+  horizon: Count,
+  commitLead: Count,
+  revealWindow: Count,
+  quantilesPpm: Schema.Array(Count),
+  firstWindow: Count,
+  counts: Schema.Array(Count),
+  commits: Schema.Array(Schema.Struct({ origin: Count, computeKey: Hex, revealed: Schema.Boolean })),
+  accuracy: Schema.NullOr(Schema.Struct({ rounds: Count, sums: Schema.Array(Schema.Struct({ computeKey: Hex, sumQ40: Units })) })),
+})
+
 export const LEDGER_REQUEST_TAGS = [
   'SubmitTx', 'GetAccount', 'GetHead', 'ProduceBlock', 'GetBrains', 'GetParticipant', 'GetTxStatus', 'GetMetagraph', 'GetBlock', 'GetLedgerStats',
+  'GetForecastSeries',
 ] as const

@@ -33,7 +33,7 @@ import {
 } from './kernel-messages.ts'
 import { EncryptedLinear, EncryptedLinearReply } from './fhe-messages.ts'
 import { GetRouting, RegisterMiner, Route, Routed, RoutingTable } from './brain-messages.ts'
-import { ChallengeMiner, ChallengeResult, GetScores, Scores, SubmitWeights, WeightsSubmitted } from './validator-messages.ts'
+import { ChallengeMiner, ChallengeResult, ForecastStep, ForecastStepped, GetScores, Scores, SubmitWeights, WeightsSubmitted } from './validator-messages.ts'
 import {
   AccountInfo,
   BlockProduced,
@@ -43,6 +43,8 @@ import {
   GetBlock,
   GetLedgerStats,
   GetMetagraph,
+  GetForecastSeries,
+  ForecastSeries,
   LedgerStats,
   Metagraph,
   GetBrains,
@@ -125,6 +127,8 @@ export const Message = Schema.Union(
   ChallengeMiner,
   GetScores,
   SubmitWeights,
+  GetForecastSeries,
+  ForecastStep,
 )
 export type Message = typeof Message.Type
 export type MessageTag = Message['_tag']
@@ -176,6 +180,8 @@ export const Reply = Schema.Union(
   ChallengeResult,
   Scores,
   WeightsSubmitted,
+  ForecastSeries,
+  ForecastStepped,
 )
 export type Reply = typeof Reply.Type
 
@@ -211,6 +217,8 @@ export interface ReplyMap {
   ChallengeMiner: typeof ChallengeResult.Type
   GetScores: typeof Scores.Type
   SubmitWeights: typeof WeightsSubmitted.Type
+  GetForecastSeries: typeof ForecastSeries.Type
+  ForecastStep: typeof ForecastStepped.Type
 }
 export type ReplyFor<M extends Message> = M['_tag'] extends keyof ReplyMap ? ReplyMap[M['_tag']] : typeof Ack.Type
 

@@ -6,6 +6,9 @@
  * - GetScores → Scores: per miner, challenges sent, answered correctly, and the score (exponential moving average).
  * - SubmitWeights → WeightsSubmitted: the scores as a signed setWeights transaction, submitted to the ledger actor,
  *   where the Yuma epoch turns them into miners' emission.
+ * - ForecastStep → ForecastStepped: one step of the forecasting Enforcer now (the validator's forecast timer sends
+ *   these too): reads its Brain's series from the ledger, commits a forecast inside a round's commit window, reveals
+ *   it inside the reveal window; `action` says what it did ('idle', 'committed', 'revealed', 'off').
  */
 import { Schema } from 'effect'
 
@@ -17,6 +20,17 @@ export const GetScores = Schema.TaggedStruct('GetScores', {})
 /** Turn the current scores into a signed setWeights transaction on the ledger (dev network keys). */
 export const SubmitWeights = Schema.TaggedStruct('SubmitWeights', {})
 
+/** One step of the forecasting Enforcer (commit or reveal when a window is open). */
+export const ForecastStep = Schema.TaggedStruct('ForecastStep', {})
+
+export const ForecastStepped = Schema.TaggedStruct('ForecastStepped', {
+  action: Schema.Literal('idle', 'committed', 'revealed', 'off'),
+  height: Count,
+  origin: Schema.optional(Count),
+  /** The forecaster that made the committed forecast. */
+  forecaster: Schema.optional(Schema.String.pipe(Schema.maxLength(256))),
+  tx: Schema.optional(Schema.String.pipe(Schema.maxLength(128))),
+})
 export const ChallengeResult = Schema.TaggedStruct('ChallengeResult', {
   miner: Addr,
   correct: Schema.Boolean,

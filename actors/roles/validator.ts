@@ -14,11 +14,21 @@
  * challenges the miners in turn and, after each full round, submits the scores as a signed `setWeights`
  * transaction (SubmitWeights) from the validator's key registered on the ledger (the dev network's keys,
  * ledger/dev.ts), which the Yuma epoch turns into the miners' share of emission.
+ *
+ * The forecasting Enforcer (whitepaper §3.3.3–3.4, docs/FORECAST.md "On a live chain"): unless `args.forecast` is
+ * false, a validator with a dev ledger key steps every `args.forecastMs` (default 2 s; 0 = only on request) —
+ * ForecastStep: it reads its Brain's realised series from the ledger (GetForecastSeries), keeps the complete windows
+ * in its own history (the ledger prunes old counters), and when the next round's commit window is open forecasts
+ * the round's τ windows with the forecaster that `defaultForecaster` picks on the validation span of that history
+ * (seasonal naive or consensus smoothing; with too short a history, the empirical P10/P50/P90 of the windows seen),
+ * commits the hash (salt from randomBytes, kept in its state), and reveals inside the reveal window. Failures are
+ * counted in GetStatus's detail (forecastFailures, forecastLastError), never thrown out of the timer.
  */
-import { randomInt } from 'node:crypto'
-import { continueWith, failWith, toProtocolError, type ActorContext, type Behaviour, type HandleResult } from '../index.ts'
-import { devKeys, signTx, toAddress, toHex, withMinFee } from '../../ledger/index.ts'
-import { HandlerError, type Message, type WeightsSubmitted } from '../../protocol/index.ts'
+import { randomBytes, randomInt } from 'node:crypto'
+import { continueWith, failWith, toProtocolError, type ActorContext, type ActorRef, type Behaviour, type HandleResult } from '../index.ts'
+import { devKeys, signTx, toAddress, toHex, withMinFee, type TxBody } from '../../ledger/index.ts'
+import { commitForecast, consensusSmoothing, defaultForecaster, qRisk, seasonalNaive, type Panel, type SpanForecaster } from '../../forecast/index.ts'
+import { HandlerError, type ForecastSeries, type ForecastStepped, type Message, type WeightsSubmitted } from '../../protocol/index.ts'
 import { clientDecryptLinear, clientEncryptLinear, createFheContext, createKeyGenerator, presets, type FheContext } from '../../fhe/index.ts'
 import fs from 'node:fs'
 import { int8Linear, linearWeights, loadBrainTask, loadShippedModel, quantizeWeightInt8, sha256Hex, SHIPPED_WEIGHTS, type GptModel, type LinearSite } from '../../model/index.ts'
@@ -42,6 +52,29 @@ export interface ValidatorState {
   readonly scores: Map<string, MinerScore>
   next: number
   timer: NodeJS.Timeout | null
+  readonly forecast: ForecastState
+}
+
+/** A forecast this validator committed and has not yet revealed. */
+interface PendingForecast {
+  readonly values: bigint[]
+  readonly salt: Uint8Array
+  readonly tx: string
+  readonly forecaster: string
+}
+
+interface ForecastState {
+  readonly on: boolean
+  /** Complete windows seen: window index → transactions naming the Brain. */
+  readonly history: Map<number, number>
+  /** Round origin → the committed forecast (until revealed or given up). */
+  readonly pending: Map<number, PendingForecast>
+  timer: NodeJS.Timeout | null
+  commits: number
+  reveals: number
+  failures: number
+  lastError: string
+  lastForecaster: string
 }
 
 const SITES: ReadonlyArray<LinearSite['name']> = ['attn', 'proj', 'fc', 'fcProj']
@@ -87,10 +120,163 @@ async function submitWeights(state: ValidatorState, ctx: ActorContext): Promise<
   return { _tag: 'WeightsSubmitted', brain, uids, weights, tx: accepted.hash }
 }
 
+/** The ledger actor, the Brain id and this validator's dev keys (args.dev, args.brain, args.ledger). */
+async function ledgerSide(ctx: ActorContext): Promise<{ ledger: ActorRef; brain: number; dev: number }> {
+  const a = ctx.args
+  const fail = (message: string): never => {
+    throw new HandlerError({ actor: ctx.address, tag: 'NotConfigured', message })
+  }
+  const dev = typeof a.dev === 'number' ? a.dev : fail('no dev validator index (args.dev): this validator has no ledger key')
+  const brainIndex = typeof a.brain === 'number' ? a.brain : fail('no Brain index (args.brain)')
+  const ledger = ctx.lookup?.(typeof a.ledger === 'string' ? a.ledger : '/root/ledger/writer') ?? fail('no ledger actor')
+  const brain = (await ledger.ask({ _tag: 'GetBrains' })).ids[brainIndex - 1] ?? fail(`no Brain #${brainIndex} on the ledger`)
+  return { ledger, brain, dev }
+}
+
+/** Signs `body` with this validator's dev personal key at its next nonce and submits it; returns the tx hash. */
+async function submitSigned(ledger: ActorRef, dev: number, body: TxBody): Promise<string> {
+  const me = devKeys.validator(dev)
+  const head = await ledger.ask({ _tag: 'GetHead' })
+  const acct = await ledger.ask({ _tag: 'GetAccount', address: toAddress(me.publicKey) })
+  const tx = signTx(
+    withMinFee({ chainId: head.chainId, from: me.publicKey, nonce: BigInt(acct.nextNonce), body }, BigInt(head.baseFee), BigInt(head.byteFee)),
+    me.secretKey,
+  )
+  return (await ledger.ask({ _tag: 'SubmitTx', tx: tx.bytes })).hash
+}
+
+/** Fewest windows of history before the baselines are scored on a validation span (else the empirical fallback). */
+const MIN_PANEL_WINDOWS = 24
+
+function empiricalQuantile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return 0
+  const pos = q * (sorted.length - 1)
+  const lo = Math.floor(pos)
+  const hi = Math.min(sorted.length - 1, lo + 1)
+  return (sorted[lo] as number) + (pos - lo) * ((sorted[hi] as number) - (sorted[lo] as number))
+}
+
+/**
+ * Forecasts `ahead` windows after the history `ys` (one value per complete window) at quantile levels `qs`, and
+ * returns the last `tau` of them (window-major, τ × Q): the forecaster `defaultForecaster` picks among seasonal
+ * naive (seasons 1, τ, 24, 168 windows where the history allows) and consensus smoothing (λ 0.05, 0.2, 0.5) by
+ * validation q-risk on the last 30 % of the history (training span the first 70 %); with fewer than
+ * {@link MIN_PANEL_WINDOWS} windows (or a span too short for a validation window), every window gets the empirical
+ * quantiles of the history. Values are rounded to non-negative integers, sorted per window.
+ */
+export function forecastWindows(ys: readonly number[], ahead: number, tau: number, qs: readonly number[]): { name: string; values: bigint[] } {
+  const Q = qs.length
+  const n = ys.length
+  const trainEnd = Math.floor(n * 0.7)
+  const validEnd = n - 1
+  let name = `empirical quantiles of ${n} windows`
+  let out: Float64Array | undefined
+  if (n >= MIN_PANEL_WINDOWS && validEnd - trainEnd >= ahead) {
+    const panel: Panel = {
+      name: 'brain transactions', steps: n, staticCardinalities: [1], observedNames: ['transactions'], knownNames: [],
+      entities: [{ name: 'brain', statics: [0], observed: [Float64Array.from(ys)], known: [] }],
+      seasons: [], trainEnd, validEnd,
+    }
+    const candidates: Array<{ name: string; p50: number; p90: number; f: SpanForecaster }> = []
+    const minOrigin = Math.min(trainEnd, 168)
+    const add = (f: SpanForecaster): void => {
+      const r = qRisk(panel, f, trainEnd, validEnd, ahead, minOrigin, qs)
+      const fin = (x: number | undefined): number => (x !== undefined && Number.isFinite(x) ? x : Number.POSITIVE_INFINITY)
+      candidates.push({ name: f.name, p50: fin(r.byQuantile[1]), p90: fin(r.byQuantile[2]), f })
+    }
+    for (const lag of [1, tau, 24, 168]) if (lag + ahead <= trainEnd) add(seasonalNaive(panel, lag, ahead, qs))
+    for (const ppm of [50_000, 200_000, 500_000]) add(consensusSmoothing(panel, ppm, ahead, qs))
+    if (candidates.length > 0) {
+      const best = defaultForecaster(candidates)
+      name = best.name
+      out = best.f.forecast(0, n).slice((ahead - tau) * Q)
+    }
+  }
+  if (!out) {
+    const sorted = [...ys].sort((a, b) => a - b)
+    const row = qs.map((q) => empiricalQuantile(sorted, q))
+    out = Float64Array.from({ length: tau * Q }, (_, i) => row[i % Q] as number)
+  }
+  const values: bigint[] = []
+  for (let h = 0; h < tau; h++) {
+    const row = Array.from(out.subarray(h * Q, h * Q + Q), (v) => Math.max(0, Math.round(Number.isFinite(v) ? v : 0))).sort((a, b) => a - b)
+    for (const v of row) values.push(BigInt(v))
+  }
+  return { name, values }
+}
+
+/** The newest contiguous run of complete windows in the history, ending at `last`. */
+function contiguousHistory(history: ReadonlyMap<number, number>, last: number): number[] {
+  const ys: number[] = []
+  for (let w = last; history.has(w); w--) ys.push(history.get(w) as number)
+  return ys.reverse()
+}
+
+/**
+ * One step of the forecasting Enforcer (see the module doc): reveal what is due, commit the next round's forecast
+ * when its commit window is open. Throws on a ledger refusal (the caller counts it).
+ */
+async function forecastStep(state: ValidatorState, ctx: ActorContext): Promise<typeof ForecastStepped.Type> {
+  const f = state.forecast
+  if (!f.on) return { _tag: 'ForecastStepped', action: 'off', height: 0 }
+  const { ledger, brain, dev } = await ledgerSide(ctx)
+  const s: typeof ForecastSeries.Type = await ledger.ask({ _tag: 'GetForecastSeries', brain })
+  const h = s.height
+  if (s.period === 0) return { _tag: 'ForecastStepped', action: 'idle', height: h }
+  const bps = s.blocksPerStep
+  s.counts.forEach((c, i) => {
+    const w = s.firstWindow + i
+    if ((w + 1) * bps - 1 <= h) f.history.set(w, c)
+  })
+  for (const w of [...f.history.keys()]) if (w < s.firstWindow - 10_000) f.history.delete(w) // bounded memory
+  const computeKey = devKeys.validatorCompute(dev).publicKey
+  const ck = toHex(computeKey)
+  const next = h + 1 // the earliest block a transaction sent now can enter
+  // Reveals first: a round whose reveal window holds the next block.
+  for (const [origin, p] of [...f.pending]) {
+    const onChain = s.commits.find((c) => c.origin === origin && c.computeKey === ck)
+    if (next >= origin + s.revealWindow || (next >= origin && !onChain)) {
+      // missed: the reveal window closed, or the commitment never reached the chain
+      f.pending.delete(origin)
+      throw new HandlerError({ actor: ctx.address, tag: 'ForecastMissed', message: `round ${origin}: ${onChain ? 'reveal window closed' : 'commitment not on chain'} at height ${h}` })
+    }
+    if (next >= origin && onChain) {
+      if (onChain.revealed) {
+        f.pending.delete(origin)
+        continue
+      }
+      const tx = await submitSigned(ledger, dev, { kind: 'revealForecast', brain, computeKey, originHeight: origin, values: p.values, salt: p.salt })
+      f.pending.delete(origin)
+      f.reveals++
+      return { _tag: 'ForecastStepped', action: 'revealed', height: h, origin, forecaster: p.forecaster, tx }
+    }
+  }
+  // The next round whose commit window holds the next block.
+  const origin = Math.ceil((next + 1) / s.period) * s.period
+  if (origin - s.commitLead <= next && next < origin) {
+    const prev = f.pending.get(origin)
+    const status = prev ? await ledger.ask({ _tag: 'GetTxStatus', hash: prev.tx }) : undefined
+    // committed already (pending or on chain): nothing to do; a commitment that failed is made again
+    if (status && (status.status === 'pending' || s.commits.some((c) => c.origin === origin && c.computeKey === ck)))
+      return { _tag: 'ForecastStepped', action: 'idle', height: h }
+    const lastComplete = Math.floor((h + 1) / bps) - 1
+    const ys = contiguousHistory(f.history, lastComplete)
+    const { name, values } = forecastWindows(ys, origin / bps - lastComplete - 1 + s.horizon, s.horizon, s.quantilesPpm.map((q) => q / 1e6))
+    const salt = new Uint8Array(randomBytes(32))
+    const commitment = commitForecast(computeKey, { brain, originHeight: origin, blocksPerStep: bps, quantilesPpm: s.quantilesPpm, values }, salt)
+    const tx = await submitSigned(ledger, dev, { kind: 'commitForecast', brain, computeKey, originHeight: origin, commitment })
+    f.pending.set(origin, { values, salt, tx, forecaster: name })
+    f.commits++
+    f.lastForecaster = name
+    return { _tag: 'ForecastStepped', action: 'committed', height: h, origin, forecaster: name, tx }
+  }
+  return { _tag: 'ForecastStepped', action: 'idle', height: h }
+}
+
 export default function validatorBehaviour(): Behaviour<ValidatorState> {
   const basic = basicBehaviour('validator', () => ({}))
   return {
-    accepts: [...BASIC_TAGS, 'ChallengeMiner', 'GetScores', 'SubmitWeights'],
+    accepts: [...BASIC_TAGS, 'ChallengeMiner', 'GetScores', 'SubmitWeights', 'ForecastStep'],
     init(ctx) {
       const fhe = createFheContext(presets.bfv4096Linear)
       const miners = (Array.isArray(ctx.args.miners) ? ctx.args.miners : []).filter((m): m is string => typeof m === 'string')
@@ -106,6 +292,10 @@ export default function validatorBehaviour(): Behaviour<ValidatorState> {
         scores: new Map(),
         next: 0,
         timer: null,
+        forecast: {
+          on: ctx.args.forecast !== false, history: new Map(), pending: new Map(), timer: null,
+          commits: 0, reveals: 0, failures: 0, lastError: '', lastForecaster: '',
+        },
       }
       const every = typeof ctx.args.challengeMs === 'number' ? ctx.args.challengeMs : 30_000
       const self = ctx.self
@@ -122,6 +312,18 @@ export default function validatorBehaviour(): Behaviour<ValidatorState> {
         }, every)
         state.timer.unref()
       }
+      // The forecasting Enforcer's timer: only for a validator with a ledger key, unless args.forecast is false.
+      const forecastEvery = typeof ctx.args.forecastMs === 'number' ? ctx.args.forecastMs : 2_000
+      if (state.forecast.on && forecastEvery > 0 && self && typeof ctx.args.dev === 'number') {
+        state.forecast.timer = setInterval(() => {
+          try {
+            self.tell({ _tag: 'ForecastStep' })
+          } catch {
+            // mailbox full: skip this step
+          }
+        }, forecastEvery)
+        state.forecast.timer.unref()
+      }
       return state
     },
     async handle(state, msg: Message, ctx): Promise<HandleResult<ValidatorState>> {
@@ -136,6 +338,17 @@ export default function validatorBehaviour(): Behaviour<ValidatorState> {
             return continueWith(state, await submitWeights(state, ctx))
           } catch (e) {
             return failWith(state, toProtocolError(ctx.address, e))
+          }
+        }
+        case 'ForecastStep': {
+          try {
+            return continueWith(state, await forecastStep(state, ctx))
+          } catch (e) {
+            const err = toProtocolError(ctx.address, e)
+            state.forecast.failures++
+            state.forecast.lastError = err._tag === 'HandlerError' ? `${err.tag}: ${err.message}`.slice(0, 400) : err._tag
+            console.warn(`${ctx.address}: forecast step failed: ${state.forecast.lastError}`)
+            return failWith(state, err)
           }
         }
         case 'ChallengeMiner': {
@@ -179,7 +392,11 @@ export default function validatorBehaviour(): Behaviour<ValidatorState> {
         default: {
           const r = basic.handle(state.basic, msg, ctx) as HandleResult<BasicState>
           if (r._tag === 'Continue' && r.reply?._tag === 'StatusReply') {
-            return continueWith(state, { ...r.reply, detail: { ...r.reply.detail, miners: state.miners.length, challenged: state.scores.size } })
+            return continueWith(state, { ...r.reply, detail: {
+              ...r.reply.detail, miners: state.miners.length, challenged: state.scores.size,
+              forecasting: state.forecast.on, forecastCommits: state.forecast.commits, forecastReveals: state.forecast.reveals,
+              forecastFailures: state.forecast.failures, forecastLastError: state.forecast.lastError, forecaster: state.forecast.lastForecaster,
+            } })
           }
           return r._tag === 'Continue' ? continueWith(state, r.reply) : continueWith(state)
         }
@@ -187,6 +404,7 @@ export default function validatorBehaviour(): Behaviour<ValidatorState> {
     },
     terminate(state) {
       if (state.timer) clearInterval(state.timer)
+      if (state.forecast.timer) clearInterval(state.forecast.timer)
     },
   }
 }

@@ -1,0 +1,121 @@
+/**
+ * The forecasting Enforcer on a live chain (issue 15): the ledger actor producing blocks on its timer, and two
+ * validator actors of one Brain — one forecasting (its ForecastStep timer reads the realised series, commits inside
+ * the commit window, reveals inside the reveal window), one with forecasting off. Short rounds (10 blocks, windows of
+ * 2 blocks, τ = 3) and a year of 5 blocks, so every round scored here is at β(t) > 0.
+ */
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { ActorSystem } from '../../supervisor/index.ts'
+import { LmdbStore, auditSupply, devKeys, signTx, toAddress, toHex, withMinFee } from '../../ledger/index.ts'
+import { forecastWindows } from '../../actors/roles/validator.ts'
+import type { ForecastSeries } from '../../protocol/index.ts'
+
+const url = (p: string): string => new URL(p, import.meta.url).href
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+const QS = [0.1, 0.5, 0.9]
+
+test('forecastWindows: the baseline chosen on validation forecasts a seasonal series; a short history falls back to its quantiles', () => {
+  const season = [3, 0, 5, 1, 4, 2]
+  const ys = Array.from({ length: 60 }, (_, i) => season[i % 6] as number)
+  const f = forecastWindows(ys, 4, 3, QS)
+  assert.equal(f.name, 'seasonal naive (s = 24)', 'the perfect season wins on validation')
+  // 4 windows ahead of the 60 seen, the last 3 kept: windows 61, 62, 63 of the season, values 0, 5, 1
+  assert.deepEqual(f.values, [0n, 0n, 0n, 5n, 5n, 5n, 1n, 1n, 1n])
+  const short = forecastWindows([2, 4, 6], 3, 3, QS)
+  assert.match(short.name, /^empirical quantiles of 3 windows$/)
+  // P10, P50, P90 of {2, 4, 6} (linear interpolation: 2.4, 4, 5.6), rounded, for every window
+  assert.deepEqual(short.values, [2n, 4n, 6n, 2n, 4n, 6n, 2n, 4n, 6n])
+  assert.deepEqual(forecastWindows([], 2, 2, QS).values, [0n, 0n, 0n, 0n, 0n, 0n])
+})
+
+test('live chain: a forecasting validator commits, reveals and scores above the validator that does not forecast (worst); supply conserved', { timeout: 90_000 }, async (t) => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'based-forecast-live-'))
+  const params = {
+    tempo: 1000, forecastPeriod: 10, forecastBlocksPerStep: 2, forecastHorizon: 3, forecastCommitLead: 5, forecastRevealWindow: 4, forecastBlocksPerYear: 5,
+  }
+  const sys = await ActorSystem.start({
+    kind: 'supervisor',
+    id: 'root',
+    children: [
+      { kind: 'actor', id: 'ledger', behaviour: { module: url('../../ledger/actor.ts') }, args: { dataDir, shards: 2, blockTimeMs: 250, dev: { brains: 1, miners: 1, validators: 2 }, params } },
+      { kind: 'actor', id: 'validator-1', behaviour: { module: url('../../actors/roles/validator.ts') }, args: { dev: 1, brain: 1, ledger: '/root/ledger', challengeMs: 0, forecastMs: 80 } },
+      { kind: 'actor', id: 'validator-2', behaviour: { module: url('../../actors/roles/validator.ts') }, args: { dev: 2, brain: 1, ledger: '/root/ledger', challengeMs: 0, forecastMs: 80, forecast: false } },
+    ],
+  })
+  let stopped = false
+  t.after(async () => {
+    stopped = true
+    await sys.shutdown()
+    fs.rmSync(dataDir, { recursive: true, force: true })
+  })
+  const ledger = sys.ref('/root/ledger')
+  const v1 = sys.ref('/root/validator-1')
+  const v2 = sys.ref('/root/validator-2')
+  const [brain] = (await ledger.ask({ _tag: 'GetBrains' })).ids
+  assert.equal(typeof brain, 'number')
+  const ck1 = toHex(devKeys.validatorCompute(1).publicKey)
+  const ck2 = toHex(devKeys.validatorCompute(2).publicKey)
+
+  // Brain traffic (the realised series): the owner renames the Brain 0, 1 or 2 times per step.
+  const owner = devKeys.owner()
+  const traffic = (async () => {
+    for (let i = 0; !stopped; i++) {
+      for (let k = 0; k < i % 3 && !stopped; k++) {
+        const head = await ledger.ask({ _tag: 'GetHead' })
+        const acct = await ledger.ask({ _tag: 'GetAccount', address: toAddress(owner.publicKey) })
+        const tx = signTx(withMinFee({ chainId: head.chainId, from: owner.publicKey, nonce: BigInt(acct.nextNonce), body: {
+          kind: 'setBrain', brain: brain as number, setting: 'name', text: `n${i}.${k}`, key: new Uint8Array(0), value: 0n,
+        } }, BigInt(head.baseFee), BigInt(head.byteFee)), owner.secretKey)
+        await ledger.ask({ _tag: 'SubmitTx', tx: tx.bytes })
+      }
+      await sleep(250)
+    }
+  })().catch((e: unknown) => {
+    if (!stopped) throw e
+  })
+
+  let sawReveal = false
+  let last: typeof ForecastSeries.Type | undefined
+  const deadline = Date.now() + 60_000
+  while (Date.now() < deadline) {
+    last = await ledger.ask({ _tag: 'GetForecastSeries', brain: brain as number })
+    if (last.commits.some((c) => c.computeKey === ck1 && c.revealed)) sawReveal = true
+    const mine = last.accuracy?.sums.find((s) => s.computeKey === ck1)
+    if (sawReveal && mine && BigInt(mine.sumQ40) > 0n) break
+    await sleep(60)
+  }
+  stopped = true
+  await traffic
+  assert.ok(last)
+  t.diagnostic(`height ${last.height}, accuracy ${JSON.stringify(last.accuracy)}`)
+  assert.ok(sawReveal, 'the ledger held validator-1\'s revealed forecast')
+  const acc = last.accuracy
+  assert.ok(acc && acc.rounds >= 1, 'a round was scored')
+  const a1 = BigInt(acc.sums.find((s) => s.computeKey === ck1)?.sumQ40 ?? '0')
+  const a2 = BigInt(acc.sums.find((s) => s.computeKey === ck2)?.sumQ40 ?? '0')
+  assert.ok(a1 > 0n, `validator-1 scored above the worst: ${a1}`)
+  assert.equal(a2, 0n, 'validator-2 (forecasting off) scores the worst')
+  assert.ok(last.height > 2 * params.forecastBlocksPerYear, 'scored at β(t) > 0')
+
+  const s1 = (await v1.ask({ _tag: 'GetStatus' })).detail
+  const s2 = (await v2.ask({ _tag: 'GetStatus' })).detail
+  t.diagnostic(`validator-1 status ${JSON.stringify(s1)}`)
+  assert.equal(s1.forecasting, true)
+  assert.ok(Number(s1.forecastCommits) >= 1 && Number(s1.forecastReveals) >= 1)
+  assert.equal(typeof s1.forecaster, 'string')
+  assert.equal(s2.forecasting, false)
+  assert.equal(s2.forecastCommits, 0)
+  assert.equal((await v2.ask({ _tag: 'ForecastStep' })).action, 'off')
+
+  await sys.shutdown()
+  const store = LmdbStore.open({ path: path.join(dataDir, 'ledger'), shards: 2 })
+  try {
+    assert.ok(auditSupply(store).ok, 'supply conserved through the forecast transactions and fees')
+  } finally {
+    await store.close()
+  }
+})
