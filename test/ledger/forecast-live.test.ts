@@ -79,22 +79,37 @@ test('live chain: a forecasting validator commits, reveals and scores above the 
   })
 
   let sawReveal = false
+  let baselineFrom: { forecaster: string; rounds: number } | undefined
+  /** Scored rounds → validator-1's accuracy sum then (Q40): the differences are its per-round Accuracy. */
+  const perRound = new Map<number, bigint>([[0, 0n]])
   let last: typeof ForecastSeries.Type | undefined
-  const deadline = Date.now() + 60_000
+  const deadline = Date.now() + 70_000
   while (Date.now() < deadline) {
     last = await ledger.ask({ _tag: 'GetForecastSeries', brain: brain as number })
     if (last.commits.some((c) => c.computeKey === ck1 && c.revealed)) sawReveal = true
     const mine = last.accuracy?.sums.find((s) => s.computeKey === ck1)
-    if (sawReveal && mine && BigInt(mine.sumQ40) > 0n) break
+    if (last.accuracy && !perRound.has(last.accuracy.rounds)) perRound.set(last.accuracy.rounds, BigInt(mine?.sumQ40 ?? '0'))
+    // Until a round was forecast from a long enough history that a baseline was chosen on validation, and scored.
+    if (!baselineFrom) {
+      const f = String((await v1.ask({ _tag: 'GetStatus' })).detail.forecaster ?? '')
+      if (/^(seasonal naive|consensus)/.test(f)) baselineFrom = { forecaster: f, rounds: last.accuracy?.rounds ?? 0 }
+    }
+    if (sawReveal && mine && BigInt(mine.sumQ40) > 0n && baselineFrom && (last.accuracy?.rounds ?? 0) > baselineFrom.rounds + 1) break
     await sleep(60)
   }
   stopped = true
   await traffic
   assert.ok(last)
-  t.diagnostic(`height ${last.height}, accuracy ${JSON.stringify(last.accuracy)}`)
+  t.diagnostic(`height ${last.height}, accuracy ${JSON.stringify(last.accuracy)}, baseline from round #${baselineFrom?.rounds} (${baselineFrom?.forecaster})`)
+  const rounds = [...perRound.keys()].sort((a, b) => a - b)
+  t.diagnostic(`validator-1 Accuracy per scored round: ${rounds.slice(1).map((r, i) => (r === (rounds[i] as number) + 1
+    ? (Number((perRound.get(r) as bigint) - (perRound.get(rounds[i] as number) as bigint)) / 2 ** 40).toFixed(3) : '?')).join(', ')}`)
   assert.ok(sawReveal, 'the ledger held validator-1\'s revealed forecast')
+  assert.ok(baselineFrom, 'a baseline forecaster was chosen once the history was long enough')
   const acc = last.accuracy
   assert.ok(acc && acc.rounds >= 1, 'a round was scored')
+  // the rounds scored since the forecaster changed include one forecast by the chosen baseline (committed ≥ 1 round later)
+  assert.ok(acc && baselineFrom && acc.rounds >= baselineFrom.rounds + 2)
   const a1 = BigInt(acc.sums.find((s) => s.computeKey === ck1)?.sumQ40 ?? '0')
   const a2 = BigInt(acc.sums.find((s) => s.computeKey === ck2)?.sumQ40 ?? '0')
   assert.ok(a1 > 0n, `validator-1 scored above the worst: ${a1}`)
