@@ -44,6 +44,8 @@ test('live chain: a forecasting validator commits, reveals and scores above the 
       { kind: 'actor', id: 'ledger', behaviour: { module: url('../../ledger/actor.ts') }, args: { dataDir, shards: 2, blockTimeMs: 250, dev: { brains: 1, miners: 1, validators: 2 }, params } },
       { kind: 'actor', id: 'validator-1', behaviour: { module: url('../../actors/roles/validator.ts') }, args: { dev: 1, brain: 1, ledger: '/root/ledger', challengeMs: 0, forecastMs: 80 } },
       { kind: 'actor', id: 'validator-2', behaviour: { module: url('../../actors/roles/validator.ts') }, args: { dev: 2, brain: 1, ledger: '/root/ledger', challengeMs: 0, forecastMs: 80, forecast: false } },
+      // no ledger key (args.dev): its forecast steps fail, typed and counted, and it keeps running
+      { kind: 'actor', id: 'validator-3', behaviour: { module: url('../../actors/roles/validator.ts') }, args: { brain: 1, ledger: '/root/ledger', challengeMs: 0, forecastMs: 0 } },
     ],
   })
   let stopped = false
@@ -125,6 +127,14 @@ test('live chain: a forecasting validator commits, reveals and scores above the 
   assert.equal(s2.forecasting, false)
   assert.equal(s2.forecastCommits, 0)
   assert.equal((await v2.ask({ _tag: 'ForecastStep' })).action, 'off')
+
+  const v3 = sys.ref('/root/validator-3')
+  for (let i = 0; i < 2; i++)
+    await assert.rejects(v3.ask({ _tag: 'ForecastStep' }), (e: unknown) => (e as { tag?: string }).tag === 'NotConfigured')
+  const s3 = (await v3.ask({ _tag: 'GetStatus' })).detail
+  assert.equal(s3.forecastFailures, 2, 'failures are counted in the status')
+  assert.match(String(s3.forecastLastError), /^NotConfigured: /)
+  assert.equal((await v3.ask({ _tag: 'Ping' }))._tag, 'Pong', 'and the validator keeps running')
 
   await sys.shutdown()
   const store = LmdbStore.open({ path: path.join(dataDir, 'ledger'), shards: 2 })
