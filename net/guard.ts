@@ -2,7 +2,7 @@
  * The guarded peer surface: what a remote peer may send to this node, and how much of it.
  *
  * Each message kind declares who may send it from another peer (`REMOTE_POLICY`): `peer` (anyone: queries, status,
- * transactions — a transaction carries its own signature), `participant` (a peer bound to a registered validator or
+ * transactions — a transaction carries its own signature; not `GetLedgerStats`, which scans the whole state), `participant` (a peer bound to a registered validator or
  * miner, via the `isParticipant` predicate the node supplies). Everything else — `Fault`, `ProduceBlock`, kernel work,
  * supervisor control, and any kind not listed — is local only: a remote sender gets a typed `Forbidden` and nothing
  * is delivered. An address this node does not serve to peers is `Forbidden` too (`not_served`), so a peer cannot
@@ -30,6 +30,9 @@ export const REMOTE_POLICY: Readonly<Record<string, RemoteSender>> = {
   GetTxStatus: 'peer',
   GetBrains: 'peer',
   GetParticipant: 'peer',
+  GetMetagraph: 'peer',
+  GetBlock: 'peer',
+  GetForecastSeries: 'peer',
   SubmitTx: 'peer',
   Route: 'peer',
   EncryptedLinear: 'peer',
