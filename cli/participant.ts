@@ -25,14 +25,14 @@ import { Command, Option } from 'commander'
 import { Data } from 'effect'
 import path from 'node:path'
 import {
-  GOVERNABLE, InvalidAmount, TxWaitTimeout, WalletError, fromAddress, formatAmount, listWallets, parseAmount, signTx, toAddress,
+  GOVERNABLE, InvalidAmount, WalletError, fromAddress, formatAmount, listWallets, parseAmount, signTx, toAddress,
   unlockWallet, withMinFee, type GovernableParam, type TxBody,
 } from '../ledger/index.ts'
 import { BRAIN_SETTINGS, type BrainSetting } from '../ledger/tx.ts'
-import type { Metagraph, TxStatus } from '../protocol/index.ts'
+import type { Metagraph } from '../protocol/index.ts'
 import { findControl } from './control.ts'
 import { askControl } from './control-client.ts'
-import { LEDGER_ADDRESS, PASSPHRASE_ENV, describeReason, passphrase } from './wallet.ts'
+import { LEDGER_ADDRESS, PASSPHRASE_ENV, describeReason, passphrase, waitForFate } from './wallet.ts'
 
 const DEFAULT_DATA_DIR = process.env.BASED_DATA_DIR ?? '.data'
 const NET_ADDRESS = '/root/net'
@@ -149,22 +149,6 @@ function fail(cmd: string, o: Partial<Common>, e: unknown): never {
     }
   } else process.stderr.write(`based ${cmd}: ${e instanceof Error ? e.message : String(e)}\n`)
   process.exit(1)
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
-
-async function waitForFate(base: string, hash: string, blockTimeMs: number): Promise<typeof TxStatus.Type> {
-  const started = Date.now()
-  const timeoutMs = Math.max(30_000, 20 * blockTimeMs)
-  let unknown = 0
-  for (;;) {
-    const s = await askControl(base, LEDGER_ADDRESS, { _tag: 'GetTxStatus', hash })
-    if (s.status === 'included' || s.status === 'failed' || s.status === 'dropped') return s
-    unknown = s.status === 'unknown' ? unknown + 1 : 0
-    const waited = Date.now() - started
-    if (waited >= timeoutMs || unknown >= 3) throw new TxWaitTimeout({ hash, waitedMs: waited, lastStatus: s.status })
-    await sleep(Math.max(50, Math.min(500, Math.floor(blockTimeMs / 4))))
-  }
 }
 
 export interface Submitted {
@@ -464,21 +448,26 @@ function queryCommands(program: Command): void {
     .action(async (o: Common & { brain: string }) => {
       try {
         const m = await metagraph(o, count('--brain', o.brain))
-        // Rank, trust, consensus, per-participant emission and last update are not stored by the ledger: null.
+        // Rank, trust, consensus, incentive, dividends and emission come from the Brain's stored last epoch (null for a
+        // uid that epoch did not cover); incentive/dividends fall back to the stored score before the first epoch.
+        const frac = (x: string | null): number | null => (x === null ? null : Number(x) / 1e9)
         const rows = m.rows.map((r) => ({
           uid: r.uid, role: r.role, computeKey: r.computeKey, owner: r.owner, stake: FIXED(r.stake),
-          incentive: r.role === 'miner' ? Number(r.score) / 1e9 : 0, dividends: r.role === 'validator' ? Number(r.score) / 1e9 : 0,
+          incentive: frac(r.incentive) ?? (r.role === 'miner' ? Number(r.score) / 1e9 : 0),
+          dividends: frac(r.dividends) ?? (r.role === 'validator' ? Number(r.score) / 1e9 : 0),
           validatorPermit: r.validatorPermit, registeredAt: r.registeredAt, feePaid: FIXED(r.feePaid), weights: r.weights,
-          rank: null, trust: null, consensus: null, emission: null, lastUpdate: null,
+          rank: frac(r.rank), trust: frac(r.trust), consensus: frac(r.consensus), emission: r.emission === null ? null : FIXED(r.emission),
+          lastUpdate: r.lastUpdate,
         }))
         const b = m.brain
         const head = `Brain #${b.id} (${b.method}) owner ${b.owner} at height ${m.height}: stake ${FIXED(b.stake)} $BASED, pending emission ${FIXED(b.pending)}, performance ${b.performance}, fee ${FIXED(b.registrationFee)} $BASED`
+        const f6 = (x: number | null): string => (x === null ? '-' : x.toFixed(6)).padStart(9)
         const table = [
-          'UID   ROLE       STAKE($BASED)   INCENTIVE   DIVIDENDS   VPERMIT  REG@     WEIGHTS  COMPUTE KEY',
-          ...rows.map((r) => `${String(r.uid).padEnd(5)} ${r.role.padEnd(10)} ${r.stake.padStart(13)}   ${r.incentive.toFixed(6).padStart(9)}   ${r.dividends.toFixed(6).padStart(9)}   ${(r.validatorPermit ? 'yes' : 'no').padEnd(7)}  ${String(r.registeredAt).padEnd(8)} ${String(r.weights).padEnd(8)} ${r.computeKey}`),
-          '(rank, trust, consensus, emission per uid and last update are not stored by the ledger yet)',
+          'UID   ROLE       STAKE($BASED)      RANK      TRUST  CONSENSUS  INCENTIVE  DIVIDENDS  EMISSION($BASED)  VPERMIT  REG@     UPDATED  WEIGHTS  COMPUTE KEY',
+          ...rows.map((r) => `${String(r.uid).padEnd(5)} ${r.role.padEnd(10)} ${r.stake.padStart(13)} ${f6(r.rank)} ${f6(r.trust)}  ${f6(r.consensus)}  ${f6(r.incentive)}  ${f6(r.dividends)}  ${(r.emission ?? '-').padStart(16)}  ${(r.validatorPermit ? 'yes' : 'no').padEnd(7)}  ${String(r.registeredAt).padEnd(8)} ${String(r.lastUpdate).padEnd(8)} ${String(r.weights).padEnd(8)} ${r.computeKey}`),
         ]
-        print(o, { height: m.height, tempo: m.tempo, lastEpoch: m.lastEpoch, brain: b, rows }, `${head}\nlast epoch ${m.lastEpoch ?? 'none yet'} (tempo ${m.tempo})\n${table.join('\n')}`)
+        const stored = m.epoch ? `stored epoch at ${m.epoch.height}: owner cut ${FIXED(m.epoch.ownerCut)}, Brain pool ${FIXED(m.epoch.brainPool)} $BASED` : 'no stored epoch yet'
+        print(o, { height: m.height, tempo: m.tempo, lastEpoch: m.lastEpoch, epoch: m.epoch, brain: b, rows }, `${head}\nlast epoch ${m.lastEpoch ?? 'none yet'} (tempo ${m.tempo}); ${stored}\n${table.join('\n')}`)
       } catch (e) {
         fail('metagraph', o, e)
       }

@@ -154,7 +154,7 @@ function fail(e: unknown): never {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
 /** Polls GetTxStatus until the transaction is included, failed or dropped; TxWaitTimeout after `timeoutMs`. */
-async function waitForFate(base: string, hash: string, blockTimeMs: number, timeoutMs: number): Promise<typeof TxStatus.Type> {
+export async function waitForFate(base: string, hash: string, blockTimeMs: number, timeoutMs = Math.max(30_000, 20 * blockTimeMs)): Promise<typeof TxStatus.Type> {
   const started = Date.now()
   const every = Math.max(50, Math.min(500, Math.floor(blockTimeMs / 4)))
   let unknown = 0
