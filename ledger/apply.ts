@@ -180,6 +180,7 @@ function removeParticipant(st: State, b: Brain, g: Globals, ck: Uint8Array, role
   } else b.miners--
   st.delParticipant(b.id, ckHex)
   st.setWeights(b.id, ckHex, [], [])
+  st.setLastWeightsAt(b.id, ckHex, undefined)
   st.setMembers(b.id, role, st.members(b.id, role).filter((k) => !bytesEqual(k, ck)))
 }
 
@@ -258,6 +259,7 @@ function body(st: State, from: Uint8Array, fromHex: string, b: TxBody, ctx: Bloc
       g.pepeLocked -= settled.lockedPepe
       g.brains = g.brains.filter((id) => id !== b.brain)
       st.setBonds(b.brain, [])
+      st.setEpochRecord(b.brain, undefined)
       clearBrainForecasts(st, b.brain)
       st.delBrain(b.brain)
       st.setGlobals(g)
@@ -418,6 +420,7 @@ function body(st: State, from: Uint8Array, fromHex: string, b: TxBody, ctx: Bloc
       if (!v || v.role !== 'validator') throw new UnknownParticipant({ brain: b.brain, key: ckHex })
       if (!bytesEqual(v.owner, from)) throw new PermissionDenied({ reason: 'only the validator\'s personal key sets its weights' })
       st.setWeights(b.brain, ckHex, b.uids, b.weights)
+      st.setLastWeightsAt(b.brain, ckHex, ctx.height)
       return
     }
     case 'commitForecast':

@@ -15,6 +15,8 @@
  *   (forecast/scoring.ts `forecastIncentive`, exact BigInt Q40; Î = consensus incentive, Â = accuracies normalised):
  *   miner score = ⌊I × 10^9⌋ and `validatorIncentives` = ⌊I × 10^9⌋ for validators, so the forecasters' term is paid
  *   out of the same incentive part as miners (one split). At β = 0 or with no accuracy the output is as without.
+ * - `metrics`: every uid's rank, trust, consensus, incentive (the one paid: blended when the forecaster term applies)
+ *   and dividends as ⌊x × 10^9⌉, which emission.ts stores in the Brain's epoch record for `GetMetagraph`.
  * - A degenerate input that the consensus module rejects (e.g. no permitted stake) falls back to "no change" —
  *   the same input always gives the same fallback, so determinism holds.
  */
@@ -73,6 +75,10 @@ export const yumaEpochHook: EpochHook = (input): EpochOutput => {
     minerScores: input.miners.map((m) => (blended ? (blended[index.get(m.uid) as number] ?? 0n) : toScore(at(out.incentive, m.uid)))),
     validatorScores: input.validators.map((v) => toScore(at(out.dividends, v.uid))),
     bonds: sparse,
+    metrics: parts.map((p, i) => ({
+      uid: p.uid, rank: toScore(out.rank[i] ?? 0), trust: toScore(out.trust[i] ?? 0), consensus: toScore(out.consensus[i] ?? 0),
+      incentive: blended ? (blended[i] ?? 0n) : toScore(out.incentive[i] ?? 0), dividends: toScore(out.dividends[i] ?? 0),
+    })),
     ...(blended ? { validatorIncentives: input.validators.map((v) => blended[index.get(v.uid) as number] ?? 0n) } : {}),
   }
 }

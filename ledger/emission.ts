@@ -19,6 +19,8 @@
  *    Before the epochs, the forecast round whose scoring height this is is scored (ledger/forecast.ts); the epoch
  *    passes the validators' mean Accuracy since the last epoch to the hook, which may return `validatorIncentives`
  *    (I = R·C + β(t)·Accuracy): the incentive part is then split over miners and validators together.
+ *    Each epoch stores its outputs per uid (the hook's `metrics`, the emission paid for each uid) and the owner cut
+ *    and Brain-pool part in the epoch record `e:<id>` (records.ts), so the state root covers them.
  * 4. **Governance**: proposals whose deadline is this height are tallied (see `tally`).
  *
  * Supply identity maintained exactly after every block (checked by `auditSupply` in tests):
@@ -27,7 +29,7 @@
  * Transaction fees move from sender to proposer, so they appear in neither side.
  */
 import { toHex } from './codec.ts'
-import { BRAIN_POOL, type Brain, type Globals } from './records.ts'
+import { BRAIN_POOL, type Brain, type EpochMetrics, type EpochUid, type Globals } from './records.ts'
 import type { State } from './state.ts'
 import { activeMask, splitProportional } from './math.ts'
 import { GOVERNABLE, withParam, type Params } from './params.ts'
@@ -82,6 +84,8 @@ export interface EpochOutput {
    * validators' shares paid to the personal key that registered each.
    */
   readonly validatorIncentives?: readonly bigint[]
+  /** Per-uid consensus columns (⌊x × 10⁹⌉), stored with the epoch's emission in the Brain's epoch record (`e:<id>`). */
+  readonly metrics?: ReadonlyArray<EpochMetrics & { readonly uid: number }>
 }
 /** Injected consensus: called once per Brain per tempo, inside block execution. Must be deterministic. */
 export type EpochHook = (input: EpochInput) => EpochOutput
@@ -173,6 +177,12 @@ export function runEpoch(st: State, b: Brain, p: Params, height: number, hook: E
       }
     })
 
+  const paid = new Map<number, bigint>()
+  const pay = (uid: number, x: bigint): void => {
+    paid.set(uid, (paid.get(uid) ?? 0n) + x)
+  }
+  let paidOwner = 0n
+  let paidBrainPool = 0n
   const P = b.pending
   if (P > 0n) {
     const locked = b.method === 'stake' && height < b.unlockAt
@@ -189,21 +199,25 @@ export function runEpoch(st: State, b: Brain, p: Params, height: number, hook: E
     if (minerPart > 0n && vInc && vIncSum > 0n) {
       const parts = splitProportional(minerPart, [...mScores, ...vInc.map((x) => (x > 0n ? x : 0n))])
       ;[...miners, ...validators].forEach((x, i) => {
-        if (x.p) st.credit(toHex(x.p.owner), 'based', parts[i] as bigint)
-        else minerPart -= parts[i] as bigint
+        if (x.p) {
+          st.credit(toHex(x.p.owner), 'based', parts[i] as bigint)
+          pay(x.p.uid, parts[i] as bigint)
+        } else minerPart -= parts[i] as bigint
       })
     } else if (minerPart > 0n) {
       const parts = splitProportional(minerPart, mScores)
       miners.forEach((m, i) => {
-        if (m.p) st.credit(toHex(m.p.owner), 'based', parts[i] as bigint)
-        else minerPart -= parts[i] as bigint
+        if (m.p) {
+          st.credit(toHex(m.p.owner), 'based', parts[i] as bigint)
+          pay(m.p.uid, parts[i] as bigint)
+        } else minerPart -= parts[i] as bigint
       })
     }
     const stakerPart = rest - minerPart
     // Stakers: first between the Brain's own pool and the active validators' pools by stake, then among the
     // validator pools by consensus dividends (when given and not all zero) or by stake; inside a pool by position.
     const vPools = validators
-      .map((v, i) => ({ target: v.hex, stake: v.p?.stake ?? 0n, score: v.p?.score ?? 0n, ok: active[i] === true && (v.p?.stake ?? 0n) > 0n }))
+      .map((v, i) => ({ target: v.hex, uid: v.p?.uid ?? 0, stake: v.p?.stake ?? 0n, score: v.p?.score ?? 0n, ok: active[i] === true && (v.p?.stake ?? 0n) > 0n }))
       .filter((x) => x.ok)
     const vStake = vPools.reduce((a, x) => a + x.stake, 0n)
     if (b.directStake + vStake === 0n) ownerCut += stakerPart
@@ -211,10 +225,14 @@ export function runEpoch(st: State, b: Brain, p: Params, height: number, hook: E
       const [directPart, validatorPart] = splitProportional(stakerPart, [b.directStake, vStake]) as [bigint, bigint]
       const pools: Array<{ target: string; amount: bigint }> = []
       if (directPart > 0n) pools.push({ target: BRAIN_POOL, amount: directPart })
+      paidBrainPool = directPart
       if (validatorPart > 0n) {
         const byScore = consensusValidators && vPools.some((x) => x.score > 0n)
         const parts = splitProportional(validatorPart, vPools.map((x) => (byScore ? x.score : x.stake)))
-        vPools.forEach((x, i) => pools.push({ target: x.target, amount: parts[i] as bigint }))
+        vPools.forEach((x, i) => {
+          pools.push({ target: x.target, amount: parts[i] as bigint })
+          pay(x.uid, parts[i] as bigint)
+        })
       }
       for (const pool of pools) {
         const hexes = st.poolStakers(b.id, pool.target).map(toHex)
@@ -224,8 +242,19 @@ export function runEpoch(st: State, b: Brain, p: Params, height: number, hook: E
       }
     }
     st.credit(toHex(b.rewardTo), 'based', ownerCut)
+    paidOwner = ownerCut
     b.pending = 0n
   }
+  const metrics = new Map((out.metrics ?? []).map((m) => [m.uid, m] as const))
+  const rows: EpochUid[] = []
+  for (const x of [...validators, ...miners]) {
+    if (!x.p) continue
+    const m = metrics.get(x.p.uid)
+    const emission = paid.get(x.p.uid) ?? 0n
+    rows.push(m ? { uid: x.p.uid, emission, metrics: { rank: m.rank, trust: m.trust, consensus: m.consensus, incentive: m.incentive, dividends: m.dividends } } : { uid: x.p.uid, emission })
+  }
+  rows.sort((x, y) => x.uid - y.uid)
+  st.setEpochRecord(b.id, { height, ownerCut: paidOwner, brainPool: paidBrainPool, rows })
   st.setBrain(b)
 }
 

@@ -4,8 +4,10 @@
  *
  * - {@link metagraphOf}: a Brain's record and one row per participant (uid order) — compute key, owner, role,
  *   pool stake, the last epoch's score, validator permit (the same 70th-percentile rule emission uses), registration
- *   height and fee, number of stored weights; the Brain's tempo and last epoch height (by the current tempo). Rank, trust, consensus, per-participant emission and a last-update
- *   height are not stored by the ledger today and are not invented here.
+ *   height and fee, number of stored weights; the Brain's tempo and last epoch height (by the current tempo); from
+ *   the Brain's epoch record (`e:<id>`, written by every epoch) each uid's rank, trust, consensus, incentive,
+ *   dividends (⌊x × 10⁹⌉, null before the uid's first epoch or when the hook gave none) and the emission paid for it;
+ *   last update = the height of the validator's last `setWeights`, else its registration.
  * - {@link blockOf}: a stored block's header and its transactions (hash, kind, sender, nonce, fee).
  * - {@link ledgerStats}: the supply audit of audit.ts (O(state)), the next burn price and open proposals.
  * - {@link forecastSeriesOf}: a Brain's realised forecasting series, open rounds' commitments, accuracy sums.
@@ -54,10 +56,28 @@ export interface MetagraphRowData {
   readonly registeredAt: number
   readonly feePaid: string
   readonly weights: number
+  /** ⌊x × 10⁹⌉ from the last epoch (decimal strings); null when the epoch record has no consensus columns for the uid. */
+  readonly rank: string | null
+  readonly trust: string | null
+  readonly consensus: string | null
+  readonly incentive: string | null
+  readonly dividends: string | null
+  /** Base units paid for the uid by the last epoch (its incentive share + its validator pool's part); null: not in it. */
+  readonly emission: string | null
+  /** Height of the last `setWeights` (validators) or of the registration. */
+  readonly lastUpdate: number
+}
+/** The stored epoch record's totals: the Brain's last epoch height, its owner cut and its own pool's part. */
+export interface EpochTotalsData {
+  readonly height: number
+  readonly ownerCut: string
+  readonly brainPool: string
 }
 
 /** The metagraph of Brain `id`, or undefined when no such Brain is active. */
-export function metagraphOf(ledger: Ledger, id: number): { height: number; tempo: number; lastEpoch: number | null; brain: BrainSummaryData; rows: MetagraphRowData[] } | undefined {
+export function metagraphOf(ledger: Ledger, id: number): {
+  height: number; tempo: number; lastEpoch: number | null; epoch: EpochTotalsData | null; brain: BrainSummaryData; rows: MetagraphRowData[]
+} | undefined {
   const st = new State(new Overlay(ledger.store))
   const b = st.brain(id)
   if (!b) return undefined
@@ -65,15 +85,22 @@ export function metagraphOf(ledger: Ledger, id: number): { height: number; tempo
   const miners = st.members(id, 'miner')
   const vparts = validators.map((k) => ({ k, p: st.participant(id, toHex(k)) }))
   const permit = activeMask(vparts.map((v) => v.p?.stake ?? 0n), st.params().activeValidatorPercentile)
+  const er = st.epochRecord(id)
+  const epochRows = new Map((er?.rows ?? []).map((r) => [r.uid, r] as const))
   const rows: MetagraphRowData[] = []
   const row = (k: Uint8Array, active: boolean): void => {
     const hex = toHex(k)
     const p = st.participant(id, hex)
     if (!p) return
+    const e = epochRows.get(p.uid)
+    const m = e?.metrics
     rows.push({
       uid: p.uid, role: p.role, computeKey: toAddress(k), owner: toAddress(p.owner), stake: String(p.stake), score: String(p.score),
       validatorPermit: p.role === 'validator' && active, registeredAt: p.registeredAt, feePaid: String(p.feePaid),
       weights: p.role === 'validator' ? st.weights(id, hex).length : 0,
+      rank: m ? String(m.rank) : null, trust: m ? String(m.trust) : null, consensus: m ? String(m.consensus) : null,
+      incentive: m ? String(m.incentive) : null, dividends: m ? String(m.dividends) : null, emission: e ? String(e.emission) : null,
+      lastUpdate: Math.max(p.registeredAt, st.lastWeightsAt(id, hex) ?? 0),
     })
   }
   vparts.forEach((v, i) => row(v.k, permit[i] === true))
@@ -87,6 +114,7 @@ export function metagraphOf(ledger: Ledger, id: number): { height: number; tempo
     height,
     tempo,
     lastEpoch: last >= b.acquiredAt ? last : null,
+    epoch: er ? { height: er.height, ownerCut: String(er.ownerCut), brainPool: String(er.brainPool) } : null,
     brain: {
       id: b.id, owner: toAddress(b.owner), method: b.method, acquiredAt: b.acquiredAt, unlockAt: b.unlockAt,
       lockedPepe: String(b.lockedPepe), burnedPepe: String(b.burnedPepe), name: b.name, modelId: b.modelId, weightsHash: b.weightsHash,

@@ -18,6 +18,8 @@
  * | `w:<id>:<computehex>`      | a validator's weights (uid, weight) on its Brain        |
  * | `o:<id>`                   | the Brain's consensus bonds (validator uid, uid, value) |
  * | `f:<id>:…`                 | forecast rounds, window counts, accuracy sums (forecast.ts) |
+ * | `e:<id>`                   | the Brain's last epoch outputs per uid (rank, trust, …, emission paid) |
+ * | `u:<id>:<computehex>`      | height of the validator's last `setWeights` (absent: its registration) |
  */
 import { Reader, Writer, DecodeError } from './codec.ts'
 import { CorruptState } from './errors.ts'
@@ -114,6 +116,8 @@ export const K = {
   proposal: (id: number) => `q:${id}`,
   weights: (id: number, ckHex: string) => `w:${id}:${ckHex}`,
   bonds: (id: number) => `o:${id}`,
+  epoch: (id: number) => `e:${id}`,
+  lastUpdate: (id: number, ckHex: string) => `u:${id}:${ckHex}`,
 } as const
 /** Pool name of stake placed on a Brain rather than on one of its validators. */
 export const BRAIN_POOL = '-'
@@ -288,5 +292,62 @@ export function decodeBonds(key: string, b: Uint8Array): Array<readonly [number,
       out.push([i, j, new DataView(f.buffer, f.byteOffset, 8).getFloat64(0, true)] as const)
     }
     return out
+  })
+}
+
+/** Consensus columns of one uid from the epoch hook, each ⌊x × 10⁹⌉ of the epoch's value in [0, 1]. */
+export interface EpochMetrics {
+  readonly rank: bigint
+  readonly trust: bigint
+  readonly consensus: bigint
+  /** The incentive paid by (the consensus incentive, or I = normalise(Î + β(t)·Â) with the forecaster term). */
+  readonly incentive: bigint
+  readonly dividends: bigint
+}
+export interface EpochUid {
+  readonly uid: number
+  /** Absent when the hook returned no consensus columns (no validators, degenerate input, `equalPerformance`). */
+  readonly metrics?: EpochMetrics
+  /** $BASED base units this epoch paid for the uid: its incentive share (to its owner) + its validator pool's part. */
+  readonly emission: bigint
+}
+/**
+ * What a Brain's last epoch produced (key `e:<id>`), rewritten by every epoch. The pending emission P it distributed
+ * is exactly Σ rows' emission + ownerCut + brainPool.
+ */
+export interface EpochRecord {
+  readonly height: number
+  /** Paid to the Brain's `rewardTo` (the owner cut plus any part that had no recipient). */
+  readonly ownerCut: bigint
+  /** Paid to the stakers of the Brain's own pool (`-`). */
+  readonly brainPool: bigint
+  /** One entry per participant, uids ascending. */
+  readonly rows: readonly EpochUid[]
+}
+export function encodeEpochRecord(e: EpochRecord): Uint8Array {
+  const w = new Writer(32 + e.rows.length * 40)
+  w.uint(e.height).big(e.ownerCut).big(e.brainPool).uint(e.rows.length)
+  for (const r of e.rows) {
+    w.uint(r.uid).big(r.emission).bool(r.metrics !== undefined)
+    if (r.metrics) w.big(r.metrics.rank).big(r.metrics.trust).big(r.metrics.consensus).big(r.metrics.incentive).big(r.metrics.dividends)
+  }
+  return w.finish()
+}
+export function decodeEpochRecord(key: string, b: Uint8Array): EpochRecord {
+  return decoding(key, b, (r) => {
+    const height = r.uint('height')
+    const ownerCut = r.big('ownerCut')
+    const brainPool = r.big('brainPool')
+    const n = r.uint('rows')
+    const rows: EpochUid[] = []
+    for (let i = 0; i < n; i++) {
+      const uid = r.uint('uid')
+      const emission = r.big('emission')
+      const metrics = r.bool('metrics')
+        ? { rank: r.big('rank'), trust: r.big('trust'), consensus: r.big('consensus'), incentive: r.big('incentive'), dividends: r.big('dividends') }
+        : undefined
+      rows.push(metrics ? { uid, emission, metrics } : { uid, emission })
+    }
+    return { height, ownerCut, brainPool, rows }
   })
 }

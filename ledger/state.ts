@@ -7,8 +7,8 @@ import type { KV } from './kv.ts'
 import {
   K, decodeAccount, decodeAmount, decodeBrain, decodeGlobals, decodeKeyList, decodeParticipant, decodeProposal,
   encodeAccount, encodeAmount, encodeBrain, encodeGlobals, encodeKeyList, encodeParticipant, encodeProposal,
-  encodeWeights, decodeWeights, encodeBonds, decodeBonds,
-  type Account, type Brain, type Globals, type Participant, type Proposal,
+  encodeWeights, decodeWeights, encodeBonds, decodeBonds, encodeEpochRecord, decodeEpochRecord,
+  type Account, type EpochRecord, type Brain, type Globals, type Participant, type Proposal,
 } from './records.ts'
 import { CorruptState, InsufficientFunds } from './errors.ts'
 import { decodeParams, encodeParams, type Params } from './params.ts'
@@ -149,6 +149,26 @@ export class State {
   setBonds(brain: number, bonds: ReadonlyArray<readonly [number, number, number]>): void {
     if (bonds.length === 0) this.kv.del(K.bonds(brain))
     else this.kv.put(K.bonds(brain), encodeBonds(bonds))
+  }
+  /** The Brain's last epoch outputs, or undefined before its first epoch (or on a ledger written before they were stored). */
+  epochRecord(brain: number): EpochRecord | undefined {
+    const key = K.epoch(brain)
+    const b = this.kv.get(key)
+    return b ? decodeEpochRecord(key, b) : undefined
+  }
+  setEpochRecord(brain: number, e: EpochRecord | undefined): void {
+    if (e === undefined) this.kv.del(K.epoch(brain))
+    else this.kv.put(K.epoch(brain), encodeEpochRecord(e))
+  }
+  /** Height of the participant's last `setWeights`, or undefined when it has not set any since it registered. */
+  lastWeightsAt(brain: number, ckHex: string): number | undefined {
+    const key = K.lastUpdate(brain, ckHex)
+    const b = this.kv.get(key)
+    return b ? Number(decodeAmount(key, b)) : undefined
+  }
+  setLastWeightsAt(brain: number, ckHex: string, height: number | undefined): void {
+    if (height === undefined) this.kv.del(K.lastUpdate(brain, ckHex))
+    else this.kv.put(K.lastUpdate(brain, ckHex), encodeAmount(BigInt(height)))
   }
 }
 

@@ -109,12 +109,24 @@ export const MetagraphRow = Schema.Struct({
   feePaid: Units,
   /** Entries in the validator's stored weights (0 for miners). */
   weights: Count,
+  /** From the Brain's last epoch (ledger/records.ts `e:<id>`): ⌊x × 10⁹⌉, null when that epoch gave the uid none. */
+  rank: Schema.NullOr(Units),
+  trust: Schema.NullOr(Units),
+  consensus: Schema.NullOr(Units),
+  incentive: Schema.NullOr(Units),
+  dividends: Schema.NullOr(Units),
+  /** Base units the last epoch paid for the uid (incentive share + its validator pool's part); null: not in it. */
+  emission: Schema.NullOr(Units),
+  /** Height of the validator's last setWeights, else of the registration. */
+  lastUpdate: Count,
 })
 export const Metagraph = Schema.TaggedStruct('Metagraph', {
   height: Count,
   /** Epoch period (blocks) and the last height ≤ head where this Brain's epoch ran ((h + id) % tempo = 0, h ≥ acquiredAt; null: none yet). */
   tempo: Count,
   lastEpoch: Schema.NullOr(Count),
+  /** The stored last epoch: its height, the owner cut and the Brain pool's part (with Σ rows' emission: all it paid). */
+  epoch: Schema.NullOr(Schema.Struct({ height: Count, ownerCut: Units, brainPool: Units })),
   brain: BrainSummary,
   rows: Schema.Array(MetagraphRow),
 })

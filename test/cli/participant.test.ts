@@ -160,7 +160,8 @@ test('participant story through the CLI: Brain, miner, validator, stake, weights
     assert.equal(mr.role, 'miner')
     assert.equal(mr.validatorPermit, false)
     assert.equal(mr.uid, minerUid)
-    assert.equal(mr.trust, null, 'trust is not stored by the ledger: shown as absent, not invented')
+    assert.equal(vr.lastUpdate, Number(json(weights).height), 'last update = the block of the validator\'s setWeights')
+    assert.equal(mr.lastUpdate, mr.registeredAt)
 
     const h = json(head)
     assert.ok(typeof h.height === 'number' && h.height >= Number(weights.out.match(/"height":(\d+)/)?.[1]))
@@ -219,6 +220,9 @@ test('participant story through the CLI: Brain, miner, validator, stake, weights
     assert.equal(after.rows.find((r) => r.computeKey === carol.compute)?.stake, '40')
     const minerRow = after.rows.find((r) => r.computeKey === mike.compute)
     assert.ok(typeof minerRow?.incentive === 'number' && minerRow.incentive > 0, JSON.stringify(after.rows))
+    // The stored epoch's columns: rank/trust/consensus as numbers, the miner's emission paid in that epoch > 0.
+    assert.ok(typeof minerRow.rank === 'number' && typeof minerRow.trust === 'number' && typeof minerRow.consensus === 'number', JSON.stringify(minerRow))
+    assert.ok(parseAmount(String(minerRow.emission)) > 0n, JSON.stringify(minerRow))
   } finally {
     node.kill('SIGINT')
     await exited
