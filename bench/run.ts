@@ -6,6 +6,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { renderSection, type Suite } from './harness.ts'
+import { createProgress } from '../cli/progress.ts'
 
 const SUITES = ['actors', 'ledger', 'consensus', 'kernels', 'fhe', 'model', 'forecast', 'bft'] as const
 const here = path.dirname(fileURLToPath(import.meta.url))
@@ -37,7 +38,11 @@ async function main(): Promise<void> {
     fs.existsSync(resultsPath)
       ? fs.readFileSync(resultsPath, 'utf8')
       : '# Benchmark results\n\nWritten by `npm run bench`. Each section is rewritten when its suite runs.\n'
-  for (const name of chosen) {
+  // Suite i of n: one plain line (stderr) as each suite starts: the suites print their tables to
+  // stdout and their own progress lines to stderr between these, so a redrawn bar would be torn up by them.
+  const suites = createProgress({ label: 'bench suites', total: chosen.length, mode: 'lines', throttleMs: 0 })
+  for (const [i, name] of chosen.entries()) {
+    suites.update(i + 1, `running ${name}`)
     const file = path.join(here, `${name}.ts`)
     if (!fs.existsSync(file)) {
       console.error(`bench suite ${name}: ${file} does not exist yet`)
@@ -47,11 +52,15 @@ async function main(): Promise<void> {
     console.log(`\n== bench ${name} ==`)
     const mod = (await import(file)) as { bench?: Suite }
     if (typeof mod.bench !== 'function') throw new Error(`bench/${name}.ts does not export bench()`)
-    const section = await mod.bench({ quick, progress: (line) => process.stderr.write(`  … ${line}\n`) })
+    const t0 = performance.now()
+    const tag = `[${i + 1}/${chosen.length} ${name}]`
+    const section = await mod.bench({ quick, progress: (line) => process.stderr.write(`  … ${tag} ${line}\n`) })
     const text = renderSection(section)
     console.log(text)
     fs.writeFileSync(resultsPath, replaceSection(readDoc(), name, text))
+    process.stderr.write(`  … ${tag} done in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`)
   }
+  suites.stop()
   console.log(`\nwrote ${path.relative(process.cwd(), resultsPath)}`)
 }
 

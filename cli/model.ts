@@ -21,6 +21,7 @@ import { findControl } from './control.ts'
 import { checkWeightsFile } from './weights-file.ts'
 import { askControl } from './control-client.ts'
 import { registerBrainTemplate } from './template.ts'
+import { createProgress, type Progress } from './progress.ts'
 import { InvalidArgumentError, type Command } from 'commander'
 import {
   generate,
@@ -87,7 +88,9 @@ function shippedContext(): string {
 /**
  * Print the prompt, then every token's text as soon as the token is sampled (sync or async generation), then a
  * newline. Notices (a truncated prompt, window slides, a stop at a full context) go to stderr on their own lines;
- * an error ends the stdout line first so the message never lands glued to the text.
+ * an error ends the stdout line first so the message never lands glued to the text. With `beforeOutput`, the prompt is
+ * written only when the first text is (or at the end or on an error), after `beforeOutput()` has run: a progress bar
+ * on stderr is finished first and never redraws over the prompt's line.
  */
 async function streamTokens(
   model: GptModel,
@@ -95,6 +98,7 @@ async function streamTokens(
   prompt: string,
   o: GenerateCliOptions,
   run: (tokens: readonly number[], opts: GenerateOptions) => Iterable<number> | AsyncIterable<number>,
+  beforeOutput?: () => void,
 ): Promise<void> {
   let tokens = tokenizer.encode(prompt)
   if (tokens.length === 0) {
@@ -117,14 +121,26 @@ async function streamTokens(
     },
   }
   const decoder = new TextStreamDecoder(tokenizer)
-  process.stdout.write(prompt)
+  let promptWritten = false
+  const writePrompt = (): void => {
+    if (promptWritten) return
+    promptWritten = true
+    beforeOutput?.()
+    process.stdout.write(prompt)
+  }
+  if (!beforeOutput) writePrompt()
   try {
     for await (const t of run(tokens, opts)) {
       const piece = decoder.push(t)
-      if (piece !== '') process.stdout.write(piece)
+      if (piece !== '') {
+        writePrompt()
+        process.stdout.write(piece)
+      }
     }
+    writePrompt()
     process.stdout.write(`${decoder.finish()}\n`)
   } catch (e) {
+    writePrompt()
     process.stdout.write('\n')
     throw e
   }
@@ -159,9 +175,30 @@ export function registerModelCommands(program: Command): void {
         const base = findControl(path.resolve(o.dataDir), o.control)
         const { model, tokenizer } = loadShippedModel()
         const miner = o.miner ?? (await askControl(base, o.brain, { _tag: 'Route' })).miner
-        const session = new EncryptedSession({ model, modelId: SHIPPED_MODEL_ID, activations, ask: (m) => askControl(base, miner, m, 120_000) })
+        // Progress on stderr (a bar on a terminal, plain lines otherwise): key generation, then weight preparation —
+        // the first forward pass, where each dense matrix is quantized here and encoded by the miner on first use.
+        const keyBar = createProgress({ label: 'BFV key generation', total: 2 })
+        let weightBar: Progress | undefined
+        let session: EncryptedSession
+        try {
+          session = new EncryptedSession({
+            model, modelId: SHIPPED_MODEL_ID, activations, ask: (m) => askControl(base, miner, m, 120_000),
+            onKeyProgress: (done, total) => keyBar.update(done, done === 1 ? 'context (NTT tables)' : 'secret key', total),
+            onWeightProgress: (done, total, site) => {
+              weightBar ??= createProgress({ label: 'weight preparation (int8 here, plaintext encoding on the miner)', total })
+              weightBar.update(done, `layer ${site.layer} ${site.name}`, total)
+              if (done >= total) weightBar.stop()
+            },
+          })
+        } finally {
+          keyBar.stop()
+        }
         process.stderr.write(`encrypted session: BFV ${session.preset} (N = ${session.ctx.n}, 128-bit), key held by this process; miner ${miner}${o.miner ? '' : ` (assigned by ${o.brain})`}\n`)
-        await streamTokens(model, tokenizer, prompt, o, (tokens, opts) => generateAsync(model, tokens, { ...opts, linear: session.linear }))
+        try {
+          await streamTokens(model, tokenizer, prompt, o, (tokens, opts) => generateAsync(model, tokens, { ...opts, linear: session.linear }), () => weightBar?.stop())
+        } finally {
+          weightBar?.stop()
+        }
         const s = session.stats
         process.stderr.write(`${s.products} encrypted products (${s.computeUnits} compute units), ${(s.bytesUp / 1e6).toFixed(1)} MB up, ${(s.bytesDown / 1e6).toFixed(1)} MB down, miner ${s.minerMs.toFixed(0)} ms\n`)
         if (o.pay) {

@@ -18,7 +18,8 @@ import type { PublicKey, RelinKeys, SecretKey } from './types.ts'
 export interface KeyGenerator {
   readonly secretKey: SecretKey
   createPublicKey(): PublicKey
-  createRelinKeys(): RelinKeys
+  /** `onProgress(done, total)` is called after each of the `ctx.levels` key parts (optional; no effect on the keys). */
+  createRelinKeys(onProgress?: (done: number, total: number) => void): RelinKeys
 }
 
 /** Domain tags for seed expansion (uniformFromSeed). */
@@ -61,7 +62,7 @@ export function createKeyGenerator(ctx: FheContext, rng: RandomSource = cryptoRa
       uniformFromSeed(seed, DOMAIN_PUBLIC_KEY, ctx.n, ctx.base.moduli, a.data)
       return { paramsId: ctx.paramsId, p0: rlweSample(ctx, a, sNtt, rng), p1: a, seed }
     },
-    createRelinKeys(): RelinKeys {
+    createRelinKeys(onProgress?: (done: number, total: number) => void): RelinKeys {
       const seed = new Uint8Array(32)
       rng.fill(seed)
       const s2 = zeroPoly(ctx.n, ctx.levels)
@@ -79,6 +80,7 @@ export function createKeyGenerator(ctx: FheContext, rng: RandomSource = cryptoRa
         }
         b.push(bi)
         a.push(ai)
+        onProgress?.(i + 1, ctx.levels)
       }
       s2.data.fill(0)
       return { paramsId: ctx.paramsId, b, a, seed }

@@ -28,7 +28,7 @@ import {
   type PresetName,
   type SecretKey,
 } from '../fhe/index.ts'
-import { generateAsync, quantizeWeightInt8, TextStreamDecoder, type ActivationQuant, type AsyncLinearFn, type GptModel, type Int8Matrix, type Tokenizer } from '../model/index.ts'
+import { generateAsync, linearWeights, quantizeWeightInt8, TextStreamDecoder, type ActivationQuant, type AsyncLinearFn, type GptModel, type Int8Matrix, type LinearSite, type Tokenizer } from '../model/index.ts'
 import { randomBytes } from 'node:crypto'
 import { fromHex, toHex, verify } from '../ledger/index.ts'
 import { encryptedLinearDigest, receiptSigningBytes, type ComputeReceipt, type EncryptedLinear, type EncryptedLinearReply } from '../protocol/index.ts'
@@ -50,6 +50,18 @@ export interface EncryptedSessionInit {
   readonly activations?: ActivationQuant
   /** The miner's compute key (hex), when known in advance: receipts signed by any other key are refused. */
   readonly minerKey?: string
+  /**
+   * Progress of key generation, in the constructor: part 1 of 2 the BFV context (NTT tables), part 2 the secret key.
+   * Optional; changes nothing else.
+   */
+  readonly onKeyProgress?: (done: number, total: number) => void
+  /**
+   * Progress of weight preparation: called once per dense weight matrix (a layer's attn, proj, fc or fcProj), when
+   * its first product has come back — the first use is when this process quantizes the matrix to int8 and the miner
+   * encodes it into plaintext polynomials, so the first forward pass is slower than the rest. `total` is the number
+   * of dense products of one forward pass. Optional; changes nothing else.
+   */
+  readonly onWeightProgress?: (done: number, total: number, site: LinearSite) => void
 }
 
 export interface ProductStats {
@@ -76,12 +88,21 @@ export class EncryptedSession {
   private readonly secretKey: SecretKey
   private readonly init: EncryptedSessionInit
   private readonly int8 = new WeakMap<Float32Array, Int8Matrix>()
+  private readonly sitesSeen = new Set<string>()
+  private readonly siteCount: number
 
   constructor(init: EncryptedSessionInit) {
     this.init = init
     this.preset = init.preset ?? 'bfv4096Linear'
     this.ctx = createFheContext(presets[this.preset])
+    init.onKeyProgress?.(1, 2)
     this.secretKey = createKeyGenerator(this.ctx).secretKey
+    init.onKeyProgress?.(2, 2)
+    let sites = 0
+    for (let layer = 0; layer < init.model.config.nLayer; layer++) {
+      for (const name of ['attn', 'proj', 'fc', 'fcProj'] as const) if (linearWeights(init.model, { layer, name }) !== undefined) sites++
+    }
+    this.siteCount = sites
   }
 
   /** The dense-product hook for `forwardAsync` / `generateAsync`. */
@@ -112,7 +133,13 @@ export class EncryptedSession {
     this.stats.bytesUp += req.inputs.reduce((s, u) => s + u.length, 0)
     this.stats.bytesDown += reply.outputs.reduce((s, u) => s + u.length, 0)
     this.stats.minerMs += reply.minerMs
-    return clientDecryptLinear(this.ctx, this.secretKey, req, reply.outputs, m, b)
+    const out = clientDecryptLinear(this.ctx, this.secretKey, req, reply.outputs, m, b)
+    const siteKey = `${site.layer}/${site.name}`
+    if (this.init.onWeightProgress && !this.sitesSeen.has(siteKey)) {
+      this.sitesSeen.add(siteKey)
+      this.init.onWeightProgress(Math.min(this.sitesSeen.size, this.siteCount), this.siteCount, site)
+    }
+    return out
   }
 
   private checkReceipt(r: ComputeReceipt, sent: typeof EncryptedLinear.Type, planned: number): void {
