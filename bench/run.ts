@@ -38,11 +38,12 @@ async function main(): Promise<void> {
     fs.existsSync(resultsPath)
       ? fs.readFileSync(resultsPath, 'utf8')
       : '# Benchmark results\n\nWritten by `npm run bench`. Each section is rewritten when its suite runs.\n'
-  // Suite i of n: one plain line (stderr) as each suite starts: the suites print their tables to
+  // Suite i of n: one plain line (stderr) as each suite starts and one at the end. The suites print their tables to
   // stdout and their own progress lines to stderr between these, so a redrawn bar would be torn up by them.
-  const suites = createProgress({ label: 'bench suites', total: chosen.length, mode: 'lines', throttleMs: 0 })
+  const n = chosen.length
+  const suites = createProgress({ label: 'bench', total: n, mode: 'lines', throttleMs: 0, detail: `suite 1 of ${n}: ${chosen[0] ?? ''}` })
   for (const [i, name] of chosen.entries()) {
-    suites.update(i + 1, `running ${name}`)
+    if (i > 0) suites.update(i, `suite ${i + 1} of ${n}: ${name}`)
     const file = path.join(here, `${name}.ts`)
     if (!fs.existsSync(file)) {
       console.error(`bench suite ${name}: ${file} does not exist yet`)
@@ -60,6 +61,7 @@ async function main(): Promise<void> {
     fs.writeFileSync(resultsPath, replaceSection(readDoc(), name, text))
     process.stderr.write(`  … ${tag} done in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`)
   }
+  suites.update(n, 'all suites done')
   suites.stop()
   console.log(`\nwrote ${path.relative(process.cwd(), resultsPath)}`)
 }

@@ -31,6 +31,8 @@ export interface ProgressOptions {
   readonly label: string
   /** Work units in all (may be changed later by `update(done, total)`). */
   readonly total: number
+  /** A short note shown from the start (later ones come with `update`). */
+  readonly detail?: string
   /** 'auto' (default): a bar when the stream is a terminal, lines otherwise. */
   readonly mode?: ProgressMode
   /** Default process.stderr. */
@@ -69,7 +71,7 @@ export function createProgress(opts: ProgressOptions): Progress {
   const mode = resolveMode(opts.mode ?? 'auto', stream)
   let total = clampCount(opts.total)
   let done = 0
-  let detail = ''
+  let detail = opts.detail ?? ''
   let stopped = false
 
   if (mode === 'none') {
