@@ -8,11 +8,11 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { epoch } from 'basedai/consensus'
 import {
-  Overlay, State, StateKeys, activeMask, blockReward, testKeyPair, toAddress, toHex, tokens, yumaEpochHook,
+  Overlay, State, StateKeys, activeMask, applyTx, blockReward, testKeyPair, toAddress, toHex, tokens, yumaEpochHook,
 } from 'basedai/ledger'
 import { metagraphOf } from '../../ledger/queries.ts'
 import { decodeEpochRecord, encodeEpochRecord } from '../../ledger/records.ts'
-import { fixture, run, type Fixture } from './helpers.ts'
+import { assertSupply, copyState, ctxAt, fixture, run, type Fixture } from './helpers.ts'
 
 const BRAIN = 7
 const TEMPO = 5
@@ -149,6 +149,25 @@ test('last update moves when a validator sets weights; epoch outputs are in the 
   const rec = decodeEpochRecord(StateKeys.epoch(BRAIN), bytes)
   assert.equal(rec.height, f.ledger.head().height)
   assert.deepEqual(encodeEpochRecord(rec), bytes, 'canonical encoding')
+})
+
+test('deactivating a staked Brain removes its epoch record and last-update keys', () => {
+  const f = fixture({ epochHook: yumaEpochHook, params: { tempo: TEMPO, foundation: new Uint8Array(32) } })
+  const ck = testKeyPair('mv-deact').publicKey
+  run(f,
+    ['bob', { kind: 'acquireBrainStake' }], // #7
+    ['bob', { kind: 'register', brain: BRAIN, computeKey: ck, role: 'validator', maxFee: tokens(100) }],
+    ['dave', { kind: 'addStake', brain: BRAIN, target: ck, amount: tokens(30) }],
+    ['bob', { kind: 'setWeights', brain: BRAIN, computeKey: ck, uids: [0], weights: [1] }],
+  )
+  toEpochEve(f)
+  f.advance(1)
+  assert.ok(f.store.get(StateKeys.epoch(BRAIN)) && f.store.get(StateKeys.lastUpdate(BRAIN, toHex(ck))))
+  const kv = copyState(f.store)
+  const r = applyTx(kv, f.tx('bob', { kind: 'deactivateBrain', brain: BRAIN }), ctxAt(f, f.ledger.brain(BRAIN)!.unlockAt))
+  assert.equal(r.ok, true)
+  assert.equal(kv.scan('e:').length + kv.scan('u:').length, 0)
+  assertSupply(kv)
 })
 
 test('a corrupt epoch record is a typed CorruptState, not a crash', () => {
