@@ -27,7 +27,8 @@
 import { randomBytes, randomInt } from 'node:crypto'
 import { continueWith, failWith, toProtocolError, type ActorContext, type ActorRef, type Behaviour, type HandleResult } from '../index.ts'
 import { devKeys, signTx, toAddress, toHex, withMinFee, type TxBody } from '../../ledger/index.ts'
-import { commitForecast, consensusSmoothing, defaultForecaster, qRisk, seasonalNaive, type Panel, type SpanForecaster } from '../../forecast/index.ts'
+import { commitForecast, consensusSmoothing, defaultForecaster, qRisk, seasonalNaive, type Panel, type SpanForecaster, type ValidationScore } from '../../forecast/index.ts'
+import { MIN_TFT_WINDOWS, startForecastWorker, tftEncoderLength, type ForecastWorkerClient, type TftCandidate } from './forecast-worker.ts'
 import { HandlerError, type ForecastSeries, type ForecastStepped, type Message, type WeightsSubmitted } from '../../protocol/index.ts'
 import { clientDecryptLinear, clientEncryptLinear, createFheContext, createKeyGenerator, presets, type FheContext } from '../../fhe/index.ts'
 import fs from 'node:fs'
@@ -75,6 +76,70 @@ interface ForecastState {
   failures: number
   lastError: string
   lastForecaster: string
+  lastKind: ForecasterKind | ''
+  readonly tft: TftSlot
+}
+
+/** The TFT in its worker thread (forecast-worker.ts): started lazily, trained at most every `every` rounds. */
+interface TftSlot {
+  readonly on: boolean
+  readonly steps: number
+  readonly budgetMs: number
+  readonly every: number
+  client: ForecastWorkerClient | null
+  training: boolean
+  /** Horizon of the trained model (0: none yet). */
+  horizon: number
+  roundsSinceTrain: number
+  attempts: number
+  trainings: number
+  lastTraining: string
+}
+
+/** How long a forecast request may wait for the worker (it answers between training steps). */
+const TFT_FORECAST_TIMEOUT_MS = 5_000
+
+function countFailure(f: ForecastState, address: string, message: string): void {
+  f.failures++
+  f.lastError = message.slice(0, 400)
+  const n = f.failures
+  if (n <= 3 || n % 100 === 0) console.warn(`${address}: forecast step failed (${n}): ${f.lastError}`)
+}
+
+/**
+ * Starts a training in the worker when the history is long enough and none is running, none was made yet, the trained
+ * horizon is too short, or `every` rounds passed since the last; never awaited (the result lands in the slot).
+ */
+function maybeTrainTft(f: ForecastState, address: string, ys: readonly number[], firstWindow: number, ahead: number, qs: readonly number[]): void {
+  const t = f.tft
+  if (!t.on || t.training || ys.length < MIN_TFT_WINDOWS) return
+  const horizon = ahead + 1 // one window of slack: the distance to the next origin varies by a window between rounds
+  // at most once every `every` rounds (the first as soon as the history allows; a failed one waits too)
+  if (t.attempts > 0 && t.roundsSinceTrain < t.every) return
+  if (tftEncoderLength(ys.length, horizon) === 0) return
+  if (!t.client || !t.client.alive()) {
+    try {
+      t.client = startForecastWorker()
+    } catch (e) {
+      countFailure(f, address, `TftWorker: ${e instanceof Error ? e.message : String(e)}`)
+      return
+    }
+  }
+  t.training = true
+  t.attempts++
+  t.roundsSinceTrain = 0
+  const client = t.client
+  const req = { ys: [...ys], firstWindow, horizon, steps: t.steps, timeBudgetMs: t.budgetMs, seed: 1 + t.trainings, qs: [...qs] }
+  client.call((api) => api.train(req), t.budgetMs + 60_000).then(
+    (r) => {
+      t.horizon = r.horizon
+      t.trainings++
+      t.lastTraining = `${r.stepsRun} steps (best ${r.bestStep}, stopped by ${r.stoppedBy}) on ${r.windows} windows in ${Math.round(r.ms)} ms`
+    },
+    (e: unknown) => countFailure(f, address, `TftTraining: ${e instanceof Error ? e.message : String(e)}`),
+  ).finally(() => {
+    t.training = false
+  })
 }
 
 const SITES: ReadonlyArray<LinearSite['name']> = ['attn', 'proj', 'fc', 'fcProj']
@@ -145,6 +210,18 @@ async function submitSigned(ledger: ActorRef, dev: number, body: TxBody): Promis
   return (await ledger.ask({ _tag: 'SubmitTx', tx: tx.bytes })).hash
 }
 
+/** Which forecaster made a round's forecast (GetStatus detail `forecasterKind`). */
+export type ForecasterKind = 'tft' | 'seasonal-naive' | 'smoothing' | 'history'
+
+/** What {@link forecastWindows} forecast, with which forecaster, and every candidate's validation q-risk. */
+export interface ForecastChoice {
+  readonly name: string
+  readonly kind: ForecasterKind
+  readonly values: bigint[]
+  /** The candidates' validation P50/P90 q-risk (empty for the empirical fallback); the chosen one has the lowest mean. */
+  readonly scores: readonly ValidationScore[]
+}
+
 /** Fewest windows of history before the baselines are scored on a validation span (else the empirical fallback). */
 const MIN_PANEL_WINDOWS = 24
 
@@ -162,14 +239,18 @@ function empiricalQuantile(sorted: readonly number[], q: number): number {
  * naive (seasons 1, τ, 24, 168 windows where the history allows) and consensus smoothing (λ 0.05, 0.2, 0.5) by
  * validation q-risk on the last 30 % of the history (training span the first 70 %); with fewer than
  * {@link MIN_PANEL_WINDOWS} windows (or a span too short for a validation window), every window gets the empirical
- * quantiles of the history. Values are rounded to non-negative integers, sorted per window.
+ * quantiles of the history. `tft`, when given (the worker's trained TFT, scored by the same `qRisk` call on the same
+ * span, see forecast-worker.ts), is one more candidate, listed last. Values are rounded to non-negative integers,
+ * sorted per window.
  */
-export function forecastWindows(ys: readonly number[], ahead: number, tau: number, qs: readonly number[]): { name: string; values: bigint[] } {
+export function forecastWindows(ys: readonly number[], ahead: number, tau: number, qs: readonly number[], tft?: TftCandidate | null): ForecastChoice {
   const Q = qs.length
   const n = ys.length
   const trainEnd = Math.floor(n * 0.7)
   const validEnd = n - 1
   let name = `empirical quantiles of ${n} windows`
+  let kind: ForecasterKind = 'history'
+  let scores: ValidationScore[] = []
   let out: Float64Array | undefined
   if (n >= MIN_PANEL_WINDOWS && validEnd - trainEnd >= ahead) {
     const panel: Panel = {
@@ -186,9 +267,16 @@ export function forecastWindows(ys: readonly number[], ahead: number, tau: numbe
     }
     for (const lag of [1, tau, 24, 168]) if (lag + ahead <= trainEnd) add(seasonalNaive(panel, lag, ahead, qs))
     for (const ppm of [50_000, 200_000, 500_000]) add(consensusSmoothing(panel, ppm, ahead, qs))
+    // the TFT last (ties go to the simpler baselines), scored by the worker with the same qRisk call on this span
+    if (tft && candidates.length > 0 && tft.forecast.length === ahead * Q) {
+      const fc = Float64Array.from(tft.forecast)
+      candidates.push({ name: tft.name, p50: tft.p50, p90: tft.p90, f: { name: tft.name, forecast: () => fc } })
+    }
     if (candidates.length > 0) {
       const best = defaultForecaster(candidates)
       name = best.name
+      kind = best.name === tft?.name ? 'tft' : best.name.startsWith('seasonal naive') ? 'seasonal-naive' : 'smoothing'
+      scores = candidates.map((c) => ({ name: c.name, p50: c.p50, p90: c.p90 }))
       out = best.f.forecast(0, n).slice((ahead - tau) * Q)
     }
   }
@@ -202,7 +290,7 @@ export function forecastWindows(ys: readonly number[], ahead: number, tau: numbe
     const row = Array.from(out.subarray(h * Q, h * Q + Q), (v) => Math.max(0, Math.round(Number.isFinite(v) ? v : 0))).sort((a, b) => a - b)
     for (const v of row) values.push(BigInt(v))
   }
-  return { name, values }
+  return { name, kind, values, scores }
 }
 
 /** The newest contiguous run of complete windows in the history, ending at `last`. */
@@ -261,13 +349,29 @@ async function forecastStep(state: ValidatorState, ctx: ActorContext): Promise<t
       return { _tag: 'ForecastStepped', action: 'idle', height: h }
     const lastComplete = Math.floor((h + 1) / bps) - 1
     const ys = contiguousHistory(f.history, lastComplete)
-    const { name, values } = forecastWindows(ys, origin / bps - lastComplete - 1 + s.horizon, s.horizon, s.quantilesPpm.map((q) => q / 1e6))
+    const ahead = origin / bps - lastComplete - 1 + s.horizon
+    const qs = s.quantilesPpm.map((q) => q / 1e6)
+    const firstWindow = lastComplete - ys.length + 1
+    f.tft.roundsSinceTrain++
+    maybeTrainTft(f, ctx.address, ys, firstWindow, ahead, qs)
+    // the trained TFT (if any) scored on this history's validation span; a worker error falls back to the baselines
+    let tft: TftCandidate | null = null
+    const client = f.tft.client
+    if (f.tft.horizon >= ahead && client) {
+      try {
+        tft = await client.call((api) => api.forecast({ ys, firstWindow, ahead, qs }), TFT_FORECAST_TIMEOUT_MS)
+      } catch (e) {
+        countFailure(f, ctx.address, `TftForecast: ${e instanceof Error ? e.message : String(e)}`)
+      }
+    }
+    const { name, kind, values } = forecastWindows(ys, ahead, s.horizon, qs, tft)
     const salt = new Uint8Array(randomBytes(32))
     const commitment = commitForecast(computeKey, { brain, originHeight: origin, blocksPerStep: bps, quantilesPpm: s.quantilesPpm, values }, salt)
     const tx = await submitSigned(ledger, dev, { kind: 'commitForecast', brain, computeKey, originHeight: origin, commitment })
     f.pending.set(origin, { values, salt, tx, forecaster: name })
     f.commits++
     f.lastForecaster = name
+    f.lastKind = kind
     return { _tag: 'ForecastStepped', action: 'committed', height: h, origin, forecaster: name, tx }
   }
   return { _tag: 'ForecastStepped', action: 'idle', height: h }
@@ -294,7 +398,14 @@ export default function validatorBehaviour(): Behaviour<ValidatorState> {
         timer: null,
         forecast: {
           on: ctx.args.forecast !== false, history: new Map(), pending: new Map(), timer: null,
-          commits: 0, reveals: 0, failures: 0, lastError: '', lastForecaster: '',
+          commits: 0, reveals: 0, failures: 0, lastError: '', lastForecaster: '', lastKind: '',
+          tft: {
+            on: ctx.args.forecastTft !== false,
+            steps: typeof ctx.args.forecastTftSteps === 'number' ? ctx.args.forecastTftSteps : 150,
+            budgetMs: typeof ctx.args.forecastTftBudgetMs === 'number' ? ctx.args.forecastTftBudgetMs : 20_000,
+            every: typeof ctx.args.forecastTftEvery === 'number' ? ctx.args.forecastTftEvery : 24,
+            client: null, training: false, horizon: 0, roundsSinceTrain: 0, attempts: 0, trainings: 0, lastTraining: '',
+          },
         },
       }
       const every = typeof ctx.args.challengeMs === 'number' ? ctx.args.challengeMs : 30_000
@@ -345,11 +456,8 @@ export default function validatorBehaviour(): Behaviour<ValidatorState> {
             return continueWith(state, await forecastStep(state, ctx))
           } catch (e) {
             const err = toProtocolError(ctx.address, e)
-            state.forecast.failures++
-            state.forecast.lastError = err._tag === 'HandlerError' ? `${err.tag}: ${err.message}`.slice(0, 400) : err._tag
             // logged, not thrown out of the timer; a misconfigured validator would repeat every step, so sparsely
-            const n = state.forecast.failures
-            if (n <= 3 || n % 100 === 0) console.warn(`${ctx.address}: forecast step failed (${n}): ${state.forecast.lastError}`)
+            countFailure(state.forecast, ctx.address, err._tag === 'HandlerError' ? `${err.tag}: ${err.message}` : err._tag)
             return failWith(state, err)
           }
         }
@@ -398,15 +506,20 @@ export default function validatorBehaviour(): Behaviour<ValidatorState> {
               ...r.reply.detail, miners: state.miners.length, challenged: state.scores.size,
               forecasting: state.forecast.on, forecastCommits: state.forecast.commits, forecastReveals: state.forecast.reveals,
               forecastFailures: state.forecast.failures, forecastLastError: state.forecast.lastError, forecaster: state.forecast.lastForecaster,
+              forecasterKind: state.forecast.lastKind, tftTraining: state.forecast.tft.training, tftTrainings: state.forecast.tft.trainings,
+              tftLastTraining: state.forecast.tft.lastTraining,
             } })
           }
           return r._tag === 'Continue' ? continueWith(state, r.reply) : continueWith(state)
         }
       }
     },
-    terminate(state) {
+    async terminate(state) {
       if (state.timer) clearInterval(state.timer)
       if (state.forecast.timer) clearInterval(state.forecast.timer)
+      const client = state.forecast.tft.client
+      state.forecast.tft.client = null
+      if (client) await client.terminate() // ends the TFT's worker thread
     },
   }
 }
