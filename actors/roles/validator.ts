@@ -94,6 +94,8 @@ interface TftSlot {
   attempts: number
   trainings: number
   lastTraining: string
+  /** The TFT's last validation score beside the chosen forecaster's. */
+  lastScore: string
 }
 
 /** How long a forecast request may wait for the worker (it answers between training steps). */
@@ -364,7 +366,12 @@ async function forecastStep(state: ValidatorState, ctx: ActorContext): Promise<t
         countFailure(f, ctx.address, `TftForecast: ${e instanceof Error ? e.message : String(e)}`)
       }
     }
-    const { name, kind, values } = forecastWindows(ys, ahead, s.horizon, qs, tft)
+    const { name, kind, values, scores } = forecastWindows(ys, ahead, s.horizon, qs, tft)
+    if (tft) {
+      const mean = (c: ValidationScore): string => ((c.p50 + c.p90) / 2).toFixed(4)
+      const chosen = scores.find((c) => c.name === name)
+      f.tft.lastScore = `round ${origin}: TFT ${mean(tft)} vs ${kind} ${chosen ? mean(chosen) : '?'} (validation mean P50/P90 q-risk over ${tft.windows} windows)`
+    }
     const salt = new Uint8Array(randomBytes(32))
     const commitment = commitForecast(computeKey, { brain, originHeight: origin, blocksPerStep: bps, quantilesPpm: s.quantilesPpm, values }, salt)
     const tx = await submitSigned(ledger, dev, { kind: 'commitForecast', brain, computeKey, originHeight: origin, commitment })
@@ -404,7 +411,7 @@ export default function validatorBehaviour(): Behaviour<ValidatorState> {
             steps: typeof ctx.args.forecastTftSteps === 'number' ? ctx.args.forecastTftSteps : 150,
             budgetMs: typeof ctx.args.forecastTftBudgetMs === 'number' ? ctx.args.forecastTftBudgetMs : 20_000,
             every: typeof ctx.args.forecastTftEvery === 'number' ? ctx.args.forecastTftEvery : 24,
-            client: null, training: false, horizon: 0, roundsSinceTrain: 0, attempts: 0, trainings: 0, lastTraining: '',
+            client: null, training: false, horizon: 0, roundsSinceTrain: 0, attempts: 0, trainings: 0, lastTraining: '', lastScore: '',
           },
         },
       }
@@ -507,7 +514,7 @@ export default function validatorBehaviour(): Behaviour<ValidatorState> {
               forecasting: state.forecast.on, forecastCommits: state.forecast.commits, forecastReveals: state.forecast.reveals,
               forecastFailures: state.forecast.failures, forecastLastError: state.forecast.lastError, forecaster: state.forecast.lastForecaster,
               forecasterKind: state.forecast.lastKind, tftTraining: state.forecast.tft.training, tftTrainings: state.forecast.tft.trainings,
-              tftLastTraining: state.forecast.tft.lastTraining,
+              tftLastTraining: state.forecast.tft.lastTraining, tftLastScore: state.forecast.tft.lastScore,
             } })
           }
           return r._tag === 'Continue' ? continueWith(state, r.reply) : continueWith(state)
