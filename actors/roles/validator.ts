@@ -20,7 +20,8 @@
  * ForecastStep: it reads its Brain's realised series from the ledger (GetForecastSeries), keeps the complete windows
  * in its own history (the ledger prunes old counters), and when the next round's commit window is open forecasts
  * the round's τ windows with the forecaster that `defaultForecaster` picks on the validation span of that history
- * (seasonal naive or consensus smoothing; with too short a history, the empirical P10/P50/P90 of the windows seen),
+ * (seasonal naive, consensus smoothing, or the TFT once its worker thread has trained one — forecast-worker.ts — and
+ * only when it scores best there; with too short a history, the empirical P10/P50/P90 of the windows seen),
  * commits the hash (salt from randomBytes, kept in its state), and reveals inside the reveal window. Failures are
  * counted in GetStatus's detail (forecastFailures, forecastLastError), never thrown out of the timer.
  */
