@@ -139,7 +139,10 @@ function maybeTrainTft(f: ForecastState, address: string, ys: readonly number[],
       t.trainings++
       t.lastTraining = `${r.stepsRun} steps (best ${r.bestStep}, stopped by ${r.stoppedBy}) on ${r.windows} windows in ${Math.round(r.ms)} ms`
     },
-    (e: unknown) => countFailure(f, address, `TftTraining: ${e instanceof Error ? e.message : String(e)}`),
+    (e: unknown) => {
+      // a worker ended by terminate() (client cleared first) is no failure
+      if (t.client === client) countFailure(f, address, `TftTraining: ${e instanceof Error ? e.message : String(e)}`)
+    },
   ).finally(() => {
     t.training = false
   })
@@ -356,6 +359,12 @@ async function forecastStep(state: ValidatorState, ctx: ActorContext): Promise<t
     const qs = s.quantilesPpm.map((q) => q / 1e6)
     const firstWindow = lastComplete - ys.length + 1
     f.tft.roundsSinceTrain++
+    if (f.tft.client && !f.tft.client.alive()) {
+      // the thread died (its model with it): counted once; a new one is started at the next training
+      countFailure(f, ctx.address, `TftWorker: ${f.tft.client.exitReason()}`)
+      f.tft.client = null
+      f.tft.horizon = 0
+    }
     maybeTrainTft(f, ctx.address, ys, firstWindow, ahead, qs)
     // the trained TFT (if any) scored on this history's validation span; a worker error falls back to the baselines
     let tft: TftCandidate | null = null
