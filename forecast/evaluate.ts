@@ -66,7 +66,8 @@ export function qRisk(p: Panel, f: SpanForecaster, from: number, to: number, tau
   return { byQuantile: ql.map((x) => (2 * x) / absY), windows }
 }
 
-function empiricalQuantile(sorted: readonly number[], q: number): number {
+/** The q-quantile of sorted values, linearly interpolated between order statistics (0 for none). */
+export function empiricalQuantile(sorted: readonly number[], q: number): number {
   if (sorted.length === 0) return 0
   const pos = q * (sorted.length - 1)
   const lo = Math.floor(pos)

@@ -31,7 +31,7 @@ export type { ChainSimOptions, SimulatedChain } from './simulate.ts'
 export { chainPanel, weeklyCsvPanel, fitScaler, makeSample, unscale, checkPanel } from './dataset.ts'
 export type { Panel, PanelEntity, Scaler } from './dataset.ts'
 export {
-  QUANTILES, qRisk, spanOrigins, seasonalNaive, consensusSmoothing, trainTft, defaultForecaster,
+  QUANTILES, qRisk, spanOrigins, seasonalNaive, consensusSmoothing, trainTft, defaultForecaster, empiricalQuantile,
 } from './evaluate.ts'
 export type { SpanForecaster, QRisk, TrainOptions, TrainedTft, ValidationScore } from './evaluate.ts'
 export {

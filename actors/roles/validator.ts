@@ -28,7 +28,7 @@
 import { randomBytes, randomInt } from 'node:crypto'
 import { continueWith, failWith, toProtocolError, type ActorContext, type ActorRef, type Behaviour, type HandleResult } from '../index.ts'
 import { devKeys, signTx, toAddress, toHex, withMinFee, type TxBody } from '../../ledger/index.ts'
-import { commitForecast, consensusSmoothing, defaultForecaster, qRisk, seasonalNaive, type Panel, type SpanForecaster, type ValidationScore } from '../../forecast/index.ts'
+import { commitForecast, consensusSmoothing, defaultForecaster, empiricalQuantile, qRisk, seasonalNaive, type Panel, type SpanForecaster, type ValidationScore } from '../../forecast/index.ts'
 import { MIN_TFT_WINDOWS, startForecastWorker, tftEncoderLength, type ForecastWorkerClient, type TftCandidate } from './forecast-worker.ts'
 import { HandlerError, type ForecastSeries, type ForecastStepped, type Message, type WeightsSubmitted } from '../../protocol/index.ts'
 import { clientDecryptLinear, clientEncryptLinear, createFheContext, createKeyGenerator, presets, type FheContext } from '../../fhe/index.ts'
@@ -230,14 +230,6 @@ export interface ForecastChoice {
 
 /** Fewest windows of history before the baselines are scored on a validation span (else the empirical fallback). */
 const MIN_PANEL_WINDOWS = 24
-
-function empiricalQuantile(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) return 0
-  const pos = q * (sorted.length - 1)
-  const lo = Math.floor(pos)
-  const hi = Math.min(sorted.length - 1, lo + 1)
-  return (sorted[lo] as number) + (pos - lo) * ((sorted[hi] as number) - (sorted[lo] as number))
-}
 
 /**
  * Forecasts `ahead` windows after the history `ys` (one value per complete window) at quantile levels `qs`, and
