@@ -18,6 +18,7 @@
 import { TendermintMachine, type Timeouts } from './machine.ts'
 import type { Evidence, Input, Message, Output, Value } from './types.ts'
 import { ValidatorSet } from './validators.ts'
+import { mulberry32 } from '../model/weights.ts'
 
 export type Byzantine = 'equivocate' | 'invalid' | 'silent' | 'random' | 'fork'
 
@@ -63,18 +64,6 @@ export interface SimResult {
   readonly messages: number
   readonly bytes: number
   readonly evidence: readonly Evidence[]
-}
-
-/** mulberry32: a small seeded PRNG (deterministic schedules). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 interface Event {
@@ -155,7 +144,7 @@ function makeKey(m: Message): string {
 }
 
 export function simulate(config: SimConfig): SimResult {
-  const rand = rng(config.seed)
+  const rand = mulberry32(config.seed)
   const n = config.powers.length
   const ids = config.powers.map((_, i) => `v${String(i).padStart(3, '0')}`)
   const set = new ValidatorSet(config.powers.map((power, i) => ({ id: ids[i]!, power })))

@@ -22,7 +22,7 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { DataDirLocked, DataDirUnusable } from './errors.ts'
+import { DataDirLocked, DataDirUnusable, errno } from './errors.ts'
 
 export const LOCK_FILE = 'node.lock'
 
@@ -40,10 +40,6 @@ export interface DataDirLock {
   readonly holder: LockHolder
   /** Removes the lock if this process still holds it. Idempotent. */
   release(): void
-}
-
-function errno(e: unknown): string {
-  return typeof e === 'object' && e !== null && 'code' in e && typeof e.code === 'string' ? e.code : 'UNKNOWN'
 }
 
 function sleepSync(ms: number): void {

@@ -83,3 +83,8 @@ export class ControlCookieUnreadable extends Data.TaggedError('ControlCookieUnre
   readonly code: string
   readonly hint: string
 }> {}
+
+/** The errno code of a Node.js system error (ENOENT, EACCES, …), or 'UNKNOWN'. */
+export function errno(e: unknown): string {
+  return typeof e === 'object' && e !== null && 'code' in e && typeof e.code === 'string' ? e.code : 'UNKNOWN'
+}

@@ -11,7 +11,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { pino, type Logger } from 'pino'
-import { DataDirUnusable } from './errors.ts'
+import { DataDirUnusable, errno } from './errors.ts'
 
 interface Destination {
   flushSync(): void
@@ -30,8 +30,7 @@ export function openLog(file: string, dataDir = path.dirname(file)): Logger {
   try {
     fd = fs.openSync(file, 'a')
   } catch (e) {
-    const code = typeof e === 'object' && e !== null && 'code' in e && typeof e.code === 'string' ? e.code : 'UNKNOWN'
-    throw new DataDirUnusable({ dataDir, path: file, op: 'open-log', code })
+    throw new DataDirUnusable({ dataDir, path: file, op: 'open-log', code: errno(e) })
   }
   const dest = pino.destination({ dest: fd, sync: false })
   open.add(dest)

@@ -32,7 +32,7 @@ import { BRAIN_SETTINGS, type BrainSetting } from '../ledger/tx.ts'
 import type { Metagraph } from '../protocol/index.ts'
 import { findControl } from './control.ts'
 import { askControl } from './control-client.ts'
-import { LEDGER_ADDRESS, PASSPHRASE_ENV, describeReason, passphrase, waitForFate } from './wallet.ts'
+import { LEDGER_ADDRESS, PASSPHRASE_ENV, describeReason, fieldsOf, money, passphrase, waitForFate } from './wallet.ts'
 
 const DEFAULT_DATA_DIR = process.env.BASED_DATA_DIR ?? '.data'
 const NET_ADDRESS = '/root/net'
@@ -83,15 +83,7 @@ function print(o: Common, json: unknown, text: string): void {
   process.stdout.write(o.json ? `${JSON.stringify(json)}\n` : `${text}\n`)
 }
 
-function fieldsOf(detail: string): Record<string, unknown> {
-  try {
-    const v: unknown = JSON.parse(detail)
-    return typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : {}
-  } catch {
-    return {}
-  }
-}
-const based = (v: unknown): string => (typeof v === 'string' && /^\d+$/.test(v) ? `${formatAmount(BigInt(v))}` : String(v))
+const based = (v: unknown): string => money(v, '').trimEnd()
 
 /** The ledger's typed reason as one readable line (tag first); tags not listed here as `based wallet` prints them. */
 export function readableReason(tag: string, detail: string): string {

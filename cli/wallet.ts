@@ -99,7 +99,7 @@ function addressOf(dataDir: string, nameOrAddress: string): string {
 }
 
 /** Fields of a typed error that crossed the actor boundary (HandlerError.message carries them as JSON). */
-function fieldsOf(detail: string | undefined): Record<string, unknown> {
+export function fieldsOf(detail: string | undefined): Record<string, unknown> {
   try {
     const v: unknown = JSON.parse(detail ?? '{}')
     return typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : {}
@@ -108,7 +108,7 @@ function fieldsOf(detail: string | undefined): Record<string, unknown> {
   }
 }
 
-function money(v: unknown, unit: string): string {
+export function money(v: unknown, unit: string): string {
   return typeof v === 'string' && /^\d+$/.test(v) ? `${formatAmount(BigInt(v))} ${unit}` : String(v)
 }
 
@@ -242,7 +242,7 @@ export function walletCommand(): Command {
             return
           }
           process.stderr.write(`submitted ${accepted.hash} (nonce ${accepted.nonce}); waiting for its block…\n`)
-          const fate = await waitForFate(base, accepted.hash, head.blockTimeMs, Math.max(30_000, 20 * head.blockTimeMs))
+          const fate = await waitForFate(base, accepted.hash, head.blockTimeMs)
           if (fate.status === 'included') {
             process.stdout.write(`included in block ${String(fate.height)}: ${sent} ${unit} from ${name} to ${toAddress}, fee ${fee} $BASED (tx ${accepted.hash})\n`)
             return

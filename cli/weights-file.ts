@@ -4,11 +4,7 @@
  */
 import fs from 'node:fs'
 import path from 'node:path'
-import { WeightsUnreadable } from './errors.ts'
-
-function errno(e: unknown): string {
-  return typeof e === 'object' && e !== null && 'code' in e && typeof e.code === 'string' ? e.code : 'UNKNOWN'
-}
+import { WeightsUnreadable, errno } from './errors.ts'
 
 /** Returns the absolute path of a readable, non-empty regular file; throws WeightsUnreadable otherwise. */
 export function checkWeightsFile(file: string): string {

@@ -19,7 +19,7 @@
  *   time** rises with load around the 10 s target.
  */
 import { defaultParams, type Params } from '../ledger/params.ts'
-import { mulberry32 } from '../model/weights.ts'
+import { gaussian, mulberry32 } from '../model/weights.ts'
 import { InvalidSeries } from './errors.ts'
 
 export interface ChainSimOptions {
@@ -57,11 +57,6 @@ export interface SimulatedChain {
   readonly emission: readonly Float64Array[]
   readonly stake: readonly Float64Array[]
   readonly registrations: readonly Float64Array[]
-}
-
-function gaussian(r: () => number): number {
-  const u = Math.max(r(), 1e-12)
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * r())
 }
 
 function poisson(r: () => number, lambda: number): number {

@@ -126,7 +126,7 @@ export class EncryptedSession {
     }
     const reply = await this.init.ask(msg)
     if (reply.outputs.length !== req.plan.outputCiphertexts) throw new ReplyMismatch({ expected: req.plan.outputCiphertexts, got: reply.outputs.length })
-    this.checkReceipt(reply.receipt, msg, req.plan.rowBlocks * req.plan.inChunks * req.plan.tokenBlocks)
+    this.checkReceipt(reply.receipt, msg, req.plan.products)
     this.receipts.push(reply.receipt)
     this.stats.products++
     this.stats.computeUnits += reply.receipt.units

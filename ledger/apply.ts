@@ -25,7 +25,7 @@ import { isGigaBrain, runEpoch, type EpochHook, equalPerformance } from './emiss
 import { clearBrainForecasts, countTx, execCommit, execReveal } from './forecast.ts'
 import { Overlay, type KV } from './kv.ts'
 import { verify } from './keys.ts'
-import { GOVERNABLE, GOVERNABLE_BOUNDS, type Params } from './params.ts'
+import { GOVERNABLE, GOVERNABLE_BOUNDS, burnPrice, type Params } from './params.ts'
 import { BRAIN_POOL, type Brain, type Globals } from './records.ts'
 import { State } from './state.ts'
 import { minFee, type PreparedTx, type Role, type TxBody } from './tx.ts'
@@ -213,7 +213,7 @@ function body(st: State, from: Uint8Array, fromHex: string, b: TxBody, ctx: Bloc
     }
     case 'acquireBrainBurn': {
       const g = st.globals()
-      const price = p.burnBaseCost + p.burnStepCost * BigInt(g.burnCount)
+      const price = burnPrice(p, g.burnCount)
       if (price > b.maxCost) throw new BurnPriceAboveMax({ price: String(price), maxCost: String(b.maxCost) })
       const id = freeBrainId(g, p)
       st.debit(fromHex, 'pepe', price)

@@ -148,6 +148,11 @@ export const GOVERNABLE_BOUNDS: Readonly<Record<GovernableParam, readonly [bigin
   forecastBlocksPerYear: [1n, 1_000_000_000n],
 }
 
+/** The PEPE price of the next Brain acquired by burn, after `burnCount` earlier burns. */
+export function burnPrice(p: Params, burnCount: number): bigint {
+  return p.burnBaseCost + p.burnStepCost * BigInt(burnCount)
+}
+
 export function withParam(p: Params, name: GovernableParam, value: bigint): Params {
   const bigParams: ReadonlySet<string> = new Set(['defaultRegistrationFee', 'baseFee', 'byteFee'])
   return { ...p, [name]: bigParams.has(name) ? value : Number(value) }

@@ -17,6 +17,7 @@ import { decodeBlock, blockHash } from './block.ts'
 import { Reader, toHex } from './codec.ts'
 import { FORECAST_QUANTILES_PPM, ForecastKeys, forecastEnabled, readAccuracySums, readCommit, scoreDelay } from './forecast.ts'
 import { toAddress } from './keys.ts'
+import { burnPrice } from './params.ts'
 import { Overlay } from './kv.ts'
 import type { Ledger } from './ledger.ts'
 import { activeMask } from './math.ts'
@@ -162,7 +163,7 @@ export function ledgerStats(ledger: Ledger): {
   return {
     height: ledger.head().height, supplyOk: a.ok, basedIssued: String(a.basedIssued), basedHeld: String(a.basedHeld),
     pepeIssued: String(a.pepeIssued), pepeHeld: String(a.pepeHeld), staked: String(a.staked), totalStake: String(a.totalStake),
-    emitted: String(g.emitted), burnCount: g.burnCount, nextBurnPrice: String(p.burnBaseCost + p.burnStepCost * BigInt(g.burnCount)),
+    emitted: String(g.emitted), burnCount: g.burnCount, nextBurnPrice: String(burnPrice(p, g.burnCount)),
     stakeBrainAmount: String(p.stakeBrainAmount), nextProposal: g.nextProposal, openProposals: [...g.openProposals],
   }
 }

@@ -86,7 +86,8 @@ export function mulberry32(seed: number): () => number {
   }
 }
 
-function gaussian(rand: () => number): number {
+/** A standard normal draw (Box–Muller, one value per two uniforms). */
+export function gaussian(rand: () => number): number {
   const u = Math.max(rand(), 1e-12)
   const v = rand()
   return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v)

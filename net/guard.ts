@@ -84,9 +84,11 @@ export class PeerGuard {
   private readonly limits: GuardLimits
   private readonly init: GuardInit
   private readonly now: () => number
+  private readonly serves: (address: string) => boolean
 
   constructor(init: GuardInit = {}) {
     this.init = init
+    this.serves = init.serves ?? ((a: string) => SERVED_PREFIXES.some((p) => a.startsWith(p)))
     this.limits = { ...DEFAULT_GUARD_LIMITS, ...init.limits }
     this.now = init.now ?? Date.now
   }
@@ -146,8 +148,7 @@ export class PeerGuard {
 
   /** Whether `peer` may send `messageTag` to `address`: undefined if so, else the typed refusal. */
   authorize(peer: string, address: string, messageTag: string): Forbidden | undefined {
-    const serves = this.init.serves ?? ((a: string) => SERVED_PREFIXES.some((p) => a.startsWith(p)))
-    if (!serves(address)) return new Forbidden({ peer, messageTag, reason: 'not_served' })
+    if (!this.serves(address)) return new Forbidden({ peer, messageTag, reason: 'not_served' })
     const who = REMOTE_POLICY[messageTag]
     if (who === undefined) return new Forbidden({ peer, messageTag, reason: 'local_only' })
     if (who === 'participant' && !(this.init.isParticipant?.(peer, address) ?? false)) return new Forbidden({ peer, messageTag, reason: 'not_participant' })

@@ -12,12 +12,11 @@
  * Bad requests (unknown model, layer or site, a plan that does not match the weight's shape, corrupt or
  * wrong-parameter ciphertexts) are answered with a typed error; the miner keeps serving.
  */
-import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import { continueWith, failWith, toProtocolError, type Behaviour, type HandleResult } from '../index.ts'
 import { encryptedLinearDigest, HandlerError, receiptSigningBytes, type Message } from '../../protocol/index.ts'
 import { createFheContext, minerEvaluateLinear, planLinear, presets, type FheContext, type PreparedLinear } from '../../fhe/index.ts'
-import { linearWeights, loadShippedModel, openBrainTask, quantizeWeightInt8, SHIPPED_WEIGHTS, type GptModel, type Int8Matrix } from '../../model/index.ts'
+import { linearWeights, loadShippedModel, openBrainTask, quantizeWeightInt8, sha256Hex, SHIPPED_WEIGHTS, type GptModel, type Int8Matrix } from '../../model/index.ts'
 import { basicBehaviour, BASIC_TAGS, type BasicState } from './basic.ts'
 import { devKeys, generateKeyPair, sign, toHex, type KeyPair } from '../../ledger/index.ts'
 
@@ -47,7 +46,7 @@ export default function minerBehaviour(): Behaviour<MinerState> {
       // the task's own) is the Brain's hash: weights that differ are held but never served.
       const template = typeof ctx.args.template === 'string' ? openBrainTask(ctx.args.template) : undefined
       const model = template?.model ?? loadShippedModel().model
-      const weightsHash = template?.weightsHash ?? createHash('sha256').update(fs.readFileSync(SHIPPED_WEIGHTS)).digest('hex')
+      const weightsHash = template?.weightsHash ?? sha256Hex(fs.readFileSync(SHIPPED_WEIGHTS))
       const expected = template?.task.weightsHash ?? (typeof ctx.args.weightsHash === 'string' ? ctx.args.weightsHash : undefined)
       const refusal = expected !== undefined && expected !== weightsHash ? `weights ${weightsHash} differ from the Brain's ${expected}` : undefined
       return {
@@ -114,7 +113,7 @@ export default function minerBehaviour(): Behaviour<MinerState> {
         state.products++
         const unsigned = {
           session: msg.session ?? '',
-          units: plan.rowBlocks * plan.inChunks * plan.tokenBlocks,
+          units: plan.products,
           request: toHex(encryptedLinearDigest(msg)),
           computeKey: toHex(state.computeKey.publicKey),
         }
