@@ -156,15 +156,9 @@ const SITES: ReadonlyArray<LinearSite['name']> = ['attn', 'proj', 'fc', 'fcProj'
  * ledger actor). Weight = round(score · 65535), by the miners' uids on the Brain.
  */
 async function submitWeights(state: ValidatorState, ctx: ActorContext): Promise<typeof WeightsSubmitted.Type> {
-  const a = ctx.args
-  const fail = (message: string): never => {
-    throw new HandlerError({ actor: ctx.address, tag: 'NotConfigured', message })
-  }
-  const dev = typeof a.dev === 'number' ? a.dev : fail('no dev validator index (args.dev): this validator has no ledger key')
-  const brainIndex = typeof a.brain === 'number' ? a.brain : fail('no Brain index (args.brain)')
-  const minerDev = Array.isArray(a.minerDev) ? (a.minerDev as unknown[]) : fail('no miner dev indices (args.minerDev)')
-  const ledger = ctx.lookup?.(typeof a.ledger === 'string' ? a.ledger : '/root/ledger/writer') ?? fail('no ledger actor')
-  const brain = (await ledger.ask({ _tag: 'GetBrains' })).ids[brainIndex - 1] ?? fail(`no Brain #${brainIndex} on the ledger`)
+  const { ledger, brain, dev } = await ledgerSide(ctx)
+  const minerDev = Array.isArray(ctx.args.minerDev) ? (ctx.args.minerDev as unknown[]) : undefined
+  if (!minerDev) throw new HandlerError({ actor: ctx.address, tag: 'NotConfigured', message: 'no miner dev indices (args.minerDev)' })
   const entries: Array<{ uid: number; weight: number }> = []
   for (let i = 0; i < state.miners.length; i++) {
     const idx = minerDev[i]
@@ -174,21 +168,10 @@ async function submitWeights(state: ValidatorState, ctx: ActorContext): Promise<
     entries.push({ uid: p.uid, weight: Math.round(Math.min(1, Math.max(0, score)) * 65535) })
   }
   entries.sort((x, y) => x.uid - y.uid)
-  const me = devKeys.validator(dev)
-  const head = await ledger.ask({ _tag: 'GetHead' })
-  const acct = await ledger.ask({ _tag: 'GetAccount', address: toAddress(me.publicKey) })
   const uids = entries.map((e) => e.uid)
   const weights = entries.map((e) => e.weight)
-  const tx = signTx(
-    withMinFee(
-      { chainId: head.chainId, from: me.publicKey, nonce: BigInt(acct.nextNonce), body: { kind: 'setWeights', brain, computeKey: devKeys.validatorCompute(dev).publicKey, uids, weights } },
-      BigInt(head.baseFee),
-      BigInt(head.byteFee),
-    ),
-    me.secretKey,
-  )
-  const accepted = await ledger.ask({ _tag: 'SubmitTx', tx: tx.bytes })
-  return { _tag: 'WeightsSubmitted', brain, uids, weights, tx: accepted.hash }
+  const tx = await submitSigned(ledger, dev, { kind: 'setWeights', brain, computeKey: devKeys.validatorCompute(dev).publicKey, uids, weights })
+  return { _tag: 'WeightsSubmitted', brain, uids, weights, tx }
 }
 
 /** The ledger actor, the Brain id and this validator's dev keys (args.dev, args.brain, args.ledger). */
