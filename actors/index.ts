@@ -15,12 +15,4 @@
  * }
  * ```
  */
-export * from './types.ts'
-export * from './errors.ts'
-export type { Child, ShutdownPolicy } from './child.ts'
-export { Mailbox } from './mailbox.ts'
-export { type ActorRef, type AskOptions, type SendOptions, toProtocolError } from './ref.ts'
-export { Cell, LocalCell, type CellOptions } from './cell.ts'
-export { WorkerCell, type WorkerCellOptions } from './worker-cell.ts'
-export { loadBehaviour } from './runner.ts'
-export { type Transport, type FrameHandler, RemoteRef, serveActors, LoopbackNetwork } from './transport.ts'
+export * from '../supervisor/runtime.ts'

@@ -12,7 +12,7 @@ import { performance } from 'node:perf_hooks'
 import { ActorSystem } from '../supervisor/index.ts'
 import { cpuDescription, fmt, type BenchContext, type BenchSection } from './harness.ts'
 
-const basic = new URL('../actors/roles/basic.ts', import.meta.url).href
+const basic = new URL('../actors/basic.ts', import.meta.url).href
 
 const RAW_WORKER = `
 const { parentPort } = require('node:worker_threads')

@@ -13,7 +13,7 @@
  *   based --version   ·   any command with --verbose: the stack trace of a failure
  *
  * `npm start` runs `based cluster up` with defaults. This file only parses arguments and composes the pieces.
- * `cluster up` takes the data dir's single-writer lock before opening anything (cli/datadir-lock.ts); every failure
+ * `cluster up` takes the data dir's single-writer lock before opening anything (supervisor/datadir-lock.ts); every failure
  * ends as one typed line on stderr with logs flushed (cli/exit.ts). See docs/OPERATIONS.md.
  */
 import { Command, InvalidArgumentError } from 'commander'
@@ -24,9 +24,9 @@ import { ActorSystem, renderTree, type SupervisorEvent, type TreeNode } from '..
 import { decodeFrame, decodeMessageUnknown, encodeFrame, PROTOCOL_VERSION } from '../protocol/index.ts'
 import type { ActorStats } from '../actors/index.ts'
 import { clusterSpec, countsFor, DEFAULT_CLUSTER } from './cluster.ts'
-import { controlFile, findControl } from './control.ts'
-import { controlFetch as clientControlFetch, controlToken } from './control-client.ts'
-import { acquireDataDirLock } from './datadir-lock.ts'
+import { controlFile, findControl } from '../actors/control/index.ts'
+import { controlFetch as clientControlFetch, controlToken } from '../actors/control/client.ts'
+import { acquireDataDirLock } from '../supervisor/datadir-lock.ts'
 import { ControlHttpError } from './errors.ts'
 import { failAndExit, flushLogs, openLog } from './exit.ts'
 import { renderMailboxes, watchMailboxes } from './inspect.ts'
@@ -74,7 +74,7 @@ function packageVersion(): string {
 
 const LEDGER_WRITER = '/root/ledger/writer'
 
-/** fetch to the control endpoint with its auth token (cli/control-client.ts): ControlUnreachable, ControlUnauthorized. */
+/** fetch to the control endpoint with its auth token (actors/control/client.ts): ControlUnreachable, ControlUnauthorized. */
 const controlFetch = clientControlFetch
 
 const program = new Command()
@@ -201,7 +201,7 @@ worker
       id,
       role: 'kernel-worker',
       placement: 'worker',
-      behaviour: { module: new URL('../kernels/worker.ts', import.meta.url).href },
+      behaviour: { module: new URL('../actors/kernel-worker.ts', import.meta.url).href },
       args: { allowFallback: !o.gpu },
       shutdown: 10_000,
     }

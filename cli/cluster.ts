@@ -15,9 +15,10 @@ import path from 'node:path'
 import type { SupervisorSpecInput, ChildSpecInput } from '../supervisor/index.ts'
 import type { ActorSystem } from '../supervisor/index.ts'
 import { erase } from '../actors/index.ts'
-import { controlBehaviour } from './control.ts'
+import { controlBehaviour } from '../actors/control/index.ts'
+import { brainRole } from '../actors/brain.ts'
 import { InvalidClusterConfig } from './errors.ts'
-import { netBehaviour } from '../net/index.ts'
+import { netBehaviour } from '../actors/net.ts'
 
 export interface ClusterOptions {
   readonly brains: number
@@ -50,7 +51,7 @@ export const DEFAULT_CLUSTER: ClusterOptions = {
   listen: ['/ip4/127.0.0.1/tcp/0'],
 }
 
-const role = (name: string): string => new URL(`../actors/roles/${name}.ts`, import.meta.url).href
+const role = (name: string): string => new URL(`../actors/${name}.ts`, import.meta.url).href
 
 function range(n: number): number[] {
   return Array.from({ length: n }, (_, i) => i + 1)
@@ -109,7 +110,7 @@ export function clusterSpec(opts: ClusterOptions, system: () => ActorSystem | un
           kind: 'actor' as const,
           id: 'writer',
           role: 'ledger',
-          behaviour: { module: new URL('../ledger/actor.ts', import.meta.url).href },
+          behaviour: { module: new URL('../actors/ledger-shard.ts', import.meta.url).href },
           args: {
             dataDir: opts.dataDir,
             shards: opts.shards,
@@ -125,16 +126,7 @@ export function clusterSpec(opts: ClusterOptions, system: () => ActorSystem | un
       kind: 'supervisor',
       id: 'brains',
       flags: { strategy: 'one_for_one', intensity: 3, periodMs: 5000 },
-      children: range(opts.brains).map((i) => ({
-        kind: 'actor' as const,
-        id: `brain-${i}`,
-        role: 'brain',
-        behaviour: { module: role('brain') },
-        args: {
-          brainId: i,
-          miners: minersOf(i),
-        },
-      })),
+      children: range(opts.brains).map((i) => brainRole.create(`brain-${i}`, { brainId: i, miners: minersOf(i) })),
     },
     {
       kind: 'supervisor',

@@ -30,8 +30,8 @@ import {
 } from '../ledger/index.ts'
 import { BRAIN_SETTINGS, type BrainSetting } from '../ledger/tx.ts'
 import type { Metagraph } from '../protocol/index.ts'
-import { findControl } from './control.ts'
-import { askControl } from './control-client.ts'
+import { findControl } from '../actors/control/index.ts'
+import { askControl } from '../actors/control/client.ts'
 import { LEDGER_ADDRESS, PASSPHRASE_ENV, describeReason, fieldsOf, money, passphrase, waitForFate } from './wallet.ts'
 
 const DEFAULT_DATA_DIR = process.env.BASED_DATA_DIR ?? '.data'

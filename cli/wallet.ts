@@ -27,8 +27,8 @@ import {
   formatAmount, listWallets, toHex, walletBalance, walletTransfer,
 } from '../ledger/index.ts'
 import type { TxStatus } from '../protocol/index.ts'
-import { findControl } from './control.ts'
-import { askControl } from './control-client.ts'
+import { findControl } from '../actors/control/index.ts'
+import { askControl } from '../actors/control/client.ts'
 
 /** Where the cluster's ledger actor lives (cli/cluster.ts). */
 export const LEDGER_ADDRESS = '/root/ledger/writer'

@@ -11,7 +11,7 @@
  *
  * `KernelService` is the facade: it acquires a device (logging the adapter) or, with no adapter, falls back to the
  * references and says so (`slow: true`). All its methods are async and take/return typed arrays and plain handles,
- * so it runs unchanged inside a worker thread: kernels/worker.ts is the supervised kernel-worker actor (load it by
+ * so it runs unchanged inside a worker thread: actors/kernel-worker.ts is the supervised kernel-worker actor (load it by
  * module path), kernels/messages.ts its message schemas. DEBUG_GPU=1 turns on error scopes and disables buffer reuse.
  *
  * @example

@@ -14,8 +14,8 @@
  * are refused), while every other peer keeps being served.
  */
 import { Either } from 'effect'
-import type { ActorRef } from '../actors/index.ts'
-import type { Transport } from '../actors/index.ts'
+import type { ActorRef } from '../supervisor/runtime.ts'
+import type { Transport } from '../supervisor/runtime.ts'
 import { decodeFrame, encodeFrame, Forbidden, PROTOCOL_VERSION, RateLimited, type ProtocolError } from '../protocol/index.ts'
 
 export type RemoteSender = 'peer' | 'participant'

@@ -26,7 +26,7 @@ import { ping } from '@libp2p/ping'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 import { DEFAULT_ASK_TIMEOUT_MS, encodeFrame, FrameTooLarge, MAX_FRAME_BYTES, PROTOCOL_VERSION } from '../protocol/index.ts'
-import type { FrameHandler, Transport } from '../actors/index.ts'
+import type { FrameHandler, Transport } from '../supervisor/runtime.ts'
 import { BadIdentity, BadPeerAddress, PeerUnreachable } from './errors.ts'
 
 export const ACTOR_PROTOCOL = '/basedai/actors/1.0.0'

@@ -1,5 +1,5 @@
 /**
- * Messages of the Brain actor (actors/roles/brain.ts): routing of queries to the Brain's miners (whitepaper §4.3,
+ * Messages of the Brain actor (actors/brain.ts): routing of queries to the Brain's miners (whitepaper §4.3,
  * with its bug fixed: the paper's `distribute_work_to_miners` finds the closest peer but never assigns the item).
  *
  * - RegisterMiner → Ack: a miner actor (by address) serves this Brain.

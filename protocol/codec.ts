@@ -40,9 +40,13 @@ interface TagSignatures {
 
 /** The `_tag` literal of a tagged struct or tagged error class schema. */
 export function tagOf(schema: Schema.Schema.Any): string {
-  const ast = schema.ast as TagSignatures & { readonly from?: TagSignatures }
-  const sigs = ast.propertySignatures ?? ast.from?.propertySignatures ?? []
-  const tag = sigs.find((p) => p.name === '_tag')?.type.literal
+  // A class or a struct with defaults is a transformation: walk `from` down to the type literal that has `_tag`.
+  let ast: (TagSignatures & { readonly from?: unknown }) | undefined = schema.ast as TagSignatures & { readonly from?: unknown }
+  let tag: unknown
+  for (let depth = 0; ast !== undefined && depth < 8 && tag === undefined; depth++) {
+    tag = ast.propertySignatures?.find((p) => p.name === '_tag')?.type.literal
+    ast = ast.from as (TagSignatures & { readonly from?: unknown }) | undefined
+  }
   if (typeof tag !== 'string') throw new Error('schema has no _tag literal')
   return tag
 }

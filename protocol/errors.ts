@@ -3,6 +3,17 @@
  * with the rest of the protocol and decodes back to the same class on the other side.
  */
 import { Schema } from 'effect'
+import {
+  BrainRejection,
+  ConsensusRejection,
+  FheRejection,
+  InternalError,
+  KernelRejection,
+  LedgerRejection,
+  MinerRejection,
+  ModelRejection,
+  ValidatorRejection,
+} from './rejections.ts'
 
 /** Bytes that are not a valid frame, or a frame whose message has the wrong shape. `field` is the path. */
 export class DecodeError extends Schema.TaggedError<DecodeError>()('DecodeError', {
@@ -72,7 +83,10 @@ export class ActorStopped extends Schema.TaggedError<ActorStopped>()('ActorStopp
   by: Schema.optional(Schema.String),
 }) {}
 
-/** An error raised by an actor's own handler and returned to the asker (the actor keeps running). */
+/**
+ * Deprecated (kept so old frames still decode): an error raised by an actor's handler with a free-form tag. Actors
+ * now answer a typed family of protocol/rejections.ts (LedgerRejection, MinerRejection, …) or InternalError.
+ */
 export class HandlerError extends Schema.TaggedError<HandlerError>()('HandlerError', {
   actor: Schema.String,
   tag: Schema.String,
@@ -110,5 +124,14 @@ export const ProtocolError = Schema.Union(
   HandlerError,
   Forbidden,
   RateLimited,
+  LedgerRejection,
+  FheRejection,
+  KernelRejection,
+  ModelRejection,
+  ConsensusRejection,
+  BrainRejection,
+  MinerRejection,
+  ValidatorRejection,
+  InternalError,
 )
 export type ProtocolError = typeof ProtocolError.Type

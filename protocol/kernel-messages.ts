@@ -1,5 +1,5 @@
 /**
- * Messages of the GPU kernel worker (kernels/worker.ts): part of the one protocol schema. Typed arrays travel as raw
+ * Messages of the GPU kernel worker (actors/kernel-worker.ts): part of the one protocol schema. Typed arrays travel as raw
  * little-endian bytes (msgpack `bin`): u32 residues, int8 values, f32 scales. Request → reply:
  *
  * - KernelInfo → KernelInfoReply (backend, adapter line, slow flag)

@@ -1,5 +1,5 @@
 /**
- * Messages of the ledger actor (ledger/actor.ts): part of the one protocol schema. Amounts travel as decimal strings
+ * Messages of the ledger actor (actors/ledger-shard.ts): part of the one protocol schema. Amounts travel as decimal strings
  * of smallest units (bigint-safe); hashes and roots as lowercase hex; transactions in the ledger's canonical binary
  * encoding (ledger/tx.ts). Request → reply:
  *
@@ -165,7 +165,7 @@ export const LedgerStats = Schema.TaggedStruct('LedgerStats', {
   openProposals: Schema.Array(Count),
 })
 
-// Forecasting (ledger/forecast.ts), for the validators that forecast their Brain's series (actors/roles/validator.ts):
+// Forecasting (ledger/forecast.ts), for the validators that forecast their Brain's series (actors/validator.ts):
 // - GetForecastSeries{brain, windows?} → ForecastSeries: the round parameters, the Brain's realised series (transactions
 //   per window the ledger still keeps: windows `firstWindow` … ⌊height / blocksPerStep⌋, the last one still filling;
 //   at most `windows` of the newest), the commitments of rounds not yet scored (who, revealed or not) and the

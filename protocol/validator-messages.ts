@@ -1,5 +1,5 @@
 /**
- * Messages of the validator actor (actors/roles/validator.ts): challenges of miners with encrypted work whose answer
+ * Messages of the validator actor (actors/validator.ts): challenges of miners with encrypted work whose answer
  * the validator knows, and the scores that come of them.
  *
  * - ChallengeMiner → ChallengeResult: one challenge now (the validator's timer sends these too).

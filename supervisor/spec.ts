@@ -21,7 +21,7 @@
  */
 import type { ResourceLimits } from 'node:worker_threads'
 import { Either, ParseResult, Schema } from 'effect'
-import type { AnyBehaviour, BehaviourSource, ShutdownPolicy } from '../actors/index.ts'
+import type { AnyBehaviour, BehaviourSource, ShutdownPolicy } from './runtime.ts'
 import { DEFAULT_INTENSITY, DEFAULT_MAILBOX_CAPACITY, DEFAULT_PERIOD_MS, DEFAULT_SHUTDOWN_MS } from '../protocol/index.ts'
 import { InvalidSpec } from './errors.ts'
 

@@ -30,7 +30,7 @@ import {
   type Child,
   type ExitReason,
   type ShutdownPolicy,
-} from '../actors/index.ts'
+} from './runtime.ts'
 import type { StopDecision } from '../protocol/index.ts'
 import { ChildStartFailed, InvalidSpec } from './errors.ts'
 import { addRestart } from './intensity.ts'

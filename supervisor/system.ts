@@ -12,7 +12,7 @@ import {
   type ActorStats,
   type Child,
   type ExitReason,
-} from '../actors/index.ts'
+} from './runtime.ts'
 import { UnknownActor } from '../protocol/index.ts'
 import { validateSpec, type SupervisorSpecInput } from './spec.ts'
 import { Supervisor, type SupervisorEvent, type SupervisorHost } from './supervisor.ts'

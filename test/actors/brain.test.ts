@@ -2,9 +2,10 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { ActorSystem } from '../../supervisor/index.ts'
-import { PROTOCOL_VERSION, decodeFrame, encodeFrame } from '../../protocol/index.ts'
+import { BrainRejection, PROTOCOL_VERSION, decodeFrame, encodeFrame } from '../../protocol/index.ts'
+import { rejectedWith } from '../support/rejection.ts'
 
-const brain = new URL('../../actors/roles/brain.ts', import.meta.url).href
+const brain = new URL('../../actors/brain.ts', import.meta.url).href
 const f32 = (...v: number[]): Uint8Array => new Uint8Array(Float32Array.from(v).buffer)
 
 /** Per-test limit, far below the runner's 300 s (each test takes under 1 s here): a failing test ends, and its system is shut down. */
@@ -34,9 +35,9 @@ test('Brain routing assigns every query (the paper\'s routing never did): new mi
   assert.deepEqual(table.miners.map((m) => [m.miner, m.assigned]), [['/m/a', 2], ['/m/b', 2], ['/m/c', 1]])
   assert.equal((await b.ask({ _tag: 'Route' })).miner, '/m/c')
   // Bad input: wrong dimension, non-finite values, malformed bytes.
-  await assert.rejects(b.ask({ _tag: 'Route', embedding: f32(1, 2, 3) }), (e: unknown) => (e as { tag?: string }).tag === 'InvalidRequest')
-  await assert.rejects(b.ask({ _tag: 'Route', embedding: f32(Number.NaN, 1) }), (e: unknown) => (e as { tag?: string }).tag === 'InvalidRequest')
-  await assert.rejects(b.ask({ _tag: 'Route', embedding: new Uint8Array(3) }), (e: unknown) => (e as { tag?: string }).tag === 'InvalidRequest')
+  await assert.rejects(b.ask({ _tag: 'Route', embedding: f32(1, 2, 3) }), rejectedWith(BrainRejection, 'BadEmbedding'))
+  await assert.rejects(b.ask({ _tag: 'Route', embedding: f32(Number.NaN, 1) }), rejectedWith(BrainRejection, 'BadEmbedding'))
+  await assert.rejects(b.ask({ _tag: 'Route', embedding: new Uint8Array(3) }), rejectedWith(BrainRejection, 'BadEmbedding'))
   // From the wire, the schema refuses it before the Brain sees it.
   const answer = decodeFrame(await b.askBytes(encodeFrame({ _tag: 'Ask', v: PROTOCOL_VERSION, to: '/root/brain-1', id: 1, body: { _tag: 'Route', embedding: new Uint8Array(3) } })))
   assert.ok(answer._tag === 'Right' && answer.right._tag === 'Fail' && answer.right.error._tag === 'DecodeError')
@@ -69,6 +70,6 @@ test('property: every routed query is assigned to exactly one registered miner; 
 test('a Brain with no miner refuses routing with a typed error', T, async (t) => {
   const sys = await brainWith([])
   t.after(() => sys.shutdown())
-  await assert.rejects(sys.ref('/root/brain-1').ask({ _tag: 'Route', embedding: f32(1) }), (e: unknown) => (e as { tag?: string }).tag === 'NoMiner')
-  await assert.rejects(sys.ref('/root/brain-1').ask({ _tag: 'Route' }), (e: unknown) => (e as { tag?: string }).tag === 'NoMiner')
+  await assert.rejects(sys.ref('/root/brain-1').ask({ _tag: 'Route', embedding: f32(1) }), rejectedWith(BrainRejection, 'NoMiner'))
+  await assert.rejects(sys.ref('/root/brain-1').ask({ _tag: 'Route' }), rejectedWith(BrainRejection, 'NoMiner'))
 })

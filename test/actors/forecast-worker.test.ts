@@ -1,5 +1,5 @@
 /**
- * The live validator's TFT in a worker thread (actors/roles/forecast-worker.ts, comlink over node:worker_threads):
+ * The live validator's TFT in a worker thread (actors/forecast-worker.ts, comlink over node:worker_threads):
  * it trains on a seasonal series while the main thread keeps running, returns quantile forecasts of the right shape
  * with its validation q-risk, and `forecastWindows` (the validator's chooser) takes it only when its measured
  * validation q-risk is the lowest; terminate ends the thread, also through the validator's terminate().
@@ -8,9 +8,9 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { simulateChain } from '../../forecast/index.ts'
 import { mulberry32 } from '../../model/weights.ts'
-import { startForecastWorker, type TftCandidate } from '../../actors/roles/forecast-worker.ts'
-import validatorBehaviour, { forecastWindows, type ValidatorState } from '../../actors/roles/validator.ts'
-import { ShutdownExit, type ActorContext } from '../../actors/types.ts'
+import { startForecastWorker, type TftCandidate } from '../../actors/forecast-worker.ts'
+import validatorBehaviour, { forecastWindows, type ValidatorState } from '../../actors/validator.ts'
+import { ShutdownExit, type ActorContext } from '../../supervisor/types.ts'
 
 const QS = [0.1, 0.5, 0.9]
 const mean = (s: { p50: number; p90: number }): number => (s.p50 + s.p90) / 2

@@ -5,7 +5,7 @@ import { Mailbox } from '../../actors/index.ts'
 import { ActorSystem } from '../../supervisor/index.ts'
 
 const slow = new URL('../support/slow.ts', import.meta.url).href
-const basic = new URL('../../actors/roles/basic.ts', import.meta.url).href
+const basic = new URL('../../actors/basic.ts', import.meta.url).href
 /** Per-test limit, far below the runner's 300 s: a failing test ends here, and t.after still shuts its system down. */
 const T = { timeout: 30_000 }
 

@@ -7,7 +7,7 @@ import { MAX_FRAME_BYTES, decodeFrame, encodeFrame, PROTOCOL_VERSION } from '../
 import { ActorSystem } from '../../supervisor/index.ts'
 
 const packr = new Packr({ useRecords: false })
-const basic = new URL('../../actors/roles/basic.ts', import.meta.url).href
+const basic = new URL('../../actors/basic.ts', import.meta.url).href
 
 /** 1,000 malformed frames: random bytes, wrong types, unknown messages, wrong versions, oversized. */
 function malformed(): Uint8Array[] {

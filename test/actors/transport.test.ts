@@ -4,7 +4,7 @@ import { LoopbackNetwork, RemoteRef, serveActors } from '../../actors/index.ts'
 import { ActorSystem } from '../../supervisor/index.ts'
 import { tracker, until } from '../support/tracker.ts'
 
-const basic = new URL('../../actors/roles/basic.ts', import.meta.url).href
+const basic = new URL('../../actors/basic.ts', import.meta.url).href
 
 test('a RemoteRef reaches an actor on another peer through a Transport, with typed errors', { timeout: 30_000 }, async (t) => {
   const sys = await ActorSystem.start({

@@ -2,7 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { ActorSystem } from '../../supervisor/index.ts'
 
-const role = (n: string): string => new URL(`../../actors/roles/${n}.ts`, import.meta.url).href
+const role = (n: string): string => new URL(`../../actors/${n}.ts`, import.meta.url).href
 const lazy = new URL('../support/lazy-miner.ts', import.meta.url).href
 
 // The test takes 10–18 s on this loaded 2-core machine; its limit is ~3× that, far below the runner's 300 s, and t.after

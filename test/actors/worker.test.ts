@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { ActorSystem } from '../../supervisor/index.ts'
 import { until } from '../support/tracker.ts'
 
-const basic = new URL('../../actors/roles/basic.ts', import.meta.url).href
+const basic = new URL('../../actors/basic.ts', import.meta.url).href
 
 async function workerSystem(): Promise<ActorSystem> {
   return ActorSystem.start({

@@ -4,7 +4,7 @@ import { spawn, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { acquireDataDirLock, ensureDataDir, LOCK_FILE, processStartTime, readLockHolder } from '../../cli/datadir-lock.ts'
+import { acquireDataDirLock, ensureDataDir, LOCK_FILE, processStartTime, readLockHolder } from '../../supervisor/datadir-lock.ts'
 import { DataDirLocked, DataDirUnusable, WeightsUnreadable } from '../../cli/errors.ts'
 import { checkWeightsFile } from '../../cli/weights-file.ts'
 

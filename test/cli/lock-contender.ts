@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs'
 import path from 'node:path'
-import { acquireDataDirLock } from '../../cli/datadir-lock.ts'
+import { acquireDataDirLock } from '../../supervisor/datadir-lock.ts'
 
 const [work = '', roundsArg = '0', contendersArg = '0'] = process.argv.slice(2)
 const rounds = Number(roundsArg)

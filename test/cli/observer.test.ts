@@ -1,5 +1,5 @@
 /**
- * The live observer (cli/observer/) in a real browser: Debian's chromium (/usr/bin/chromium) driven by
+ * The live observer (actors/control/observer/) in a real browser: Debian's chromium (/usr/bin/chromium) driven by
  * playwright-core, against a running small cluster. The page loads (token once in the URL, then its cookie), lists
  * every actor the /mailboxes endpoint lists, its throughput chart's data and pixels change when a burst of messages
  * is sent, and a `Fault` to the miner shows up as a restart. Skipped only when /usr/bin/chromium is absent.

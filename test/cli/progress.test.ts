@@ -105,7 +105,7 @@ describe('progress hooks of the encrypted path', () => {
     const sys = await ActorSystem.start({
       kind: 'supervisor',
       id: 'root',
-      children: [{ kind: 'actor', id: 'miner-1', behaviour: { module: new URL('../../actors/roles/miner.ts', import.meta.url).href }, placement: 'worker', mailbox: { capacity: 64 } }],
+      children: [{ kind: 'actor', id: 'miner-1', behaviour: { module: new URL('../../actors/miner.ts', import.meta.url).href }, placement: 'worker', mailbox: { capacity: 64 } }],
     })
     t.after(() => sys.shutdown())
     const ref = sys.ref('/root/miner-1')

@@ -12,8 +12,8 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { createWallet, formatAmount, listWallets, tokens } from '../../ledger/index.ts'
-import { askControl } from '../../cli/control-client.ts'
-import { findControl } from '../../cli/control.ts'
+import { askControl } from '../../actors/control/client.ts'
+import { findControl } from '../../actors/control/index.ts'
 import { until } from '../support/tracker.ts'
 
 const based = new URL('../../cli/based.ts', import.meta.url).pathname

@@ -228,7 +228,7 @@ test('the frames a session sends hold no run of its activations, the replies non
   const sys = await ActorSystem.start({
     kind: 'supervisor',
     id: 'root',
-    children: [{ kind: 'actor', id: 'miner', behaviour: { module: new URL('../../actors/roles/miner.ts', import.meta.url).href } }],
+    children: [{ kind: 'actor', id: 'miner', behaviour: { module: new URL('../../actors/miner.ts', import.meta.url).href } }],
   })
   try {
     const ref = sys.ref('/root/miner')

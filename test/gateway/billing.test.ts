@@ -47,8 +47,8 @@ before(async () => {
     kind: 'supervisor',
     id: 'root',
     children: [
-      { kind: 'actor', id: 'ledger', behaviour: { module: url('../../ledger/actor.ts') }, args: { dataDir, shards: 2, autoBlocks: false, dev: { brains: 1, miners: 1, validators: 0 } } },
-      { kind: 'actor', id: 'miner-1', behaviour: { module: url('../../actors/roles/miner.ts') }, args: { dev: 1 } },
+      { kind: 'actor', id: 'ledger', behaviour: { module: url('../../actors/ledger-shard.ts') }, args: { dataDir, shards: 2, autoBlocks: false, dev: { brains: 1, miners: 1, validators: 0 } } },
+      { kind: 'actor', id: 'miner-1', behaviour: { module: url('../../actors/miner.ts') }, args: { dev: 1 } },
       { kind: 'actor', id: 'inflating', behaviour: { module: bad, export: 'inflatingMiner' } },
       { kind: 'actor', id: 'replaying', behaviour: { module: bad, export: 'replayingMiner' } },
     ],

@@ -4,7 +4,7 @@ import { ActorSystem } from '../../supervisor/index.ts'
 import { EncryptedSession } from '../../gateway/index.ts'
 import { forward, forwardAsync, int8Linear, loadShippedModel } from '../../model/index.ts'
 
-const miner = new URL('../../actors/roles/miner.ts', import.meta.url).href
+const miner = new URL('../../actors/miner.ts', import.meta.url).href
 
 // The test takes ~7 s on this loaded 2-core machine; its limit is far below the runner's 300 s (the asks' own 120 s
 // limits never come into play). t.after shuts the system down even when the test times out.

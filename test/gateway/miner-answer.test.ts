@@ -11,7 +11,7 @@ import { forward, forwardAsync, int8Linear, loadShippedModel, quantizeRowsInt8, 
 import { SHIFT } from '../support/bad-miners.ts'
 
 const url = (p: string): string => new URL(p, import.meta.url).href
-const miner = url('../../actors/roles/miner.ts')
+const miner = url('../../actors/miner.ts')
 const bad = url('../support/bad-miners.ts')
 const { model, tokenizer } = loadShippedModel()
 const tokens = tokenizer.encode('The economy of France')

@@ -18,8 +18,8 @@ test('a session pays its miner\'s registered owner for the compute units it used
     kind: 'supervisor',
     id: 'root',
     children: [
-      { kind: 'actor', id: 'ledger', behaviour: { module: url('../../ledger/actor.ts') }, args: { dataDir, shards: 2, autoBlocks: false, dev: { brains: 1, miners: 1, validators: 0 } } },
-      { kind: 'actor', id: 'miner-1', behaviour: { module: url('../../actors/roles/miner.ts') }, placement: 'worker', args: { dev: 1 } },
+      { kind: 'actor', id: 'ledger', behaviour: { module: url('../../actors/ledger-shard.ts') }, args: { dataDir, shards: 2, autoBlocks: false, dev: { brains: 1, miners: 1, validators: 0 } } },
+      { kind: 'actor', id: 'miner-1', behaviour: { module: url('../../actors/miner.ts') }, placement: 'worker', args: { dev: 1 } },
     ],
   })
   t.after(async () => {

@@ -67,7 +67,7 @@ describe('kernel worker', () => {
         {
           kind: 'actor',
           id: 'gpu',
-          behaviour: { module: new URL('../../kernels/worker.ts', import.meta.url).href },
+          behaviour: { module: new URL('../../actors/kernel-worker.ts', import.meta.url).href },
           placement: 'worker',
           faults: true,
         },

@@ -6,7 +6,7 @@ import path from 'node:path'
 import { ActorSystem } from '../../supervisor/index.ts'
 import { LmdbStore, auditSupply, createWallet, defaultParams, listWallets, signTx, testKeyPair, toHex, tokens, walletTransfer, withMinFee } from '../../ledger/index.ts'
 
-const actor = new URL('../../ledger/actor.ts', import.meta.url).href
+const actor = new URL('../../actors/ledger-shard.ts', import.meta.url).href
 
 // The test takes ~2.5 s on this loaded 2-core machine; its limit is far below the runner's 300 s. t.after shuts the
 // system down (and removes the data dir) even when the test times out, which a finally alone would not.

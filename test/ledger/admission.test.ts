@@ -18,7 +18,7 @@ import { Mempool, ReceiptLog } from '../../ledger/mempool.ts'
 import { mulberry32 } from '../../model/weights.ts'
 import { assertSupply, fixture } from './helpers.ts'
 
-const actorModule = new URL('../../ledger/actor.ts', import.meta.url).href
+const actorModule = new URL('../../actors/ledger-shard.ts', import.meta.url).href
 const CHAIN = 'basedai-dev'
 const P = defaultParams({ chainId: CHAIN })
 

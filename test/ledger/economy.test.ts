@@ -16,13 +16,13 @@ test('end to end: validator challenges → setWeights on chain → Yuma epoch �
     kind: 'supervisor',
     id: 'root',
     children: [
-      { kind: 'actor', id: 'ledger', behaviour: { module: url('../../ledger/actor.ts') }, args: { dataDir, shards: 2, autoBlocks: false, dev: { brains: 1, miners: 2, validators: 1 } } },
-      { kind: 'actor', id: 'miner-1', behaviour: { module: url('../../actors/roles/miner.ts') }, placement: 'worker' },
+      { kind: 'actor', id: 'ledger', behaviour: { module: url('../../actors/ledger-shard.ts') }, args: { dataDir, shards: 2, autoBlocks: false, dev: { brains: 1, miners: 2, validators: 1 } } },
+      { kind: 'actor', id: 'miner-1', behaviour: { module: url('../../actors/miner.ts') }, placement: 'worker' },
       { kind: 'actor', id: 'miner-2', behaviour: { module: url('../support/lazy-miner.ts') }, placement: 'worker' },
       {
         kind: 'actor',
         id: 'validator-1',
-        behaviour: { module: url('../../actors/roles/validator.ts') },
+        behaviour: { module: url('../../actors/validator.ts') },
         args: { miners: ['/root/miner-1', '/root/miner-2'], minerDev: [1, 2], dev: 1, brain: 1, ledger: '/root/ledger', challengeMs: 0 },
       },
     ],

@@ -11,7 +11,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { ActorSystem } from '../../supervisor/index.ts'
 import { LmdbStore, auditSupply, devKeys, signTx, toAddress, toHex, withMinFee } from '../../ledger/index.ts'
-import { forecastWindows } from '../../actors/roles/validator.ts'
+import { forecastWindows } from '../../actors/validator.ts'
 import type { ForecastSeries } from '../../protocol/index.ts'
 
 const url = (p: string): string => new URL(p, import.meta.url).href
@@ -41,11 +41,11 @@ test('live chain: a forecasting validator commits, reveals and scores above the 
     kind: 'supervisor',
     id: 'root',
     children: [
-      { kind: 'actor', id: 'ledger', behaviour: { module: url('../../ledger/actor.ts') }, args: { dataDir, shards: 2, blockTimeMs: 250, dev: { brains: 1, miners: 1, validators: 2 }, params } },
-      { kind: 'actor', id: 'validator-1', behaviour: { module: url('../../actors/roles/validator.ts') }, args: { dev: 1, brain: 1, ledger: '/root/ledger', challengeMs: 0, forecastMs: 80 } },
-      { kind: 'actor', id: 'validator-2', behaviour: { module: url('../../actors/roles/validator.ts') }, args: { dev: 2, brain: 1, ledger: '/root/ledger', challengeMs: 0, forecastMs: 80, forecast: false } },
+      { kind: 'actor', id: 'ledger', behaviour: { module: url('../../actors/ledger-shard.ts') }, args: { dataDir, shards: 2, blockTimeMs: 250, dev: { brains: 1, miners: 1, validators: 2 }, params } },
+      { kind: 'actor', id: 'validator-1', behaviour: { module: url('../../actors/validator.ts') }, args: { dev: 1, brain: 1, ledger: '/root/ledger', challengeMs: 0, forecastMs: 80 } },
+      { kind: 'actor', id: 'validator-2', behaviour: { module: url('../../actors/validator.ts') }, args: { dev: 2, brain: 1, ledger: '/root/ledger', challengeMs: 0, forecastMs: 80, forecast: false } },
       // no ledger key (args.dev): its forecast steps fail, typed and counted, and it keeps running
-      { kind: 'actor', id: 'validator-3', behaviour: { module: url('../../actors/roles/validator.ts') }, args: { brain: 1, ledger: '/root/ledger', challengeMs: 0, forecastMs: 0 } },
+      { kind: 'actor', id: 'validator-3', behaviour: { module: url('../../actors/validator.ts') }, args: { brain: 1, ledger: '/root/ledger', challengeMs: 0, forecastMs: 0 } },
     ],
   })
   let stopped = false

@@ -14,7 +14,7 @@ import {
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'brain-template-'))
 after(() => fs.rmSync(tmp, { recursive: true, force: true }))
 const isTag = (tag: string) => (e: unknown): boolean => (e as { _tag?: string })._tag === tag
-const role = (n: string): string => new URL(`../../actors/roles/${n}.ts`, import.meta.url).href
+const role = (n: string): string => new URL(`../../actors/${n}.ts`, import.meta.url).href
 
 /** xorshift32 uniform in [-a, a): fast enough to fill GPT-2 small's 124 M parameters. */
 function filler(seed: number): (n: number, a: number) => Float32Array {

@@ -9,7 +9,7 @@ import { ACTOR_PROTOCOL, Libp2pTransport, PeerGuard, serveGuarded } from '../../
 import { decodeFrame, encodeFrame, MAX_FRAME_BYTES, PROTOCOL_VERSION } from '../../protocol/index.ts'
 
 const FLOOD = Number(process.env.GUARD_FLOOD ?? 10_000)
-const basic = new URL('../../actors/roles/basic.ts', import.meta.url).href
+const basic = new URL('../../actors/basic.ts', import.meta.url).href
 
 describe('peer guard (unit, fake clock)', { timeout: 30_000 }, () => {
   test('rate, concurrency, strikes and bans', () => {

@@ -6,7 +6,7 @@ import { ActorSystem } from '../../supervisor/index.ts'
 import { Libp2pTransport } from '../../net/index.ts'
 import { decodeFrame } from '../../protocol/index.ts'
 
-const basic = new URL('../../actors/roles/basic.ts', import.meta.url).href
+const basic = new URL('../../actors/basic.ts', import.meta.url).href
 
 // The test takes ~1 s on this loaded 2-core machine; its limit is far below the runner's 300 s. The system and each
 // node are shut down after the test however it ends (a failure or a timeout included), each as soon as it exists.

@@ -23,7 +23,7 @@ import type { ActorRef, ActorStats, Behaviour } from '../../actors/index.ts'
 import type { Message } from '../../protocol/index.ts'
 import { tracker, until, type LogEntry } from '../support/tracker.ts'
 
-const basic = new URL('../../actors/roles/basic.ts', import.meta.url).href
+const basic = new URL('../../actors/basic.ts', import.meta.url).href
 const W = '/root/pool/w'
 const BURST = 200
 

@@ -1,6 +1,6 @@
 /**
  * Miners that answer EncryptedLinear wrongly, for the gateway's tests. Each wraps the honest miner behaviour
- * (actors/roles/miner.ts) and rewrites its reply; load one with `behaviour: { module, export: 'echoMiner' }` etc.
+ * (actors/miner.ts) and rewrites its reply; load one with `behaviour: { module, export: 'echoMiner' }` etc.
  *
  * - otherLayerMiner: evaluates with layer 1's weights when asked for layer 0 and the reverse (same shapes), and signs
  *   a receipt for the request it was sent (lazy-miner.ts does the same work but its receipt names the request it
@@ -13,7 +13,7 @@
  * - inflatingMiner: honest outputs, but signs (with its own key) one more compute unit than it performed.
  * - replayingMiner: honest outputs, but every receipt is its first one (a valid signature for another request).
  */
-import minerBehaviour from '../../actors/roles/miner.ts'
+import minerBehaviour from '../../actors/miner.ts'
 import type { Behaviour, HandleResult } from '../../actors/index.ts'
 import { createFheContext, deserializePartial, presets, serializePartial, type FheContext, type PresetName } from '../../fhe/index.ts'
 import { sign, toHex, type KeyPair } from '../../ledger/index.ts'

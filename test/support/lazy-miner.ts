@@ -1,5 +1,5 @@
 /** A cheating miner for validator tests: it answers EncryptedLinear with another layer's weights (same shapes). */
-import minerBehaviour from '../../actors/roles/miner.ts'
+import minerBehaviour from '../../actors/miner.ts'
 import type { Behaviour } from '../../actors/index.ts'
 
 export default (): Behaviour<unknown> => {

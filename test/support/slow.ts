@@ -1,6 +1,6 @@
 /** A worker-placeable behaviour whose handler takes `args.delayMs` per message (default 2 ms): for backpressure tests. */
 import { continueWith, type Behaviour } from '../../actors/index.ts'
-import { basicBehaviour, type BasicState } from '../../actors/roles/basic.ts'
+import { basicBehaviour, type BasicState } from '../../actors/basic.ts'
 
 export default (): Behaviour<BasicState> => {
   const basic = basicBehaviour('slow')

@@ -13,14 +13,14 @@
  *                               (a loopback client cannot make the node load code from elsewhere).
  *   DELETE /children?supervisor=<address>&id=<id> → stop and remove that child.
  *
- *   GET  /observer            → the live observer page (cli/observer/): tree, mailboxes, charts, chain, peers
- *   GET  /events (Accept: text/event-stream) → server-sent events: a snapshot every ~500 ms (cli/observer/hub.ts)
+ *   GET  /observer            → the live observer page (actors/control/observer/): tree, mailboxes, charts, chain, peers
+ *   GET  /events (Accept: text/event-stream) → server-sent events: a snapshot every ~500 ms (actors/control/observer/hub.ts)
  *
  * The server is itself a supervised actor (role `control`): it starts in `init` and closes in `terminate`. On start
  * it writes `<dataDir>/control.cookie` (a fresh random 32-byte token, hex, mode 0600, atomically) and then
  * `<dataDir>/control.json` ({ url, pid, startTime }) so clients find it; it removes both on a clean stop.
  *
- * Auth: every request must carry the token, as `Authorization: Bearer <token>` (the CLI: cli/control-client.ts) or
+ * Auth: every request must carry the token, as `Authorization: Bearer <token>` (the CLI: actors/control/client.ts) or
  * as the cookie `based_control_<port>` that `GET /observer?token=<token>` sets (HttpOnly, SameSite=Strict) for the
  * browser page. Otherwise: 401 `{ error: 'Unauthorized', reason: 'missing-token' | 'wrong-token', hint }`. So only
  * who can read the data dir's cookie file (its owner, root) can drive the node, as with bitcoind's `.cookie`.
@@ -32,12 +32,12 @@ import http from 'node:http'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Either } from 'effect'
-import type { ActorStats, Behaviour } from '../actors/index.ts'
-import { basicBehaviour, type BasicState } from '../actors/roles/basic.ts'
-import { PROTOCOL_VERSION, UnknownActor, decodeFrame, encodeFrame } from '../protocol/index.ts'
-import type { ActorSystem, ChildSpecInput } from '../supervisor/index.ts'
-import { rememberControlToken } from './control-client.ts'
-import { isProcessAlive, processStartTime } from './datadir-lock.ts'
+import type { ActorStats, Behaviour } from '../index.ts'
+import { basicBehaviour, type BasicState } from '../basic.ts'
+import { PROTOCOL_VERSION, UnknownActor, decodeFrame, encodeFrame } from '../../protocol/index.ts'
+import type { ActorSystem, ChildSpecInput } from '../../supervisor/index.ts'
+import { rememberControlToken } from './client.ts'
+import { isProcessAlive, processStartTime } from '../../supervisor/datadir-lock.ts'
 import { BodyTooLarge, ControlCookieUnreadable, NoRunningNode } from './errors.ts'
 import { ObserverHub } from './observer/hub.ts'
 
@@ -370,7 +370,7 @@ const START_HINT = 'start one with `based cluster up` (npm start), or pass --con
  * process that is gone (it survives SIGKILL) is reported as `NoRunningNode` with reason 'stale-control-file' and the
  * dead pid, instead of a connection error later. Never writes: read-only commands use it beside a running node.
  * It also reads the node's token from `<dataDir>/control.cookie` (ControlCookieUnreadable if it cannot: another
- * user's node) and remembers it for that URL, so askControl/controlFetch (cli/control-client.ts) send it.
+ * user's node) and remembers it for that URL, so askControl/controlFetch (actors/control/client.ts) send it.
  */
 export function findControl(dataDir: string, explicit?: string): string {
   if (explicit) {

@@ -85,7 +85,16 @@ export interface Behaviour<S, M extends Message = Message> {
   init(ctx: ActorContext): S | Promise<S>
   handle(state: S, msg: M, ctx: ActorContext): HandleResult<S> | Promise<HandleResult<S>>
   terminate?(state: S, reason: ExitReason, ctx: ActorContext): void | Promise<void>
+  /**
+   * Role-specific fields of this actor's `GetStatus` answer (as gen_server's `format_status`). The runtime answers
+   * `GetStatus` itself — actor, role, uptime, placement, messages handled — and adds these; a role never handles
+   * `GetStatus` in `handle`. Must be cheap and must not change the state.
+   */
+  status?(state: S, ctx: ActorContext): StatusDetail
 }
+
+/** The role-specific fields of a StatusReply (flat and serializable). */
+export type StatusDetail = Readonly<Record<string, string | number | boolean>>
 
 /** A behaviour whose state type is hidden: what specs and registries hold. */
 export type AnyBehaviour = Behaviour<unknown, Message>

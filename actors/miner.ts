@@ -2,7 +2,7 @@
  * The miner actor: runs a Brain's model on users' encrypted activations. It holds the public model weights (the
  * shipped model, `factbook-gpt`, identified by its weights hash in the Brain's task) and no key of any user: it
  * evaluates EncryptedLinear requests — one dense product on BFV ciphertexts (fhe/inference.ts, miner half) — and
- * returns ciphertexts it cannot read. It also answers the basic requests (roles/basic.ts).
+ * returns ciphertexts it cannot read. It also answers the basic requests (actors/basic.ts).
  *
  * With `args.dev` (its index in the dev network, ledger/dev.ts) its status names its compute key on the ledger, so a
  * client can pay its owner for the work (gateway/settle.ts). Every EncryptedLinearReply carries a receipt signed with
@@ -13,12 +13,12 @@
  * wrong-parameter ciphertexts) are answered with a typed error; the miner keeps serving.
  */
 import fs from 'node:fs'
-import { continueWith, failWith, toProtocolError, type Behaviour, type HandleResult } from '../index.ts'
-import { encryptedLinearDigest, HandlerError, receiptSigningBytes, type Message } from '../../protocol/index.ts'
-import { createFheContext, minerEvaluateLinear, planLinear, presets, type FheContext, type PreparedLinear } from '../../fhe/index.ts'
-import { linearWeights, loadShippedModel, openBrainTask, quantizeWeightInt8, sha256Hex, SHIPPED_WEIGHTS, type GptModel, type Int8Matrix } from '../../model/index.ts'
+import { continueWith, failWith, toProtocolError, type Behaviour, type HandleResult } from './index.ts'
+import { encryptedLinearDigest, HandlerError, receiptSigningBytes, type Message } from '../protocol/index.ts'
+import { createFheContext, minerEvaluateLinear, planLinear, presets, type FheContext, type PreparedLinear } from '../fhe/index.ts'
+import { linearWeights, loadShippedModel, openBrainTask, quantizeWeightInt8, sha256Hex, SHIPPED_WEIGHTS, type GptModel, type Int8Matrix } from '../model/index.ts'
 import { basicBehaviour, BASIC_TAGS, type BasicState } from './basic.ts'
-import { devKeys, generateKeyPair, sign, toHex, type KeyPair } from '../../ledger/index.ts'
+import { devKeys, generateKeyPair, sign, toHex, type KeyPair } from '../ledger/index.ts'
 
 export const SHIPPED_MODEL_ID = 'factbook-gpt'
 

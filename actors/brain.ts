@@ -11,11 +11,24 @@
  * A query routed without an embedding goes to the least-loaded miner: an encrypted session sends none, because
  * the embedding of its prompt would reveal the prompt to the Brain.
  *
- * Miners come from `args.miners` (addresses, given by the cluster) and from RegisterMiner messages.
+ * Miners come from `args.miners` (addresses, given by the cluster) and from RegisterMiner messages. Refusals are
+ * `BrainRejection { reason: 'NoMiner' | 'BadEmbedding' }` (protocol/rejections.ts).
  */
-import { continueWith, failWith, type Behaviour, type HandleResult } from '../index.ts'
-import { HandlerError, type Message } from '../../protocol/index.ts'
+import { Schema } from 'effect'
+import { continueWith, defineRole, failWith, type Behaviour, type HandleResult } from '../supervisor/runtime.ts'
+import { BrainRejection, type Message } from '../protocol/index.ts'
 import { basicBehaviour, BASIC_TAGS, type BasicState } from './basic.ts'
+
+/** Start arguments of a Brain (defaults here and nowhere else). */
+export const BrainArgs = Schema.Struct({
+  /** The Brain's index on the ledger (1-based; shown in status). */
+  brainId: Schema.optionalWith(Schema.Int.pipe(Schema.positive()), { default: () => 1 }),
+  /** Addresses of the miners that serve this Brain at start (more can RegisterMiner later). */
+  miners: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
+})
+export type BrainArgs = typeof BrainArgs.Type
+
+export const brainRole = defineRole('brain', import.meta.url, BrainArgs)
 
 interface MinerRecord {
   readonly address: string
@@ -25,6 +38,7 @@ interface MinerRecord {
 
 export interface BrainState {
   readonly basic: BasicState
+  readonly args: BrainArgs
   readonly miners: Map<string, MinerRecord>
   dim: number
 }
@@ -57,16 +71,19 @@ export function chooseMiner(miners: Iterable<MinerRecord>, e: ArrayLike<number>)
 }
 
 export default function brainBehaviour(): Behaviour<BrainState> {
-  const basic = basicBehaviour('brain', () => ({}))
+  const basic = basicBehaviour('brain')
   return {
     accepts: [...BASIC_TAGS, 'RegisterMiner', 'Route', 'GetRouting'],
     init(ctx) {
+      const args = brainRole.args(ctx.args)
       const miners = new Map<string, MinerRecord>()
-      const list = Array.isArray(ctx.args.miners) ? ctx.args.miners : []
-      for (const a of list) if (typeof a === 'string') miners.set(a, { address: a, centroid: null, assigned: 0 })
-      return { basic: basic.init(ctx) as BasicState, miners, dim: 0 }
+      for (const a of args.miners) miners.set(a, { address: a, centroid: null, assigned: 0 })
+      return { basic: basic.init(ctx) as BasicState, args, miners, dim: 0 }
     },
+    status: (state) => ({ brainId: state.args.brainId, miners: state.miners.size }),
     handle(state, msg: Message, ctx): HandleResult<BrainState> {
+      const reject = (reason: BrainRejection['reason'], message: string): HandleResult<BrainState> =>
+        failWith(state, new BrainRejection({ actor: ctx.address, reason, message, detail: {} }))
       switch (msg._tag) {
         case 'RegisterMiner':
           if (!state.miners.has(msg.miner)) state.miners.set(msg.miner, { address: msg.miner, centroid: null, assigned: 0 })
@@ -79,20 +96,20 @@ export default function brainBehaviour(): Behaviour<BrainState> {
         case 'Route': {
           if (msg.embedding === undefined) {
             const least = [...state.miners.values()].sort((a, b) => a.assigned - b.assigned || (a.address < b.address ? -1 : 1))[0]
-            if (!least) return failWith(state, new HandlerError({ actor: ctx.address, tag: 'NoMiner', message: 'no miner serves this Brain' }))
+            if (!least) return reject('NoMiner', 'no miner serves this Brain')
             least.assigned++
             return continueWith(state, { _tag: 'Routed', miner: least.address, distance: 0, assigned: least.assigned })
           }
           if (msg.embedding.length === 0 || msg.embedding.length % 4 !== 0) {
-            return failWith(state, new HandlerError({ actor: ctx.address, tag: 'InvalidRequest', message: 'embedding must be f32 bytes (a positive multiple of 4)' }))
+            return reject('BadEmbedding', 'embedding must be f32 bytes (a positive multiple of 4)')
           }
           const e = toF32(msg.embedding)
           if (state.dim !== 0 && e.length !== state.dim) {
-            return failWith(state, new HandlerError({ actor: ctx.address, tag: 'InvalidRequest', message: `embedding has ${e.length} values, this Brain routes ${state.dim}` }))
+            return reject('BadEmbedding', `embedding has ${e.length} values, this Brain routes ${state.dim}`)
           }
-          if (!e.every(Number.isFinite)) return failWith(state, new HandlerError({ actor: ctx.address, tag: 'InvalidRequest', message: 'embedding has a non-finite value' }))
+          if (!e.every(Number.isFinite)) return reject('BadEmbedding', 'embedding has a non-finite value')
           const pick = chooseMiner(state.miners.values(), e)
-          if (!pick) return failWith(state, new HandlerError({ actor: ctx.address, tag: 'NoMiner', message: 'no miner serves this Brain' }))
+          if (!pick) return reject('NoMiner', 'no miner serves this Brain')
           state.dim = e.length
           const m = pick.miner
           m.assigned++
@@ -102,18 +119,9 @@ export default function brainBehaviour(): Behaviour<BrainState> {
         }
         default: {
           const r = basic.handle(state.basic, msg, ctx) as HandleResult<BasicState>
-          if (r._tag === 'Continue' && r.reply?._tag === 'StatusReply') {
-            return continueWith(state, { ...r.reply, detail: { ...r.reply.detail, miners: state.miners.size, ...numericArgs(ctx.args) } })
-          }
           return r._tag === 'Continue' ? continueWith(state, r.reply) : continueWith(state)
         }
       }
     },
   }
-}
-
-function numericArgs(args: Readonly<Record<string, unknown>>): Record<string, number | string | boolean> {
-  const out: Record<string, number | string | boolean> = {}
-  for (const [k, v] of Object.entries(args)) if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') out[k] = v
-  return out
 }

@@ -31,7 +31,7 @@ import {
 } from '../protocol/index.ts'
 import { Cell, delay, noop, type CellOptions } from './cell.ts'
 import type { ShutdownPolicy } from './child.ts'
-import { BehaviourLoadFailed } from './errors.ts'
+import { BehaviourLoadFailed } from './actor-errors.ts'
 import { PendingAsks, type AskOptions, type SendOptions } from './ref.ts'
 import { formatReason, type BehaviourSource, type ExitReason } from './types.ts'
 import { COUNTERS, DONE, ERRORS, STARTED, TRANSFER_MIN_BYTES, WAITING, type FromWorker, type ToWorker, type WorkerInit } from './worker-protocol.ts'

@@ -9,7 +9,7 @@
  *
  * The queue is a growable ring buffer: no per-message allocation beyond the item itself.
  */
-import { Aborted } from './errors.ts'
+import { Aborted } from './actor-errors.ts'
 
 interface Waiter<T> {
   readonly item: T

@@ -3,8 +3,8 @@
  * Ping → Pong, Echo → EchoReply, GetStatus → StatusReply, and the diagnostic Probe / GetProbeReport pair that
  * tests and benchmarks use to check delivery (loss, duplication, per-sender order).
  */
-import { continueWith, type Behaviour, type HandleResult } from '../types.ts'
-import type { Message } from '../../protocol/index.ts'
+import { continueWith, type Behaviour, type HandleResult } from '../supervisor/types.ts'
+import type { Message } from '../protocol/index.ts'
 
 interface ProbeStat {
   received: number

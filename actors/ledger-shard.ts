@@ -20,19 +20,19 @@
  *   validators on the ledger (ledger/dev.ts).
  */
 import path from 'node:path'
-import { continueWith, failWith, toProtocolError, type Behaviour, type HandleResult } from '../actors/index.ts'
+import { continueWith, failWith, toProtocolError, type Behaviour, type HandleResult } from './index.ts'
 import { HandlerError, type Message, type TxStatus } from '../protocol/index.ts'
-import { fromAddress, fromHex, testKeyPair, toAddress, toHex } from './index.ts'
-import { devBootstrap, devGenesisAccounts, type DevNetwork } from './dev.ts'
-import { isTxError } from './errors.ts'
-import { Ledger } from './ledger.ts'
-import { Mempool, ReceiptLog, type StoredFate, type TxFate } from './mempool.ts'
-import { defaultParams } from './params.ts'
-import { blockOf, forecastSeriesOf, ledgerStats, metagraphOf } from './queries.ts'
-import type { Params } from './params.ts'
-import { LmdbStore } from './store.ts'
-import { tokens } from './units.ts'
-import { listWallets } from './wallet.ts'
+import { fromAddress, fromHex, testKeyPair, toAddress, toHex } from '../ledger/index.ts'
+import { devBootstrap, devGenesisAccounts, type DevNetwork } from '../ledger/dev.ts'
+import { isTxError } from '../ledger/errors.ts'
+import { Ledger } from '../ledger/ledger.ts'
+import { Mempool, ReceiptLog, type StoredFate, type TxFate } from '../ledger/mempool.ts'
+import { defaultParams } from '../ledger/params.ts'
+import { blockOf, forecastSeriesOf, ledgerStats, metagraphOf } from '../ledger/queries.ts'
+import type { Params } from '../ledger/params.ts'
+import { LmdbStore } from '../ledger/store.ts'
+import { tokens } from '../ledger/units.ts'
+import { listWallets } from '../ledger/wallet.ts'
 
 export interface LedgerActorState {
   readonly ledger: Ledger

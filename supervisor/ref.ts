@@ -12,7 +12,8 @@
 import {
   AskTimeout,
   DecodeError,
-  HandlerError,
+  InternalError,
+  domainRejection,
   PROTOCOL_VERSION,
   ProtocolError,
   decodeFrame,
@@ -42,12 +43,19 @@ export interface ActorRef<M extends Message = Message> {
 
 const isProtocolError = Schema.is(ProtocolError)
 
-/** Turns anything thrown into a protocol error that can cross a boundary. */
+/**
+ * Turns anything thrown into a protocol error that can cross a boundary, keeping its type: a protocol error as it
+ * is; a domain error (a `Data.TaggedError` of ledger/, fhe/, kernels/, model/, consensus/) as its family in
+ * protocol/rejections.ts with `reason` = its tag and its fields in `detail`; anything else as InternalError.
+ */
 export function toProtocolError(address: string, e: unknown): ProtocolError {
   if (isProtocolError(e)) return e
-  const tag = typeof e === 'object' && e !== null && typeof (e as { _tag?: unknown })._tag === 'string' ? (e as { _tag: string })._tag : 'Error'
-  const message = e instanceof Error ? e.message : String(e)
-  return new HandlerError({ actor: address, tag, message })
+  if (typeof e === 'object' && e !== null && typeof (e as { _tag?: unknown })._tag === 'string') {
+    const r = domainRejection(address, e as { _tag: string })
+    if (r) return r
+  }
+  const name = e instanceof Error ? ((e as { _tag?: unknown })._tag as string | undefined) ?? e.name : typeof e
+  return new InternalError({ actor: address, name: String(name), message: e instanceof Error ? e.message : String(e) })
 }
 
 /** The askBytes logic shared by every ref: decode, deliver through the typed API, encode the answer. */

@@ -26,14 +26,14 @@
  * counted in GetStatus's detail (forecastFailures, forecastLastError), never thrown out of the timer.
  */
 import { randomBytes, randomInt } from 'node:crypto'
-import { continueWith, failWith, toProtocolError, type ActorContext, type ActorRef, type Behaviour, type HandleResult } from '../index.ts'
-import { devKeys, signTx, toAddress, toHex, withMinFee, type TxBody } from '../../ledger/index.ts'
-import { commitForecast, consensusSmoothing, defaultForecaster, empiricalQuantile, qRisk, seasonalNaive, type Panel, type SpanForecaster, type ValidationScore } from '../../forecast/index.ts'
+import { continueWith, failWith, toProtocolError, type ActorContext, type ActorRef, type Behaviour, type HandleResult } from './index.ts'
+import { devKeys, signTx, toAddress, toHex, withMinFee, type TxBody } from '../ledger/index.ts'
+import { commitForecast, consensusSmoothing, defaultForecaster, empiricalQuantile, qRisk, seasonalNaive, type Panel, type SpanForecaster, type ValidationScore } from '../forecast/index.ts'
 import { MIN_TFT_WINDOWS, startForecastWorker, tftEncoderLength, type ForecastWorkerClient, type TftCandidate } from './forecast-worker.ts'
-import { HandlerError, type ForecastSeries, type ForecastStepped, type Message, type WeightsSubmitted } from '../../protocol/index.ts'
-import { clientDecryptLinear, clientEncryptLinear, createFheContext, createKeyGenerator, presets, type FheContext } from '../../fhe/index.ts'
+import { HandlerError, type ForecastSeries, type ForecastStepped, type Message, type WeightsSubmitted } from '../protocol/index.ts'
+import { clientDecryptLinear, clientEncryptLinear, createFheContext, createKeyGenerator, presets, type FheContext } from '../fhe/index.ts'
 import fs from 'node:fs'
-import { int8Linear, linearWeights, loadBrainTask, loadShippedModel, quantizeWeightInt8, sha256Hex, SHIPPED_WEIGHTS, type GptModel, type LinearSite } from '../../model/index.ts'
+import { int8Linear, linearWeights, loadBrainTask, loadShippedModel, quantizeWeightInt8, sha256Hex, SHIPPED_WEIGHTS, type GptModel, type LinearSite } from '../model/index.ts'
 import { basicBehaviour, BASIC_TAGS, type BasicState } from './basic.ts'
 import { SHIPPED_MODEL_ID } from './miner.ts'
 

@@ -22,8 +22,8 @@ import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs'
 import {
   Adam, TemporalFusionTransformer, fitScaler, makeSample, qRisk, spanOrigins, unscale,
   type Panel, type Scaler, type SpanForecaster, type TftSample,
-} from '../../forecast/index.ts'
-import { mulberry32 } from '../../model/weights.ts'
+} from '../forecast/index.ts'
+import { mulberry32 } from '../model/weights.ts'
 
 /** Seasons (in windows) given to the TFT as known sin/cos inputs: a day and a week at the chain's default 1-hour windows. */
 export const TFT_SEASONS: readonly number[] = [24, 168]

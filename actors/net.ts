@@ -5,11 +5,11 @@
  * Supervised like any actor, so a crash of the network layer restarts it without touching the rest of the tree.
  */
 import type { ActorSystem } from '../supervisor/index.ts'
-import { continueWith, failWith, type Behaviour, type HandleResult } from '../actors/index.ts'
+import { continueWith, failWith, type Behaviour, type HandleResult } from './index.ts'
 import { UnsupportedMessage } from '../protocol/index.ts'
-import { basicBehaviour, type BasicState } from '../actors/roles/basic.ts'
-import { Libp2pTransport, loadOrCreateIdentity } from './libp2p-transport.ts'
-import { PeerGuard, serveGuarded, type GuardInit } from './guard.ts'
+import { basicBehaviour, type BasicState } from './basic.ts'
+import { Libp2pTransport, loadOrCreateIdentity } from '../net/libp2p-transport.ts'
+import { PeerGuard, serveGuarded, type GuardInit } from '../net/guard.ts'
 
 export interface NetActorInit {
   readonly listen: readonly string[]

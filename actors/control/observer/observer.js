@@ -1,4 +1,4 @@
-/* The live observer page (served by cli/observer/hub.ts; plain browser JavaScript, no build step, no CDN).
+/* The live observer page (served by actors/control/observer/hub.ts; plain browser JavaScript, no build step, no CDN).
  * It listens to GET /events (server-sent events: one snapshot every ~500 ms) and draws the supervision tree, the
  * actor table, two charts (mailbox depth and throughput per actor, last 60 s, on <canvas>), the chain head, peers,
  * the supervisor events and each Brain's metagraph. `window.observer` exposes what is drawn (tests read it). */

@@ -1,9 +1,9 @@
 /**
- * Client side of the control endpoint (cli/control.ts): ask an actor of a running cluster and get its typed reply,
+ * Client side of the control endpoint (actors/control/index.ts): ask an actor of a running cluster and get its typed reply,
  * or its typed error thrown.
  *
  * Every request carries the node's auth token (`Authorization: Bearer <token>`). The token is the content of
- * `<data-dir>/control.cookie` (mode 0600, written by the node at each start): `findControl` (cli/control.ts) reads it
+ * `<data-dir>/control.cookie` (mode 0600, written by the node at each start): `findControl` (actors/control/index.ts) reads it
  * and remembers it here for that control URL's origin, so every caller that found the node through `findControl`
  * is authenticated without passing the token around. `BASED_CONTROL_TOKEN` in the environment overrides the file.
  *
@@ -12,7 +12,7 @@
  */
 import { Either } from 'effect'
 import { ControlUnauthorized, ControlUnreachable } from './errors.ts'
-import { DecodeError, PROTOCOL_VERSION, decodeFrame, encodeFrame, type Message, type ReplyFor } from '../protocol/index.ts'
+import { DecodeError, PROTOCOL_VERSION, decodeFrame, encodeFrame, type Message, type ReplyFor } from '../../protocol/index.ts'
 
 /** The header that carries the token. */
 export const AUTH_HEADER = 'authorization'

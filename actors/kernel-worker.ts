@@ -11,23 +11,23 @@
  * @example
  * ```ts
  * const system = await ActorSystem.start({ kind: 'supervisor', id: 'miner-1', children: [
- *   { kind: 'actor', id: 'gpu', placement: 'worker', behaviour: { module: new URL('../kernels/worker.ts', import.meta.url).href } },
+ *   { kind: 'actor', id: 'gpu', placement: 'worker', behaviour: { module: new URL('./kernel-worker.ts', import.meta.url).href } },
  * ] })
  * (await system.ref('/miner-1/gpu').ask({ _tag: 'GetStatus' })).detail.adapter // "mesa … llvmpipe …"
  * ```
  */
-import { BASIC_TAGS, basicBehaviour, type BasicState } from '../actors/roles/basic.ts'
-import { continueWith, failWith, type Behaviour, type HandleResult } from '../actors/types.ts'
-import { toProtocolError } from '../actors/ref.ts'
+import { BASIC_TAGS, basicBehaviour, type BasicState } from './basic.ts'
+import { continueWith, failWith, type Behaviour, type HandleResult } from '../supervisor/types.ts'
+import { toProtocolError } from '../supervisor/ref.ts'
 import { KERNEL_REQUEST_TAGS, KernelRequest, type Message } from '../protocol/index.ts'
 import { Schema } from 'effect'
-import { GpuError } from './errors.ts'
-import { handleKernelRequest } from './requests.ts'
-import { KernelService, type KvCacheHandle } from './service.ts'
+import { GpuError } from '../kernels/errors.ts'
+import { handleKernelRequest } from '../kernels/requests.ts'
+import { KernelService, type KvCacheHandle } from '../kernels/service.ts'
 
 const isKernelRequest = Schema.is(KernelRequest)
 
-export { handleKernelRequest } from './requests.ts'
+export { handleKernelRequest } from '../kernels/requests.ts'
 
 export interface KernelWorkerState {
   readonly svc: KernelService

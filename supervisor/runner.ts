@@ -5,7 +5,7 @@
  */
 import { pathToFileURL } from 'node:url'
 import { ActorCrashed, UnsupportedMessage, type Message, type ProtocolError, type Reply } from '../protocol/index.ts'
-import { BadReturnValue, BehaviourLoadFailed } from './errors.ts'
+import { BadReturnValue, BehaviourLoadFailed } from './actor-errors.ts'
 import {
   errorReason,
   formatReason,
@@ -14,6 +14,7 @@ import {
   type BehaviourSource,
   type ExitReason,
   type HandleResult,
+  type StatusDetail,
 } from './types.ts'
 
 export type Outcome =
@@ -66,6 +67,8 @@ export class Runner {
   readonly ctx: ActorContext
   private readonly accepts: ReadonlySet<string>
   private state: unknown = undefined
+  /** Messages this incarnation handled (shown by GetStatus). */
+  private handled = 0
 
   constructor(behaviour: AnyBehaviour, ctx: ActorContext) {
     this.behaviour = behaviour
@@ -105,6 +108,8 @@ export class Runner {
    */
   step(msg: Message): Outcome | Promise<Outcome> {
     if (msg._tag === 'Fault' && this.ctx.faults) return this.fault(msg.mode)
+    this.handled++
+    if (msg._tag === 'GetStatus' && (this.behaviour.status !== undefined || !this.accepts.has('GetStatus'))) return this.status()
     if (!this.accepts.has(msg._tag)) {
       return { kind: 'fail', error: new UnsupportedMessage({ actor: this.ctx.address, messageTag: msg._tag }) }
     }
@@ -121,6 +126,24 @@ export class Runner {
       )
     }
     return this.settle(result)
+  }
+
+  /** The runtime's answer to GetStatus: what every actor shares plus the behaviour's `status(state)`. */
+  private status(): Outcome {
+    let detail: StatusDetail = {}
+    try {
+      detail = this.behaviour.status?.(this.state, this.ctx) ?? {}
+    } catch (e) {
+      return this.crash(e)
+    }
+    const reply: Reply = {
+      _tag: 'StatusReply',
+      actor: this.ctx.address,
+      role: this.ctx.role,
+      uptimeMs: this.ctx.uptimeMs(),
+      detail: { placement: this.ctx.placement, handled: this.handled, ...detail },
+    }
+    return { kind: 'reply', reply }
   }
 
   /** Fault injection (only when the actor was started with `faults: true`). */

@@ -1,6 +1,6 @@
 /**
  * The live observer's server side (Erlang's observer, for this system), mounted on the control endpoint
- * (cli/control.ts, which checks the auth token first):
+ * (actors/control/index.ts, which checks the auth token first):
  *
  *   GET /observer                 → the page (index.html, plain HTML/CSS/JS in this directory, no build step)
  *   GET /observer/observer.js|css → its script and style
@@ -15,9 +15,9 @@
  */
 import fs from 'node:fs'
 import type http from 'node:http'
-import type { ActorStats } from '../../actors/index.ts'
-import type { ReplyFor } from '../../protocol/index.ts'
-import type { ActorSystem, SupervisorEvent, TreeNode } from '../../supervisor/index.ts'
+import type { ActorStats } from '../../index.ts'
+import type { ReplyFor } from '../../../protocol/index.ts'
+import type { ActorSystem, SupervisorEvent, TreeNode } from '../../../supervisor/index.ts'
 
 export const SAMPLE_MS = 500
 export const SLOW_MS = 2000
