@@ -130,7 +130,7 @@ export class Runner {
 
   /** The runtime's answer to GetStatus: what every actor shares plus the behaviour's `status(state)`. */
   private status(): Outcome {
-    let detail: StatusDetail = {}
+    let detail: StatusDetail
     try {
       detail = this.behaviour.status?.(this.state, this.ctx) ?? {}
     } catch (e) {
