@@ -18,7 +18,7 @@
 import { TendermintMachine, type Timeouts } from './machine.ts'
 import type { Evidence, Input, Message, Output, Value } from './types.ts'
 import { ValidatorSet } from './validators.ts'
-import { mulberry32 } from '../model/weights.ts'
+import { mulberry32 } from '../numeric/prng.ts'
 
 export type Byzantine = 'equivocate' | 'invalid' | 'silent' | 'random' | 'fork'
 

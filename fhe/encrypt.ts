@@ -14,7 +14,7 @@ import { zeroPoly, type RnsPoly } from './poly.ts'
 import { cryptoRandom, sampleCbd, sampleTernary, smallToRns, uniformFromSeed, type RandomSource } from './rng.ts'
 import type { Ciphertext, Plaintext, PublicKey, SecretKey } from './types.ts'
 import { checkParamsId, checkPlaintext } from './validate.ts'
-import { shoupPrecompute } from '../kernels/ntt/reference.ts'
+import { shoupPrecompute } from '../numeric/index.ts'
 
 const INV_TWO16 = 1 / 65536
 

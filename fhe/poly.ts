@@ -10,14 +10,8 @@
  * `basedai/kernels`' batched kernels can implement the same interface (each call is already a batch of k limbs, and
  * `forwardMany`/`inverseMany` take whole lists of polynomials so a GPU backend can submit one dispatch).
  */
-import {
-  forwardNttUnchecked,
-  inverseNttUnchecked,
-  makeNttTables,
-  mulMod,
-  shoupPrecompute,
-  type NttTables,
-} from '../kernels/ntt/reference.ts'
+import { forwardNttUnchecked, inverseNttUnchecked } from '../kernels/ntt/reference.ts'
+import { makeNttTables, mulMod, shoupPrecompute, type NttTables } from '../numeric/index.ts'
 import type { BaseConverter, DecryptConstants, Scaler } from './rns.ts'
 
 /** A list of primes with their NTT tables, for one ring degree. */

@@ -8,49 +8,8 @@
  * and BEHZ's analysis of the same "+αQ" error). The scale step rounds Σ y_i·θ_i in doubles; an error there changes a
  * coefficient by ±1, again noise, never a wrong decryption while the budget is positive.
  */
-import { mulMod, shoupPrecompute } from '../kernels/ntt/reference.ts'
+import { bigInvMod, bigMod, bigProduct, modExact, mulMod, mulShoup, shoupPrecompute } from '../numeric/index.ts'
 import type { RnsKernels } from './poly.ts'
-
-const INV_TWO16 = 1 / 65536
-
-/** a·w mod q with a precomputed Shoup quotient (a < 2^32, w < q < 2^31). */
-function mulShoupInline(a: number, w: number, ws: number, q: number): number {
-  const qhat = Math.floor((a * (ws >>> 16) + Math.floor(a * (ws & 0xffff) * INV_TWO16)) * INV_TWO16)
-  const r = (Math.imul(a, w) - Math.imul(qhat, q)) >>> 0
-  return r >= q ? r - q : r
-}
-
-/**
- * x mod m for an integer |x| < 2^53 and 0 < m < 2^52, without `%` (fmod is a library call): the float quotient is
- * off by at most one, and one correction on each side makes the remainder canonical.
- */
-export function modExact(x: number, m: number): number {
-  let r = x - Math.floor(x / m) * m
-  if (r < 0) r += m
-  else if (r >= m) r -= m
-  return r
-}
-
-export function bigProduct(moduli: readonly number[]): bigint {
-  return moduli.reduce((acc, q) => acc * BigInt(q), 1n)
-}
-
-function bmod(a: bigint, m: bigint): bigint {
-  const r = a % m
-  return r < 0n ? r + m : r
-}
-
-export function bigInvMod(a: bigint, m: bigint): bigint {
-  let [r0, r1] = [m, bmod(a, m)]
-  let [s0, s1] = [0n, 1n]
-  while (r1 !== 0n) {
-    const k = r0 / r1
-    ;[r0, r1] = [r1, r0 - k * r1]
-    ;[s0, s1] = [s1, s0 - k * s1]
-  }
-  if (r0 !== 1n) throw new RangeError('not invertible')
-  return bmod(s0, m)
-}
 
 /** Exact conversion from base `from` to base `to`, giving the centred representative's residues. */
 export interface BaseConverter {
@@ -106,7 +65,7 @@ export function convertCentered(cv: BaseConverter, src: Uint32Array, dst: Uint32
     let frac = 0
     for (let i = 0; i < k; i++) {
       const q = cv.from[i] as number
-      const yi = mulShoupInline(src[i * n + c] as number, cv.qhatInv[i] as number, cv.qhatInvShoup[i] as number, q)
+      const yi = mulShoup(src[i * n + c] as number, cv.qhatInv[i] as number, cv.qhatInvShoup[i] as number, q)
       y[i] = yi
       frac += yi * (cv.invQ[i] as number)
     }
@@ -116,7 +75,7 @@ export function convertCentered(cv: BaseConverter, src: Uint32Array, dst: Uint32
       let s = 0
       const base = j * k
       for (let i = 0; i < k; i++) {
-        s += mulShoupInline(y[i] as number, cv.qhatModP[base + i] as number, cv.qhatModPShoup[base + i] as number, p)
+        s += mulShoup(y[i] as number, cv.qhatModP[base + i] as number, cv.qhatModPShoup[base + i] as number, p)
       }
       // s < k·p ≤ 2^34: exact; subtract v·[Q]_p (v ≤ k); one reduction.
       dst[j * n + c] = modExact(s - v * (cv.qModP[j] as number), p)
@@ -169,7 +128,7 @@ export function makeScaler(q: readonly number[], p: readonly number[], t: number
     })
   })
   p.forEach((pj, j) => {
-    const v = Number(bmod(T * bigInvMod(Q, BigInt(pj)), BigInt(pj)))
+    const v = Number(bigMod(T * bigInvMod(Q, BigInt(pj)), BigInt(pj)))
     tQinv[j] = v
     tQinvShoup[j] = shoupPrecompute(v, pj)
   })
@@ -187,7 +146,7 @@ export function scaleRound(sc: Scaler, src: Uint32Array, dst: Uint32Array, n: nu
     let f = 0
     for (let i = 0; i < k; i++) {
       const qi = sc.q[i] as number
-      const yi = mulShoupInline(src[i * n + c] as number, sc.yInv[i] as number, sc.yInvShoup[i] as number, qi)
+      const yi = mulShoup(src[i * n + c] as number, sc.yInv[i] as number, sc.yInvShoup[i] as number, qi)
       y[i] = yi
       f += yi * (sc.theta[i] as number)
     }
@@ -197,9 +156,9 @@ export function scaleRound(sc: Scaler, src: Uint32Array, dst: Uint32Array, n: nu
       let s = rounded
       const base = j * k
       for (let i = 0; i < k; i++) {
-        s += mulShoupInline(y[i] as number, sc.omega[base + i] as number, sc.omegaShoup[base + i] as number, pj)
+        s += mulShoup(y[i] as number, sc.omega[base + i] as number, sc.omegaShoup[base + i] as number, pj)
       }
-      s += mulShoupInline(src[(k + j) * n + c] as number, sc.tQinv[j] as number, sc.tQinvShoup[j] as number, pj)
+      s += mulShoup(src[(k + j) * n + c] as number, sc.tQinv[j] as number, sc.tQinvShoup[j] as number, pj)
       dst[j * n + c] = modExact(s, pj)
     }
   }
@@ -229,7 +188,7 @@ export function decryptCoefficient(d: DecryptConstants, x: Uint32Array, n: numbe
   let lo = 0
   for (let i = 0; i < k; i++) {
     const q = d.moduli[i] as number
-    const y = mulShoupInline(x[i * n + j] as number, d.qhatInv[i] as number, d.qhatInvShoup[i] as number, q)
+    const y = mulShoup(x[i * n + j] as number, d.qhatInv[i] as number, d.qhatInvShoup[i] as number, q)
     hi = modExact(hi + modExact(y * (d.thetaHi[i] as number), T22), T22)
     lo += y * (d.thetaLo[i] as number)
   }
@@ -258,7 +217,7 @@ export const referenceRns: RnsKernels = {
         // centred residue of l mod q_last, as a residue mod q
         const lc = l > half ? modExact(l - qlModQ + q, q) : modExact(l, q)
         const d = (src[i * n + c] as number) - lc
-        dst[i * n + c] = mulShoupInline(d < 0 ? d + q : d, inv, invShoup, q)
+        dst[i * n + c] = mulShoup(d < 0 ? d + q : d, inv, invShoup, q)
       }
     }
   },

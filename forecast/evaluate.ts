@@ -12,7 +12,7 @@
  *   the validation span). With one entity the share is always 1 and this is plain smoothing of the level.
  */
 import { exponentialSmoothing } from '../consensus/index.ts'
-import { mulberry32 } from '../model/weights.ts'
+import { mulberry32 } from '../numeric/prng.ts'
 import { InvalidSeries } from './errors.ts'
 import { fitScaler, makeSample, unscale, type Panel, type Scaler } from './dataset.ts'
 import { Adam, TemporalFusionTransformer, type TftConfig, type TftSample } from './tft.ts'

@@ -19,7 +19,7 @@
  *   time** rises with load around the 10 s target.
  */
 import { defaultParams, type Params } from '../ledger/params.ts'
-import { gaussian, mulberry32 } from '../model/weights.ts'
+import { gaussian, mulberry32 } from '../numeric/prng.ts'
 import { InvalidSeries } from './errors.ts'
 
 export interface ChainSimOptions {

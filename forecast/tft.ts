@@ -25,7 +25,7 @@
  * regularises instead), attention queries only from the decoder positions (the only outputs used), and the
  * per-variable GRNs apply to every time step with shared weights (as in the paper's code).
  */
-import { mulberry32 } from '../model/weights.ts'
+import { mulberry32 } from '../numeric/prng.ts'
 import { InvalidModelConfig, InvalidSample } from './errors.ts'
 import { Tape, Tensor, param } from './tape.ts'
 

@@ -4,22 +4,8 @@
  */
 import { Data } from 'effect'
 
-/** Why a (n, q) pair cannot carry a negacyclic NTT. Mirrors SEAL's `error_type` style of named reasons. */
-export type NttParamsReason =
-  | 'n_not_power_of_two'
-  | 'n_out_of_range'
-  | 'q_not_integer'
-  | 'q_out_of_range'
-  | 'q_not_prime'
-  | 'q_not_ntt_friendly'
-
-/** `makeNttTables(n, q)` (or an RNS base) was given parameters that admit no negacyclic NTT. */
-export class InvalidNttParams extends Data.TaggedError('InvalidNttParams')<{
-  readonly reason: NttParamsReason
-  readonly n: number
-  readonly q: number
-  readonly message: string
-}> {}
+/** `InvalidNttParams` (and its reasons) moved to basedai/numeric with the NTT tables; re-exported here unchanged. */
+export { InvalidNttParams, type NttParamsReason } from '../numeric/errors.ts'
 
 /** Why an operand was refused. */
 export type InvalidInputReason =

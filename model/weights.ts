@@ -4,6 +4,7 @@
  * q (0..d), k (d..2d), v (2d..3d), and inside each of those head h owns columns h·hd .. (h+1)·hd.
  * The LM head is tied to `wte` (logits = h·wteᵀ).
  */
+import { gaussian, mulberry32 } from '../numeric/prng.ts'
 import type { GptConfig } from './config.ts'
 
 export interface LayerWeights {
@@ -74,24 +75,8 @@ export function namedTensors(config: GptConfig, w: GptWeights): NamedTensor[] {
   return out
 }
 
-/** A deterministic PRNG (mulberry32) returning floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
-/** A standard normal draw (Box–Muller, one value per two uniforms). */
-export function gaussian(rand: () => number): number {
-  const u = Math.max(rand(), 1e-12)
-  const v = rand()
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v)
-}
+// The seeded PRNG moved to basedai/numeric (shared with bft/ and forecast/); re-exported here for compatibility.
+export { gaussian, mulberry32 }
 
 /**
  * GPT-2 initialisation: normal(0, 0.02) weights, residual projections scaled by 1/√(2·nLayer), zero biases,

@@ -11,7 +11,7 @@
  * and edge inputs): every output is the canonical residue in [0, q), and the float steps (the centred conversion's
  * v, the scaling's rounding) run the same IEEE operations in the same order as the reference.
  */
-import { shoupPrecompute, type NttTables } from '../../kernels/ntt/reference.ts'
+import { shoupPrecompute, type NttTables } from '../../numeric/index.ts'
 import { cpuBackend, type FusedKernels, type PolyBackend, type PreparedPoly, type RnsBase, type RnsKernels, type RnsPoly } from '../poly.ts'
 import type { BaseConverter, DecryptConstants, Scaler } from '../rns.ts'
 import { wasmApi, type WasmMemory, type WasmModule } from './api.ts'

@@ -16,7 +16,7 @@
  * Layout: B polynomials of n coefficients; input rows b·k + i (residues mod q_i), output rows b·m + j.
  */
 import { InvalidInput } from '../errors.ts'
-import { isPrime, mulMod, mulShoup, invMod, shoupPrecompute, MAX_MODULUS, addMod, subMod } from '../ntt/reference.ts'
+import { isPrime, mulMod, mulShoup, invMod, shoupPrecompute, MAX_MODULUS, addMod, subMod } from '../../numeric/index.ts'
 
 /** The GPU kernel keeps y_0 … y_(k−1) in registers; larger source bases are refused. */
 export const MAX_SOURCE_PRIMES = 32

@@ -1,0 +1,23 @@
+/**
+ * Seeded, reproducible pseudo-random numbers for simulations, initialisation and sampling (never for keys: BFV's
+ * randomness is fhe/rng.ts, from node:crypto or a SHAKE-256 seed).
+ */
+
+/** A deterministic PRNG (mulberry32) returning floats in [0, 1). */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/** A standard normal draw (Box–Muller, one value per two uniforms). */
+export function gaussian(rand: () => number): number {
+  const u = Math.max(rand(), 1e-12)
+  const v = rand()
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v)
+}
