@@ -26,6 +26,8 @@ export const LEDGER_REASONS = [
   'SlotsFull', 'AlreadyRegistered', 'RegistrationFeeAboveMax', 'NotGigaBrain', 'AlreadyVoted', 'UnknownProposal',
   'DuplicateMint', 'InvalidForecast', 'InvalidBlock', 'CorruptState', 'InvalidAddress', 'InvalidGenesis',
   'InvalidForecastRecord', 'RevealMismatch', 'CopiedCommitment', 'OutOfRoundWindow',
+  'UnknownEscrow', 'EscrowInsufficient', 'EscrowClosing', 'EscrowLocked', 'ReceiptAlreadySettled', 'InvalidReceipt',
+  'QueryPriceAboveMax',
 ] as const
 export const FHE_REASONS = ['InvalidParams', 'CiphertextDecodeError', 'ParamsMismatch', 'InvalidOperand', 'BackendUnsupported'] as const
 export const KERNEL_REASONS = ['InvalidNttParams', 'InvalidInput', 'GpuUnavailable', 'GpuError'] as const
@@ -35,7 +37,11 @@ export const MODEL_REASONS = [
 ] as const
 export const CONSENSUS_REASONS = ['InvalidEpochInput', 'InvalidEmissionInput', 'InvalidForecastInput'] as const
 export const BRAIN_REASONS = ['NoMiner', 'BadEmbedding'] as const
-export const MINER_REASONS = ['UnknownModel', 'UnknownSite', 'PlanMismatch', 'UnknownPreset', 'WeightsHashMismatch'] as const
+export const MINER_REASONS = [
+  'UnknownModel', 'UnknownSite', 'PlanMismatch', 'UnknownPreset', 'WeightsHashMismatch',
+  // spending accounts (actors/miner-escrow.ts): checked on the ledger before any work
+  'EscrowRequired', 'EscrowInsufficient', 'EscrowClosing', 'EscrowUnavailable',
+] as const
 export const VALIDATOR_REASONS = ['NotConfigured', 'LedgerUnavailable'] as const
 
 const family = {
