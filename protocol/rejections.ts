@@ -42,7 +42,7 @@ export const MINER_REASONS = [
   // spending accounts (actors/miner-escrow.ts): checked on the ledger before any work
   'EscrowRequired', 'EscrowInsufficient', 'EscrowClosing', 'EscrowUnavailable',
 ] as const
-export const VALIDATOR_REASONS = ['NotConfigured', 'LedgerUnavailable'] as const
+export const VALIDATOR_REASONS = ['NotConfigured', 'LedgerUnavailable', 'UnknownMiner', 'ForecastMissed', 'BrainUnavailable', 'ModelMismatch'] as const
 
 const family = {
   actor: Schema.String,
