@@ -128,3 +128,14 @@ export function domainRejection(actor: string, e: { readonly _tag: string }): Do
   }
   return undefined
 }
+
+/** Tags of every rejection family (domain and role). */
+export const REJECTION_FAMILIES = [
+  'LedgerRejection', 'FheRejection', 'KernelRejection', 'ModelRejection', 'ConsensusRejection',
+  'BrainRejection', 'MinerRejection', 'ValidatorRejection',
+] as const
+
+/** Whether `e` is a rejection of some family (it then has a literal `reason`, a `detail` and a `message`). */
+export function isRejection(e: unknown): e is DomainRejection | RoleRejection {
+  return typeof e === 'object' && e !== null && (REJECTION_FAMILIES as readonly unknown[]).includes((e as { _tag?: unknown })._tag)
+}
