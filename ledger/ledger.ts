@@ -10,13 +10,23 @@
  *   nonce on every node alike), and the transactions root and state root must match; otherwise {@link InvalidBlock}
  *   and nothing changes.
  * Both execute the same deterministic code, so a block produced by one node applies on every other to the same root.
+ *
+ * Agreement among several validators (bft/, actors/bft-node.ts) splits both in two: `proposeBlock` builds a block
+ * from the mempool WITHOUT committing it, `validateBlock` executes a block from another node against the head and
+ * checks its roots without committing it, and `commitBlock(prepared, certificate)` commits a prepared block once it
+ * is final, storing its commit certificate with it (store.ts `certs`). `produceBlock` = propose + commit and
+ * `applyBlock` = validate + commit, unchanged for the single-node default.
+ *
+ * The chain's validator set (who agrees on blocks, with what voting power) is part of the state: `v:<public key hex>`
+ * → power (decimal), written at genesis from `LedgerOptions.validators`; {@link Ledger.validators} reads it from the
+ * head's state, so the set of height h is the state after h − 1.
  */
-import { bytesEqual, toHex } from './codec.ts'
+import { bytesEqual, fromHex, toHex } from './codec.ts'
 import { executeTx, type BlockContext } from './apply.ts'
 import { blockHash, decodeBlock, encodeBlock, merkleRoot, type Block, type BlockHeader } from './block.ts'
 import { endBlock, type EpochHook } from './emission.ts'
 import { yumaEpochHook } from './consensus-hook.ts'
-import { CorruptState, InvalidBlock, type TxError } from './errors.ts'
+import { CorruptState, InvalidBlock, InvalidGenesis, type TxError } from './errors.ts'
 import { genesisEntries, type GenesisConfig } from './genesis.ts'
 import { Overlay } from './kv.ts'
 import { StateRoot, type StateProof } from './merkle.ts'
@@ -32,6 +42,23 @@ export interface LedgerOptions {
   readonly genesis?: GenesisConfig
   /** Consensus epoch hook (default: {@link yumaEpochHook}, Yuma consensus from `basedai/consensus`). */
   readonly epochHook?: EpochHook
+  /** The chain's block validators, written into the genesis state (with `genesis` only; part of the genesis root). */
+  readonly validators?: readonly ChainValidator[]
+}
+/** A block validator of the chain: its ed25519 public key and its voting power. */
+export interface ChainValidator {
+  readonly publicKey: Uint8Array
+  readonly power: bigint
+}
+/** State key of a chain validator's power. */
+export const validatorKey = (publicKeyHex: string): string => `v:${publicKeyHex}`
+/**
+ * A block executed against the head but not committed: what {@link Ledger.proposeBlock} and
+ * {@link Ledger.validateBlock} return and {@link Ledger.commitBlock} takes. Only valid while the head is its parent.
+ */
+export interface PreparedBlock extends Produced {
+  readonly writes: ReadonlyMap<string, Uint8Array | null>
+  readonly nextParams: Params
 }
 export interface Rejection {
   readonly index: number
@@ -89,6 +116,13 @@ export class Ledger {
     const roots = new StateRoot()
     const genesisBlock = (g: GenesisConfig): { entries: Map<string, Uint8Array>; header: BlockHeader } => {
       const entries = genesisEntries(g)
+      for (const v of opts.validators ?? []) {
+        if (v.publicKey.length !== 32) throw new InvalidGenesis({ reason: 'validator public key must be 32 bytes' })
+        if (v.power <= 0n || v.power > (1n << 64n)) throw new InvalidGenesis({ reason: 'validator power must be in 1..2^64' })
+        const k = validatorKey(toHex(v.publicKey))
+        if (entries.has(k)) throw new InvalidGenesis({ reason: `validator ${toHex(v.publicKey)} listed twice` })
+        entries.set(k, new TextEncoder().encode(v.power.toString()))
+      }
       const r = new StateRoot()
       r.update(entries)
       return {
@@ -150,6 +184,19 @@ export class Ledger {
   nonce(publicKey: Uint8Array): bigint {
     return this.account(publicKey)?.nonce ?? 0n
   }
+  /** The chain's block validators in the head's state (the set that agrees on the next block), by public key. */
+  validators(): ChainValidator[] {
+    const out: ChainValidator[] = []
+    for (const [k, v] of this.store.scan('v:')) {
+      const power = BigInt(new TextDecoder().decode(v))
+      if (power > 0n) out.push({ publicKey: fromHex(k.slice(2)), power })
+    }
+    return out
+  }
+  /** The commit certificate stored with the block at a height (undefined: none, or a single node's own block). */
+  certificate(height: number): Uint8Array | undefined {
+    return this.store.certificate?.(height)
+  }
   /** The time the next block may carry at the earliest. */
   nextBlockTime(): number {
     return this.globals().lastTime + this.paramsCache.blockTimeMs
@@ -197,17 +244,11 @@ export class Ledger {
     return { overlay, included, rejected, failed, receipts, params: next }
   }
 
-  private commit(overlay: Overlay, header: BlockHeader, txs: readonly Uint8Array[], params: Params): Uint8Array {
-    const hash = blockHash(header)
-    const head: Head = { height: header.height, hash, stateRoot: header.stateRoot }
-    this.store.commit(overlay.writes, { height: header.height, bytes: encodeBlock({ header, txs }) }, head)
-    this.headRec = head
-    this.paramsCache = params
-    return hash
-  }
-
-  /** Proposer side (see module doc). Accepts wire bytes or prepared transactions; undecodable ones are rejected. */
-  produceBlock(txs: ReadonlyArray<Uint8Array | PreparedTx>, opts: ProduceOptions): Produced {
+  /**
+   * Proposer side without committing (see module doc): runs the transactions, drops the rejected ones, computes the
+   * roots (and restores the incremental root), and returns the block ready for {@link commitBlock}.
+   */
+  proposeBlock(txs: ReadonlyArray<Uint8Array | PreparedTx>, opts: ProduceOptions): PreparedBlock {
     const prepared: PreparedTx[] = []
     const preRejected: Rejection[] = []
     const verified: boolean[] = []
@@ -231,27 +272,25 @@ export class Ledger {
     const height = this.headRec.height + 1
     const { overlay, included, rejected, failed, receipts, params } = this.execute(prepared, height, opts.time, opts.proposer, false, verified)
     const undo = this.roots.update(overlay.writes)
+    const stateRoot = this.roots.root()
+    undo()
     const header: BlockHeader = {
-      chainId: this.paramsCache.chainId, height, parentHash: this.headRec.hash, stateRoot: this.roots.root(),
+      chainId: this.paramsCache.chainId, height, parentHash: this.headRec.hash, stateRoot,
       txRoot: merkleRoot(included.map((t) => t.hash)), time: opts.time, proposer: opts.proposer,
-    }
-    const bytes = included.map((t) => t.bytes)
-    let hash: Uint8Array
-    try {
-      hash = this.commit(overlay, header, bytes, params)
-    } catch (e) {
-      undo()
-      throw e
     }
     const remap = (r: Rejection): Rejection => ({ index: inputIndex[r.index] ?? r.index, error: r.error })
     return {
-      block: { header, txs: bytes }, hash, included: included.length, rejected: [...preRejected, ...rejected.map(remap)].sort((a, b) => a.index - b.index),
-      failed: failed.map(remap), receipts,
+      block: { header, txs: included.map((t) => t.bytes) }, hash: blockHash(header), included: included.length,
+      rejected: [...preRejected, ...rejected.map(remap)].sort((a, b) => a.index - b.index), failed: failed.map(remap), receipts,
+      writes: overlay.writes, nextParams: params,
     }
   }
 
-  /** Follower side (see module doc). Throws {@link InvalidBlock}; on any throw the state is unchanged. */
-  applyBlock(block: Block, opts: { verified?: readonly boolean[] } = {}): Uint8Array {
+  /**
+   * Follower side without committing (see module doc): the block must extend the head, and its transactions root
+   * and state root must match. Throws {@link InvalidBlock}; nothing changes either way.
+   */
+  validateBlock(block: Block, opts: { verified?: readonly boolean[] } = {}): PreparedBlock {
     const h = block.header
     if (h.chainId !== this.paramsCache.chainId) throw new InvalidBlock({ height: h.height, reason: 'wrong chain id' })
     if (h.height !== this.headRec.height + 1) throw new InvalidBlock({ height: h.height, reason: `expected height ${this.headRec.height + 1}` })
@@ -265,18 +304,49 @@ export class Ledger {
       }
     }
     if (!bytesEqual(merkleRoot(prepared.map((t) => t.hash)), h.txRoot)) throw new InvalidBlock({ height: h.height, reason: 'transactions root' })
-    const { overlay, params } = this.execute(prepared, h.height, h.time, h.proposer, true, opts.verified)
+    const { overlay, params, receipts, failed } = this.execute(prepared, h.height, h.time, h.proposer, true, opts.verified)
     const undo = this.roots.update(overlay.writes)
-    if (!bytesEqual(this.roots.root(), h.stateRoot)) {
+    const ok = bytesEqual(this.roots.root(), h.stateRoot)
+    undo()
+    if (!ok) throw new InvalidBlock({ height: h.height, reason: 'state root' })
+    return { block, hash: blockHash(h), included: prepared.length, rejected: [], failed, receipts, writes: overlay.writes, nextParams: params }
+  }
+
+  /**
+   * Commits a prepared block (with its commit certificate, when agreed by several validators). The head must still
+   * be its parent ({@link InvalidBlock} otherwise), and the state root is checked once more as it is applied.
+   */
+  commitBlock(p: PreparedBlock, certificate?: Uint8Array): Uint8Array {
+    const header = p.block.header
+    if (header.height !== this.headRec.height + 1 || !bytesEqual(header.parentHash, this.headRec.hash))
+      throw new InvalidBlock({ height: header.height, reason: `does not extend the head (${this.headRec.height})` })
+    const undo = this.roots.update(p.writes)
+    if (!bytesEqual(this.roots.root(), header.stateRoot)) {
       undo()
-      throw new InvalidBlock({ height: h.height, reason: 'state root' })
+      throw new InvalidBlock({ height: header.height, reason: 'state root' })
     }
+    const head: Head = { height: header.height, hash: p.hash, stateRoot: header.stateRoot }
     try {
-      return this.commit(overlay, h, block.txs, params)
+      this.store.commit(p.writes, { height: header.height, bytes: encodeBlock(p.block), ...(certificate ? { certificate } : {}) }, head)
     } catch (e) {
       undo()
       throw e
     }
+    this.headRec = head
+    this.paramsCache = p.nextParams
+    return p.hash
+  }
+
+  /** Proposer side (see module doc). Accepts wire bytes or prepared transactions; undecodable ones are rejected. */
+  produceBlock(txs: ReadonlyArray<Uint8Array | PreparedTx>, opts: ProduceOptions): Produced {
+    const p = this.proposeBlock(txs, opts)
+    this.commitBlock(p)
+    return { block: p.block, hash: p.hash, included: p.included, rejected: p.rejected, failed: p.failed, receipts: p.receipts }
+  }
+
+  /** Follower side (see module doc). Throws {@link InvalidBlock}; on any throw the state is unchanged. */
+  applyBlock(block: Block, opts: { verified?: readonly boolean[]; certificate?: Uint8Array } = {}): Uint8Array {
+    return this.commitBlock(this.validateBlock(block, opts), opts.certificate)
   }
 
   /** Value and inclusion proof of a state key against the current state root (undefined if the key is absent). */

@@ -7,6 +7,9 @@
  *    Brain id;
  *    params, globals and proposals in shard 0. Each shard is what one ledger-shard actor owns.
  *  - `blocks`: height → encoded block (header + signed txs), so any node can replay from genesis.
+ *  - `certs`: height → the block's commit certificate (the precommit signatures of more than 2/3 of the height's
+ *    stake, encoded by bft/wire.ts; the store keeps the bytes opaque), for blocks agreed by several validators. A
+ *    block the single-node default produced on its own has none. Written in the same transaction as its block.
  *  - `meta`: `head` (height, block hash, state root) and `shards` (K, fixed at creation).
  * Cross-shard atomicity: a block's writes to every shard, its block record and the new head are written in ONE
  * LMDB write transaction (`transactionSync`). LMDB commits by switching a meta page after the data pages are
@@ -36,11 +39,15 @@ export interface Head {
 export interface BlockRecord {
   readonly height: number
   readonly bytes: Uint8Array
+  /** The block's commit certificate (opaque bytes), stored atomically with it. */
+  readonly certificate?: Uint8Array
 }
 export interface Store extends KVRead {
   head(): Head | undefined
   /** Encoded block at a height (0 = genesis header only). */
   block(height: number): Uint8Array | undefined
+  /** The commit certificate stored with the block at a height (none for a single node's own blocks). */
+  certificate?(height: number): Uint8Array | undefined
   /** Atomically writes the state changes, the block record and the new head. */
   commit(changes: ReadonlyMap<string, Uint8Array | null>, block: BlockRecord, head: Head): void
   close(): Promise<void>
@@ -64,6 +71,7 @@ export function decodeHead(b: Uint8Array): Head {
 export class MemoryStore implements Store {
   readonly kv = new MemoryKV()
   private readonly blocks = new Map<number, Uint8Array>()
+  private readonly certs = new Map<number, Uint8Array>()
   private headRec: Head | undefined
   get(key: string): Uint8Array | undefined {
     return this.kv.get(key)
@@ -77,12 +85,16 @@ export class MemoryStore implements Store {
   block(height: number): Uint8Array | undefined {
     return this.blocks.get(height)
   }
+  certificate(height: number): Uint8Array | undefined {
+    return this.certs.get(height)
+  }
   commit(changes: ReadonlyMap<string, Uint8Array | null>, block: BlockRecord, head: Head): void {
     for (const [k, v] of changes) {
       if (v === null) this.kv.del(k)
       else this.kv.put(k, v)
     }
     this.blocks.set(block.height, block.bytes)
+    if (block.certificate) this.certs.set(block.height, block.certificate)
     this.headRec = head
   }
   async close(): Promise<void> {}
@@ -146,6 +158,7 @@ export class LmdbStore implements Store {
   readonly env: RootDatabase
   readonly shards: ReadonlyArray<Database<Uint8Array, string>>
   private readonly blocks: Database<Uint8Array, number>
+  private readonly certs: Database<Uint8Array, number>
   private readonly meta: Database<Uint8Array, string>
   private headRec: Head | undefined
   private readonly fault: FaultPlan | undefined
@@ -157,6 +170,7 @@ export class LmdbStore implements Store {
     this.fault = fault
     this.shards = Array.from({ length: k }, (_, i) => env.openDB<Uint8Array, string>({ name: `state-${i}`, encoding: 'binary' }))
     this.blocks = env.openDB<Uint8Array, number>({ name: 'blocks', encoding: 'binary' })
+    this.certs = env.openDB<Uint8Array, number>({ name: 'certs', encoding: 'binary' })
     this.meta = env.openDB<Uint8Array, string>({ name: 'meta', encoding: 'binary' })
     const h = this.meta.get('head')
     this.headRec = h ? decodeHead(h) : undefined
@@ -203,6 +217,9 @@ export class LmdbStore implements Store {
   block(height: number): Uint8Array | undefined {
     return this.blocks.get(height)
   }
+  certificate(height: number): Uint8Array | undefined {
+    return this.certs.get(height)
+  }
   commit(changes: ReadonlyMap<string, Uint8Array | null>, block: BlockRecord, head: Head): void {
     // Fault points (see FaultPlan): `at` is -1 unless a fault is planned for this height, so `p++ === at` never holds.
     const at = this.fault !== undefined && this.fault.height === block.height ? this.fault.point : -1
@@ -216,6 +233,7 @@ export class LmdbStore implements Store {
       }
       if (p++ === at) this.trip(block.height, at)
       this.blocks.putSync(block.height, block.bytes)
+      if (block.certificate) this.certs.putSync(block.height, block.certificate)
       if (p++ === at) this.trip(block.height, at)
       this.meta.putSync('head', encodeHead(head))
       if (p++ === at) this.trip(block.height, at)

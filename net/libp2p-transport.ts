@@ -11,6 +11,11 @@
  * frame; an answer that would exceed the limit is replaced by one. (lpStream buffers at most 4 MiB by default,
  * besides its maxDataLength: both are set here.) Standard libp2p services run too: identify (a peer can learn the
  * protocols this node speaks) and ping.
+ *
+ * With `gossip` set, the node also runs gossipsub (`@libp2p/gossipsub`, signed messages, flood-publish, a 16 MiB
+ * message cap for blocks) for block agreement: `subscribe(topic, handler)` / `publish(topic, bytes)`. `serve` and
+ * `call` run any other request/answer protocol with the same frame rules as the actor protocol (block sync).
+ * `dial(multiaddr)` connects to a bootstrap peer.
  */
 import fs from 'node:fs'
 import path from 'node:path'
@@ -23,6 +28,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
 import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
+import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 import { DEFAULT_ASK_TIMEOUT_MS, encodeFrame, FrameTooLarge, MAX_FRAME_BYTES, PROTOCOL_VERSION } from '../protocol/index.ts'
@@ -49,16 +55,33 @@ export interface Libp2pTransportInit {
   readonly privateKey?: PrivateKey
   /** Refuse connections from these peers (a banned peer, see net/guard.ts). */
   readonly deny?: (peerId: string) => boolean
+  /** Run gossipsub (block agreement). */
+  readonly gossip?: boolean
 }
+
+/** Largest gossip message (a proposal carries a whole block). */
+export const MAX_GOSSIP_BYTES = 16 * 1024 * 1024
+
+/** A frame handler of a protocol served with `serve`: the request bytes and the remote peer id → the answer. */
+export type ProtocolHandler = (request: Uint8Array, peer: string) => Promise<Uint8Array> | Uint8Array
 
 export class Libp2pTransport implements Transport {
   readonly node: Libp2p
   readonly peerId: string
   private handler: FrameHandler | null = null
+  /** gossipsub, when the transport was created with `gossip`. */
+  readonly pubsub: GossipSub | undefined
+  private readonly topicHandlers = new Map<string, (data: Uint8Array, from: string) => void>()
 
   private constructor(node: Libp2p) {
     this.node = node
     this.peerId = node.peerId.toString()
+    this.pubsub = (node.services as { pubsub?: GossipSub }).pubsub
+    this.pubsub?.addEventListener('message', (evt) => {
+      const m = evt.detail
+      const h = this.topicHandlers.get(m.topic)
+      if (h) h(m.data, m.type === 'signed' ? m.from.toString() : '')
+    })
   }
 
   static async create(init: Libp2pTransportInit = {}): Promise<Libp2pTransport> {
@@ -68,7 +91,13 @@ export class Libp2pTransport implements Transport {
       transports: [tcp()],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
-      services: { identify: identify(), ping: ping() },
+      services: {
+        identify: identify(),
+        ping: ping(),
+        ...(init.gossip
+          ? { pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, floodPublish: true, emitSelf: false, maxInboundDataLength: MAX_GOSSIP_BYTES + 1024, heartbeatInterval: 500 }) }
+          : {}),
+      },
       connectionGater: {
         denyInboundEncryptedConnection: (peer) => init.deny?.(peer.toString()) ?? false,
         denyOutboundEncryptedConnection: (peer) => init.deny?.(peer.toString()) ?? false,
@@ -139,6 +168,61 @@ export class Libp2pTransport implements Transport {
       return answer
     } catch (e) {
       if (isLengthError(e)) throw new FrameTooLarge({ size: MAX_FRAME_BYTES + 1, limit: MAX_FRAME_BYTES })
+      throw new PeerUnreachable({ peer, reason: e instanceof Error ? `${e.name}: ${e.message}` : String(e) })
+    }
+  }
+
+  /** Subscribes to a gossip topic; `handler` gets each message's data and the peer id that signed it. */
+  subscribe(topic: string, handler: (data: Uint8Array, from: string) => void): void {
+    if (!this.pubsub) throw new Error('gossip is off: create the transport with { gossip: true }')
+    this.topicHandlers.set(topic, handler)
+    this.pubsub.subscribe(topic)
+  }
+
+  /** Publishes to a gossip topic (best effort: no peer yet is not an error). */
+  async publish(topic: string, data: Uint8Array): Promise<void> {
+    if (!this.pubsub) throw new Error('gossip is off: create the transport with { gossip: true }')
+    await this.pubsub.publish(topic, data)
+  }
+
+  /** Connects to a peer (a multiaddr with /p2p/<id>); PeerUnreachable if it cannot. */
+  async dial(peer: string, timeoutMs = 5000): Promise<void> {
+    try {
+      await this.node.dial(this.target(peer), { signal: AbortSignal.timeout(timeoutMs) })
+    } catch (e) {
+      if (e instanceof BadPeerAddress) throw e
+      throw new PeerUnreachable({ peer, reason: e instanceof Error ? `${e.name}: ${e.message}` : String(e) })
+    }
+  }
+
+  /** Serves a request/answer protocol: one length-prefixed frame each way (at most MAX_FRAME_BYTES). */
+  async serve(protocol: string, handler: ProtocolHandler): Promise<void> {
+    await this.node.handle(protocol, async (stream, connection) => {
+      const lp = lpStream(stream, FRAME_STREAM)
+      try {
+        const request = (await lp.read()).subarray()
+        const answer = await handler(request, connection.remotePeer.toString())
+        if (answer.length > MAX_FRAME_BYTES) throw new FrameTooLarge({ size: answer.length, limit: MAX_FRAME_BYTES })
+        await lp.write(answer)
+        await stream.close()
+      } catch (e) {
+        stream.abort(e instanceof Error ? e : new Error(String(e)))
+      }
+    })
+  }
+
+  /** One request on a protocol served with `serve` at `peer`; PeerUnreachable on any failure. */
+  async call(peer: string, protocol: string, frame: Uint8Array, timeoutMs = 5000): Promise<Uint8Array> {
+    const target = this.target(peer)
+    const signal = AbortSignal.timeout(timeoutMs)
+    try {
+      const stream = await this.node.dialProtocol(target, protocol, { signal })
+      const lp = lpStream(stream, FRAME_STREAM)
+      await lp.write(frame, { signal })
+      const answer = (await lp.read({ signal })).subarray()
+      await stream.close({ signal }).catch(() => undefined)
+      return answer
+    } catch (e) {
       throw new PeerUnreachable({ peer, reason: e instanceof Error ? `${e.name}: ${e.message}` : String(e) })
     }
   }

@@ -44,6 +44,9 @@ export const HeadInfo = Schema.TaggedStruct('HeadInfo', {
   byteFee: Units,
   blockTimeMs: Count,
   mempool: Count,
+  /** Block agreement (actors/bft-node.ts): the highest final block (every stored block is final) and connected peers. */
+  finalizedHeight: Schema.optional(Count),
+  peers: Schema.optional(Count),
 })
 export const BlockProduced = Schema.TaggedStruct('BlockProduced', { height: Count, hash: Hex, included: Count, rejected: Count })
 export const TxStatus = Schema.TaggedStruct('TxStatus', {
@@ -147,6 +150,13 @@ export const BlockInfo = Schema.TaggedStruct('BlockInfo', {
     status: Schema.optional(Str),
     reason: Schema.optional(Str),
   })),
+  /** The commit certificate (block agreement): > 2/3 of the height's stake precommitted this block in `round`. */
+  certificate: Schema.optional(Schema.NullOr(Schema.Struct({
+    round: Count,
+    power: Units,
+    totalPower: Units,
+    precommits: Schema.Array(Schema.Struct({ validator: Hex, power: Units, signature: Hex })),
+  }))),
 })
 export const LedgerStats = Schema.TaggedStruct('LedgerStats', {
   height: Count,
