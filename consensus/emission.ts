@@ -7,9 +7,14 @@
  *   units left over go one each to the largest remainders, ties to the lower uid. The weights are read exactly (a
  *   float64 is a dyadic rational), so the split is a pure function of its input, identical on every node.
  * - Fallbacks (step 9): when ΣI = 0 (no weight survived consensus, e.g. no weights set at all) the miner pool joins
- *   the validator pool; when ΣD = 0 the validator pool goes by permitted stake (when `stake` is given); a pool with
- *   no recipient at all passes to the other; when nobody can receive, the amount is returned as `undistributed`
- *   (the ledger decides: burn or recycle).
+ *   the validator pool; when ΣD = 0 the validator pool goes by permitted stake (when `stake` is given), and when no
+ *   uid holds a permit (no permitted stake at all) by all stake, as subtensor's epoch does; a pool with no recipient
+ *   at all passes to the other; when nobody can receive (no incentive, no dividends, no stake), the amount is
+ *   returned as `undistributed` and the caller decides (the ledger pays it to the Brain owner's reward address:
+ *   docs/CONSENSUS.md "Emission split").
+ *
+ * {@link splitEmissionUnits} is the split itself, on exact integer weights (the ledger's scores and stakes);
+ * {@link splitEmission} reads the epoch's plain-number outputs exactly (a float64 is a dyadic rational) and calls it.
  */
 import { InvalidEmissionInput } from './errors.ts'
 import { dyadicVector } from './fixed.ts'
@@ -40,6 +45,19 @@ export interface EmissionSplit {
   readonly undistributed: bigint
   /** True when the validator pool was split by stake (step 9). */
   readonly fallbackToStake: boolean
+}
+
+/** {@link splitEmissionUnits}'s input: {@link EmissionSplitInput} with exact integer weights. */
+export interface EmissionUnitsInput {
+  readonly amount: bigint
+  /** Per-uid incentive weights (any scale), ≥ 0. */
+  readonly incentive: readonly bigint[]
+  /** Per-uid dividend weights (any scale), ≥ 0, same length. */
+  readonly dividends: readonly bigint[]
+  readonly minerSharePpm?: number
+  /** Stake per uid (any scale), for the step-9 fallback when the dividend weights are all 0. */
+  readonly stake?: readonly bigint[]
+  readonly validatorPermit?: readonly boolean[]
 }
 
 function checkWeights(field: 'incentive' | 'dividends' | 'stake', v: unknown, n: number): void {
@@ -89,63 +107,107 @@ export function largestRemainder(pool: bigint, weights: readonly bigint[]): bigi
 
 const sumOf = (v: readonly bigint[]): bigint => v.reduce((a, b) => a + b, 0n)
 
+function checkAmountAndShare(amount: unknown, ppm: number): void {
+  if (typeof amount !== 'bigint' || amount < 0n) {
+    throw new InvalidEmissionInput({ field: 'amount', reason: 'must be a bigint ≥ 0' })
+  }
+  if (!Number.isInteger(ppm) || ppm < 0 || ppm > 1_000_000) {
+    throw new InvalidEmissionInput({ field: 'minerSharePpm', reason: 'must be an integer in [0, 1000000]' })
+  }
+}
+
+function checkPermit(p: unknown, n: number): void {
+  if (p === undefined) return
+  if (!Array.isArray(p) || p.length !== n || p.some((x) => typeof x !== 'boolean')) {
+    throw new InvalidEmissionInput({ field: 'validatorPermit', reason: `must be ${n} booleans` })
+  }
+}
+
+function checkUnits(field: 'incentive' | 'dividends' | 'stake', v: unknown, n: number): void {
+  if (!Array.isArray(v)) throw new InvalidEmissionInput({ field, reason: 'not an array' })
+  if (v.length !== n) throw new InvalidEmissionInput({ field, reason: `length ${v.length}, expected ${n}` })
+  for (let i = 0; i < n; i++) {
+    const x: unknown = v[i]
+    if (typeof x !== 'bigint' || x < 0n) throw new InvalidEmissionInput({ field, reason: 'entry must be a bigint ≥ 0', index: [i] })
+  }
+}
+
 /**
- * Splits one epoch's emission for one Brain (call it every `tempo` blocks after the epoch).
+ * The validator pool's weights: dividends, or (step 9, dividends all 0) permitted stake, or (no uid holds a permit)
+ * all stake. Undefined when there is no such weight at all.
+ */
+function validatorWeights(input: EmissionUnitsInput): { weights: readonly bigint[]; byStake: boolean } | undefined {
+  if (sumOf(input.dividends) > 0n) return { weights: input.dividends, byStake: false }
+  const { stake, validatorPermit: permit } = input
+  if (stake === undefined) return undefined
+  const permitted = stake.map((s, i) => (permit === undefined || permit[i] === true ? s : 0n))
+  if (sumOf(permitted) > 0n) return { weights: permitted, byStake: true }
+  if (sumOf(stake) > 0n) return { weights: stake, byStake: true }
+  return undefined
+}
+
+/**
+ * Splits one epoch's emission for one Brain on exact integer weights (see the module doc): the one emission split
+ * of the chain, used by {@link splitEmission} and by the ledger's epoch (ledger/emission.ts).
+ *
+ * @throws InvalidEmissionInput naming the field, for a negative amount, an out-of-range share, mismatched
+ * lengths, or entries that are not bigints ≥ 0.
+ */
+export function splitEmissionUnits(input: EmissionUnitsInput): EmissionSplit {
+  const ppm = input.minerSharePpm ?? 500_000
+  checkAmountAndShare(input.amount, ppm)
+  const incentive: unknown = input.incentive
+  if (!Array.isArray(incentive)) throw new InvalidEmissionInput({ field: 'incentive', reason: 'not an array' })
+  const n = incentive.length
+  checkUnits('incentive', incentive, n)
+  checkUnits('dividends', input.dividends, n)
+  if (input.stake !== undefined) checkUnits('stake', input.stake, n)
+  checkPermit(input.validatorPermit, n)
+
+  const { amount } = input
+  const v = validatorWeights(input)
+  const haveMiners = sumOf(input.incentive) > 0n
+  let minerPool = (amount * BigInt(ppm)) / 1_000_000n
+  let validatorPool = amount - minerPool
+  if (!haveMiners) {
+    validatorPool += minerPool
+    minerPool = 0n
+  }
+  if (v === undefined) {
+    minerPool += validatorPool
+    validatorPool = 0n
+  }
+  const zero = (): bigint[] => new Array<bigint>(n).fill(0n)
+  const miner = haveMiners && minerPool > 0n ? largestRemainder(minerPool, input.incentive) : zero()
+  const validator = v !== undefined && validatorPool > 0n ? largestRemainder(validatorPool, v.weights) : zero()
+  const undistributed = haveMiners || v !== undefined ? 0n : amount
+  const total = miner.map((m, i) => m + (validator[i] as bigint))
+  return { miner, validator, total, undistributed, fallbackToStake: v?.byStake ?? false }
+}
+
+/**
+ * Splits one epoch's emission for one Brain (call it every `tempo` blocks after the epoch): the epoch's incentive
+ * and dividends (and stake) read exactly as dyadic rationals, then {@link splitEmissionUnits}.
  *
  * @throws InvalidEmissionInput naming the field, for a negative amount, an out-of-range share, mismatched
  * lengths, or negative / NaN entries.
  */
 export function splitEmission(input: EmissionSplitInput): EmissionSplit {
-  const { amount } = input
-  if (typeof amount !== 'bigint' || amount < 0n) {
-    throw new InvalidEmissionInput({ field: 'amount', reason: 'must be a bigint ≥ 0' })
-  }
   const ppm = input.minerSharePpm ?? 500_000
-  if (!Number.isInteger(ppm) || ppm < 0 || ppm > 1_000_000) {
-    throw new InvalidEmissionInput({ field: 'minerSharePpm', reason: 'must be an integer in [0, 1000000]' })
-  }
+  checkAmountAndShare(input.amount, ppm)
   const incentive: unknown = input.incentive
   if (!Array.isArray(incentive)) throw new InvalidEmissionInput({ field: 'incentive', reason: 'not an array' })
   const n = incentive.length
   checkWeights('incentive', incentive, n)
   checkWeights('dividends', input.dividends, n)
   if (input.stake !== undefined) checkWeights('stake', input.stake, n)
-  if (input.validatorPermit !== undefined) {
-    const p: unknown = input.validatorPermit
-    if (!Array.isArray(p) || p.length !== n || p.some((x) => typeof x !== 'boolean')) {
-      throw new InvalidEmissionInput({ field: 'validatorPermit', reason: `must be ${n} booleans` })
-    }
-  }
-
-  const wI = dyadicVector(input.incentive)
-  const wD = dyadicVector(input.dividends)
-  let wV = wD
-  let fallbackToStake = false
-  if (sumOf(wD) === 0n && input.stake !== undefined) {
-    const permit = input.validatorPermit
-    const masked = input.stake.map((s, i) => (permit === undefined || permit[i] === true ? s : 0))
-    const wS = dyadicVector(masked)
-    if (sumOf(wS) > 0n) {
-      wV = wS
-      fallbackToStake = true
-    }
-  }
-  let minerPool = (amount * BigInt(ppm)) / 1_000_000n
-  let validatorPool = amount - minerPool
-  const haveMiners = sumOf(wI) > 0n
-  const haveValidators = sumOf(wV) > 0n
-  if (!haveMiners) {
-    validatorPool += minerPool
-    minerPool = 0n
-  }
-  if (!haveValidators) {
-    minerPool += validatorPool
-    validatorPool = 0n
-  }
-  const zero = (): bigint[] => new Array<bigint>(n).fill(0n)
-  const miner = haveMiners && minerPool > 0n ? largestRemainder(minerPool, wI) : zero()
-  const validator = haveValidators && validatorPool > 0n ? largestRemainder(validatorPool, wV) : zero()
-  const undistributed = haveMiners || haveValidators ? 0n : amount
-  const total = miner.map((m, i) => m + (validator[i] as bigint))
-  return { miner, validator, total, undistributed, fallbackToStake }
+  checkPermit(input.validatorPermit, n)
+  return splitEmissionUnits({
+    amount: input.amount,
+    incentive: dyadicVector(input.incentive),
+    dividends: dyadicVector(input.dividends),
+    minerSharePpm: ppm,
+    ...(input.stake === undefined ? {} : { stake: dyadicVector(input.stake) }),
+    ...(input.validatorPermit === undefined ? {} : { validatorPermit: input.validatorPermit }),
+  })
 }

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import { epoch, splitEmission } from 'basedai/consensus'
+import { epoch, splitEmission, splitEmissionUnits } from 'basedai/consensus'
 
 const sum = (v: readonly bigint[]): bigint => v.reduce((a, b) => a + b, 0n)
 
@@ -54,6 +54,39 @@ describe('splitEmission', () => {
     assert.deepEqual(s.total, [75n, 25n, 0n])
     const none = splitEmission({ amount: 100n, incentive: out.incentive, dividends: out.dividends })
     assert.equal(none.undistributed, 100n)
+  })
+
+  test('no uid holds a validator permit: the whole emission goes by stake, as subtensor pays it; nothing undistributed', () => {
+    const zeros = [[0, 0, 0], [0, 0, 0], [0, 0, 0]]
+    const stake = [3, 1, 0]
+    const noPermit = [false, false, false]
+    const out = epoch({ stake, weights: zeros, validatorPermit: noPermit, bonds: zeros })
+    assert.ok(out.incentive.every((x) => x === 0) && out.dividends.every((x) => x === 0))
+    const s = splitEmission({ amount: 101n, incentive: out.incentive, dividends: out.dividends, stake, validatorPermit: noPermit })
+    assert.equal(s.fallbackToStake, true)
+    assert.deepEqual(s.total, [76n, 25n, 0n], 'largest remainder: 75.75 → 76, 25.25 → 25')
+    assert.equal(s.undistributed, 0n)
+    // Only when there is no stake at all (and no incentive) is anything left undistributed.
+    const empty = splitEmission({ amount: 101n, incentive: out.incentive, dividends: out.dividends, stake: [0, 0, 0], validatorPermit: noPermit })
+    assert.equal(empty.undistributed, 101n)
+    assert.equal(sum(empty.total) + empty.undistributed, 101n)
+  })
+
+  test('splitEmissionUnits is the same split on exact integer weights', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.nat(1000), fc.nat(1000), fc.nat(1000), fc.boolean()), { minLength: 1, maxLength: 8 }), fc.bigInt({ min: 0n, max: 10n ** 12n }), (rows, amount) => {
+        const incentive = rows.map((r) => r[0])
+        const dividends = rows.map((r) => r[1])
+        const stake = rows.map((r) => r[2])
+        const validatorPermit = rows.map((r) => r[3])
+        const viaNumbers = splitEmission({ amount, incentive, dividends, stake, validatorPermit, minerSharePpm: 300_000 })
+        const viaUnits = splitEmissionUnits({ amount, incentive: incentive.map(BigInt), dividends: dividends.map(BigInt), stake: stake.map(BigInt), validatorPermit, minerSharePpm: 300_000 })
+        assert.deepEqual(viaUnits, viaNumbers)
+        assert.equal(sum(viaUnits.total) + viaUnits.undistributed, amount)
+      }),
+      { numRuns: 200, seed: 5 },
+    )
+    assert.throws(() => splitEmissionUnits({ amount: 1n, incentive: [1n], dividends: [-1n] }), (e: unknown) => (e as { _tag?: string; field?: string })._tag === 'InvalidEmissionInput' && (e as { field?: string }).field === 'dividends')
   })
 
   test('typed errors name the field', () => {
