@@ -10,15 +10,11 @@
  * synchronous versions (the tests compare the ciphertexts word for word); the RNS base conversions and the t/Q
  * scaling stay on the CPU (rns.ts).
  */
-import type { KernelService } from '../kernels/service.ts'
 import type { FheContext } from './context.ts'
-import { InvalidOperand } from './errors.ts'
-import { modSwitchTo, toCoefficientForm } from './evaluate.ts'
-import { checkLinearInputs, type LinearPlan, type PreparedLinear } from './linear.ts'
-import { clonePoly, limbsOf, prefixBase, zeroPoly, type PolyBackend, type PreparedPoly, type RnsBase, type RnsPoly } from './poly.ts'
-import { referenceRns } from './rns.ts'
+import { liftCoefficients, multiplyOperands, relinDigit, relinearizeOperand, scaleToQ } from './evaluate.ts'
+import { linearSteps, type PreparedLinear } from './linear.ts'
+import { limbsOf, prefixBase, zeroPoly, type PolyBackend, type RnsBase, type RnsPoly } from './poly.ts'
 import type { Ciphertext, RelinKeys } from './types.ts'
-import { checkCiphertext, checkParamsId, checkSameLevel } from './validate.ts'
 
 export interface AsyncPolyBackend {
   readonly name: string
@@ -68,10 +64,22 @@ function checkBatch(polys: readonly RnsPoly[], base: RnsBase): void {
 }
 
 /**
+ * What `kernelPolyBackend` needs of the GPU kernels: batched NTTs and pointwise products over rows of n words, row r
+ * reduced mod primes[r mod L]. `KernelService` (basedai/kernels, a device in this thread) has these methods, and so
+ * does `kernelWorkerClient` (a kernel-worker actor reached by messages).
+ */
+export interface PolyKernels {
+  readonly backend: string
+  nttForward(data: Uint32Array, n: number, primes: readonly number[]): Promise<Uint32Array>
+  nttInverse(data: Uint32Array, n: number, primes: readonly number[]): Promise<Uint32Array>
+  pointwise(op: 'mul' | 'add' | 'sub', a: Uint32Array, b: Uint32Array, n: number, primes: readonly number[]): Promise<Uint32Array>
+}
+
+/**
  * `basedai/kernels` as an `AsyncPolyBackend`. Polynomials are concatenated limb-major, so row r of the batch is
  * reduced mod base.moduli[r mod L] — the KernelService row convention.
  */
-export function kernelPolyBackend(service: KernelService): AsyncPolyBackend {
+export function kernelPolyBackend(service: PolyKernels): AsyncPolyBackend {
   return {
     name: `kernels:${service.backend}`,
     async forwardMany(polys, base) {
@@ -105,59 +113,32 @@ function addInto(acc: RnsPoly, x: RnsPoly, base: RnsBase): void {
 
 /** `multiply` (size-2 × size-2 → size 3) with every NTT and tensor product batched on `abe`. */
 export async function multiplyAsync(ctx: FheContext, a0: Ciphertext, b0: Ciphertext, abe: AsyncPolyBackend): Promise<Ciphertext> {
-  const a = toCoefficientForm(ctx, a0)
-  const b = toCoefficientForm(ctx, b0)
-  checkCiphertext(ctx, a)
-  checkCiphertext(ctx, b)
-  checkSameLevel(a, b)
-  if (a.polys.length !== 2 || b.polys.length !== 2) {
-    throw new InvalidOperand({ reason: 'size_unsupported', message: 'multiply needs two size-2 ciphertexts (relinearize first)' })
-  }
+  const [a, b] = multiplyOperands(ctx, a0, b0)
   const k = a.level
   const n = ctx.n
-  const md = ctx.mulData(k)
-  const qp = md.qpBase
-  const K = md.pBase.moduli.length
-  const rns = ctx.backend.rns ?? referenceRns
-  const lifted = [...a.polys, ...b.polys].map((p) => {
-    const out = zeroPoly(n, k + K)
-    out.data.set(p.data)
-    rns.convertCentered(md.qToP, p.data, out.data.subarray(k * n), n)
-    return out
-  })
+  const qp = ctx.mulData(k).qpBase
+  const lifted = [...a.polys, ...b.polys].map((p) => liftCoefficients(ctx, p, k))
   await abe.forwardMany(lifted, qp)
   const [x0, x1, y0, y1] = lifted as [RnsPoly, RnsPoly, RnsPoly, RnsPoly]
-  const prods = [0, 1, 2, 3].map(() => zeroPoly(n, k + K))
+  const prods = [0, 1, 2, 3].map(() => zeroPoly(n, qp.moduli.length))
   await abe.mulMany([x0, x0, x1, x1], [y0, y1, y0, y1], prods, qp)
   const [d0, d1, d1b, d2] = prods as [RnsPoly, RnsPoly, RnsPoly, RnsPoly]
   addInto(d1, d1b, qp)
   await abe.inverseMany([d0, d1, d2], qp)
-  const tmp = new Uint32Array(K * n)
-  const outs = [d0, d1, d2].map((d) => {
-    rns.scaleRound(md.scaler, d.data, tmp, n)
-    const r = zeroPoly(n, k)
-    rns.convertCentered(md.pToQ, tmp, r.data, n)
-    return r
-  })
-  return { paramsId: ctx.paramsId, level: k, polys: outs }
+  return { paramsId: ctx.paramsId, level: k, polys: scaleToQ(ctx, [d0, d1, d2], k) }
 }
 
 /** `relinearize` with the digit NTTs, key products and inverse NTTs batched on `abe`. */
 export async function relinearizeAsync(ctx: FheContext, a0: Ciphertext, rlk: RelinKeys, abe: AsyncPolyBackend): Promise<Ciphertext> {
-  const a = toCoefficientForm(ctx, a0)
-  checkCiphertext(ctx, a)
-  checkParamsId(ctx, rlk.paramsId)
-  if (a.polys.length !== 3) throw new InvalidOperand({ reason: 'size_unsupported', message: 'relinearize needs a size-3 ciphertext' })
+  const a = relinearizeOperand(ctx, a0, rlk)
   const k = a.level
   const n = ctx.n
   const base = prefixBase(ctx.base, k)
   const c2 = a.polys[2] as RnsPoly
   const digits: RnsPoly[] = []
-  const rns = ctx.backend.rns ?? referenceRns
   for (let i = 0; i < k; i++) {
     const d = zeroPoly(n, k)
-    const src = c2.data.subarray(i * n, (i + 1) * n)
-    for (let j = 0; j < k; j++) rns.reduceMod(src, d.data.subarray(j * n, (j + 1) * n), base.moduli[j] as number)
+    relinDigit(ctx, c2, i, base, d)
     digits.push(d)
   }
   await abe.forwardMany(digits, base)
@@ -183,8 +164,8 @@ export async function multiplyRelinAsync(ctx: FheContext, a: Ciphertext, b: Ciph
 }
 
 /**
- * `evaluateLinearFull` with the inverse NTTs of all results as one batch on `abe` (the multiply-accumulates against
- * the prepared weights stay on the CPU backend, which has the Shoup quotients).
+ * `evaluateLinearFull` with the NTTs of all inputs and results as one batch each on `abe` (the multiply-accumulates
+ * against the prepared weights stay on the CPU backend, which has the Shoup quotients).
  */
 export async function evaluateLinearFullAsync(
   ctx: FheContext,
@@ -192,28 +173,9 @@ export async function evaluateLinearFullAsync(
   inputs: readonly Ciphertext[],
   abe: AsyncPolyBackend,
 ): Promise<Ciphertext[]> {
-  const plan: LinearPlan = prepared.plan
-  checkLinearInputs(ctx, plan, inputs)
-  const be = ctx.backend
-  const base = ctx.base
-  const n = ctx.n
-  const L = ctx.levels
-  const ins = inputs.map((ct) => (ct.ntt === true ? [...ct.polys] : ct.polys.map(clonePoly)))
-  await abe.forwardMany(inputs.flatMap((ct, i) => (ct.ntt === true ? [] : (ins[i] as RnsPoly[]))), base)
-  const results: Ciphertext[] = []
-  for (let b = 0; b < plan.tokenBlocks; b++) {
-    for (let r = 0; r < plan.rowBlocks; r++) {
-      const acc0 = zeroPoly(n, L)
-      const acc1 = zeroPoly(n, L)
-      for (let a = 0; a < plan.inChunks; a++) {
-        const w = prepared.weights[r * plan.inChunks + a] as PreparedPoly
-        const [x0, x1] = ins[b * plan.inChunks + a] as [RnsPoly, RnsPoly]
-        be.mulAccPrepared(acc0, x0, w, base)
-        be.mulAccPrepared(acc1, x1, w, base)
-      }
-      results.push({ paramsId: ctx.paramsId, level: L, polys: [acc0, acc1] })
-    }
-  }
-  await abe.inverseMany(results.flatMap((c) => c.polys as RnsPoly[]), base)
-  return results.map((ct) => modSwitchTo(ctx, ct, plan.outputLevel))
+  const steps = linearSteps(ctx, prepared, inputs)
+  await abe.forwardMany(steps.toTransform, ctx.base)
+  const results = steps.accumulate()
+  await abe.inverseMany(results.flatMap((c) => c.polys as RnsPoly[]), ctx.base)
+  return steps.finish(results)
 }

@@ -13,24 +13,12 @@
  *   something a miner can run.
  */
 import { Either, Schema } from 'effect'
-import { createFheContext, type FheContext } from './context.ts'
-import { decrypt } from './decrypt.ts'
-import { decodeSigned, encodeIntegers } from './encoder.ts'
-import { encryptSymmetric } from './encrypt.ts'
+import type { FheContext } from './context.ts'
 import { InvalidParams } from './errors.ts'
-import * as ev from './evaluate.ts'
-import { createKeyGenerator } from './keygen.ts'
-import {
-  decryptLinear,
-  encryptActivations,
-  evaluateLinear,
-  planLinear,
-  prepareLinear,
-  type LinearPlan,
-  type LinearShape,
-  type PreparedLinear,
-} from './linear.ts'
-import { presets } from './presets.ts'
+import { Bfv } from './frontend.ts'
+import { multiplyRelin as multiplyRelinSync } from './evaluate.ts'
+import { evaluateLinear, type LinearPlan, type LinearShape, type PreparedLinear } from './linear.ts'
+import type { presets } from './presets.ts'
 import {
   deserializeCiphertext,
   deserializePartial,
@@ -94,9 +82,15 @@ export function decodeFheTaskConfig(input: unknown): FheTaskConfig {
 const bfvSecrets = new WeakMap<FheKeys, SecretKey>()
 const bfvLayers = new WeakMap<LinearLayerHandle, PreparedLinear>()
 
-/** The BFV backend over a context (default preset: bfv4096Linear, which the linear layers need). */
+/**
+ * The BFV backend over a context (default preset: bfv4096Linear, which the linear layers need): the byte-level face
+ * of the `Bfv` front end (frontend.ts), synchronous, on the context's CPU backend.
+ */
 export function createBfvBackend(ctxOrPreset: FheContext | keyof typeof presets = 'bfv4096Linear'): FheBackend {
-  const ctx = typeof ctxOrPreset === 'string' ? createFheContext(presets[ctxOrPreset]) : ctxOrPreset
+  const bfv = Bfv.create(ctxOrPreset)
+  const ctx = bfv.ctx
+  const coder = bfv.encoder()
+  const planner = bfv.linearPlanner()
   const open = (keys: FheKeys): SecretKey => {
     const sk = bfvSecrets.get(keys)
     if (!sk || keys.paramsId !== ctx.paramsId) {
@@ -106,32 +100,34 @@ export function createBfvBackend(ctxOrPreset: FheContext | keyof typeof presets 
   }
   const ct = (b: Uint8Array) => deserializeCiphertext(ctx, b)
   const out = (c: Parameters<typeof serializeCiphertext>[1]) => serializeCiphertext(ctx, c)
+  const evaluator = bfv.evaluator()
   return {
     name: 'bfv',
     paramsId: ctx.paramsId,
     canEvaluate: true,
     keygen() {
-      const kg = createKeyGenerator(ctx)
+      const kg = bfv.keyGenerator()
       const keys: FheKeys = { backend: 'bfv', paramsId: ctx.paramsId, evaluationKeys: serializeRelinKeys(ctx, kg.createRelinKeys()) }
       bfvSecrets.set(keys, kg.secretKey)
       return keys
     },
     encrypt(keys, values) {
-      return out(encryptSymmetric(ctx, open(keys), encodeIntegers(ctx, values)))
+      return out(bfv.encryptor(open(keys)).encrypt(coder.encode(values)))
     },
     decrypt(keys, bytes, count) {
-      return decodeSigned(ctx, decrypt(ctx, open(keys), ct(bytes)), count)
+      return coder.decode(bfv.decryptor(open(keys)).decrypt(ct(bytes)), count)
     },
-    add: (a, b) => out(ev.add(ctx, ct(a), ct(b))),
-    sub: (a, b) => out(ev.sub(ctx, ct(a), ct(b))),
-    negate: (a) => out(ev.negate(ctx, ct(a))),
-    multiplyPlain: (a, values) => out(ev.multiplyPlain(ctx, ct(a), encodeIntegers(ctx, values))),
-    multiply: (a, b, evk) => out(ev.multiplyRelin(ctx, ct(a), ct(b), deserializeRelinKeys(ctx, evk))),
-    planLinear: (shape) => planLinear(ctx, shape),
-    encryptLinearInput: (keys, plan, x) => encryptActivations(ctx, open(keys), plan, x).map(out),
+    add: (a, b) => out(evaluator.add(ct(a), ct(b))),
+    sub: (a, b) => out(evaluator.sub(ct(a), ct(b))),
+    negate: (a) => out(evaluator.negate(ct(a))),
+    multiplyPlain: (a, values) => out(evaluator.multiplyPlain(ct(a), coder.encode(values))),
+    // Synchronous by this interface's contract: the CPU path of Evaluator.multiplyRelin.
+    multiply: (a, b, evk) => out(multiplyRelinSync(ctx, ct(a), ct(b), deserializeRelinKeys(ctx, evk))),
+    planLinear: (shape) => planner.plan(shape),
+    encryptLinearInput: (keys, plan, x) => planner.encryptInputs(open(keys), plan, x).map(out),
     prepareLinear(plan, w) {
       const handle: LinearLayerHandle = { backend: 'bfv', plan }
-      bfvLayers.set(handle, prepareLinear(ctx, plan, w))
+      bfvLayers.set(handle, planner.prepare(plan, w))
       return handle
     },
     evaluateLinear(layer, inputs) {
@@ -139,7 +135,6 @@ export function createBfvBackend(ctxOrPreset: FheContext | keyof typeof presets 
       if (!prepared) throw new InvalidParams({ reason: 'schema', message: 'linear layer was not prepared by this backend' })
       return evaluateLinear(ctx, prepared, inputs.map(ct)).map((p) => serializePartial(ctx, p))
     },
-    decryptLinearOutput: (keys, plan, outputs) =>
-      decryptLinear(ctx, open(keys), plan, outputs.map((b) => deserializePartial(ctx, b))),
+    decryptLinearOutput: (keys, plan, outputs) => planner.decrypt(open(keys), plan, outputs.map((b) => deserializePartial(ctx, b))),
   }
 }

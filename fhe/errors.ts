@@ -43,11 +43,20 @@ export type DecodeReason =
   | 'checksum'
   | 'coefficient_out_of_range'
 
-/** Bytes from the network or disk that are not a valid object for this context. Never a wrong answer instead. */
-export class DecodeError extends Data.TaggedError('DecodeError')<{
+/**
+ * Bytes from the network or disk that are not a valid object for this context. Never a wrong answer instead. Its
+ * tag is distinct from the protocol's frame `DecodeError`; across actors it travels as `FheRejection` with reason
+ * `CiphertextDecodeError`.
+ */
+export class CiphertextDecodeError extends Data.TaggedError('CiphertextDecodeError')<{
   readonly reason: DecodeReason
   readonly message: string
 }> {}
+
+/** @deprecated Old name of `CiphertextDecodeError` (same class; its tag is now `CiphertextDecodeError`). */
+export const DecodeError = CiphertextDecodeError
+/** @deprecated Old name of `CiphertextDecodeError`. */
+export type DecodeError = CiphertextDecodeError
 
 /** Two objects built for different parameter sets (different `paramsId`) were combined. */
 export class ParamsMismatch extends Data.TaggedError('ParamsMismatch')<{
@@ -75,4 +84,4 @@ export class BackendUnsupported extends Data.TaggedError('BackendUnsupported')<{
   readonly message: string
 }> {}
 
-export type FheError = InvalidParams | DecodeError | ParamsMismatch | InvalidOperand | BackendUnsupported
+export type FheError = InvalidParams | CiphertextDecodeError | ParamsMismatch | InvalidOperand | BackendUnsupported

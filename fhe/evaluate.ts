@@ -164,28 +164,46 @@ export function multiplyPlain(ctx: FheContext, a: Ciphertext, pt: Plaintext | Pr
   return result(ctx, a.level, outs)
 }
 
-/** Exact lift of a Q_k polynomial (coefficient form) to Q_k ∪ P, NTT form. */
-function liftToQP(ctx: FheContext, p: RnsPoly, k: number): RnsPoly {
+/** Exact centred lift of a Q_k polynomial (coefficient form) to Q_k ∪ P, still in coefficient form. */
+export function liftCoefficients(ctx: FheContext, p: RnsPoly, k: number): RnsPoly {
   const md = ctx.mulData(k)
-  const K = md.pBase.moduli.length
-  const out = zeroPoly(ctx.n, k + K)
+  const out = zeroPoly(ctx.n, k + md.pBase.moduli.length)
   out.data.set(p.data)
   const rns = ctx.backend.rns ?? referenceRns
   rns.convertCentered(md.qToP, p.data, out.data.subarray(k * ctx.n), ctx.n)
-  ctx.backend.forwardMany([out], md.qpBase)
   return out
 }
 
-/** Size-2 × size-2 ciphertext product (size 3 result; relinearize next). */
-export function multiply(ctx: FheContext, a: Ciphertext, b: Ciphertext): Ciphertext {
-  a = toCoefficientForm(ctx, a)
-  b = toCoefficientForm(ctx, b)
+/** The tensor's coefficient-form parts over Q_k ∪ P → round(t·d/Q) over Q_k (HPS scale-and-round, then P → Q). */
+export function scaleToQ(ctx: FheContext, ds: readonly RnsPoly[], k: number): RnsPoly[] {
+  const md = ctx.mulData(k)
+  const n = ctx.n
+  const tmp = new Uint32Array(md.pBase.moduli.length * n)
+  const rns = ctx.backend.rns ?? referenceRns
+  return ds.map((d) => {
+    rns.scaleRound(md.scaler, d.data, tmp, n)
+    const r = zeroPoly(n, k)
+    rns.convertCentered(md.pToQ, tmp, r.data, n)
+    return r
+  })
+}
+
+/** Checks the operands of a ciphertext product and returns them in coefficient form. */
+export function multiplyOperands(ctx: FheContext, a0: Ciphertext, b0: Ciphertext): [Ciphertext, Ciphertext] {
+  const a = toCoefficientForm(ctx, a0)
+  const b = toCoefficientForm(ctx, b0)
   checkCiphertext(ctx, a)
   checkCiphertext(ctx, b)
   checkSameLevel(a, b)
   if (a.polys.length !== 2 || b.polys.length !== 2) {
     throw new InvalidOperand({ reason: 'size_unsupported', message: 'multiply needs two size-2 ciphertexts (relinearize first)' })
   }
+  return [a, b]
+}
+
+/** Size-2 × size-2 ciphertext product (size 3 result; relinearize next). */
+export function multiply(ctx: FheContext, a0: Ciphertext, b0: Ciphertext): Ciphertext {
+  const [a, b] = multiplyOperands(ctx, a0, b0)
   const k = a.level
   const n = ctx.n
   const md = ctx.mulData(k)
@@ -198,38 +216,44 @@ export function multiply(ctx: FheContext, a: Ciphertext, b: Ciphertext): Ciphert
     return result(ctx, k, [...outs])
   }
   const qp = md.qpBase
-  const [a0, a1] = a.polys.map((p) => liftToQP(ctx, p, k)) as [RnsPoly, RnsPoly]
-  const [b0, b1] = b.polys.map((p) => liftToQP(ctx, p, k)) as [RnsPoly, RnsPoly]
+  const lifted = [...a.polys, ...b.polys].map((p) => liftCoefficients(ctx, p, k))
+  be.forwardMany(lifted, qp)
+  const [a0n, a1n, b0n, b1n] = lifted as [RnsPoly, RnsPoly, RnsPoly, RnsPoly]
   const kk = qp.moduli.length
   const d0 = zeroPoly(n, kk)
   const d1 = zeroPoly(n, kk)
   const d2 = zeroPoly(n, kk)
-  be.mul(a0, b0, d0, qp)
-  be.mul(a0, b1, d1, qp)
-  be.mulAcc(d1, a1, b0, qp)
-  be.mul(a1, b1, d2, qp)
+  be.mul(a0n, b0n, d0, qp)
+  be.mul(a0n, b1n, d1, qp)
+  be.mulAcc(d1, a1n, b0n, qp)
+  be.mul(a1n, b1n, d2, qp)
   be.inverseMany([d0, d1, d2], qp)
-  const K = md.pBase.moduli.length
-  const tmp = new Uint32Array(K * n)
-  const rns = be.rns ?? referenceRns
-  const outs = [d0, d1, d2].map((d) => {
-    rns.scaleRound(md.scaler, d.data, tmp, n)
-    const r = zeroPoly(n, k)
-    rns.convertCentered(md.pToQ, tmp, r.data, n)
-    return r
-  })
-  return result(ctx, k, outs)
+  return result(ctx, k, scaleToQ(ctx, [d0, d1, d2], k))
 }
 
-/** Size 3 → size 2 with RNS-digit relinearization keys. */
-export function relinearize(ctx: FheContext, a: Ciphertext, rlk: RelinKeys): Ciphertext {
-  a = toCoefficientForm(ctx, a)
+/** Checks relinearization's operands; returns the ciphertext in coefficient form. */
+export function relinearizeOperand(ctx: FheContext, a0: Ciphertext, rlk: RelinKeys): Ciphertext {
+  const a = toCoefficientForm(ctx, a0)
   checkCiphertext(ctx, a)
   checkParamsId(ctx, rlk.paramsId)
   if (a.polys.length !== 3) throw new InvalidOperand({ reason: 'size_unsupported', message: 'relinearize needs a size-3 ciphertext' })
   if (rlk.b.length !== ctx.levels || rlk.a.length !== ctx.levels) {
     throw new InvalidOperand({ reason: 'missing_key', message: 'relinearization keys incomplete' })
   }
+  return a
+}
+
+/** Digit i of c2 (coefficient form): its residue mod q_i, an integer below q_i, read modulo every q_j into `out`. */
+export function relinDigit(ctx: FheContext, c2: RnsPoly, i: number, base: RnsBase, out: RnsPoly): void {
+  const n = ctx.n
+  const rns = ctx.backend.rns ?? referenceRns
+  const src = c2.data.subarray(i * n, (i + 1) * n)
+  for (let j = 0; j < base.moduli.length; j++) rns.reduceMod(src, out.data.subarray(j * n, (j + 1) * n), base.moduli[j] as number)
+}
+
+/** Size 3 → size 2 with RNS-digit relinearization keys. */
+export function relinearize(ctx: FheContext, a0: Ciphertext, rlk: RelinKeys): Ciphertext {
+  const a = relinearizeOperand(ctx, a0, rlk)
   const k = a.level
   const n = ctx.n
   const base = levelBase(ctx, k)
@@ -249,11 +273,8 @@ export function relinearize(ctx: FheContext, a: Ciphertext, rlk: RelinKeys): Cip
     return result(ctx, k, [acc0, acc1])
   }
   const digit = zeroPoly(n, k)
-  const rns = be.rns ?? referenceRns
   for (let i = 0; i < k; i++) {
-    const src = c2.data.subarray(i * n, (i + 1) * n)
-    // Digit i is c2's residue mod q_i (an integer below q_i), read modulo every q_j.
-    for (let j = 0; j < k; j++) rns.reduceMod(src, digit.data.subarray(j * n, (j + 1) * n), base.moduli[j] as number)
+    relinDigit(ctx, c2, i, base, digit)
     be.forwardMany([digit], base)
     be.mulAcc(acc0, digit, limbsOf(rlk.b[i] as RnsPoly, k), base)
     be.mulAcc(acc1, digit, limbsOf(rlk.a[i] as RnsPoly, k), base)

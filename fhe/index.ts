@@ -1,23 +1,43 @@
 /**
- * `basedai/fhe`: BFV over RNS (HPS variant) on the kernels' NTT, and encrypted linear layers.
+ * `basedai/fhe`: BFV over RNS (HPS variant), and encrypted linear layers — one front end, shaped as SEAL's.
  *
- * Shape follows SEAL: light parameters (`params.ts`, vetted `presets`) → a validated, precomputed `FheContext` →
- * role objects: key generation (`createKeyGenerator`), encryption (`encryptPublic`, `encryptSymmetric`), decryption
- * (`decrypt`, `noiseBudget`) and evaluation (`add`, `multiplyPlain`, `multiply`, `relinearize`, `modSwitchToNext`…).
- * Only parameter sets inside the HomomorphicEncryption.org 128-bit classical table are accepted.
- * Polynomial arithmetic runs on the fastest `PolyBackend` the engine has (`defaultPolyBackend`: WebAssembly SIMD built
- * from fhe/wasm/assembly/poly.ts, else scalar WebAssembly, else the TypeScript reference `cpuBackend`).
+ * The front end (frontend.ts): `Bfv.create(preset | params | context, { backend?, accelerator? })` is the context
+ * (validated parameters, precomputed tables, the injected polynomial backend) → `keyGenerator()`, `encoder()`,
+ * `encryptor(key)`, `decryptor(secretKey)`, `evaluator()`, and `linearPlanner()` on top (plan, client encryption,
+ * miner preparation and evaluation, client decryption). The backend is injected: `backend` is the synchronous CPU
+ * `PolyBackend` (default `defaultPolyBackend`: WebAssembly SIMD built from fhe/wasm/assembly/poly.ts, else scalar
+ * wasm, else the TypeScript reference `cpuBackend`); `accelerator` is an optional `AsyncPolyBackend` for the batched
+ * NTTs of multiply, relinearize and linear-layer evaluation — `kernelPolyBackend(service)` over basedai/kernels (a
+ * `KernelService` in this thread, or `kernelWorkerClient(ask)` for a kernel-worker actor). Results are bit-identical
+ * on every backend. Only parameter sets inside the HomomorphicEncryption.org 128-bit classical table are accepted.
+ *
+ * Compatibility: what this package exported before the front end keeps working, as aliases of it.
+ * - The free functions (`createFheContext`, `createKeyGenerator`, `encryptPublic`, `encryptSymmetric`, `decrypt`,
+ *   `noiseBudget`, `add`, `multiply`, `relinearize`, `multiplyRelin`, …) are the front end's synchronous CPU layer:
+ *   `Bfv`'s roles call them.
+ * - linear.ts (`planLinear`, `encryptActivations`, `prepareLinear`, `evaluateLinear`, `decryptLinear`, …) is what
+ *   `LinearPlanner` calls; `evaluateLinear` = `planner.evaluate` without an accelerator.
+ * - async.ts (`multiplyAsync`, `relinearizeAsync`, `multiplyRelinAsync`, `evaluateLinearFullAsync`) = the
+ *   `Evaluator`/`LinearPlanner` methods with an accelerator; `asyncPolyBackend` and `kernelPolyBackend` build one.
+ * - backend.ts (`createBfvBackend`, `FheBackend`): the byte-level face of `Bfv` that a Brain's task config names
+ *   (`{ backend: 'bfv' | 'tfhe' }`), synchronous, on the CPU.
+ * - inference.ts (`clientEncryptLinear`, `minerEvaluateLinear`, `clientDecryptLinear`, `encryptedInt8Linear`,
+ *   `plannerOpCounter`): the model-level halves (int8 quantization around `LinearPlanner`); `minerEvaluateLinear`
+ *   is the synchronous CPU form of `LinearPlanner.evaluateSerialized`.
+ * - `DecodeError` is the deprecated name of `CiphertextDecodeError` (its tag changed to that).
  *
  * @example
  * ```ts
- * import { createFheContext, createKeyGenerator, encodeIntegers, encryptPublic, decrypt, decodeSigned, multiplyPlain, presets } from 'basedai/fhe'
- * const ctx = createFheContext(presets.bfv4096)
- * const kg = createKeyGenerator(ctx)
- * const ct = encryptPublic(ctx, kg.createPublicKey(), encodeIntegers(ctx, [1, -2, 3]))
- * const twice = multiplyPlain(ctx, ct, encodeIntegers(ctx, [2]))
- * decodeSigned(ctx, decrypt(ctx, kg.secretKey, twice), 3) // Int32Array [2, -4, 6]
+ * import { Bfv } from 'basedai/fhe'
+ * const bfv = Bfv.create('bfv4096')
+ * const keys = bfv.keyGenerator()
+ * const coder = bfv.encoder()
+ * const ct = bfv.encryptor(keys.createPublicKey()).encrypt(coder.encode([1, -2, 3]))
+ * const twice = bfv.evaluator().multiplyPlain(ct, coder.encode([2]))
+ * coder.decode(bfv.decryptor(keys.secretKey).decrypt(twice), 3) // Int32Array [2, -4, 6]
  * ```
  */
+export { Bfv, Decryptor, Encryptor, Evaluator, IntegerEncoder, LinearPlanner, preparedFor, type BfvOptions } from './frontend.ts'
 export { createFheContext, makeFheContext, validateParams, type FheContext, type LevelData } from './context.ts'
 export { decrypt, decryptCoefficients, decryptPartial, noiseBudget } from './decrypt.ts'
 export { centre, decodeSigned, encodeIntegers } from './encoder.ts'
@@ -79,6 +99,7 @@ export {
   planLinear,
   prepareLinear,
   resultIndices,
+  toPartials,
   worstCaseBudget,
   type LinearPlan,
   type LinearShape,
@@ -102,6 +123,7 @@ export {
   multiplyRelinAsync,
   relinearizeAsync,
   type AsyncPolyBackend,
+  type PolyKernels,
 } from './async.ts'
 export { toCoefficientForm } from './evaluate.ts'
 export {

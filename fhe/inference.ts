@@ -13,15 +13,8 @@ import type { LinearFn, LinearSite } from '../model/forward.ts'
 import type { LinearOpCounter } from '../model/encrypted-ops.ts'
 import { quantizeRowsInt8, quantizeWeightInt8, rescaleInt8, type ActivationQuant, type Int8Matrix, type QuantizedRows } from '../model/int8.ts'
 import type { FheContext } from './context.ts'
-import {
-  decryptLinear,
-  encryptActivations,
-  evaluateLinear,
-  planLinear,
-  prepareLinear,
-  type LinearPlan,
-  type PreparedLinear,
-} from './linear.ts'
+import { Bfv, preparedFor } from './frontend.ts'
+import { evaluateLinear, type LinearPlan, type PreparedLinear } from './linear.ts'
 import { cryptoRandom, type RandomSource } from './rng.ts'
 import { deserializeCiphertext, deserializePartial, serializeCiphertext, serializePartial } from './serialize.ts'
 import type { SecretKey } from './types.ts'
@@ -71,36 +64,30 @@ export function clientEncryptLinear(
   rng: RandomSource = cryptoRandom, mode: ActivationQuant = 'absmax',
 ): EncryptedLinearRequest {
   const quant = quantizeRowsInt8(x, rows, inDim, mode)
-  const plan = planLinear(ctx, { dIn: inDim, dOut: outDim, tokens: rows })
-  return { plan, quant, inputs: encryptActivations(ctx, secretKey, plan, quant.q, rng).map((c) => serializeCiphertext(ctx, c)) }
+  const planner = Bfv.create(ctx).linearPlanner()
+  const plan = planner.plan({ dIn: inDim, dOut: outDim, tokens: rows })
+  return { plan, quant, inputs: planner.encryptInputs(secretKey, plan, quant.q, rng).map((c) => serializeCiphertext(ctx, c)) }
 }
 
 /**
- * Miner: evaluates one product on ciphertexts with the public int8 weights. Never sees a key or a plaintext. Weights
- * are prepared once per (weights, plan) in `cache`. Throws the FHE errors (DecodeError for corrupt or mismatched
- * ciphertexts, InvalidOperand for wrong shapes).
+ * Miner: evaluates one product on ciphertexts with the public int8 weights, synchronously on the context's CPU
+ * backend (`LinearPlanner.evaluateSerialized` is the same on an injected accelerator, e.g. a GPU kernel worker).
+ * Never sees a key or a plaintext. Weights are prepared once per (weights, plan) in `cache`. Throws the FHE errors
+ * (CiphertextDecodeError for corrupt or mismatched ciphertexts, InvalidOperand for wrong shapes).
  */
 export function minerEvaluateLinear(
   ctx: FheContext, plan: LinearPlan, weights: Int8Matrix, inputs: readonly Uint8Array[], cache: Map<string, PreparedLinear>,
 ): { outputs: Uint8Array[]; prepareMs: number } {
-  const key = `${plan.dIn}/${plan.dOut}/${plan.ni}/${plan.mt}/${plan.no}/${plan.tokens}`
-  let pw = cache.get(key)
-  let prepareMs = 0
-  if (!pw) {
-    const tp = performance.now()
-    pw = prepareLinear(ctx, plan, weights.q)
-    cache.set(key, pw)
-    prepareMs = performance.now() - tp
-  }
-  const outputs = evaluateLinear(ctx, pw, inputs.map((u) => deserializeCiphertext(ctx, u))).map((p) => serializePartial(ctx, p))
-  return { outputs, prepareMs }
+  const cts = inputs.map((u) => deserializeCiphertext(ctx, u))
+  const { prepared, prepareMs } = preparedFor(Bfv.create(ctx).linearPlanner(), plan, weights.q, cache)
+  return { outputs: evaluateLinear(ctx, prepared, cts).map((p) => serializePartial(ctx, p)), prepareMs }
 }
 
 /** Client: decrypts the exact int32 accumulators and rescales exactly as `int8Linear` does (`rescaleInt8`). */
 export function clientDecryptLinear(
   ctx: FheContext, secretKey: SecretKey, req: EncryptedLinearRequest, outputs: readonly Uint8Array[], weights: Int8Matrix, b: Float32Array,
 ): Float32Array {
-  const acc = decryptLinear(ctx, secretKey, req.plan, outputs.map((d) => deserializePartial(ctx, d)))
+  const acc = Bfv.create(ctx).linearPlanner().decrypt(secretKey, req.plan, outputs.map((d) => deserializePartial(ctx, d)))
   return rescaleInt8(acc, req.quant, weights, b)
 }
 
@@ -149,8 +136,9 @@ export function encryptedInt8Linear(opts: EncryptedLinearOptions): LinearFn {
  * `planLinear` chooses (ciphertext × plaintext products, ciphertexts each way; no rotations, no ct×ct multiplies).
  */
 export function plannerOpCounter(ctx: FheContext): LinearOpCounter {
+  const planner = Bfv.create(ctx).linearPlanner()
   return ({ dIn, dOut, tokens }) => {
-    const p = planLinear(ctx, { dIn, dOut, tokens })
+    const p = planner.plan({ dIn, dOut, tokens })
     return {
       ctPtProducts: p.rowBlocks * p.inChunks * p.tokenBlocks,
       rotations: 0,

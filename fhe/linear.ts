@@ -300,12 +300,16 @@ export function resultIndices(plan: LinearPlan, r: number, b: number): Uint32Arr
 
 /**
  * Miner side: encrypted activations → partial result ciphertexts, ordered [token block][row block], already
- * modulus-switched to `plan.outputLevel` primes. Never touches a secret key.
+ * modulus-switched to `plan.outputLevel` primes. Never touches a secret key. Runs on the context's synchronous
+ * backend; `LinearPlanner.evaluate` (frontend.ts) is the same on an injected (e.g. GPU) backend.
  * @throws ParamsMismatch, InvalidOperand (`shape` for a wrong number of inputs, `level_mismatch` below the top level)
  */
 export function evaluateLinear(ctx: FheContext, prepared: PreparedLinear, inputs: readonly Ciphertext[]): PartialCiphertext[] {
-  const plan = prepared.plan
-  const full = evaluateLinearFull(ctx, prepared, inputs)
+  return toPartials(ctx, prepared.plan, evaluateLinearFull(ctx, prepared, inputs))
+}
+
+/** Whole result ciphertexts → what travels back: the plan's useful c0 coefficients and c1 (see `PartialCiphertext`). */
+export function toPartials(ctx: FheContext, plan: LinearPlan, full: readonly Ciphertext[]): PartialCiphertext[] {
   const n = ctx.n
   return full.map((ct, idx) => {
     const b = Math.floor(idx / plan.rowBlocks)
@@ -320,7 +324,6 @@ export function evaluateLinear(ctx: FheContext, prepared: PreparedLinear, inputs
   })
 }
 
-/** `evaluateLinear` before the c0 coefficients are dropped: whole ciphertexts at `plan.outputLevel` (for diagnostics). */
 /** The checks every linear-layer evaluation makes on its plan and inputs (sync and async paths). */
 export function checkLinearInputs(ctx: FheContext, plan: LinearPlan, inputs: readonly Ciphertext[]): void {
   checkPlan(ctx, plan)
@@ -335,32 +338,54 @@ export function checkLinearInputs(ctx: FheContext, plan: LinearPlan, inputs: rea
   }
 }
 
-export function evaluateLinearFull(ctx: FheContext, prepared: PreparedLinear, inputs: readonly Ciphertext[]): Ciphertext[] {
+/**
+ * The steps of one linear-layer evaluation, whatever runs the NTTs: `inputs` checked, their polynomials in NTT form
+ * (`toTransform`: the copies still to transform forward — inputs made by `encryptActivations` arrive in NTT form),
+ * and `accumulate()`, the multiply-accumulates against the prepared weights (NTT-form results at the top level,
+ * [token block][row block]; to transform back, then `finish`).
+ */
+export function linearSteps(ctx: FheContext, prepared: PreparedLinear, inputs: readonly Ciphertext[]): {
+  readonly toTransform: RnsPoly[]
+  accumulate(): Ciphertext[]
+  finish(results: readonly Ciphertext[]): Ciphertext[]
+} {
   const plan = prepared.plan
   checkLinearInputs(ctx, plan, inputs)
   const be = ctx.backend
   const base = ctx.base
   const n = ctx.n
   const L = ctx.levels
-  // Inputs made by `encryptActivations` arrive in NTT form; others are transformed here (on copies).
   const ins = inputs.map((ct) => (ct.ntt === true ? [...ct.polys] : ct.polys.map(clonePoly)))
-  be.forwardMany(inputs.flatMap((ct, i) => (ct.ntt === true ? [] : (ins[i] as RnsPoly[]))), base)
-  const results: Ciphertext[] = []
-  for (let b = 0; b < plan.tokenBlocks; b++) {
-    for (let r = 0; r < plan.rowBlocks; r++) {
-      const acc0 = zeroPoly(n, L)
-      const acc1 = zeroPoly(n, L)
-      for (let a = 0; a < plan.inChunks; a++) {
-        const w = prepared.weights[r * plan.inChunks + a] as PreparedPoly
-        const [x0, x1] = ins[b * plan.inChunks + a] as [RnsPoly, RnsPoly]
-        be.mulAccPrepared(acc0, x0, w, base)
-        be.mulAccPrepared(acc1, x1, w, base)
+  return {
+    toTransform: inputs.flatMap((ct, i) => (ct.ntt === true ? [] : (ins[i] as RnsPoly[]))),
+    accumulate() {
+      const results: Ciphertext[] = []
+      for (let b = 0; b < plan.tokenBlocks; b++) {
+        for (let r = 0; r < plan.rowBlocks; r++) {
+          const acc0 = zeroPoly(n, L)
+          const acc1 = zeroPoly(n, L)
+          for (let a = 0; a < plan.inChunks; a++) {
+            const w = prepared.weights[r * plan.inChunks + a] as PreparedPoly
+            const [x0, x1] = ins[b * plan.inChunks + a] as [RnsPoly, RnsPoly]
+            be.mulAccPrepared(acc0, x0, w, base)
+            be.mulAccPrepared(acc1, x1, w, base)
+          }
+          results.push({ paramsId: ctx.paramsId, level: L, polys: [acc0, acc1] })
+        }
       }
-      results.push({ paramsId: ctx.paramsId, level: L, polys: [acc0, acc1] })
-    }
+      return results
+    },
+    finish: (results) => results.map((ct) => modSwitchTo(ctx, ct, plan.outputLevel)),
   }
-  be.inverseMany(results.flatMap((c) => c.polys as RnsPoly[]), base)
-  return results.map((ct) => modSwitchTo(ctx, ct, plan.outputLevel))
+}
+
+/** `evaluateLinear` before the c0 coefficients are dropped: whole ciphertexts at `plan.outputLevel` (for diagnostics). */
+export function evaluateLinearFull(ctx: FheContext, prepared: PreparedLinear, inputs: readonly Ciphertext[]): Ciphertext[] {
+  const steps = linearSteps(ctx, prepared, inputs)
+  ctx.backend.forwardMany(steps.toTransform, ctx.base)
+  const results = steps.accumulate()
+  ctx.backend.inverseMany(results.flatMap((c) => c.polys as RnsPoly[]), ctx.base)
+  return steps.finish(results)
 }
 
 /** Client side: partial results → Y (tokens × d_out, row-major int32), exactly W·x per token. */

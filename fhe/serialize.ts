@@ -17,14 +17,14 @@
  *  …   32 bytes          SHA-256 of everything before it
  *
  * Decoding checks, in order: length, magic, version, kind, paramsId, header fields, exact total length, the SHA-256,
- * then that every coefficient is below its prime q_i. Any failure is a `DecodeError` with a literal `reason`, never a
+ * then that every coefficient is below its prime q_i. Any failure is a `CiphertextDecodeError` with a literal `reason`, never a
  * wrong object. The hash detects corruption and truncation; it is not a MAC — a party who can rewrite the bytes can
  * recompute it (integrity against a malicious miner would need a signature over the bytes, which protocol/ adds).
  */
 import { createHash } from 'node:crypto'
 import type { FheContext } from './context.ts'
 import { expandSeededC1 } from './encrypt.ts'
-import { DecodeError } from './errors.ts'
+import { CiphertextDecodeError } from './errors.ts'
 import { publicA, relinA } from './keygen.ts'
 import type { RnsPoly } from './poly.ts'
 import type { Ciphertext, PublicKey, RelinKeys, SecretKey } from './types.ts'
@@ -39,8 +39,8 @@ const SEED = 32
 export const KIND = { ciphertext: 1, publicKey: 2, secretKey: 3, relinKeys: 4, partialCiphertext: 5 } as const
 type Kind = (typeof KIND)[keyof typeof KIND]
 
-function err(reason: DecodeError['reason'], message: string): DecodeError {
-  return new DecodeError({ reason, message })
+function err(reason: CiphertextDecodeError['reason'], message: string): CiphertextDecodeError {
+  return new CiphertextDecodeError({ reason, message })
 }
 
 function writeFrame(ctx: FheContext, kind: Kind, level: number, count: number, flags: number, body: Buffer): Uint8Array {
@@ -136,7 +136,7 @@ export function serializeCiphertext(ctx: FheContext, ct: Ciphertext): Uint8Array
   return writeFrame(ctx, KIND.ciphertext, ct.level, ct.polys.length, (seeded ? 1 : 0) | (ct.ntt === true ? 2 : 0), body)
 }
 
-/** bytes → Ciphertext for this context. @throws DecodeError */
+/** bytes → Ciphertext for this context. @throws CiphertextDecodeError */
 export function deserializeCiphertext(ctx: FheContext, bytes: Uint8Array): Ciphertext {
   const f = readFrame(ctx, bytes, KIND.ciphertext)
   if (f.count < 2 || f.count > 3) throw err('bad_header', `ciphertext size ${f.count}`)

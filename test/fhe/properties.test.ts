@@ -32,7 +32,7 @@ describe('properties (fast-check, fixed seed)', () => {
     )
   })
 
-  test('any corruption or truncation of a ciphertext is a DecodeError, never a ciphertext', () => {
+  test('any corruption or truncation of a ciphertext is a CiphertextDecodeError, never a ciphertext', () => {
     const bytes = serializeCiphertext(ctx, encryptSymmetric(ctx, sk, encodeIntegers(ctx, [1, 2, 3]), rng))
     const mutation = fc.oneof(
       fc.record({ kind: fc.constant('flip' as const), pos: fc.nat({ max: bytes.length - 1 }), bit: fc.integer({ min: 0, max: 7 }) }),
@@ -48,7 +48,7 @@ describe('properties (fast-check, fixed seed)', () => {
         try {
           deserializeCiphertext(ctx, bad)
         } catch (e) {
-          assert.equal((e as { _tag: string })._tag, 'DecodeError')
+          assert.equal((e as { _tag: string })._tag, 'CiphertextDecodeError')
           return
         }
         assert.fail(`accepted a mutated ciphertext: ${JSON.stringify(m)}`)
@@ -57,7 +57,7 @@ describe('properties (fast-check, fixed seed)', () => {
     )
   })
 
-  test('any corruption of a linear-layer result is a DecodeError, never a wrong y', () => {
+  test('any corruption of a linear-layer result is a CiphertextDecodeError, never a wrong y', () => {
     const lin = fixture('bfv4096Linear')
     const plan = planLinear(lin.ctx, { dIn: 8, dOut: 4, tokens: 1 })
     const prepared = prepareLinear(lin.ctx, plan, Int8Array.from({ length: 32 }, (_, i) => i - 16))
@@ -68,7 +68,7 @@ describe('properties (fast-check, fixed seed)', () => {
       fc.property(fc.nat({ max: bytes.length - 1 }), fc.integer({ min: 1, max: 255 }), (pos, x) => {
         const bad = bytes.slice()
         bad[pos] = (bad[pos] as number) ^ x
-        assert.throws(() => deserializePartial(lin.ctx, bad), (e: { _tag?: string }) => e._tag === 'DecodeError')
+        assert.throws(() => deserializePartial(lin.ctx, bad), (e: { _tag?: string }) => e._tag === 'CiphertextDecodeError')
       }),
       { seed, numRuns: 100 },
     )

@@ -23,10 +23,10 @@ function reasonOf(f: () => unknown): string {
     f()
   } catch (e) {
     const x = e as { _tag?: string; reason?: string }
-    assert.equal(x._tag, 'DecodeError')
+    assert.equal(x._tag, 'CiphertextDecodeError')
     return x.reason ?? ''
   }
-  assert.fail('expected DecodeError')
+  assert.fail('expected CiphertextDecodeError')
 }
 
 describe('serialization', () => {
