@@ -18,6 +18,7 @@ import { encryptedLinearDigest, HandlerError, receiptSigningBytes, type Message 
 import { createFheContext, minerEvaluateLinear, planLinear, presets, type FheContext, type PreparedLinear } from '../fhe/index.ts'
 import { linearWeights, loadShippedModel, openBrainTask, quantizeWeightInt8, sha256Hex, SHIPPED_WEIGHTS, type GptModel, type Int8Matrix } from '../model/index.ts'
 import { basicBehaviour, BASIC_TAGS, type BasicState } from './basic.ts'
+import { withEscrowGate } from './miner-escrow.ts'
 import { devKeys, generateKeyPair, sign, toHex, type KeyPair } from '../ledger/index.ts'
 
 export const SHIPPED_MODEL_ID = 'factbook-gpt'
@@ -37,7 +38,13 @@ interface MinerState {
   products: number
 }
 
+// Spending accounts (§3.5.1): a paying session's EncryptedLinear is checked on the ledger before any work
+// (actors/miner-escrow.ts); everything else goes to the miner below unchanged.
 export default function minerBehaviour(): Behaviour<MinerState> {
+  return withEscrowGate(minerCore(), (s) => s.computeKey.publicKey)
+}
+
+function minerCore(): Behaviour<MinerState> {
   const basic = basicBehaviour('miner', () => ({}))
   return {
     accepts: [...BASIC_TAGS, 'EncryptedLinear'],

@@ -17,6 +17,7 @@ import type { ActorSystem } from '../supervisor/index.ts'
 import { erase } from '../actors/index.ts'
 import { controlBehaviour } from '../actors/control/index.ts'
 import { brainRole } from '../actors/brain.ts'
+import { ledgerRole } from '../actors/ledger-shard.ts'
 import { InvalidClusterConfig } from './errors.ts'
 import { netBehaviour } from '../actors/net.ts'
 
@@ -106,20 +107,11 @@ export function clusterSpec(opts: ClusterOptions, system: () => ActorSystem | un
       id: 'ledger',
       flags: { strategy: 'rest_for_one', intensity: 3, periodMs: 5000 },
       children: [
-        {
-          kind: 'actor' as const,
-          id: 'writer',
-          role: 'ledger',
-          behaviour: { module: new URL('../actors/ledger-shard.ts', import.meta.url).href },
-          args: {
-            dataDir: opts.dataDir,
-            shards: opts.shards,
-            blockTimeMs: opts.blockTimeMs,
-            dev: { brains: opts.brains, miners: opts.miners, validators: opts.validators },
-          },
-          mailbox: { capacity: 16_384 },
-          shutdown: 30_000,
-        },
+        ledgerRole.create(
+          'writer',
+          { dataDir: opts.dataDir, shards: opts.shards, blockTimeMs: opts.blockTimeMs, dev: { brains: opts.brains, miners: opts.miners, validators: opts.validators } },
+          { mailbox: { capacity: 16_384 }, shutdown: 30_000 },
+        ),
       ],
     },
     {

@@ -23,6 +23,7 @@ import {
 } from './errors.ts'
 import { isGigaBrain, runEpoch, type EpochHook, equalPerformance } from './emission.ts'
 import { clearBrainForecasts, countTx, execCommit, execReveal } from './forecast.ts'
+import { execEscrow, OWNER_EARNINGS } from './escrow.ts'
 import { Overlay, type KV } from './kv.ts'
 import { verify } from './keys.ts'
 import { GOVERNABLE, GOVERNABLE_BOUNDS, burnPrice, type Params } from './params.ts'
@@ -151,7 +152,7 @@ export function newBrain(id: number, owner: Uint8Array, method: Brain['method'],
     id, owner, method, acquiredAt: height, unlockAt: 0, lockedPepe: 0n, burnedPepe: 0n, name: '', modelId: '',
     weightsHash: '', rewardTo: owner, registrationFee: p.defaultRegistrationFee, ownerBps: p.defaultOwnerBps,
     minerBps: p.defaultMinerBps, validators: 0, miners: 0, directStake: 0n, stake: 0n, pending: 0n, performance: 1n,
-    nextUid: 0,
+    nextUid: 0, queryPrice: 0n,
   }
 }
 
@@ -181,6 +182,7 @@ function removeParticipant(st: State, b: Brain, g: Globals, ck: Uint8Array, role
   st.delParticipant(b.id, ckHex)
   st.setWeights(b.id, ckHex, [], [])
   st.setLastWeightsAt(b.id, ckHex, undefined)
+  st.clearQueryEarnings(b.id, ckHex)
   st.setMembers(b.id, role, st.members(b.id, role).filter((k) => !bytesEqual(k, ck)))
 }
 
@@ -260,6 +262,7 @@ function body(st: State, from: Uint8Array, fromHex: string, b: TxBody, ctx: Bloc
       g.brains = g.brains.filter((id) => id !== b.brain)
       st.setBonds(b.brain, [])
       st.setEpochRecord(b.brain, undefined)
+      st.clearQueryEarnings(b.brain, OWNER_EARNINGS)
       clearBrainForecasts(st, b.brain)
       st.delBrain(b.brain)
       st.setGlobals(g)
@@ -301,6 +304,10 @@ function body(st: State, from: Uint8Array, fromHex: string, b: TxBody, ctx: Bloc
           if (!valueOnly || b.value > 10_000n)
             throw new MalformedTx({ field: b.setting, reason: '`value` must be 0..10000 basis points' })
           brain[b.setting] = Number(b.value)
+          break
+        case 'queryPrice':
+          if (!valueOnly) throw new MalformedTx({ field: 'queryPrice', reason: 'only `value` may be set' })
+          brain.queryPrice = b.value
           break
       }
       st.setBrain(brain)
@@ -428,6 +435,13 @@ function body(st: State, from: Uint8Array, fromHex: string, b: TxBody, ctx: Bloc
       return
     case 'revealForecast':
       execReveal(st, from, b, ctx.height, p)
+      return
+    case 'escrowOpen':
+    case 'escrowAuthorize':
+    case 'escrowClose':
+    case 'escrowWithdraw':
+    case 'escrowSettle':
+      execEscrow(st, from, fromHex, b, ctx.height, p)
       return
   }
 }

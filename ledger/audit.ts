@@ -2,11 +2,11 @@
  * Whole-state audits (O(state); for tests, tools and restarts, not the hot path).
  */
 import type { KVRead } from './kv.ts'
-import { decodeAccount, decodeAmount, decodeBrain, decodeGlobals, K } from './records.ts'
+import { decodeAccount, decodeAmount, decodeBrain, decodeEscrow, decodeGlobals, K } from './records.ts'
 
 export interface SupplyReport {
   readonly ok: boolean
-  /** Σ account.based + Σ positions + Σ brain.pending */
+  /** Σ account.based + Σ positions + Σ brain.pending + Σ spending-account balances */
   readonly basedHeld: bigint
   /** basedGenesis + emitted */
   readonly basedIssued: bigint
@@ -20,6 +20,8 @@ export interface SupplyReport {
   readonly totalStake: bigint
   /** Σ brain.stake (must equal totalStake) */
   readonly brainStake: bigint
+  /** Σ spending-account (escrow) balances, part of basedHeld */
+  readonly escrowed: bigint
 }
 
 export function auditSupply(kv: KVRead): SupplyReport {
@@ -44,12 +46,14 @@ export function auditSupply(kv: KVRead): SupplyReport {
     locked += b.lockedPepe
     brainStake += b.stake
   }
-  const basedHeld = based + staked + pending
+  let escrowed = 0n
+  for (const [k, v] of kv.scan('x:')) escrowed += decodeEscrow(k, v).balance
+  const basedHeld = based + staked + pending + escrowed
   const basedIssued = g.basedGenesis + g.emitted
   const pepeHeld = pepe + locked
   const pepeIssued = g.pepeGenesis + g.pepeMinted - g.pepeBurned
   return {
     ok: basedHeld === basedIssued && pepeHeld === pepeIssued && staked === g.totalStake && brainStake === g.totalStake && locked === g.pepeLocked,
-    basedHeld, basedIssued, pepeHeld, pepeIssued, staked, totalStake: g.totalStake, brainStake,
+    basedHeld, basedIssued, pepeHeld, pepeIssued, staked, totalStake: g.totalStake, brainStake, escrowed,
   }
 }

@@ -101,6 +101,10 @@ export class Reader {
   get offset(): number {
     return this.pos
   }
+  /** Bytes not read yet (for records with optional trailing fields). */
+  get remaining(): number {
+    return this.buf.length - this.pos
+  }
   private need(n: number, field: string): void {
     if (this.pos + n > this.buf.length) throw new DecodeError(field, 'truncated')
   }

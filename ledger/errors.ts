@@ -93,6 +93,35 @@ export class PassphraseRequired extends Data.TaggedError('PassphraseRequired')<{
 /** A submitted transaction was neither included nor dropped within the wait (`wallet transfer` without --no-wait). */
 export class TxWaitTimeout extends Data.TaggedError('TxWaitTimeout')<{ readonly hash: string; readonly waitedMs: number; readonly lastStatus: string }> {}
 
+/** A ledger query names a block height the node does not have (above the head). */
+export class UnknownBlock extends Data.TaggedError('UnknownBlock')<{ readonly height: number; readonly head: number }> {}
+
+// Spending accounts (whitepaper §3.5.1, ledger/escrow.ts)
+
+/** The payer has no spending account on this Brain (or the session names none: no tab was authorized for it). */
+export class UnknownEscrow extends Data.TaggedError('UnknownEscrow')<{ readonly payer: string; readonly brain: number; readonly session: string }> {}
+/**
+ * The spending account (or the session's tab) cannot cover the amount: `needed` and `available` in base units of
+ * $BASED, or in compute units when `asset` is `units` (the tab's allowance).
+ */
+export class EscrowInsufficient extends Data.TaggedError('EscrowInsufficient')<{
+  readonly payer: string
+  readonly brain: number
+  readonly asset: 'based' | 'units'
+  readonly needed: string
+  readonly available: string
+}> {}
+/** The spending account is closing (a withdrawal was announced): no top-up, no new session. */
+export class EscrowClosing extends Data.TaggedError('EscrowClosing')<{ readonly brain: number; readonly unlockAt: number }> {}
+/** The withdrawal delay has not passed (unlockAt 0: no withdrawal was announced; run escrowClose first). */
+export class EscrowLocked extends Data.TaggedError('EscrowLocked')<{ readonly brain: number; readonly unlockAt: number; readonly height: number }> {}
+/** A compute receipt was already paid (its hash is recorded): a settlement cannot be replayed. */
+export class ReceiptAlreadySettled extends Data.TaggedError('ReceiptAlreadySettled')<{ readonly receipt: string }> {}
+/** A compute receipt in a settlement does not verify under the miner's compute key, or is empty. */
+export class InvalidReceipt extends Data.TaggedError('InvalidReceipt')<{ readonly index: number; readonly reason: string }> {}
+/** The Brain's query price is above the `maxPrice` the payer signed for when authorizing the session. */
+export class QueryPriceAboveMax extends Data.TaggedError('QueryPriceAboveMax')<{ readonly price: string; readonly maxPrice: string }> {}
+
 /** Errors a transaction can be rejected with. */
 export type TxError =
   | MalformedTx
@@ -123,9 +152,16 @@ export type TxError =
   | CopiedCommitment
   | OutOfRoundWindow
   | RevealMismatch
+  | UnknownEscrow
+  | EscrowInsufficient
+  | EscrowClosing
+  | EscrowLocked
+  | ReceiptAlreadySettled
+  | InvalidReceipt
+  | QueryPriceAboveMax
 
 /** Any error of this module. */
-export type LedgerError = TxError | MempoolFull | InvalidBlock | CorruptState | InvalidAddress | InvalidGenesis | WalletError | PassphraseRequired | TxWaitTimeout
+export type LedgerError = TxError | MempoolFull | UnknownBlock | InvalidBlock | CorruptState | InvalidAddress | InvalidGenesis | WalletError | PassphraseRequired | TxWaitTimeout
 
 const TX_TAGS = new Set<string>([
   'MalformedTx', 'WrongChain', 'BadSignature', 'BadNonce', 'FeeTooLow', 'InvalidAmount', 'InsufficientFunds', 'PermissionDenied',
@@ -133,6 +169,8 @@ const TX_TAGS = new Set<string>([
   'BrainNotTransferable', 'NotDeactivatable', 'StillLocked', 'SlotsFull', 'AlreadyRegistered',
   'RegistrationFeeAboveMax', 'NotGigaBrain', 'AlreadyVoted', 'UnknownProposal', 'DuplicateMint',
   'InvalidForecast', 'CopiedCommitment', 'OutOfRoundWindow', 'RevealMismatch',
+  'UnknownEscrow', 'EscrowInsufficient', 'EscrowClosing', 'EscrowLocked', 'ReceiptAlreadySettled', 'InvalidReceipt',
+  'QueryPriceAboveMax',
 ])
 
 /** True for the errors a transaction is rejected with (anything else thrown during apply is a bug). */

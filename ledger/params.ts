@@ -71,9 +71,18 @@ export interface Params {
   readonly forecastRevealWindow: number
   /** Length of a year in blocks for β(t) (§3.4.2: β = 0 to 2 years, linear to 0.9 at 4, then 1). Governable. */
   readonly forecastBlocksPerYear: number
+  // --- Spending accounts (§3.5.1, ledger/escrow.ts), fixed at genesis ---
+  /** Blocks between announcing a withdrawal (escrowClose) and being able to withdraw (miners settle meanwhile). */
+  readonly escrowWithdrawDelay: number
+  /** Share (bps) of each query settlement paid to the miner that signed the receipts. */
+  readonly queryMinerBps: number
+  /** Share (bps) paid to the Brain's permitted validators, by pool stake (none permitted: to the owner). The owner gets the rest. */
+  readonly queryValidatorBps: number
 }
 
 export const BLOCKS_PER_DAY_AT_10S = 8640
+/** Defaults of the escrow section (see Params). */
+const ESCROW_DEFAULTS = { escrowWithdrawDelay: 100, queryMinerBps: 7000, queryValidatorBps: 1000 } as const
 
 export function defaultParams(over: Partial<Params> = {}): Params {
   const blockTimeMs = over.blockTimeMs ?? 10_000
@@ -111,6 +120,7 @@ export function defaultParams(over: Partial<Params> = {}): Params {
     forecastCommitLead: 60,
     forecastRevealWindow: 60,
     forecastBlocksPerYear: 3_155_760,
+    ...ESCROW_DEFAULTS,
     ...over,
   }
 }
@@ -170,6 +180,11 @@ export function encodeParams(p: Params): Uint8Array {
   w.uint(p.votingPeriod).fixed(p.bridgeAuthority, 32).fixed(p.foundation, 32)
   w.uint(p.forecastPeriod).uint(p.forecastBlocksPerStep).uint(p.forecastHorizon).uint(p.forecastCommitLead)
   w.uint(p.forecastRevealWindow).uint(p.forecastBlocksPerYear)
+  // Escrow section: written only when it differs from the defaults, so parameters stored before it existed keep
+  // their bytes (and their state root); read back when present.
+  const d = ESCROW_DEFAULTS
+  if (p.escrowWithdrawDelay !== d.escrowWithdrawDelay || p.queryMinerBps !== d.queryMinerBps || p.queryValidatorBps !== d.queryValidatorBps)
+    w.uint(p.escrowWithdrawDelay).uint(p.queryMinerBps).uint(p.queryValidatorBps)
   return w.finish()
 }
 
@@ -196,7 +211,11 @@ export function decodeParams(b: Uint8Array): Params {
     forecastBlocksPerStep: r.uint('forecastBlocksPerStep'), forecastHorizon: r.uint('forecastHorizon'),
     forecastCommitLead: r.uint('forecastCommitLead'), forecastRevealWindow: r.uint('forecastRevealWindow'),
     forecastBlocksPerYear: r.uint('forecastBlocksPerYear'),
+    ...(r.remaining > 0
+      ? { escrowWithdrawDelay: r.uint('escrowWithdrawDelay'), queryMinerBps: r.uint('queryMinerBps'), queryValidatorBps: r.uint('queryValidatorBps') }
+      : { escrowWithdrawDelay: ESCROW_DEFAULTS.escrowWithdrawDelay, queryMinerBps: ESCROW_DEFAULTS.queryMinerBps, queryValidatorBps: ESCROW_DEFAULTS.queryValidatorBps }),
   }
   r.end()
+  if (p.queryMinerBps + p.queryValidatorBps > 10_000) throw new RangeError('queryMinerBps + queryValidatorBps above 10000')
   return p
 }

@@ -18,6 +18,7 @@ import { Reader, toHex } from './codec.ts'
 import { FORECAST_QUANTILES_PPM, ForecastKeys, forecastEnabled, readAccuracySums, readCommit, scoreDelay } from './forecast.ts'
 import { toAddress } from './keys.ts'
 import { burnPrice } from './params.ts'
+import { OWNER_EARNINGS } from './escrow.ts'
 import { Overlay } from './kv.ts'
 import type { Ledger } from './ledger.ts'
 import { activeMask } from './math.ts'
@@ -45,6 +46,10 @@ export interface BrainSummaryData {
   readonly stake: string
   readonly pending: string
   readonly performance: string
+  /** $BASED base units per 1,000 compute units for a query (§3.5.1); '0': free. */
+  readonly queryPrice: string
+  /** What the owner (its `rewardTo`) has earned from paid queries on this Brain. */
+  readonly ownerQueryEarned: string
 }
 export interface MetagraphRowData {
   readonly uid: number
@@ -67,6 +72,8 @@ export interface MetagraphRowData {
   readonly emission: string | null
   /** Height of the last `setWeights` (validators) or of the registration. */
   readonly lastUpdate: number
+  /** $BASED base units this uid has earned from paid queries (miner share, or a validator's share) since it registered. */
+  readonly queryEarned: string
 }
 /** The stored epoch record's totals: the Brain's last epoch height, its owner cut and its own pool's part. */
 export interface EpochTotalsData {
@@ -102,6 +109,7 @@ export function metagraphOf(ledger: Ledger, id: number): {
       rank: m ? String(m.rank) : null, trust: m ? String(m.trust) : null, consensus: m ? String(m.consensus) : null,
       incentive: m ? String(m.incentive) : null, dividends: m ? String(m.dividends) : null, emission: e ? String(e.emission) : null,
       lastUpdate: Math.max(p.registeredAt, st.lastWeightsAt(id, hex) ?? 0),
+      queryEarned: String(st.queryEarnings(id, hex)),
     })
   }
   vparts.forEach((v, i) => row(v.k, permit[i] === true))
@@ -121,7 +129,7 @@ export function metagraphOf(ledger: Ledger, id: number): {
       lockedPepe: String(b.lockedPepe), burnedPepe: String(b.burnedPepe), name: b.name, modelId: b.modelId, weightsHash: b.weightsHash,
       rewardTo: toAddress(b.rewardTo), registrationFee: String(b.registrationFee), ownerBps: b.ownerBps, minerBps: b.minerBps,
       validators: b.validators, miners: b.miners, directStake: String(b.directStake), stake: String(b.stake), pending: String(b.pending),
-      performance: String(b.performance),
+      performance: String(b.performance), queryPrice: String(b.queryPrice), ownerQueryEarned: String(st.queryEarnings(id, OWNER_EARNINGS)),
     },
     rows,
   }
@@ -155,7 +163,7 @@ export function blockOf(ledger: Ledger, height: number): {
 export function ledgerStats(ledger: Ledger): {
   height: number; supplyOk: boolean; basedIssued: string; basedHeld: string; pepeIssued: string; pepeHeld: string; staked: string
   totalStake: string; emitted: string; burnCount: number; nextBurnPrice: string; stakeBrainAmount: string; nextProposal: number
-  openProposals: number[]
+  openProposals: number[]; escrowed: string
 } {
   const a = auditSupply(ledger.store)
   const g = ledger.globals()
@@ -165,6 +173,57 @@ export function ledgerStats(ledger: Ledger): {
     pepeIssued: String(a.pepeIssued), pepeHeld: String(a.pepeHeld), staked: String(a.staked), totalStake: String(a.totalStake),
     emitted: String(g.emitted), burnCount: g.burnCount, nextBurnPrice: String(burnPrice(p, g.burnCount)),
     stakeBrainAmount: String(p.stakeBrainAmount), nextProposal: g.nextProposal, openProposals: [...g.openProposals],
+    escrowed: String(a.escrowed),
+  }
+}
+
+/** One spending account of a payer (GetEscrows). */
+export interface EscrowData {
+  readonly brain: number
+  readonly balance: string
+  /** 0 while open; else the height from which the balance can be withdrawn. */
+  readonly unlockAt: number
+  /** Sessions authorized and not used up. */
+  readonly openSessions: number
+  /** The Brain's current price per 1,000 compute units ('0' when the Brain no longer exists). */
+  readonly queryPrice: string
+}
+/** Every spending account of the payer (public key), Brain ids ascending. */
+export function escrowsOf(ledger: Ledger, payer: Uint8Array): { withdrawDelay: number; escrows: EscrowData[] } {
+  const st = new State(new Overlay(ledger.store))
+  const payerHex = toHex(payer)
+  const escrows: EscrowData[] = []
+  for (const [k] of st.kv.scan(`x:${payerHex}:`)) {
+    const brain = Number(k.slice(k.lastIndexOf(':') + 1))
+    const e = st.escrow(payerHex, brain)
+    if (!e) continue
+    escrows.push({ brain, balance: String(e.balance), unlockAt: e.unlockAt, openSessions: e.tabs.length, queryPrice: String(st.brain(brain)?.queryPrice ?? 0n) })
+  }
+  escrows.sort((a, b) => a.brain - b.brain)
+  return { withdrawDelay: ledger.params().escrowWithdrawDelay, escrows }
+}
+
+/** A session's tab and its payer's spending account (GetSessionTab), by the session id's SHA-256 (hex). */
+export interface SessionTabData {
+  readonly payer: string
+  readonly brain: number
+  readonly maxUnits: string
+  readonly settledUnits: string
+  /** Price per 1,000 units recorded when the session was authorized. */
+  readonly price: string
+  /** The payer's spending account on the Brain. */
+  readonly balance: string
+  readonly unlockAt: number
+}
+export function sessionTabOf(ledger: Ledger, sessionHashHex: string): SessionTabData | undefined {
+  const st = new State(new Overlay(ledger.store))
+  const t = st.tab(sessionHashHex)
+  if (!t) return undefined
+  const e = st.escrow(toHex(t.payer), t.brain)
+  if (!e) return undefined
+  return {
+    payer: toAddress(t.payer), brain: t.brain, maxUnits: String(t.maxUnits), settledUnits: String(t.settledUnits), price: String(t.price),
+    balance: String(e.balance), unlockAt: e.unlockAt,
   }
 }
 

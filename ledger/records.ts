@@ -20,6 +20,10 @@
  * | `f:<id>:…`                 | forecast rounds, window counts, accuracy sums (forecast.ts) |
  * | `e:<id>`                   | the Brain's last epoch outputs per uid (rank, trust, …, emission paid) |
  * | `u:<id>:<computehex>`      | height of the validator's last `setWeights` (absent: its registration) |
+ * | `x:<payerhex>:<id>`        | spending account (escrow) of a payer on a Brain (ledger/escrow.ts) |
+ * | `y:<sessionhashhex>`       | a session's tab: payer, Brain, allowance in compute units, price, units settled |
+ * | `z:<receipthashhex>`       | a settled compute receipt (replay protection)           |
+ * | `g:<id>:<computehex>`      | $BASED a uid earned from paid queries (`-`: the owner)  |
  */
 import { Reader, Writer, DecodeError } from './codec.ts'
 import { CorruptState } from './errors.ts'
@@ -60,6 +64,27 @@ export interface Brain {
   /** Performance from the last epoch (consensus); 1 until a consensus module supplies one. */
   performance: bigint
   nextUid: number
+  /** $BASED base units per 1,000 compute units charged for a query (§3.5.1); 0 = queries are free. */
+  queryPrice: bigint
+}
+/** A payer's spending account on one Brain (key `x:<payerhex>:<brain>`). */
+export interface Escrow {
+  balance: bigint
+  /** 0 while open; once a withdrawal is announced, the height from which it can be withdrawn. */
+  unlockAt: number
+  /** Session hashes of the tabs opened on it (deleted with it). */
+  tabs: Uint8Array[]
+}
+/** What a payer authorized for one session (key `y:<sha256(session)>`). */
+export interface Tab {
+  payer: Uint8Array
+  brain: number
+  /** Most compute units the session may be charged for. */
+  maxUnits: bigint
+  /** The Brain's price per 1,000 units when the tab was opened (what the session pays, whatever the price later). */
+  price: bigint
+  /** Units paid so far. */
+  settledUnits: bigint
 }
 export interface Participant {
   owner: Uint8Array
@@ -118,6 +143,10 @@ export const K = {
   bonds: (id: number) => `o:${id}`,
   epoch: (id: number) => `e:${id}`,
   lastUpdate: (id: number, ckHex: string) => `u:${id}:${ckHex}`,
+  escrow: (payerHex: string, id: number) => `x:${payerHex}:${id}`,
+  tab: (sessionHashHex: string) => `y:${sessionHashHex}`,
+  settled: (receiptHashHex: string) => `z:${receiptHashHex}`,
+  queryEarnings: (id: number, ckHex: string) => `g:${id}:${ckHex}`,
 } as const
 /** Pool name of stake placed on a Brain rather than on one of its validators. */
 export const BRAIN_POOL = '-'
@@ -147,6 +176,8 @@ export function encodeBrain(x: Brain): Uint8Array {
   w.big(x.lockedPepe).big(x.burnedPepe).str(x.name).str(x.modelId).str(x.weightsHash).fixed(x.rewardTo, 32)
   w.big(x.registrationFee).uint(x.ownerBps).uint(x.minerBps).uint(x.validators).uint(x.miners)
   w.big(x.directStake).big(x.stake).big(x.pending).big(x.performance).uint(x.nextUid)
+  // Optional trailer, absent when 0: a Brain stored before query prices existed keeps its bytes.
+  if (x.queryPrice > 0n) w.big(x.queryPrice)
   return w.finish()
 }
 export function decodeBrain(key: string, b: Uint8Array): Brain {
@@ -162,8 +193,37 @@ export function decodeBrain(key: string, b: Uint8Array): Brain {
       registrationFee: r.big('registrationFee'), ownerBps: r.uint('ownerBps'), minerBps: r.uint('minerBps'),
       validators: r.uint('validators'), miners: r.uint('miners'), directStake: r.big('directStake'),
       stake: r.big('stake'), pending: r.big('pending'), performance: r.big('performance'), nextUid: r.uint('nextUid'),
+      queryPrice: r.remaining > 0 ? nonZero('queryPrice', r.big('queryPrice')) : 0n,
     }
   })
+}
+function nonZero(field: string, v: bigint): bigint {
+  if (v === 0n) throw new DecodeError(field, 'an explicit 0 is not canonical (absent means 0)')
+  return v
+}
+
+export function encodeEscrow(e: Escrow): Uint8Array {
+  const w = new Writer(16 + e.tabs.length * 32).big(e.balance).uint(e.unlockAt).uint(e.tabs.length)
+  for (const t of e.tabs) w.fixed(t, 32)
+  return w.finish()
+}
+export function decodeEscrow(key: string, b: Uint8Array): Escrow {
+  return decoding(key, b, (r) => {
+    const balance = r.big('balance')
+    const unlockAt = r.uint('unlockAt')
+    const n = r.uint('tabs')
+    const tabs: Uint8Array[] = []
+    for (let i = 0; i < n; i++) tabs.push(r.fixed(32, 'tab'))
+    return { balance, unlockAt, tabs }
+  })
+}
+export function encodeTab(t: Tab): Uint8Array {
+  return new Writer(64).fixed(t.payer, 32).uint(t.brain).big(t.maxUnits).big(t.price).big(t.settledUnits).finish()
+}
+export function decodeTab(key: string, b: Uint8Array): Tab {
+  return decoding(key, b, (r) => ({
+    payer: r.fixed(32, 'payer'), brain: r.uint('brain'), maxUnits: r.big('maxUnits'), price: r.big('price'), settledUnits: r.big('settledUnits'),
+  }))
 }
 
 export function encodeParticipant(p: Participant): Uint8Array {

@@ -8,7 +8,8 @@ import {
   K, decodeAccount, decodeAmount, decodeBrain, decodeGlobals, decodeKeyList, decodeParticipant, decodeProposal,
   encodeAccount, encodeAmount, encodeBrain, encodeGlobals, encodeKeyList, encodeParticipant, encodeProposal,
   encodeWeights, decodeWeights, encodeBonds, decodeBonds, encodeEpochRecord, decodeEpochRecord,
-  type Account, type EpochRecord, type Brain, type Globals, type Participant, type Proposal,
+  encodeEscrow, decodeEscrow, encodeTab, decodeTab,
+  type Account, type EpochRecord, type Brain, type Escrow, type Globals, type Participant, type Proposal, type Tab,
 } from './records.ts'
 import { CorruptState, InsufficientFunds } from './errors.ts'
 import { decodeParams, encodeParams, type Params } from './params.ts'
@@ -169,6 +170,44 @@ export class State {
   setLastWeightsAt(brain: number, ckHex: string, height: number | undefined): void {
     if (height === undefined) this.kv.del(K.lastUpdate(brain, ckHex))
     else this.kv.put(K.lastUpdate(brain, ckHex), encodeAmount(BigInt(height)))
+  }
+  /** The payer's spending account on a Brain, or undefined. */
+  escrow(payerHex: string, brain: number): Escrow | undefined {
+    const key = K.escrow(payerHex, brain)
+    const b = this.kv.get(key)
+    return b ? decodeEscrow(key, b) : undefined
+  }
+  setEscrow(payerHex: string, brain: number, e: Escrow | undefined): void {
+    if (e === undefined) this.kv.del(K.escrow(payerHex, brain))
+    else this.kv.put(K.escrow(payerHex, brain), encodeEscrow(e))
+  }
+  tab(sessionHashHex: string): Tab | undefined {
+    const key = K.tab(sessionHashHex)
+    const b = this.kv.get(key)
+    return b ? decodeTab(key, b) : undefined
+  }
+  setTab(sessionHashHex: string, t: Tab | undefined): void {
+    if (t === undefined) this.kv.del(K.tab(sessionHashHex))
+    else this.kv.put(K.tab(sessionHashHex), encodeTab(t))
+  }
+  receiptSettled(hashHex: string): boolean {
+    return this.kv.get(K.settled(hashHex)) !== undefined
+  }
+  markReceiptSettled(hashHex: string): void {
+    this.kv.put(K.settled(hashHex), new Uint8Array([1]))
+  }
+  /** $BASED a participant (compute key hex, or `-` for the owner) has earned from paid queries on a Brain. */
+  queryEarnings(brain: number, ckHex: string): bigint {
+    const key = K.queryEarnings(brain, ckHex)
+    const b = this.kv.get(key)
+    return b ? decodeAmount(key, b) : 0n
+  }
+  addQueryEarnings(brain: number, ckHex: string, amount: bigint): void {
+    if (amount === 0n) return
+    this.kv.put(K.queryEarnings(brain, ckHex), encodeAmount(this.queryEarnings(brain, ckHex) + amount))
+  }
+  clearQueryEarnings(brain: number, ckHex: string): void {
+    this.kv.del(K.queryEarnings(brain, ckHex))
   }
 }
 

@@ -17,7 +17,7 @@ export const MAX_TEXT = 256
 
 export type Role = 'miner' | 'validator'
 /** Owner settings of §2.4.3, by wire id. */
-export const BRAIN_SETTINGS = ['name', 'modelId', 'weightsHash', 'rewardTo', 'registrationFee', 'ownerBps', 'minerBps'] as const
+export const BRAIN_SETTINGS = ['name', 'modelId', 'weightsHash', 'rewardTo', 'registrationFee', 'ownerBps', 'minerBps', 'queryPrice'] as const
 export type BrainSetting = (typeof BRAIN_SETTINGS)[number]
 
 export type TxBody =
@@ -72,6 +72,30 @@ export type TxBody =
       readonly originHeight: number
       readonly commitment: Uint8Array
     }
+  // Spending accounts (§3.5.1, ledger/escrow.ts)
+  /** Moves `amount` from the sender's balance into its spending account on `brain` (opens it, or tops it up). */
+  | { readonly kind: 'escrowOpen'; readonly brain: number; readonly amount: bigint }
+  /**
+   * Authorizes one session (its id's SHA-256) to be charged from the sender's spending account on `brain`, for at
+   * most `maxUnits` compute units at the Brain's current price, which must be ≤ `maxPrice` (per 1,000 units).
+   */
+  | { readonly kind: 'escrowAuthorize'; readonly brain: number; readonly sessionHash: Uint8Array; readonly maxUnits: bigint; readonly maxPrice: bigint }
+  /** Announces a withdrawal: after `escrowWithdrawDelay` blocks the balance can be withdrawn (settlements go on meanwhile). */
+  | { readonly kind: 'escrowClose'; readonly brain: number }
+  /** Returns what is left of a closed spending account to the sender's balance, once the delay has passed. */
+  | { readonly kind: 'escrowWithdraw'; readonly brain: number }
+  /**
+   * Pays for answered queries of one session from its payer's spending account: the miner's signed compute receipts
+   * (protocol/fhe-messages.ts ComputeReceipt, less the session and key they share). Anyone may submit (the fee is the
+   * submitter's); payments go to the miner that signed, the Brain owner and the Brain's validators.
+   */
+  | {
+      readonly kind: 'escrowSettle'
+      readonly brain: number
+      readonly session: string
+      readonly computeKey: Uint8Array
+      readonly receipts: readonly SettledReceipt[]
+    }
   /** Opens a commitment: τ × Q quantile values (window-major, signed 64-bit) and the salt (16..1024 bytes). */
   | {
       readonly kind: 'revealForecast'
@@ -82,11 +106,22 @@ export type TxBody =
       readonly salt: Uint8Array
     }
 
+/** One compute receipt inside an escrowSettle (its session and compute key are the settlement's). */
+export interface SettledReceipt {
+  readonly units: number
+  /** SHA-256 of the request (32 bytes). */
+  readonly request: Uint8Array
+  /** The miner's ed25519 signature (64 bytes) over protocol/fhe-messages.ts `receiptSigningBytes`. */
+  readonly signature: Uint8Array
+}
+/** Most receipts in one escrowSettle. */
+export const MAX_SETTLE_RECEIPTS = 256
+
 export type TxKind = TxBody['kind']
 export const TX_KINDS: readonly TxKind[] = [
   'transfer', 'transferPepe', 'bridgeMint', 'acquireBrainBurn', 'acquireBrainStake', 'deactivateBrain',
   'transferBrain', 'setBrain', 'register', 'addStake', 'removeStake', 'propose', 'vote', 'setWeights',
-  'commitForecast', 'revealForecast',
+  'commitForecast', 'revealForecast', 'escrowOpen', 'escrowAuthorize', 'escrowClose', 'escrowWithdraw', 'escrowSettle',
 ]
 /** Most entries in one setWeights (validator + miner slots). */
 export const MAX_WEIGHTS = 2048
@@ -178,6 +213,20 @@ function writeBody(w: Writer, b: TxBody): void {
         w.big(zigzag(v))
       }
       return
+    case 'escrowOpen':
+      w.uint(b.brain).big(b.amount)
+      return
+    case 'escrowAuthorize':
+      w.uint(b.brain).fixed(b.sessionHash, 32).big(b.maxUnits).big(b.maxPrice)
+      return
+    case 'escrowClose':
+    case 'escrowWithdraw':
+      w.uint(b.brain)
+      return
+    case 'escrowSettle':
+      w.uint(b.brain).str(b.session).fixed(b.computeKey, 32).uint(b.receipts.length)
+      for (const r of b.receipts) w.uint(r.units).fixed(r.request, 32).fixed(r.signature, 64)
+      return
   }
 }
 
@@ -254,6 +303,23 @@ function readBody(r: Reader): TxBody {
       }
       return { kind, brain, computeKey, originHeight, values, salt }
     }
+    case 'escrowOpen':
+      return { kind, brain: r.uint('brain'), amount: r.big('amount') }
+    case 'escrowAuthorize':
+      return { kind, brain: r.uint('brain'), sessionHash: r.fixed(32, 'sessionHash'), maxUnits: r.big('maxUnits'), maxPrice: r.big('maxPrice') }
+    case 'escrowClose':
+    case 'escrowWithdraw':
+      return { kind, brain: r.uint('brain') }
+    case 'escrowSettle': {
+      const brain = r.uint('brain')
+      const session = r.str('session', 64)
+      const computeKey = r.fixed(32, 'computeKey')
+      const n = r.uint('receipts')
+      if (n > MAX_SETTLE_RECEIPTS) throw new DecodeError('receipts', `more than ${MAX_SETTLE_RECEIPTS}`)
+      const receipts: SettledReceipt[] = []
+      for (let i = 0; i < n; i++) receipts.push({ units: r.uint('units'), request: r.fixed(32, 'request'), signature: r.fixed(64, 'signature') })
+      return { kind, brain, session, computeKey, receipts }
+    }
   }
 }
 
@@ -281,6 +347,12 @@ function checkFields(tx: UnsignedTx): void {
       const wt = b.weights[i] as number
       if (!Number.isInteger(wt) || wt < 0 || wt > 65_535) throw new MalformedTx({ field: 'weights', reason: 'each weight 0..65535' })
     }
+  }
+  if (b.kind === 'escrowSettle') {
+    if (!/^[0-9a-f]{16,64}$/.test(b.session)) throw new MalformedTx({ field: 'session', reason: '16..64 lower-case hex digits' })
+    if (b.receipts.length === 0 || b.receipts.length > MAX_SETTLE_RECEIPTS)
+      throw new MalformedTx({ field: 'receipts', reason: `1..${MAX_SETTLE_RECEIPTS} receipts` })
+    for (const r of b.receipts) if (!Number.isSafeInteger(r.units) || r.units < 0) throw new MalformedTx({ field: 'units', reason: 'a non-negative integer' })
   }
   if (b.kind === 'revealForecast') {
     if (b.salt.length < FORECAST_SALT_MIN || b.salt.length > FORECAST_SALT_MAX)

@@ -5,9 +5,9 @@
  *
  * - SubmitTx → TxAccepted (admitted: it passed every check its execution in the next block runs — chain id,
  *   signature, fee rule, nonce, balance counting the sender's queued transactions, the rules of its kind — and is
- *   queued) or, at once, a HandlerError whose `tag` is the typed reason (InvalidAmount, InsufficientFunds,
- *   UnknownAccount, FeeTooLow, BadNonce, BadSignature, WrongChain, MalformedTx, MempoolFull, …) and whose `message`
- *   is the error's fields as JSON (amounts in smallest units)
+ *   queued) or, at once, a LedgerRejection (protocol/rejections.ts) whose `reason` is the typed reason
+ *   (InvalidAmount, InsufficientFunds, UnknownAccount, FeeTooLow, BadNonce, BadSignature, WrongChain, MalformedTx,
+ *   MempoolFull, …) and whose `detail` holds the error's fields (amounts as decimal strings of smallest units)
  * - GetTxStatus → TxStatus: `pending` (queued), `included` (applied in block `height`), `failed` (included in
  *   block `height`, fee paid and nonce consumed, body not applied: `reason` is the typed error's tag, `detail` its
  *   fields as JSON), `dropped` (left the queue without being included: `reason`), or `unknown` (never admitted, or
@@ -96,6 +96,10 @@ export const BrainSummary = Schema.Struct({
   stake: Units,
   pending: Units,
   performance: Units,
+  /** Price of a query: base units of $BASED per 1,000 compute units ('0': free). */
+  queryPrice: Units,
+  /** What the owner's reward address has earned from paid queries on this Brain. */
+  ownerQueryEarned: Units,
 })
 export const MetagraphRow = Schema.Struct({
   uid: Count,
@@ -122,6 +126,8 @@ export const MetagraphRow = Schema.Struct({
   emission: Schema.NullOr(Units),
   /** Height of the validator's last setWeights, else of the registration. */
   lastUpdate: Count,
+  /** Base units this uid earned from paid queries (spending-account settlements) since it registered. */
+  queryEarned: Units,
 })
 export const Metagraph = Schema.TaggedStruct('Metagraph', {
   height: Count,
@@ -173,6 +179,32 @@ export const LedgerStats = Schema.TaggedStruct('LedgerStats', {
   stakeBrainAmount: Units,
   nextProposal: Count,
   openProposals: Schema.Array(Count),
+  /** Σ spending-account balances (part of basedHeld). */
+  escrowed: Units,
+})
+
+// Spending accounts (ledger/escrow.ts, `based escrow`):
+// - GetEscrows{address} → EscrowList: every spending account of that payer (Brain, balance, unlock height or 0,
+//   open sessions, the Brain's current price) and the chain's withdrawal delay
+// - GetSessionTab{sessionHash} → SessionTab: what a session (SHA-256 of its id, hex) may still be charged — the
+//   payer, Brain, allowance and units settled, the price recorded at authorization, the payer's balance on the
+//   Brain and its unlock height — or LedgerRejection UnknownEscrow. A miner asks this before any work.
+export const GetEscrows = Schema.TaggedStruct('GetEscrows', { address: Str })
+export const EscrowList = Schema.TaggedStruct('EscrowList', {
+  address: Str,
+  withdrawDelay: Count,
+  escrows: Schema.Array(Schema.Struct({ brain: Count, balance: Units, unlockAt: Count, openSessions: Count, queryPrice: Units })),
+})
+export const GetSessionTab = Schema.TaggedStruct('GetSessionTab', { sessionHash: Schema.String.pipe(Schema.pattern(/^[0-9a-f]{64}$/)) })
+export const SessionTab = Schema.TaggedStruct('SessionTab', {
+  sessionHash: Hex,
+  payer: Str,
+  brain: Count,
+  maxUnits: Units,
+  settledUnits: Units,
+  price: Units,
+  balance: Units,
+  unlockAt: Count,
 })
 
 // Forecasting (ledger/forecast.ts), for the validators that forecast their Brain's series (actors/validator.ts):
@@ -200,5 +232,5 @@ export const ForecastSeries = Schema.TaggedStruct('ForecastSeries', {
 
 export const LEDGER_REQUEST_TAGS = [
   'SubmitTx', 'GetAccount', 'GetHead', 'ProduceBlock', 'GetBrains', 'GetParticipant', 'GetTxStatus', 'GetMetagraph', 'GetBlock', 'GetLedgerStats',
-  'GetForecastSeries',
+  'GetForecastSeries', 'GetEscrows', 'GetSessionTab',
 ] as const

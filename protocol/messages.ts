@@ -45,6 +45,10 @@ import {
   GetMetagraph,
   GetForecastSeries,
   ForecastSeries,
+  GetEscrows,
+  EscrowList,
+  GetSessionTab,
+  SessionTab,
   LedgerStats,
   Metagraph,
   GetBrains,
@@ -129,6 +133,8 @@ export const Message = Schema.Union(
   SubmitWeights,
   GetForecastSeries,
   ForecastStep,
+  GetEscrows,
+  GetSessionTab,
 )
 export type Message = typeof Message.Type
 export type MessageTag = Message['_tag']
@@ -182,6 +188,8 @@ export const Reply = Schema.Union(
   WeightsSubmitted,
   ForecastSeries,
   ForecastStepped,
+  EscrowList,
+  SessionTab,
 )
 export type Reply = typeof Reply.Type
 
@@ -219,6 +227,8 @@ export interface ReplyMap {
   SubmitWeights: typeof WeightsSubmitted.Type
   GetForecastSeries: typeof ForecastSeries.Type
   ForecastStep: typeof ForecastStepped.Type
+  GetEscrows: typeof EscrowList.Type
+  GetSessionTab: typeof SessionTab.Type
 }
 export type ReplyFor<M extends Message> = M['_tag'] extends keyof ReplyMap ? ReplyMap[M['_tag']] : typeof Ack.Type
 

@@ -4,6 +4,8 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { ActorSystem } from '../../supervisor/index.ts'
+import { LedgerRejection } from '../../protocol/index.ts'
+import { rejectedWith } from '../support/rejection.ts'
 import { LmdbStore, auditSupply, createWallet, defaultParams, listWallets, signTx, testKeyPair, toHex, tokens, walletTransfer, withMinFee } from '../../ledger/index.ts'
 
 const actor = new URL('../../actors/ledger-shard.ts', import.meta.url).href
@@ -42,15 +44,23 @@ test('ledger actor: dev genesis, SubmitTx checks, blocks on ProduceBlock, supply
 
     // Bad input: each a typed error, nothing queued.
     const replay = ledger.ask({ _tag: 'SubmitTx', tx: t1.bytes })
-    await assert.rejects(replay, (e: unknown) => (e as { _tag: string; tag: string })._tag === 'HandlerError' && (e as { tag: string }).tag === 'BadNonce')
+    await assert.rejects(replay, rejectedWith(LedgerRejection, 'BadNonce'))
     const forged = t2.bytes.slice()
     forged[forged.length - 1] = (forged[forged.length - 1] as number) ^ 1
-    await assert.rejects(ledger.ask({ _tag: 'SubmitTx', tx: forged }), (e: unknown) => (e as { tag: string }).tag === 'BadSignature')
-    await assert.rejects(ledger.ask({ _tag: 'SubmitTx', tx: new Uint8Array([1, 2, 3]) }), (e: unknown) => (e as { tag: string }).tag === 'MalformedTx')
+    await assert.rejects(ledger.ask({ _tag: 'SubmitTx', tx: forged }), rejectedWith(LedgerRejection, 'BadSignature'))
+    await assert.rejects(ledger.ask({ _tag: 'SubmitTx', tx: new Uint8Array([1, 2, 3]) }), rejectedWith(LedgerRejection, 'MalformedTx'))
     const stranger = testKeyPair('stranger')
     const otherChain = signTx(withMinFee({ chainId: 'elsewhere', from: stranger.publicKey, nonce: 0n, body: { kind: 'transfer', to: stranger.publicKey, amount: 1n } }, params.baseFee, params.byteFee), stranger.secretKey)
-    await assert.rejects(ledger.ask({ _tag: 'SubmitTx', tx: otherChain.bytes }), (e: unknown) => (e as { tag: string }).tag === 'WrongChain')
-    await assert.rejects(ledger.ask({ _tag: 'GetAccount', address: 'not-an-address' }), { _tag: 'HandlerError' })
+    await assert.rejects(ledger.ask({ _tag: 'SubmitTx', tx: otherChain.bytes }), rejectedWith(LedgerRejection, 'WrongChain'))
+    await assert.rejects(ledger.ask({ _tag: 'GetAccount', address: 'not-an-address' }), rejectedWith(LedgerRejection, 'InvalidAddress'))
+    // Queries refuse with their typed reasons too (no string tags): unknown Brain, participant, block, session.
+    await assert.rejects(ledger.ask({ _tag: 'GetMetagraph', brain: 999 }), rejectedWith(LedgerRejection, 'UnknownBrain'))
+    await assert.rejects(ledger.ask({ _tag: 'GetParticipant', brain: 1, computeKey: '00'.repeat(32) }), rejectedWith(LedgerRejection, 'UnknownParticipant'))
+    await assert.rejects(ledger.ask({ _tag: 'GetBlock', height: 99 }), rejectedWith(LedgerRejection, 'UnknownBlock'))
+    await assert.rejects(ledger.ask({ _tag: 'GetSessionTab', sessionHash: 'ab'.repeat(32) }), rejectedWith(LedgerRejection, 'UnknownEscrow'))
+    // Status comes from the runtime with the ledger's fields (height, mempool, chain id).
+    const st = await ledger.ask({ _tag: 'GetStatus' })
+    assert.deepEqual([st.role, st.detail.height, st.detail.mempool, st.detail.chainId], ['ledger', 0, 2, 'basedai-dev'])
 
     const block = await ledger.ask({ _tag: 'ProduceBlock' })
     assert.deepEqual([block.height, block.included, block.rejected], [1, 2, 0])

@@ -18,6 +18,8 @@ import { Mempool, ReceiptLog } from '../../ledger/mempool.ts'
 import { mulberry32 } from '../../model/weights.ts'
 import { assertSupply, fixture } from './helpers.ts'
 
+import { LedgerRejection } from '../../protocol/index.ts'
+
 const actorModule = new URL('../../actors/ledger-shard.ts', import.meta.url).href
 const CHAIN = 'basedai-dev'
 const P = defaultParams({ chainId: CHAIN })
@@ -27,15 +29,14 @@ function tx(k: KeyPair, nonce: bigint, body: TxBody, o: { fee?: bigint; chainId?
   return signTx(o.fee !== undefined ? { ...u, fee: o.fee } : u, k.secretKey)
 }
 
-/** The HandlerError tag of a refused ask, or 'accepted'. */
+/** The LedgerRejection reason of a refused ask (it must cross as that class), or 'accepted'. */
 async function outcome(p: Promise<unknown>): Promise<string> {
   try {
     await p
     return 'accepted'
   } catch (e) {
-    const err = e as { _tag?: string; tag?: string }
-    assert.equal(err._tag, 'HandlerError')
-    return String(err.tag)
+    assert.ok(e instanceof LedgerRejection, `expected a LedgerRejection, got ${String((e as { _tag?: string })._tag)}`)
+    return e.reason
   }
 }
 

@@ -83,6 +83,15 @@ describe('canonical codec', T, () => {
       values: fc.array(fc.bigInt({ min: -(1n << 63n), max: (1n << 63n) - 1n }), { minLength: 1, maxLength: 30 }),
       salt: fc.uint8Array({ minLength: 16, maxLength: 64 }),
     }),
+    fc.record({ kind: fc.constant('escrowOpen' as const), brain: id, amount }),
+    fc.record({ kind: fc.constant('escrowAuthorize' as const), brain: id, sessionHash: key32, maxUnits: amount, maxPrice: amount }),
+    fc.record({ kind: fc.constant('escrowClose' as const), brain: id }),
+    fc.record({ kind: fc.constant('escrowWithdraw' as const), brain: id }),
+    fc.record({
+      kind: fc.constant('escrowSettle' as const), brain: id,
+      session: fc.stringMatching(/^[0-9a-f]{16,64}$/), computeKey: key32,
+      receipts: fc.array(fc.record({ units: fc.nat({ max: 1_000_000 }), request: key32, signature: fc.uint8Array({ minLength: 64, maxLength: 64 }) }).map((r) => ({ ...r })), { minLength: 1, maxLength: 5 }),
+    }),
   )
 
   test('every tx kind: decode(encode(tx)) = tx and re-encodes to the same bytes', () => {
