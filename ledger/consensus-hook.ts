@@ -1,6 +1,7 @@
 /**
- * The ledger's bridge to `basedai/consensus`: an {@link EpochHook} that runs Yuma consensus (`epoch()`) on a
- * Brain's metagraph every tempo blocks.
+ * The ledger's bridge to `basedai/consensus`: an {@link EpochHook} that runs the consensus epoch (`runEpoch()`) on a
+ * Brain's metagraph every tempo blocks, with the rule the chain's parameters name (Yuma by default, or the seed's
+ * sigmoid rule) and, when Credits are on, each validator's Credits (accrued and returned for the ledger to store).
  *
  * - uids: the Brain's participants sorted by uid; row i of the weight matrix is what validator i set with
  *   `setWeights` (entries naming absent uids are dropped); miners' rows are zero.
@@ -17,14 +18,17 @@
  *   out of the same incentive part as miners (one split). At β = 0 or with no accuracy the output is as without.
  * - `metrics`: every uid's rank, trust, consensus, incentive (the one paid: blended when the forecaster term applies)
  *   and dividends as ⌊x × 10^9⌉, which emission.ts stores in the Brain's epoch record for `GetMetagraph`.
+ * - Rule and Credits (params `epochRule`, `creditMaxBoostPpm`, `creditHalfCredits`; docs/CONSENSUS.md "On the
+ *   chain"): `input.rule` picks the consensus rule; `input.credits` (present while Credits are on) carries each uid's
+ *   Credits before the epoch and the influence, and the output's `credits` each uid's Credits after it.
  * - A degenerate input that the consensus module rejects (e.g. no permitted stake) falls back to "no change" —
  *   the same input always gives the same fallback, so determinism holds.
  */
-import { epoch } from '../consensus/index.ts'
+import { runEpoch, type EpochDetail } from '../consensus/index.ts'
 import { forecastIncentive } from '../forecast/scoring.ts'
 import type { EpochHook, EpochOutput } from './emission.ts'
 
-export const yumaEpochHook: EpochHook = (input): EpochOutput => {
+export const consensusEpochHook: EpochHook = (input): EpochOutput => {
   const parts = [
     ...input.validators.map((v) => ({ ...v, validator: true })),
     ...input.miners.map((m) => ({ ...m, validator: false })),
@@ -47,9 +51,14 @@ export const yumaEpochHook: EpochHook = (input): EpochOutput => {
     const j = index.get(to)
     if (i !== undefined && j !== undefined) (bonds[i] as number[])[j] = v
   }
-  let out: ReturnType<typeof epoch>
+  const credits = input.credits
+  const previousCredits = credits ? creditsByIndex(credits.previous, index, n) : undefined
+  let out: EpochDetail
   try {
-    out = epoch({ stake, weights, validatorPermit: permit, bonds })
+    out = runEpoch({
+      stake, weights, validatorPermit: permit, bonds, rule: input.rule ?? 'yuma',
+      ...(credits && previousCredits ? { credits: previousCredits, creditInfluence: credits.influence } : {}),
+    })
   } catch {
     return {}
   }
@@ -80,7 +89,21 @@ export const yumaEpochHook: EpochHook = (input): EpochOutput => {
       incentive: blended ? (blended[i] ?? 0n) : toScore(out.incentive[i] ?? 0), dividends: toScore(out.dividends[i] ?? 0),
     })),
     ...(blended ? { validatorIncentives: input.validators.map((v) => blended[index.get(v.uid) as number] ?? 0n) } : {}),
+    ...(credits ? { credits: parts.map((p, i) => [p.uid, out.credits[i] ?? 0n] as const) } : {}),
   }
+}
+
+/** The Yuma hook's old name: the same hook (Yuma is the default rule; `input.rule` may name another). */
+export const yumaEpochHook: EpochHook = consensusEpochHook
+
+/** Credits per row of the epoch from (uid, Credits) pairs; uids not in the metagraph are dropped. */
+function creditsByIndex(pairs: ReadonlyArray<readonly [number, bigint]>, index: ReadonlyMap<number, number>, n: number): bigint[] {
+  const out = new Array<bigint>(n).fill(0n)
+  for (const [uid, c] of pairs) {
+    const i = index.get(uid)
+    if (i !== undefined && c > 0n) out[i] = c
+  }
+  return out
 }
 
 /**

@@ -29,11 +29,13 @@
  * Transaction fees move from sender to proposer, so they appear in neither side.
  */
 import { toHex } from './codec.ts'
-import { BRAIN_POOL, type Brain, type EpochMetrics, type EpochUid, type Globals } from './records.ts'
+import { CREDIT_ONE, splitEmissionUnits, type ConsensusRule, type CreditInfluence } from '../consensus/index.ts'
+import { BRAIN_POOL, type Brain, type EpochMetrics, type EpochUid, type Globals, type Participant } from './records.ts'
 import type { State } from './state.ts'
 import { activeMask, splitProportional } from './math.ts'
 import { GOVERNABLE, withParam, type Params } from './params.ts'
 import { forecastEndBlock, takeAccuracies } from './forecast.ts'
+import { brainCredits, setBrainCredits, type CreditEntry } from './credits.ts'
 
 /** Block reward at height h (h ≥ 1). */
 export function blockReward(p: Params, height: number): bigint {
@@ -66,6 +68,13 @@ export interface EpochInput {
   readonly bonds: ReadonlyArray<readonly [number, number, number]>
   /** Length of a year in blocks for β(t) (the governable `forecastBlocksPerYear`). */
   readonly betaBlocksPerYear?: number
+  /** The consensus rule (the governable `epochRule`; absent: Yuma). */
+  readonly rule?: ConsensusRule
+  /** Present while Credits are on: the influence and each uid's Credits (Q40) before this epoch. */
+  readonly credits?: {
+    readonly influence: CreditInfluence
+    readonly previous: ReadonlyArray<readonly [number, bigint]>
+  }
 }
 /**
  * Result of a consensus epoch; omitted fields keep their stored values. Must be a pure function of the input.
@@ -86,6 +95,8 @@ export interface EpochOutput {
   readonly validatorIncentives?: readonly bigint[]
   /** Per-uid consensus columns (⌊x × 10⁹⌉), stored with the epoch's emission in the Brain's epoch record (`e:<id>`). */
   readonly metrics?: ReadonlyArray<EpochMetrics & { readonly uid: number }>
+  /** Each uid's Credits (Q40) after this epoch, when the input carried Credits; the ledger stores them (`k:<id>`). */
+  readonly credits?: ReadonlyArray<readonly [number, bigint]>
 }
 /** Injected consensus: called once per Brain per tempo, inside block execution. Must be deterministic. */
 export type EpochHook = (input: EpochInput) => EpochOutput
@@ -137,15 +148,22 @@ export function emit(st: State, g: Globals, p: Params, height: number): bigint {
   return reward
 }
 
+/** One Brain's members as the epoch sees them: compute key, its hex, and the participant record. */
+interface Member {
+  readonly key: Uint8Array
+  readonly hex: string
+  readonly p: Participant | undefined
+}
+
 /** Runs the epoch hook for a Brain and distributes its pending emission (see module doc). */
 export function runEpoch(st: State, b: Brain, p: Params, height: number, hook: EpochHook): void {
-  const minerKeys = st.members(b.id, 'miner')
-  const validatorKeys = st.members(b.id, 'validator')
-  const miners = minerKeys.map((k) => ({ key: k, hex: toHex(k), p: st.participant(b.id, toHex(k)) }))
-  const validators = validatorKeys.map((k) => ({ key: k, hex: toHex(k), p: st.participant(b.id, toHex(k)) }))
-  const vStakes = validators.map((v) => v.p?.stake ?? 0n)
-  const active = activeMask(vStakes, p.activeValidatorPercentile)
+  const member = (k: Uint8Array): Member => ({ key: k, hex: toHex(k), p: st.participant(b.id, toHex(k)) })
+  const miners = st.members(b.id, 'miner').map(member)
+  const validators = st.members(b.id, 'validator').map(member)
+  const active = activeMask(validators.map((v) => v.p?.stake ?? 0n), p.activeValidatorPercentile)
   const accuracy = takeAccuracies(st, b.id)
+  const creditsOn = p.creditMaxBoostPpm > 0
+  const stored = creditsOn ? brainCredits(st, b.id) : []
   const out = hook({
     brain: b.id,
     height,
@@ -157,92 +175,25 @@ export function runEpoch(st: State, b: Brain, p: Params, height: number, hook: E
     })),
     bonds: st.bonds(b.id),
     betaBlocksPerYear: p.forecastBlocksPerYear,
+    rule: p.epochRule,
+    ...(creditsOn ? { credits: { influence: creditInfluence(p), previous: currentCredits(stored, [...validators, ...miners]) } } : {}),
   })
   if (out.performance !== undefined && out.performance >= 0n) b.performance = out.performance
   if (out.bonds) st.setBonds(b.id, out.bonds)
+  if (creditsOn && out.credits) storeCredits(st, b.id, out.credits, [...validators, ...miners])
   const consensusMiners = out.minerScores !== undefined && out.minerScores.length === miners.length
-  if (consensusMiners)
-    miners.forEach((m, i) => {
-      if (m.p) {
-        m.p.score = out.minerScores?.[i] ?? m.p.score
-        st.setParticipant(b.id, m.hex, m.p)
-      }
-    })
+  if (consensusMiners) updateScores(st, b.id, miners, out.minerScores ?? [])
   const consensusValidators = out.validatorScores !== undefined && out.validatorScores.length === validators.length
-  if (consensusValidators)
-    validators.forEach((v, i) => {
-      if (v.p) {
-        v.p.score = out.validatorScores?.[i] ?? v.p.score
-        st.setParticipant(b.id, v.hex, v.p)
-      }
-    })
+  if (consensusValidators) updateScores(st, b.id, validators, out.validatorScores ?? [])
 
   const paid = new Map<number, bigint>()
-  const pay = (uid: number, x: bigint): void => {
-    paid.set(uid, (paid.get(uid) ?? 0n) + x)
-  }
   let paidOwner = 0n
   let paidBrainPool = 0n
-  const P = b.pending
-  if (P > 0n) {
-    const locked = b.method === 'stake' && height < b.unlockAt
-    let ownerCut = locked ? 0n : (P * BigInt(b.ownerBps)) / 10_000n
-    const rest = P - ownerCut
-    const mScores = miners.map((m) => m.p?.score ?? 0n)
-    const mSum = mScores.reduce((a, x) => a + x, 0n)
-    // Validators' incentive (the forecaster term, I = R·C + β(t)·Accuracy): shares the incentive part with miners.
-    const vInc = out.validatorIncentives !== undefined && out.validatorIncentives.length === validators.length ? out.validatorIncentives : undefined
-    const vIncSum = vInc ? vInc.reduce((a, x) => a + (x > 0n ? x : 0n), 0n) : 0n
-    // Miners: by score; with consensus scores all zero nobody mined usefully and the part goes to stakers.
-    const incentivised = (miners.length > 0 && !(consensusMiners && mSum === 0n)) || vIncSum > 0n
-    let minerPart = incentivised ? (rest * BigInt(b.minerBps)) / 10_000n : 0n
-    if (minerPart > 0n && vInc && vIncSum > 0n) {
-      const parts = splitProportional(minerPart, [...mScores, ...vInc.map((x) => (x > 0n ? x : 0n))])
-      ;[...miners, ...validators].forEach((x, i) => {
-        if (x.p) {
-          st.credit(toHex(x.p.owner), 'based', parts[i] as bigint)
-          pay(x.p.uid, parts[i] as bigint)
-        } else minerPart -= parts[i] as bigint
-      })
-    } else if (minerPart > 0n) {
-      const parts = splitProportional(minerPart, mScores)
-      miners.forEach((m, i) => {
-        if (m.p) {
-          st.credit(toHex(m.p.owner), 'based', parts[i] as bigint)
-          pay(m.p.uid, parts[i] as bigint)
-        } else minerPart -= parts[i] as bigint
-      })
-    }
-    const stakerPart = rest - minerPart
-    // Stakers: first between the Brain's own pool and the active validators' pools by stake, then among the
-    // validator pools by consensus dividends (when given and not all zero) or by stake; inside a pool by position.
-    const vPools = validators
-      .map((v, i) => ({ target: v.hex, uid: v.p?.uid ?? 0, stake: v.p?.stake ?? 0n, score: v.p?.score ?? 0n, ok: active[i] === true && (v.p?.stake ?? 0n) > 0n }))
-      .filter((x) => x.ok)
-    const vStake = vPools.reduce((a, x) => a + x.stake, 0n)
-    if (b.directStake + vStake === 0n) ownerCut += stakerPart
-    else {
-      const [directPart, validatorPart] = splitProportional(stakerPart, [b.directStake, vStake]) as [bigint, bigint]
-      const pools: Array<{ target: string; amount: bigint }> = []
-      if (directPart > 0n) pools.push({ target: BRAIN_POOL, amount: directPart })
-      paidBrainPool = directPart
-      if (validatorPart > 0n) {
-        const byScore = consensusValidators && vPools.some((x) => x.score > 0n)
-        const parts = splitProportional(validatorPart, vPools.map((x) => (byScore ? x.score : x.stake)))
-        vPools.forEach((x, i) => {
-          pools.push({ target: x.target, amount: parts[i] as bigint })
-          pay(x.uid, parts[i] as bigint)
-        })
-      }
-      for (const pool of pools) {
-        const hexes = st.poolStakers(b.id, pool.target).map(toHex)
-        const amounts = hexes.map((h) => st.position(b.id, pool.target, h))
-        const parts = splitProportional(pool.amount, amounts)
-        hexes.forEach((h, k) => st.credit(h, 'based', parts[k] as bigint))
-      }
-    }
-    st.credit(toHex(b.rewardTo), 'based', ownerCut)
-    paidOwner = ownerCut
+  if (b.pending > 0n) {
+    const r = distribute(st, b, height, miners, validators, active, { consensusMiners, consensusValidators, validatorIncentives: out.validatorIncentives })
+    for (const [uid, x] of r.paid) paid.set(uid, x)
+    paidOwner = r.owner
+    paidBrainPool = r.brainPool
     b.pending = 0n
   }
   const metrics = new Map((out.metrics ?? []).map((m) => [m.uid, m] as const))
@@ -256,6 +207,116 @@ export function runEpoch(st: State, b: Brain, p: Params, height: number, hook: E
   rows.sort((x, y) => x.uid - y.uid)
   st.setEpochRecord(b.id, { height, ownerCut: paidOwner, brainPool: paidBrainPool, rows })
   st.setBrain(b)
+}
+
+function updateScores(st: State, brain: number, members: readonly Member[], scores: readonly bigint[]): void {
+  members.forEach((m, i) => {
+    if (!m.p) return
+    m.p.score = scores[i] ?? m.p.score
+    st.setParticipant(brain, m.hex, m.p)
+  })
+}
+
+/** The Credit influence the parameters set (consensus/credits.ts). */
+function creditInfluence(p: Params): CreditInfluence {
+  return { maxBoostPpm: p.creditMaxBoostPpm, halfCredits: BigInt(p.creditHalfCredits) * CREDIT_ONE }
+}
+
+/** Stored Credits of the Brain's current participants, by uid (an entry of a compute key no longer at that uid is 0). */
+function currentCredits(stored: readonly CreditEntry[], members: readonly Member[]): Array<readonly [number, bigint]> {
+  const byKey = new Map(stored.map((e) => [`${e.uid}:${e.computeKey}`, e.credits] as const))
+  const out: Array<readonly [number, bigint]> = []
+  for (const m of members) if (m.p) out.push([m.p.uid, byKey.get(`${m.p.uid}:${m.hex}`) ?? 0n] as const)
+  return out
+}
+
+function storeCredits(st: State, brain: number, credits: ReadonlyArray<readonly [number, bigint]>, members: readonly Member[]): void {
+  const keyOf = new Map<number, string>()
+  for (const m of members) if (m.p) keyOf.set(m.p.uid, m.hex)
+  const entries: CreditEntry[] = []
+  for (const [uid, c] of credits) {
+    const computeKey = keyOf.get(uid)
+    if (computeKey !== undefined) entries.push({ uid, computeKey, credits: c })
+  }
+  setBrainCredits(st, brain, entries)
+}
+
+/** What the epoch's consensus said about how to pay (see {@link EpochOutput}). */
+interface PayRule {
+  readonly consensusMiners: boolean
+  readonly consensusValidators: boolean
+  readonly validatorIncentives: readonly bigint[] | undefined
+}
+
+/**
+ * Distributes the Brain's pending emission: the owner cut, then the participants' part with consensus's one split
+ * (`splitEmissionUnits`, consensus/emission.ts) over every recipient at once — miners (and, with the forecaster
+ * term, validators) by incentive, the stakers' side by dividends: each active validator's pool by its consensus
+ * dividends (or stake) scaled by the validators' stake, the Brain's own pool by its direct stake scaled by the
+ * validators' total weight, so that one largest-remainder pass pays exactly what the two-stage rule (Brain pool vs
+ * validator pools by stake, then validator pools by dividends) says. Inside a pool, stakers by position. What
+ * nobody can receive (no incentive, no stake) goes to the owner's reward address.
+ */
+function distribute(
+  st: State, b: Brain, height: number, miners: readonly Member[], validators: readonly Member[], active: readonly boolean[], rule: PayRule,
+): { paid: Map<number, bigint>; owner: bigint; brainPool: bigint } {
+  const P = b.pending
+  const locked = b.method === 'stake' && height < b.unlockAt
+  let owner = locked ? 0n : (P * BigInt(b.ownerBps)) / 10_000n
+  const rest = P - owner
+
+  // Incentive side: miners by score (stored scores, equally when all zero, when the epoch gave none); validators by
+  // their share of the incentive I = R·C + β(t)·Accuracy when the forecaster term applies.
+  const mScores = miners.map((m) => (m.p ? m.p.score : 0n))
+  const mSum = mScores.reduce((a, x) => a + x, 0n)
+  const minerWeights = !rule.consensusMiners && mSum === 0n ? miners.map((m) => (m.p ? 1n : 0n)) : mScores
+  const vInc = rule.validatorIncentives !== undefined && rule.validatorIncentives.length === validators.length ? rule.validatorIncentives : undefined
+  const vIncWeights = validators.map((v, i) => (v.p && vInc ? ((vInc[i] ?? 0n) > 0n ? (vInc[i] as bigint) : 0n) : 0n))
+
+  // Stakers' side: the active validators' pools and the Brain's own pool.
+  const inPool = validators.map((v, i) => active[i] === true && (v.p?.stake ?? 0n) > 0n)
+  const byScore = rule.consensusValidators && validators.some((v, i) => inPool[i] === true && (v.p?.score ?? 0n) > 0n)
+  const x = validators.map((v, i) => (inPool[i] ? (byScore ? (v.p?.score ?? 0n) : (v.p?.stake ?? 0n)) : 0n))
+  const X = x.reduce((a, y) => a + y, 0n)
+  const vStake = validators.reduce((a, v, i) => a + (inPool[i] ? (v.p?.stake ?? 0n) : 0n), 0n)
+  const poolWeights = X === 0n ? x : x.map((y) => y * vStake)
+  const directWeight = X === 0n ? b.directStake : b.directStake * X
+
+  const split = splitEmissionUnits({
+    amount: rest,
+    minerSharePpm: b.minerBps * 100,
+    incentive: [...minerWeights, ...vIncWeights, 0n],
+    dividends: [...miners.map(() => 0n), ...poolWeights, directWeight],
+  })
+  owner += split.undistributed
+
+  const paid = new Map<number, bigint>()
+  const pay = (uid: number, amount: bigint): void => {
+    if (amount > 0n) paid.set(uid, (paid.get(uid) ?? 0n) + amount)
+  }
+  const nm = miners.length
+  ;[...miners, ...validators].forEach((m, i) => {
+    const amount = split.miner[i] as bigint
+    if (amount === 0n || !m.p) return
+    st.credit(toHex(m.p.owner), 'based', amount)
+    pay(m.p.uid, amount)
+  })
+  const pools: Array<{ target: string; amount: bigint }> = []
+  validators.forEach((v, i) => {
+    const amount = split.validator[nm + i] as bigint
+    if (amount === 0n || !v.p) return
+    pools.push({ target: v.hex, amount })
+    pay(v.p.uid, amount)
+  })
+  const brainPool = split.validator[nm + validators.length] as bigint
+  if (brainPool > 0n) pools.push({ target: BRAIN_POOL, amount: brainPool })
+  for (const pool of pools) {
+    const hexes = st.poolStakers(b.id, pool.target).map(toHex)
+    const parts = splitProportional(pool.amount, hexes.map((h) => st.position(b.id, pool.target, h)))
+    hexes.forEach((h, k) => st.credit(h, 'based', parts[k] as bigint))
+  }
+  st.credit(toHex(b.rewardTo), 'based', owner)
+  return { paid, owner, brainPool }
 }
 
 /**

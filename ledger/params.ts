@@ -2,7 +2,8 @@
  * Network parameters. They live in the state (key `P`), so they are covered by the state root, and the governable
  * ones ({@link GOVERNABLE}) change only through a passed GigaBrain proposal.
  */
-import { Reader, Writer } from './codec.ts'
+import type { ConsensusRule } from '../consensus/index.ts'
+import { DecodeError, Reader, Writer } from './codec.ts'
 import { UNIT } from './units.ts'
 
 export interface Params {
@@ -71,6 +72,16 @@ export interface Params {
   readonly forecastRevealWindow: number
   /** Length of a year in blocks for β(t) (§3.4.2: β = 0 to 2 years, linear to 0.9 at 4, then 1). Governable. */
   readonly forecastBlocksPerYear: number
+  // --- The epoch's rule (§3.4, docs/CONSENSUS.md "On the chain"), governable ---
+  /** Consensus rule of every Brain's epoch: `'yuma'` (subtensor's, the default) or the seed's `'sigmoid'` rule (§3.4.1). */
+  readonly epochRule: ConsensusRule
+  /**
+   * Credits (§3.4.3): the most a validator's Credits raise its bond accrual, in millionths (250 000 = +25%).
+   * 0 = Credits off (nothing accrued or stored; the default, as subtensor).
+   */
+  readonly creditMaxBoostPpm: number
+  /** Credits (whole Credits) at which half of `creditMaxBoostPpm` is reached. */
+  readonly creditHalfCredits: number
   // --- Spending accounts (§3.5.1, ledger/escrow.ts), fixed at genesis ---
   /** Blocks between announcing a withdrawal (escrowClose) and being able to withdraw (miners settle meanwhile). */
   readonly escrowWithdrawDelay: number
@@ -120,9 +131,21 @@ export function defaultParams(over: Partial<Params> = {}): Params {
     forecastCommitLead: 60,
     forecastRevealWindow: 60,
     forecastBlocksPerYear: 3_155_760,
+    epochRule: 'yuma',
+    creditMaxBoostPpm: 0,
+    creditHalfCredits: 10,
     ...ESCROW_DEFAULTS,
     ...over,
   }
+}
+
+/** Wire codes of the epoch rule (its index here): in the params' encoding and in an `epochRule` proposal's value. */
+export const EPOCH_RULES: readonly ConsensusRule[] = ['yuma', 'sigmoid']
+
+function epochRuleCode(rule: ConsensusRule): number {
+  const code = EPOCH_RULES.indexOf(rule)
+  if (code < 0) throw new RangeError(`epochRule: unknown rule ${String(rule)}`)
+  return code
 }
 
 /** Parameters a proposal may change, by wire id (the index in this list). */
@@ -139,6 +162,9 @@ export const GOVERNABLE = [
   'byteFee',
   'votingPeriod',
   'forecastBlocksPerYear',
+  'epochRule',
+  'creditMaxBoostPpm',
+  'creditHalfCredits',
 ] as const
 export type GovernableParam = (typeof GOVERNABLE)[number]
 
@@ -156,6 +182,9 @@ export const GOVERNABLE_BOUNDS: Readonly<Record<GovernableParam, readonly [bigin
   byteFee: [0n, UNIT],
   votingPeriod: [1n, 10_000_000n],
   forecastBlocksPerYear: [1n, 1_000_000_000n],
+  epochRule: [0n, BigInt(EPOCH_RULES.length - 1)],
+  creditMaxBoostPpm: [0n, 1_000_000n],
+  creditHalfCredits: [1n, 1_000_000_000n],
 }
 
 /** The PEPE price of the next Brain acquired by burn, after `burnCount` earlier burns. */
@@ -165,6 +194,11 @@ export function burnPrice(p: Params, burnCount: number): bigint {
 
 export function withParam(p: Params, name: GovernableParam, value: bigint): Params {
   const bigParams: ReadonlySet<string> = new Set(['defaultRegistrationFee', 'baseFee', 'byteFee'])
+  if (name === 'epochRule') {
+    const rule = EPOCH_RULES[Number(value)]
+    if (rule === undefined) throw new RangeError(`epochRule: no rule with code ${value}`)
+    return { ...p, epochRule: rule }
+  }
   return { ...p, [name]: bigParams.has(name) ? value : Number(value) }
 }
 
@@ -180,12 +214,25 @@ export function encodeParams(p: Params): Uint8Array {
   w.uint(p.votingPeriod).fixed(p.bridgeAuthority, 32).fixed(p.foundation, 32)
   w.uint(p.forecastPeriod).uint(p.forecastBlocksPerStep).uint(p.forecastHorizon).uint(p.forecastCommitLead)
   w.uint(p.forecastRevealWindow).uint(p.forecastBlocksPerYear)
+  w.uint(epochRuleCode(p.epochRule)).uint(p.creditMaxBoostPpm).uint(p.creditHalfCredits)
   // Escrow section: written only when it differs from the defaults, so parameters stored before it existed keep
   // their bytes (and their state root); read back when present.
   const d = ESCROW_DEFAULTS
   if (p.escrowWithdrawDelay !== d.escrowWithdrawDelay || p.queryMinerBps !== d.queryMinerBps || p.queryValidatorBps !== d.queryValidatorBps)
     w.uint(p.escrowWithdrawDelay).uint(p.queryMinerBps).uint(p.queryValidatorBps)
   return w.finish()
+}
+
+/** The epoch-rule section of the encoding (always present; a code out of range is malformed params). */
+function epochRuleSection(r: Reader): Pick<Params, 'epochRule' | 'creditMaxBoostPpm' | 'creditHalfCredits'> {
+  const code = r.uint('epochRule')
+  const epochRule = EPOCH_RULES[code]
+  if (epochRule === undefined) throw new DecodeError('epochRule', `no rule with code ${code}`)
+  const creditMaxBoostPpm = r.uint('creditMaxBoostPpm')
+  const creditHalfCredits = r.uint('creditHalfCredits')
+  if (creditMaxBoostPpm > 1_000_000) throw new DecodeError('creditMaxBoostPpm', 'above 1000000')
+  if (creditHalfCredits < 1) throw new DecodeError('creditHalfCredits', 'below 1')
+  return { epochRule, creditMaxBoostPpm, creditHalfCredits }
 }
 
 export function decodeParams(b: Uint8Array): Params {
@@ -211,6 +258,7 @@ export function decodeParams(b: Uint8Array): Params {
     forecastBlocksPerStep: r.uint('forecastBlocksPerStep'), forecastHorizon: r.uint('forecastHorizon'),
     forecastCommitLead: r.uint('forecastCommitLead'), forecastRevealWindow: r.uint('forecastRevealWindow'),
     forecastBlocksPerYear: r.uint('forecastBlocksPerYear'),
+    ...epochRuleSection(r),
     ...(r.remaining > 0
       ? { escrowWithdrawDelay: r.uint('escrowWithdrawDelay'), queryMinerBps: r.uint('queryMinerBps'), queryValidatorBps: r.uint('queryValidatorBps') }
       : { escrowWithdrawDelay: ESCROW_DEFAULTS.escrowWithdrawDelay, queryMinerBps: ESCROW_DEFAULTS.queryMinerBps, queryValidatorBps: ESCROW_DEFAULTS.queryValidatorBps }),
