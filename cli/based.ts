@@ -34,6 +34,7 @@ import { Libp2pTransport } from '../net/index.ts'
 import { registerModelCommands } from './model.ts'
 import { registerParticipantCommands } from './participant.ts'
 import { walletCommand } from './wallet.ts'
+import { registerNetworkCommands, withConsensus } from './network.ts'
 
 function int(name: string, min: number, max: number) {
   return (v: string): number => {
@@ -99,13 +100,17 @@ cluster
   .option('--main-thread-miners', 'run miners in the main thread instead of worker threads')
   .option('--listen <multiaddr...>', 'libp2p listen addresses (e.g. /ip4/0.0.0.0/tcp/4001 to serve other machines)', [...DEFAULT_CLUSTER.listen])
   .option('--no-net', 'do not start libp2p')
+  .option('--genesis <file>', 'join a network of validators: agree on every block with those this genesis file names (docs/NETWORK.md; Brains default to 0)')
+  .option('--join <multiaddr...>', 'with --genesis: peers to connect to (…/p2p/<peer id>), redialled while not connected', [])
+  .option('--bft-listen <multiaddr...>', 'with --genesis: listen addresses of the consensus node (e.g. /ip4/0.0.0.0/tcp/4002)', ['/ip4/127.0.0.1/tcp/0'])
   .option('--once', 'start, print the tree, then stop (smoke test)')
-  .action(async (o: { brains: number; miners: number; validators: number; shards: number; blockMs: number; challengeMs: number; controlPort: number; dataDir: string; mainThreadMiners?: boolean; once?: boolean; listen: string[]; net: boolean }, cmd: Command) => {
+  .action(async (o: { brains: number; miners: number; validators: number; shards: number; blockMs: number; challengeMs: number; controlPort: number; dataDir: string; mainThreadMiners?: boolean; once?: boolean; listen: string[]; net: boolean; genesis?: string; join: string[]; bftListen: string[] }, cmd: Command) => {
     const explicit = (name: string): boolean => cmd.getOptionValueSource(name) === 'cli'
+    if (o.genesis !== undefined && !explicit('brains')) o.brains = 0 // a network's Brains register by transaction, not by dev bootstrap
     const counts = countsFor(o.brains, { value: o.miners, explicit: explicit('miners') }, { value: o.validators, explicit: explicit('validators') })
     const holder: { system?: ActorSystem } = {}
     // Validate the whole configuration before touching the data dir.
-    const spec = clusterSpec(
+    const plain = clusterSpec(
       {
         ...o,
         ...counts,
@@ -117,6 +122,7 @@ cluster
       },
       () => holder.system,
     )
+    const spec = o.genesis === undefined ? plain : withConsensus(plain, { dataDir: path.resolve(o.dataDir), shards: o.shards }, { genesis: o.genesis, join: o.join, listen: o.bftListen })
     if (o.brains === 0 && (counts.miners !== o.miners || counts.validators !== o.validators)) {
       process.stderr.write('--brains 0: starting no miners and no validators (they serve local Brains)\n')
     }
@@ -334,5 +340,6 @@ program
 registerModelCommands(program)
 program.addCommand(walletCommand())
 registerParticipantCommands(program)
+registerNetworkCommands(program)
 
 program.parseAsync().catch((e: unknown) => failAndExit(e))

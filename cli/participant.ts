@@ -381,30 +381,33 @@ function participantCommands(program: Command): void {
 
 function queryCommands(program: Command): void {
   const chain = program.command('chain').description('the chain: head, blocks, supply')
-  example(common(chain.command('head').description('{height, hash, stateRoot, finalizedHeight, peers}: one node finalizes its own blocks (finalizedHeight = height); peers from the net actor, 0 with --no-net'))
+  example(common(chain.command('head').description('{height, hash, stateRoot, finalizedHeight, peers}: one node finalizes its own blocks (finalizedHeight = height); a network node stores a block once > 2/3 of the stake precommitted it; peers: the consensus node\'s, else the net actor\'s (0 with --no-net)'))
     .option('--json', 'JSON object'), 'based chain head --json')
     .action(async (o: Common) => {
       try {
         const base = baseOf(o)
         const h = await askControl(base, LEDGER_ADDRESS, { _tag: 'GetHead' })
-        let peers = 0
-        let peersFrom = 'none (no net actor: --no-net)'
-        try {
-          const s = await askControl(base, NET_ADDRESS, { _tag: 'GetStatus' })
-          if (typeof s.detail.peers === 'number') {
-            peers = s.detail.peers
-            peersFrom = NET_ADDRESS
+        let peers = h.peers ?? 0
+        let peersFrom = h.peers !== undefined ? `${LEDGER_ADDRESS} (consensus peers)` : 'none (no net actor: --no-net)'
+        if (h.peers === undefined) {
+          try {
+            const s = await askControl(base, NET_ADDRESS, { _tag: 'GetStatus' })
+            if (typeof s.detail.peers === 'number') {
+              peers = s.detail.peers
+              peersFrom = NET_ADDRESS
+            }
+          } catch {
+            // no net actor in this node: 0 peers, said in peersFrom
           }
-        } catch {
-          // no net actor in this node: 0 peers, said in peersFrom
         }
-        const out = { height: h.height, hash: h.hash, stateRoot: h.stateRoot, finalizedHeight: h.height, peers, peersFrom, chainId: h.chainId, mempool: h.mempool }
-        print(o, out, `height ${h.height} (final: single node)\nhash ${h.hash}\nstate root ${h.stateRoot}\npeers ${peers} (${peersFrom})\nchain ${h.chainId}, mempool ${h.mempool}`)
+        // every stored block is final: a single node finalizes its own at once, a network stores a block once agreed (finalizedHeight)
+        const out = { height: h.height, hash: h.hash, stateRoot: h.stateRoot, finalizedHeight: h.finalizedHeight ?? h.height, peers, peersFrom, chainId: h.chainId, mempool: h.mempool }
+        print(o, out, `height ${h.height} (final: ${h.finalizedHeight !== undefined ? 'agreed by > 2/3 of the stake' : 'single node'})\nhash ${h.hash}\nstate root ${h.stateRoot}\npeers ${peers} (${peersFrom})\nchain ${h.chainId}, mempool ${h.mempool}`)
       } catch (e) {
         fail('chain head', o, e)
       }
     })
-  example(common(chain.command('block <n>').description('a block: header and transactions (kind, sender, nonce, fee, status)')).option('--json', 'JSON object'), 'based chain block 12 --json')
+  example(common(chain.command('block <n>').description('a block: header, transactions (kind, sender, nonce, fee, status) and, on a network, its commit certificate (the signed precommits of > 2/3 of the stake)')).option('--json', 'JSON object'), 'based chain block 12 --json')
     .action(async (n: string, o: Common) => {
       try {
         const b = await askControl(baseOf(o), LEDGER_ADDRESS, { _tag: 'GetBlock', height: count('n', n) })
@@ -412,6 +415,7 @@ function queryCommands(program: Command): void {
           `block ${b.height} ${b.hash}`, `parent ${b.parentHash}`, `state root ${b.stateRoot}`, `tx root ${b.txRoot}`,
           `time ${new Date(b.time).toISOString()}, proposer ${b.proposer}, ${b.txs.length} transaction(s)`,
           ...b.txs.map((t) => `  ${t.hash.slice(0, 16)}… ${t.kind.padEnd(16)} from ${t.from} nonce ${t.nonce} fee ${FIXED(t.fee)} $BASED${t.status ? ` ${t.status}${t.reason ? ` (${t.reason})` : ''}` : ''}`),
+          ...(b.certificate ? [`commit certificate: round ${b.certificate.round}, ${b.certificate.precommits.length} precommit(s) holding ${b.certificate.power} of ${b.certificate.totalPower} power`] : []),
         ]
         print(o, b, lines.join('\n'))
       } catch (e) {

@@ -1,0 +1,560 @@
+/**
+ * The consensus node: the ledger writer of a node that agrees on blocks with other validators (Tendermint,
+ * bft/machine.ts) over libp2p gossip, instead of producing every block itself on a timer.
+ *
+ * It is the ledger actor (actors/ledger-shard.ts: mempool, receipts, every query) with its block timer off, plus an
+ * engine that owns a libp2p node with gossipsub and runs the machine for the ledger:
+ * - genesis comes from a chain spec file (bft/chain-spec.ts) naming the validators; the validator set of height h
+ *   is read from the ledger state after h − 1 (`Ledger.validators()`);
+ * - the proposer builds its block from the mempool without committing it (`Ledger.proposeBlock`); every node
+ *   executes a proposal against its head and checks its roots (`Ledger.validateBlock`) before it prevotes for it;
+ *   a decided block is committed with its commit certificate — the signed precommits of > 2/3 of the stake
+ *   (`Ledger.commitBlock`);
+ * - proposals and votes are signed with the validator's ed25519 key (`<dataDir>/validator-key`), and the double-sign
+ *   guard (bft/sign-state.ts, `<dataDir>/bft-sign-state.json`, fsynced) is consulted before every signature;
+ *   received ones are verified before the machine sees them;
+ * - transactions submitted at any node are gossiped to all (topic `basedai/<chain>/tx`); consensus messages travel
+ *   on `basedai/<chain>/bft`; the machine's round timeouts (growing per round) are timers here;
+ * - catch-up: a node that sees messages for heights above its own asks the sender for blocks with certificates by
+ *   height (protocol `/basedai/bft-sync/1.0.0`) and feeds them to the machine, which checks each certificate and
+ *   executes the block before committing it; a node a few heights behind is also answered by the machine itself.
+ *
+ * The engine runs on the actor's thread between messages (gossip callbacks and timers; every ledger call is
+ * synchronous, so it never interleaves with a handler). `ProduceBlock` is not accepted: blocks come from agreement.
+ */
+import fs from 'node:fs'
+import path from 'node:path'
+import { Schema } from 'effect'
+import { continueWith, defineRole, failWith, type ActorContext, type Behaviour, type HandleResult } from '../supervisor/runtime.ts'
+import { UnsupportedMessage, type Message } from '../protocol/index.ts'
+import { ledgerBehaviour, type LedgerActorState } from './ledger-shard.ts'
+import { Libp2pTransport, loadOrCreateIdentity } from '../net/libp2p-transport.ts'
+import { SignState, TendermintMachine, ValidatorSet, type CommitCertificate, type Output, type Timeouts, type Value } from '../bft/index.ts'
+import {
+  decodeCertificate, decodeWire, encodeCertificate, encodeWire, signProposal, signVote, verifyCertificate, verifyProposal, verifyVote,
+  type SignedCertificate, type SignedProposal, type SignedVote, type WireMessage,
+} from '../bft/wire.ts'
+import { loadOrCreateValidatorKey, readChainSpec } from '../bft/chain-spec.ts'
+import { Ledger, type PreparedBlock } from '../ledger/ledger.ts'
+import { LmdbStore } from '../ledger/store.ts'
+import { blockHash, decodeBlock, encodeBlock } from '../ledger/block.ts'
+import { Reader, Writer, toHex } from '../ledger/codec.ts'
+import { decodeTx, type PreparedTx } from '../ledger/tx.ts'
+import { isTxError } from '../ledger/errors.ts'
+import type { KeyPair } from '../ledger/keys.ts'
+import type { TxFate } from '../ledger/mempool.ts'
+
+export const SYNC_PROTOCOL = '/basedai/bft-sync/1.0.0'
+/** Blocks one sync answer carries at most. */
+const SYNC_BATCH = 32
+
+export const BftNodeArgs = Schema.Struct({
+  dataDir: Schema.String,
+  /** The chain spec (genesis) file every node of the network shares. */
+  genesis: Schema.String,
+  /** libp2p listen addresses of the consensus node. */
+  listen: Schema.optionalWith(Schema.Array(Schema.String), { default: () => ['/ip4/127.0.0.1/tcp/0'] }),
+  /** Bootstrap peers (multiaddrs with /p2p/<id>), redialled while not connected. */
+  join: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
+  shards: Schema.optionalWith(Schema.Number, { default: () => 4 }),
+  maxMempool: Schema.optionalWith(Schema.Number, { default: () => 10_000 }),
+  maxBlockTxs: Schema.optionalWith(Schema.Number, { default: () => 5_000 }),
+  /** Round timeouts (ms): propose, prevote, precommit, and the growth per round. */
+  timeouts: Schema.optionalWith(
+    Schema.Struct({ propose: Schema.Number, prevote: Schema.Number, precommit: Schema.Number, delta: Schema.Number }),
+    { default: () => ({ propose: 1000, prevote: 500, precommit: 500, delta: 250 }) },
+  ),
+  /** How often a node re-gossips its current round when it has not moved on (the paper's gossip assumption). */
+  regossipMs: Schema.optionalWith(Schema.Number, { default: () => 400 }),
+  /** Called with the consensus listen addresses (tests, `based network local`): printed on stdout as a line. */
+  announce: Schema.optionalWith(Schema.Boolean, { default: () => true }),
+})
+export type BftNodeArgs = typeof BftNodeArgs.Type
+export const bftNodeRole = defineRole('bft-ledger', import.meta.url, BftNodeArgs)
+
+/** What the node has done, for status and tests. */
+interface Counters {
+  decided: number
+  synced: number
+  badSignatures: number
+  rejected: number
+  evidence: number
+  signRefused: number
+  malformed: number
+}
+
+const voteKey = (type: string, h: number, r: number, from: string, value: string | null): string => `${type}:${h}:${r}:${from}:${value ?? 'nil'}`
+
+export class BftEngine {
+  readonly transport: Libp2pTransport
+  readonly machine: TendermintMachine
+  readonly counters: Counters = { decided: 0, synced: 0, badSignatures: 0, rejected: 0, evidence: 0, signRefused: 0, malformed: 0 }
+  private readonly st: LedgerActorState
+  private readonly chainId: string
+  private readonly key: KeyPair
+  private readonly self: string
+  private readonly signState: SignState
+  private readonly topicTx: string
+  private readonly topicBft: string
+  private readonly join: readonly string[]
+  private readonly maxBlockTxs: number
+  private readonly regossipMs: number
+  private readonly timers = new Set<NodeJS.Timeout>()
+  private stopped = false
+  /** Transactions in the mempool, in arrival order (what a proposal takes). */
+  private pending = new Map<string, PreparedTx>()
+  /** Blocks of the current height already executed (own proposal or validated), by block id. */
+  private prepared = new Map<string, PreparedBlock>()
+  private readonly voteSigs = new Map<string, Uint8Array>()
+  private readonly proposalSigs = new Map<string, SignedProposal>()
+  private setCache: { height: number; set: ValidatorSet } | undefined
+  private lastRegossipKey = ''
+  private syncing = false
+  private lastSyncAt = 0
+
+  private constructor(o: {
+    transport: Libp2pTransport; st: LedgerActorState; chainId: string; key: KeyPair; signState: SignState; join: readonly string[]
+    maxBlockTxs: number; regossipMs: number; timeouts: Timeouts
+  }) {
+    this.transport = o.transport
+    this.st = o.st
+    this.chainId = o.chainId
+    this.key = o.key
+    this.self = toHex(o.key.publicKey)
+    this.signState = o.signState
+    this.join = o.join
+    this.maxBlockTxs = o.maxBlockTxs
+    this.regossipMs = o.regossipMs
+    this.topicTx = `basedai/${o.chainId}/tx`
+    this.topicBft = `basedai/${o.chainId}/bft`
+    const ledger = o.st.ledger
+    const inSet = this.validatorSet().has(this.self)
+    this.machine = new TendermintMachine({
+      self: inSet ? this.self : undefined,
+      height: ledger.head().height + 1,
+      validators: () => this.validatorSet(),
+      getValue: (h) => this.propose(h),
+      valid: (h, v) => this.valid(h, v),
+      timeouts: o.timeouts,
+    })
+  }
+
+  static async start(st: LedgerActorState, a: BftNodeArgs): Promise<BftEngine> {
+    const transport = await Libp2pTransport.create({ listen: a.listen, privateKey: await loadOrCreateIdentity(a.dataDir), gossip: true })
+    const e = new BftEngine({
+      transport, st, chainId: st.ledger.params().chainId, key: loadOrCreateValidatorKey(a.dataDir),
+      signState: SignState.open(path.join(a.dataDir, 'bft-sign-state.json')), join: a.join, maxBlockTxs: a.maxBlockTxs,
+      regossipMs: a.regossipMs, timeouts: a.timeouts,
+    })
+    transport.subscribe(e.topicTx, (data) => e.onGossipTx(data))
+    transport.subscribe(e.topicBft, (data, from) => e.onGossip(data, from))
+    await transport.serve(SYNC_PROTOCOL, (req) => e.serveSync(req))
+    e.every(2000, () => e.redial())
+    e.redial()
+    e.every(a.regossipMs, () => e.regossip())
+    e.startNextHeight()
+    return e
+  }
+
+  get publicKey(): string {
+    return this.self
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true
+    for (const t of this.timers) clearTimeout(t)
+    this.timers.clear()
+    await this.transport.close()
+  }
+
+  /** Peers connected right now. */
+  peers(): number {
+    return this.transport.connectedPeers().length
+  }
+
+  /** A transaction this node admitted (SubmitTx): remember it for proposals and gossip it to every node. */
+  localTx(bytes: Uint8Array): void {
+    try {
+      const t = decodeTx(bytes)
+      this.pending.set(toHex(t.hash), t)
+    } catch {
+      return
+    }
+    this.publish(this.topicTx, bytes)
+  }
+
+  // ── the ledger side of the machine ─────────────────────────────────────────────────────────────────────────
+
+  private validatorSet(): ValidatorSet {
+    const h = this.st.ledger.head().height
+    if (this.setCache?.height !== h) {
+      const vs = this.st.ledger.validators().map((v) => ({ id: toHex(v.publicKey), power: v.power }))
+      this.setCache = { height: h, set: new ValidatorSet(vs) }
+    }
+    return this.setCache.set
+  }
+
+  private propose(height: number): Value {
+    const ledger = this.st.ledger
+    const txs = [...this.pending.values()].slice(0, this.maxBlockTxs)
+    const time = Math.max(Date.now(), ledger.nextBlockTime())
+    const p = ledger.proposeBlock(txs, { time, proposer: this.key.publicKey, verified: txs.map(() => true) })
+    if (p.block.header.height !== height) throw new Error(`proposal for height ${height} built on head ${ledger.head().height}`)
+    const id = toHex(p.hash)
+    this.prepared.set(id, p)
+    return { id, data: encodeBlock(p.block) }
+  }
+
+  private valid(height: number, value: Value): boolean {
+    if (this.prepared.has(value.id)) return true
+    try {
+      const block = decodeBlock(value.data)
+      if (toHex(blockHash(block.header)) !== value.id || block.header.height !== height) return false
+      // a proposer's clock may run a little ahead of ours, not more
+      if (block.header.time > Date.now() + 10_000) return false
+      const verified = block.txs.map((t) => {
+        try {
+          return this.pending.has(toHex(decodeTx(t).hash))
+        } catch {
+          return false
+        }
+      })
+      const p = this.st.ledger.validateBlock(block, { verified })
+      this.prepared.set(value.id, p)
+      return true
+    } catch {
+      return false
+    }
+  }
+
+  // ── carrying out the machine's outputs ─────────────────────────────────────────────────────────────────────
+
+  private run(outputs: readonly Output[]): void {
+    for (const o of outputs) {
+      if (this.stopped) return
+      switch (o.type) {
+        case 'broadcast':
+        case 'send': {
+          const m = o.message
+          if (m.type === 'proposal') {
+            const p = m.proposal
+            if (!this.authorize(p.height, p.round, 'propose', p.value.id)) break
+            const signed = signProposal(this.chainId, p, this.key.secretKey)
+            this.proposalSigs.set(`${p.height}:${p.round}`, signed)
+            this.publish(this.topicBft, encodeWire({ type: 'proposal', signed }))
+          } else if (m.type === 'vote') {
+            const v = m.vote
+            if (!this.authorize(v.height, v.round, v.type, v.value)) break
+            const signed = signVote(this.chainId, v, this.key.secretKey)
+            this.voteSigs.set(voteKey(v.type, v.height, v.round, v.from, v.value), signed.signature)
+            this.publish(this.topicBft, encodeWire({ type: 'vote', signed }))
+          } else {
+            // a catch-up answer: the block and its stored certificate
+            const h = m.certificate.height
+            const bytes = this.st.ledger.store.block(h)
+            const cert = this.st.ledger.certificate(h)
+            if (bytes && cert) this.publish(this.topicBft, encodeWire({ type: 'commit', value: { id: m.value.id, data: bytes }, certificate: decodeCertificate(cert) }))
+          }
+          break
+        }
+        case 'schedule':
+          this.after(o.afterMs, () => this.run(this.machine.step({ type: 'timeout', kind: o.kind, height: o.height, round: o.round })))
+          break
+        case 'decide':
+          this.commit(o.height, o.value, o.certificate)
+          break
+        case 'evidence':
+          this.counters.evidence++
+          break
+        case 'rejected':
+          this.counters.rejected++
+          break
+      }
+    }
+  }
+
+  /** The double-sign guard, before every signature: a refusal means we do not sign (and do not send) it. */
+  private authorize(height: number, round: number, step: 'propose' | 'prevote' | 'precommit', value: string | null): boolean {
+    try {
+      this.signState.authorize({ height, round, step, value })
+      return true
+    } catch (e) {
+      if ((e as { _tag?: string })._tag === 'DoubleSignRefused') {
+        this.counters.signRefused++
+        return false
+      }
+      throw e
+    }
+  }
+
+  private commit(height: number, value: Value, c: CommitCertificate): void {
+    const ledger = this.st.ledger
+    const signatures = c.precommits.map((v) => this.voteSigs.get(voteKey('precommit', v.height, v.round, v.from, v.value)) ?? new Uint8Array(64))
+    const signed: SignedCertificate = { certificate: c, signatures }
+    let p = this.prepared.get(value.id)
+    if (!p) p = ledger.validateBlock(decodeBlock(value.data))
+    if (p.block.header.height !== height) throw new Error(`decided block ${height} does not extend head ${ledger.head().height}`)
+    ledger.commitBlock(p, encodeCertificate(signed))
+    this.counters.decided++
+    this.afterCommit(p)
+    // forget what belonged to heights before this one
+    this.prepared = new Map()
+    for (const k of this.voteSigs.keys()) if (Number(k.split(':')[1]) < height) this.voteSigs.delete(k)
+    for (const k of this.proposalSigs.keys()) if (Number(k.split(':')[0]) <= height) this.proposalSigs.delete(k)
+    this.startNextHeight()
+  }
+
+  /** Receipts for the block's transactions; the mempool rebuilt over the new state without them. */
+  private afterCommit(p: PreparedBlock): void {
+    const { mempool, receipts } = this.st
+    const height = p.block.header.height
+    const fates: Array<[string, TxFate]> = p.receipts.map((r) => [toHex(r.hash), r.error ? { status: 'failed', height, error: r.error } : { status: 'included', height }])
+    const inBlock = new Set(fates.map(([h]) => h))
+    const queued: PreparedTx[] = []
+    while (mempool.size > 0) queued.push(...mempool.take())
+    for (const d of mempool.afterBlock()) fates.push([toHex(d.tx.hash), { status: 'dropped', error: d.error }])
+    this.pending = new Map()
+    for (const t of queued) {
+      const h = toHex(t.hash)
+      if (inBlock.has(h)) continue
+      try {
+        mempool.admit(t.bytes)
+        this.pending.set(h, t)
+      } catch (e) {
+        if (isTxError(e)) fates.push([h, { status: 'dropped', error: e }])
+      }
+    }
+    receipts.record(fates)
+  }
+
+  /** Starts the next height once its block may carry a time (parent time + blockTimeMs). */
+  private startNextHeight(): void {
+    const wait = Math.max(0, this.st.ledger.nextBlockTime() - Date.now())
+    this.after(wait, () => this.run(this.machine.step({ type: 'start' })))
+  }
+
+  // ── the network ────────────────────────────────────────────────────────────────────────────────────────────
+
+  private onGossipTx(data: Uint8Array): void {
+    if (this.stopped) return
+    try {
+      const t = this.st.mempool.admit(data)
+      this.pending.set(toHex(t.hash), t)
+    } catch {
+      // already queued, already included, or invalid: the sender's node answered its client
+    }
+  }
+
+  private onGossip(data: Uint8Array, from: string): void {
+    if (this.stopped) return
+    let m: WireMessage
+    try {
+      m = decodeWire(data)
+    } catch {
+      this.counters.malformed++
+      return
+    }
+    const h = this.machine.height
+    switch (m.type) {
+      case 'proposal': {
+        if (!verifyProposal(this.chainId, m.signed)) return void this.counters.badSignatures++
+        const p = m.signed.proposal
+        this.proposalSigs.set(`${p.height}:${p.round}`, m.signed)
+        if (p.height > h + 1) this.maybeSync(from)
+        this.run(this.machine.step({ type: 'proposal', proposal: p }))
+        break
+      }
+      case 'vote': {
+        if (!verifyVote(this.chainId, m.signed)) return void this.counters.badSignatures++
+        const v = m.signed.vote
+        this.voteSigs.set(voteKey(v.type, v.height, v.round, v.from, v.value), m.signed.signature)
+        if (v.height > h + 1) this.maybeSync(from)
+        this.run(this.machine.step({ type: 'vote', vote: v }))
+        break
+      }
+      case 'commit':
+        this.feedCommit(m.value, m.certificate)
+        break
+    }
+  }
+
+  /** A block with its certificate from a peer: signatures checked here, the rest by the machine. */
+  private feedCommit(value: Value, s: SignedCertificate): boolean {
+    const c = s.certificate
+    if (c.height < this.machine.height) return false
+    try {
+      verifyCertificate(this.chainId, s, this.validatorSet())
+    } catch {
+      this.counters.badSignatures++
+      return false
+    }
+    c.precommits.forEach((v, i) => this.voteSigs.set(voteKey('precommit', v.height, v.round, v.from, v.value), s.signatures[i] as Uint8Array))
+    this.run(this.machine.step({ type: 'commit', value, certificate: c }))
+    return true
+  }
+
+  private serveSync(req: Uint8Array): Uint8Array {
+    const r = new Reader(req)
+    const from = r.uint('from')
+    const ledger = this.st.ledger
+    const w = new Writer(1024)
+    const items: Array<[Uint8Array, Uint8Array]> = []
+    let size = 0
+    for (let h = Math.max(1, from); h <= ledger.head().height && items.length < SYNC_BATCH; h++) {
+      const b = ledger.store.block(h)
+      const c = ledger.certificate(h)
+      if (!b || !c) break
+      size += b.length + c.length
+      if (size > 6 * 1024 * 1024 && items.length > 0) break
+      items.push([b, c])
+    }
+    w.uint(items.length)
+    for (const [b, c] of items) w.bytes(b).bytes(c)
+    return w.finish()
+  }
+
+  /** Asks `peer` (which sent a message for a height above ours) for the blocks we miss, at most once a second. */
+  private maybeSync(peer: string): void {
+    if (this.syncing || Date.now() - this.lastSyncAt < 1000 || peer === '') return
+    this.syncing = true
+    this.lastSyncAt = Date.now()
+    const from = this.machine.height
+    this.transport.call(peer, SYNC_PROTOCOL, new Writer(16).uint(from).finish(), 10_000).then((answer) => {
+      if (this.stopped) return
+      const r = new Reader(answer)
+      const n = r.uint('count')
+      for (let i = 0; i < n; i++) {
+        const data = r.bytes('block', 64 * 1024 * 1024)
+        const cert = decodeCertificate(r.bytes('certificate', 1 << 20))
+        const id = toHex(blockHash(decodeBlock(data).header))
+        if (id !== cert.certificate.value) break
+        if (this.feedCommit({ id, data }, cert)) this.counters.synced++
+      }
+    }).catch(() => undefined).finally(() => {
+      this.syncing = false
+    })
+  }
+
+  private regossip(): void {
+    const m = this.machine
+    const key = `${m.height}:${m.round}:${m.stepName}`
+    if (m.waiting || key !== this.lastRegossipKey) {
+      this.lastRegossipKey = key
+      return
+    }
+    for (const msg of m.gossipMessages()) {
+      if (msg.type === 'proposal') {
+        const s = this.proposalSigs.get(`${msg.proposal.height}:${msg.proposal.round}`)
+        if (s && s.proposal.value.id === msg.proposal.value.id) this.publish(this.topicBft, encodeWire({ type: 'proposal', signed: s }))
+      } else if (msg.type === 'vote') {
+        const v = msg.vote
+        const sig = this.voteSigs.get(voteKey(v.type, v.height, v.round, v.from, v.value))
+        if (sig) this.publish(this.topicBft, encodeWire({ type: 'vote', signed: { vote: v, signature: sig } satisfies SignedVote }))
+      }
+    }
+  }
+
+  private redial(): void {
+    const connected = new Set(this.transport.connectedPeers())
+    for (const addr of this.join) {
+      const id = addr.slice(addr.lastIndexOf('/p2p/') + 5)
+      if (!connected.has(id)) this.transport.dial(addr, 3000).catch(() => undefined)
+    }
+  }
+
+  private publish(topic: string, data: Uint8Array): void {
+    this.transport.publish(topic, data).catch(() => undefined)
+  }
+
+  private after(ms: number, f: () => void): void {
+    const t = setTimeout(() => {
+      this.timers.delete(t)
+      if (!this.stopped) f()
+    }, ms)
+    this.timers.add(t)
+  }
+
+  private every(ms: number, f: () => void): void {
+    const t = setInterval(() => {
+      if (!this.stopped) f()
+    }, ms)
+    this.timers.add(t)
+  }
+}
+
+interface BftNodeState {
+  readonly base: LedgerActorState
+  readonly engine: BftEngine
+}
+
+/** The genesis of the chain spec written into an empty data dir (checked against a non-empty one). */
+function openGenesis(dataDir: string, genesisFile: string, shards: number): void {
+  const chain = readChainSpec(genesisFile)
+  const store = LmdbStore.open({ path: path.join(dataDir, 'ledger'), shards })
+  try {
+    Ledger.open({ store, genesis: chain.genesis, validators: chain.validators })
+  } finally {
+    void store.close()
+  }
+}
+
+export function bftNodeBehaviour(): Behaviour<BftNodeState> {
+  const base = ledgerBehaviour()
+  return {
+    accepts: base.accepts.filter((t) => t !== 'ProduceBlock'),
+    async init(ctx) {
+      const a = bftNodeRole.args(ctx.args)
+      fs.mkdirSync(a.dataDir, { recursive: true })
+      openGenesis(a.dataDir, a.genesis, a.shards)
+      const baseCtx: ActorContext = Object.create(ctx, {
+        args: { value: { dataDir: a.dataDir, shards: a.shards, autoBlocks: false, maxMempool: a.maxMempool, maxBlockTxs: a.maxBlockTxs } },
+      }) as ActorContext
+      const st = await base.init(baseCtx)
+      const engine = await BftEngine.start(st, a)
+      if (a.announce) process.stdout.write(`bft: validator ${engine.publicKey} at ${engine.transport.addresses().join(' ')}\n`)
+      return { base: st, engine }
+    },
+    async handle(state, msg: Message, ctx): Promise<HandleResult<BftNodeState>> {
+      if (msg._tag === 'ProduceBlock') return failWith(state, new UnsupportedMessage({ actor: ctx.address, messageTag: msg._tag }))
+      const out = await base.handle(state.base, msg, ctx)
+      if (out._tag === 'Fail') return failWith(state, out.error)
+      if (out._tag === 'Stop') return { ...out, state }
+      const reply = out.reply
+      if (reply?._tag === 'HeadInfo') return continueWith(state, { ...reply, finalizedHeight: reply.height, peers: state.engine.peers() })
+      if (reply?._tag === 'BlockInfo') return continueWith(state, { ...reply, certificate: certificateInfo(state, reply.height) })
+      if (reply?._tag === 'TxAccepted' && msg._tag === 'SubmitTx') state.engine.localTx(msg.tx)
+      return continueWith(state, reply)
+    },
+    status(state) {
+      const m = state.engine.machine
+      const c = state.engine.counters
+      return {
+        height: state.base.ledger.head().height, round: m.round, step: m.stepName, validator: state.engine.publicKey, peers: state.engine.peers(),
+        mempool: state.base.mempool.size, decided: c.decided, synced: c.synced, badSignatures: c.badSignatures, rejected: c.rejected,
+        evidence: c.evidence, signRefused: c.signRefused, addresses: state.engine.transport.addresses().join(' '),
+      }
+    },
+    async terminate(state, reason, ctx) {
+      await state.engine.stop()
+      await base.terminate?.(state.base, reason, ctx)
+    },
+  }
+}
+
+function certificateInfo(state: BftNodeState, height: number): {
+  round: number; power: string; totalPower: string; precommits: Array<{ validator: string; power: string; signature: string }>
+} | null {
+  const bytes = state.base.ledger.certificate(height)
+  if (!bytes) return null
+  const s = decodeCertificate(bytes)
+  // the set that agreed on block h is the state after h − 1; it changes only at genesis today (docs/BFT.md)
+  const set = new ValidatorSet(state.base.ledger.validators().map((v) => ({ id: toHex(v.publicKey), power: v.power })))
+  let power = 0n
+  const precommits = s.certificate.precommits.map((v, i) => {
+    power += set.power(v.from)
+    return { validator: v.from, power: set.power(v.from).toString(), signature: toHex(s.signatures[i] as Uint8Array) }
+  })
+  return { round: s.certificate.round, power: power.toString(), totalPower: set.total.toString(), precommits }
+}
+
+export default bftNodeBehaviour
