@@ -55,6 +55,8 @@ export const GenesisOverrides = Schema.Struct({
   forecastRevealWindow: Schema.optional(Count),
   forecastBlocksPerYear: Schema.optional(PositiveInt),
   escrowWithdrawDelay: Schema.optional(Count),
+  epochRule: Schema.optional(Schema.Literal('yuma', 'sigmoid')), // the epoch's rule and Credits (docs/CONSENSUS.md "On the chain")
+  creditMaxBoostPpm: Schema.optional(Schema.Int.pipe(Schema.between(0, 1_000_000))), creditHalfCredits: Schema.optional(PositiveInt),
 })
 
 /** Start arguments of the ledger writer (defaults here and nowhere else). */
