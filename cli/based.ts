@@ -45,6 +45,12 @@ function int(name: string, min: number, max: number) {
 }
 
 function describeEvent(e: SupervisorEvent): string {
+/** `--epoch-rule`: the consensus rules the ledger implements (ledger/params.ts EPOCH_RULES). */
+function epochRuleOption(v: string): 'yuma' | 'sigmoid' {
+  if (v === 'yuma' || v === 'sigmoid') return v
+  throw new InvalidArgumentError('--epoch-rule must be yuma or sigmoid')
+}
+
   switch (e.type) {
     case 'child_started':
       return `started   ${e.child}`
@@ -104,7 +110,9 @@ cluster
   .option('--join <multiaddr...>', 'with --genesis: peers to connect to (…/p2p/<peer id>), redialled while not connected', [])
   .option('--bft-listen <multiaddr...>', 'with --genesis: listen addresses of the consensus node (e.g. /ip4/0.0.0.0/tcp/4002)', ['/ip4/127.0.0.1/tcp/0'])
   .option('--once', 'start, print the tree, then stop (smoke test)')
-  .action(async (o: { brains: number; miners: number; validators: number; shards: number; blockMs: number; challengeMs: number; controlPort: number; dataDir: string; mainThreadMiners?: boolean; once?: boolean; listen: string[]; net: boolean; genesis?: string; join: string[]; bftListen: string[] }, cmd: Command) => {
+  .option('--epoch-rule <rule>', 'consensus rule of a new ledger: yuma (subtensor\'s) or sigmoid (the seed\'s §3.4.1); governable afterwards', epochRuleOption, 'yuma')
+  .option('--credits', 'Credits on in a new ledger (§3.4.3: up to +25% bond accrual, half at 10 Credits); governable afterwards')
+  .action(async (o: { epochRule: 'yuma' | 'sigmoid'; credits?: boolean; brains: number; miners: number; validators: number; shards: number; blockMs: number; challengeMs: number; controlPort: number; dataDir: string; mainThreadMiners?: boolean; once?: boolean; listen: string[]; net: boolean; genesis?: string; join: string[]; bftListen: string[] }, cmd: Command) => {
     const explicit = (name: string): boolean => cmd.getOptionValueSource(name) === 'cli'
     if (o.genesis !== undefined && !explicit('brains')) o.brains = 0 // a network's Brains register by transaction, not by dev bootstrap
     const counts = countsFor(o.brains, { value: o.miners, explicit: explicit('miners') }, { value: o.validators, explicit: explicit('validators') })
@@ -118,6 +126,7 @@ cluster
         minerThreads: !o.mainThreadMiners,
         blockTimeMs: o.blockMs,
         listen: o.net ? o.listen : [],
+        epochParams: { epochRule: o.epochRule, ...(o.credits === true ? { creditMaxBoostPpm: 250_000 } : {}) },
         onListening: (addrs) => console.log(`libp2p: ${addrs.join('  ')}`),
       },
       () => holder.system,

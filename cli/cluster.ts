@@ -23,6 +23,7 @@ import { netBehaviour } from '../actors/net.ts'
 
 export interface ClusterOptions {
   readonly brains: number
+import type { EpochRuleParams } from '../ledger/params.ts'
   readonly miners: number
   readonly validators: number
   /** LMDB shard sub-databases of the ledger. */
@@ -42,6 +43,8 @@ export interface ClusterOptions {
 export const DEFAULT_CLUSTER: ClusterOptions = {
   brains: 2,
   miners: 2,
+  /** The epoch's rule and Credits of a new ledger (genesis parameters; docs/CONSENSUS.md "On the chain"). */
+  readonly epochParams?: EpochRuleParams
   validators: 1,
   shards: 4,
   blockTimeMs: 10_000,
@@ -109,7 +112,7 @@ export function clusterSpec(opts: ClusterOptions, system: () => ActorSystem | un
       children: [
         ledgerRole.create(
           'writer',
-          { dataDir: opts.dataDir, shards: opts.shards, blockTimeMs: opts.blockTimeMs, dev: { brains: opts.brains, miners: opts.miners, validators: opts.validators } },
+          { dataDir: opts.dataDir, shards: opts.shards, blockTimeMs: opts.blockTimeMs, dev: { brains: opts.brains, miners: opts.miners, validators: opts.validators }, ...(opts.epochParams ? { params: opts.epochParams } : {}) },
           { mailbox: { capacity: 16_384 }, shutdown: 30_000 },
         ),
       ],

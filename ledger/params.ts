@@ -139,6 +139,9 @@ export function defaultParams(over: Partial<Params> = {}): Params {
   }
 }
 
+/** The epoch-rule parameters a new chain may set at genesis (`based cluster up --epoch-rule … --credits`). */
+export type EpochRuleParams = Partial<Pick<Params, 'epochRule' | 'creditMaxBoostPpm' | 'creditHalfCredits'>>
+
 /** Wire codes of the epoch rule (its index here): in the params' encoding and in an `epochRule` proposal's value. */
 export const EPOCH_RULES: readonly ConsensusRule[] = ['yuma', 'sigmoid']
 
