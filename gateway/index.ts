@@ -1,7 +1,8 @@
 /**
  * gateway — the client-facing side of the network: today, encrypted inference sessions (the user's key, the
  * model's non-linear steps and sampling stay here; every dense product runs encrypted on a miner), each product's
- * signed compute receipt checked (`ReceiptRejected` otherwise), and payment on those receipts (`settleReceipts`).
+ * signed compute receipt checked (`ReceiptRejected` otherwise), and payment on those receipts from a spending account
+ * (`authorizeSession`, `settleReceipts`).
  *
  * @example
  * ```ts
@@ -12,5 +13,5 @@
  * ```
  */
 export { EncryptedSession, type AskMiner, type EncryptedSessionInit, type ProductStats } from './encrypted.ts'
-export { settleComputeUnits, settleReceipts, DEV_PRICE_PER_UNIT, type LedgerAsk, type Settlement } from './settle.ts'
+export { authorizeSession, minerBrain, settleReceipts, type LedgerAsk, type Settlement } from './settle.ts'
 export { ReceiptRejected, ReplyMismatch } from './errors.ts'

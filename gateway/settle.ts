@@ -1,93 +1,109 @@
 /**
- * Paying for encrypted work (whitepaper §3.5.1, compute units): a session counts the compute units its miner
- * performed — ciphertext × plaintext products, the same count the FHE planner reports — and the client pays the
- * miner's owner `units × pricePerUnit` $BASED with one signed transfer on the ledger when the session ends.
+ * Paying for encrypted work from a spending account (whitepaper §3.5.1; ledger/escrow.ts, docs/LEDGER.md
+ * "Spending accounts"). A session counts compute units — ciphertext × plaintext products — in the receipts its
+ * miner signs (gateway/encrypted.ts checks each one); the ledger pays those receipts from the payer's spending
+ * account on the Brain, at the Brain's price per 1,000 units as it was when the session was authorized, split
+ * between the miner, the Brain's validators and its owner.
  *
- * The miner's owner is looked up on the ledger from the compute key the miner reports (its registration), so a
- * client pays the account that registered the miner, not whatever address a miner might claim. The price is the
- * client's offer (default DEV_PRICE_PER_UNIT); a market for it, and escrow before the work, are not built.
+ * - `minerBrain`: the Brain a miner's compute key is registered on (the session's receipts are paid there).
+ * - `authorizeSession`: signs `escrowAuthorize` for a session id (its SHA-256 goes on the ledger) with an allowance
+ *   in units and the most the payer accepts per 1,000 units. A miner checks it before any work (actors/miner-escrow.ts).
+ * - `settleReceipts`: signs `escrowSettle` transactions carrying the miner's receipts (≤ 256 per transaction). The
+ *   counts paid are the miner's signed ones — the ledger verifies every signature again, records every receipt so
+ *   none is paid twice, and refuses units beyond the allowance or an amount beyond the balance. Anyone may submit
+ *   (the fee is the submitter's): the client after its session, or the miner's owner to collect.
  *
- * `settleReceipts` pays on the miner's own signed counts (the receipts an EncryptedSession collected and checked):
- * it verifies every signature again, requires one compute key for all, and pays the sum of their units to the owner
- * registered for that key. `settleComputeUnits` pays a given count to a given compute key (the CLI's call).
+ * Errors: `ReceiptRejected` (gateway/errors.ts) for receipts that cannot be settled as given; the ledger's own
+ * refusals arrive as `LedgerRejection` (e.g. UnknownEscrow, EscrowInsufficient, ReceiptAlreadySettled).
  */
-import { fromAddress, fromHex, signTx, toAddress, verify, withMinFee, type KeyPair } from '../ledger/index.ts'
-import { HandlerError, receiptSigningBytes, type ComputeReceipt, type Message, type ReplyFor } from '../protocol/index.ts'
+import { fromHex, signTx, toAddress, verify, withMinFee, type KeyPair, type TxBody } from '../ledger/index.ts'
+import { sessionHash, settlementAmount } from '../ledger/escrow.ts'
+import { MAX_SETTLE_RECEIPTS } from '../ledger/tx.ts'
+import { LedgerRejection, receiptSigningBytes, type ComputeReceipt, type Message, type ReplyFor } from '../protocol/index.ts'
 import { ReceiptRejected } from './errors.ts'
-
-/** 0.001 $BASED per compute unit (smallest units: 10^9 per $BASED). */
-export const DEV_PRICE_PER_UNIT = 1_000_000n
 
 /** How to reach the ledger actor: an ActorRef's `ask`, or the control endpoint's (`askControl`). */
 export type LedgerAsk = <Q extends Message>(msg: Q) => Promise<ReplyFor<Q>>
 
 export interface Settlement {
+  /** Compute units paid (the sum of the receipts' signed counts). */
   readonly units: number
+  /** $BASED base units the account pays for them (at the session's recorded price). */
   readonly amount: bigint
-  readonly to: string
   readonly brain: number
-  readonly tx: string
+  readonly session: string
+  /** The miner's compute key (hex). */
+  readonly computeKey: string
+  /** Hashes of the escrowSettle transactions submitted (one per ≤ 256 receipts). */
+  readonly txs: readonly string[]
 }
 
-/** Finds the miner's registration by compute key (on any Brain) and pays its owner for `units`. */
-export async function settleComputeUnits(
-  l: LedgerAsk,
-  payer: KeyPair,
-  minerComputeKey: string,
-  units: number,
-  pricePerUnit: bigint = DEV_PRICE_PER_UNIT,
-): Promise<Settlement> {
-  if (!Number.isSafeInteger(units) || units <= 0) throw new HandlerError({ actor: 'gateway', tag: 'NothingToPay', message: `units must be a positive integer, got ${units}` })
-  if (pricePerUnit <= 0n) throw new HandlerError({ actor: 'gateway', tag: 'InvalidPrice', message: 'price per unit must be positive' })
-  let found: { brain: number; owner: string } | undefined
+/** The Brain on which `computeKey` (hex) is registered as a miner; LedgerRejection UnknownParticipant when none. */
+export async function minerBrain(l: LedgerAsk, computeKey: string): Promise<number> {
   for (const brain of (await l({ _tag: 'GetBrains' })).ids) {
     try {
-      const p = await l({ _tag: 'GetParticipant', brain, computeKey: minerComputeKey })
-      if (p.role === 'miner') {
-        found = { brain, owner: p.owner }
-        break
-      }
-    } catch {
-      // not registered on this Brain
+      if ((await l({ _tag: 'GetParticipant', brain, computeKey })).role === 'miner') return brain
+    } catch (e) {
+      if (!(e instanceof LedgerRejection && e.reason === 'UnknownParticipant')) throw e
     }
   }
-  if (!found) throw new HandlerError({ actor: 'gateway', tag: 'UnknownMiner', message: `compute key ${minerComputeKey.slice(0, 16)}… is not registered as a miner` })
+  throw new LedgerRejection({ actor: 'gateway', reason: 'UnknownParticipant', message: `compute key ${computeKey.slice(0, 16)}… is not registered as a miner`, detail: { key: computeKey } })
+}
+
+/** Signs `bodies` from `key` with consecutive nonces (queued transactions counted) and the minimum fee; submits them. */
+async function submitAll(l: LedgerAsk, key: KeyPair, bodies: readonly TxBody[]): Promise<string[]> {
   const head = await l({ _tag: 'GetHead' })
-  const account = await l({ _tag: 'GetAccount', address: toAddress(payer.publicKey) })
-  const amount = BigInt(units) * pricePerUnit
-  const to = found.owner
-  const tx = signTx(
-    withMinFee(
-      { chainId: head.chainId, from: payer.publicKey, nonce: BigInt(account.nextNonce), body: { kind: 'transfer', to: fromAddress(to), amount } },
-      BigInt(head.baseFee),
-      BigInt(head.byteFee),
-    ),
-    payer.secretKey,
-  )
-  const accepted = await l({ _tag: 'SubmitTx', tx: tx.bytes })
-  return { units, amount, to, brain: found.brain, tx: accepted.hash }
+  let nonce = BigInt((await l({ _tag: 'GetAccount', address: toAddress(key.publicKey) })).nextNonce)
+  const out: string[] = []
+  for (const body of bodies) {
+    const tx = signTx(withMinFee({ chainId: head.chainId, from: key.publicKey, nonce: nonce++, body }, BigInt(head.baseFee), BigInt(head.byteFee)), key.secretKey)
+    out.push((await l({ _tag: 'SubmitTx', tx: tx.bytes })).hash)
+  }
+  return out
 }
 
 /**
- * Pays for a session's work on the miner's signed receipts: each signature verified, one compute key for all, the
- * sum of their units at `pricePerUnit` to the owner registered for that key. `ReceiptRejected` on a bad receipt.
+ * Authorizes `session` to be charged from the payer's spending account on `brain`, for at most `maxUnits` compute
+ * units at a price ≤ `maxPrice` per 1,000 (default: the Brain's current price). Returns the transaction's hash
+ * (admitted; included in the next block).
  */
-export async function settleReceipts(
+export async function authorizeSession(
   l: LedgerAsk,
   payer: KeyPair,
-  receipts: readonly ComputeReceipt[],
-  pricePerUnit: bigint = DEV_PRICE_PER_UNIT,
-): Promise<Settlement> {
+  opts: { readonly brain: number; readonly session: string; readonly maxUnits: bigint; readonly maxPrice?: bigint },
+): Promise<string> {
+  const maxPrice = opts.maxPrice ?? BigInt((await l({ _tag: 'GetMetagraph', brain: opts.brain })).brain.queryPrice)
+  const [hash] = await submitAll(l, payer, [{ kind: 'escrowAuthorize', brain: opts.brain, sessionHash: fromHex(sessionHash(opts.session)), maxUnits: opts.maxUnits, maxPrice }])
+  return hash as string
+}
+
+/**
+ * Pays a session's receipts from its payer's spending account (see the module doc). Every signature is checked here
+ * first, all receipts must name one session and one compute key (`ReceiptRejected` otherwise), and the Brain is
+ * the one the tab names. `submitter` signs and pays the fees.
+ */
+export async function settleReceipts(l: LedgerAsk, submitter: KeyPair, receipts: readonly ComputeReceipt[]): Promise<Settlement> {
   const first = receipts[0]
   if (!first) throw new ReceiptRejected({ reason: 'empty', detail: 'no receipts to settle' })
   let units = 0
   for (const r of receipts) {
     if (r.computeKey !== first.computeKey) throw new ReceiptRejected({ reason: 'key', detail: 'receipts signed by more than one compute key' })
+    if (r.session !== first.session || r.session === '') throw new ReceiptRejected({ reason: 'session', detail: 'receipts of more than one session (or of none)' })
     const { signature, ...unsigned } = r
     if (!verify(fromHex(r.computeKey), receiptSigningBytes(unsigned), fromHex(signature))) {
       throw new ReceiptRejected({ reason: 'signature', detail: 'a receipt\'s signature does not verify' })
     }
     units += r.units
   }
-  return settleComputeUnits(l, payer, first.computeKey, units, pricePerUnit)
+  const tab = await l({ _tag: 'GetSessionTab', sessionHash: sessionHash(first.session) })
+  const bodies: TxBody[] = []
+  for (let i = 0; i < receipts.length; i += MAX_SETTLE_RECEIPTS) {
+    bodies.push({
+      kind: 'escrowSettle', brain: tab.brain, session: first.session, computeKey: fromHex(first.computeKey),
+      receipts: receipts.slice(i, i + MAX_SETTLE_RECEIPTS).map((r) => ({ units: r.units, request: fromHex(r.request), signature: fromHex(r.signature) })),
+    })
+  }
+  const txs = await submitAll(l, submitter, bodies)
+  const amount = settlementAmount(BigInt(tab.settledUnits), BigInt(units), BigInt(tab.price))
+  return { units, amount, brain: tab.brain, session: first.session, computeKey: first.computeKey, txs }
 }

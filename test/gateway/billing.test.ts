@@ -13,7 +13,9 @@
  * - T = 8: attn 64·192·8/4096 = 24, proj 64·64·8/4096 = 8, fc 64·256·8/4096 = 32, fcProj 256·64·8/4096 = 32:
  *   96 per layer, 192 for the 2 layers.
  * - T = 2: attn 6, proj 2, fc 8, fcProj 8: 24 per layer, 48 for the 2 layers.
- * - Both passes: 192 + 48 = 240 units; at DEV_PRICE_PER_UNIT = 1_000_000 (0.001 $BASED) that is 240_000_000.
+ * - Both passes: 192 + 48 = 240 units; at a Brain price of 1 $BASED per 1,000 units (1_000_000 base units per unit)
+ *   that is 240_000_000, paid from the payer's spending account: 70 % to the miner's owner, the rest to the Brain's
+ *   owner (this dev network has no validator, so their 10 % goes to the owner too).
  */
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
@@ -21,8 +23,8 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { ActorSystem } from '../../supervisor/index.ts'
-import { EncryptedSession, settleReceipts, type AskMiner } from '../../gateway/index.ts'
-import { auditSupply, devKeys, LmdbStore, toAddress, toHex } from '../../ledger/index.ts'
+import { EncryptedSession, authorizeSession, minerBrain, settleReceipts, type AskMiner, type LedgerAsk } from '../../gateway/index.ts'
+import { auditSupply, devKeys, LmdbStore, signTx, toAddress, toHex, tokens, withMinFee, type TxBody, type KeyPair } from '../../ledger/index.ts'
 import { forwardAsync, loadShippedModel } from '../../model/index.ts'
 import type { ComputeReceipt } from '../../protocol/index.ts'
 
@@ -95,20 +97,35 @@ test('compute units of the shipped model equal the hand count; the miner signs t
   assert.equal(new Set(session.receipts.map((r) => r.request)).size, 16, 'one receipt per request')
 
   const ledger = sys.ref('/root/ledger')
+  const l: LedgerAsk = (m) => ledger.ask(m)
+  const send = async (key: KeyPair, body: TxBody): Promise<void> => {
+    const head = await ledger.ask({ _tag: 'GetHead' })
+    const nonce = BigInt((await ledger.ask({ _tag: 'GetAccount', address: toAddress(key.publicKey) })).nextNonce)
+    await ledger.ask({ _tag: 'SubmitTx', tx: signTx(withMinFee({ chainId: head.chainId, from: key.publicKey, nonce, body }, BigInt(head.baseFee), BigInt(head.byteFee)), key.secretKey).bytes })
+  }
   const balance = async (address: string): Promise<bigint> => BigInt((await ledger.ask({ _tag: 'GetAccount', address })).based)
+  // The Brain owner prices queries at 1 $BASED per 1,000 units and pays for this session from a spending account.
+  const brain = await minerBrain(l, toHex(devKeys.minerCompute(1).publicKey))
+  const payer = devKeys.owner()
+  await send(payer, { kind: 'setBrain', brain, setting: 'queryPrice', text: '', key: new Uint8Array(0), value: tokens(1) })
+  await send(payer, { kind: 'escrowOpen', brain, amount: tokens(1) })
+  await authorizeSession(l, payer, { brain, session: session.sessionId, maxUnits: BigInt(UNITS), maxPrice: tokens(1) })
+  await ledger.ask({ _tag: 'ProduceBlock' })
   const owner = toAddress(devKeys.miner(1).publicKey)
-  const before = await balance(owner)
-  const s = await settleReceipts((m) => ledger.ask(m), devKeys.owner(), session.receipts)
+  const [minerBefore, ownerBefore] = [await balance(owner), await balance(toAddress(payer.publicKey))]
+  const s = await settleReceipts(l, payer, session.receipts)
   assert.equal(s.units, UNITS)
   assert.equal(s.amount, AMOUNT)
-  assert.equal(s.to, owner)
   assert.equal((await ledger.ask({ _tag: 'ProduceBlock' })).included, 1)
-  assert.equal((await balance(owner)) - before, AMOUNT)
+  assert.equal((await balance(owner)) - minerBefore, (AMOUNT * 7n) / 10n)
+  const settleFee = ownerBefore + (AMOUNT * 3n) / 10n - (await balance(toAddress(payer.publicKey)))
+  assert.ok(settleFee > 0n && settleFee < tokens(1) / 100n, 'the Brain owner got 30 % and paid the settlement fee')
+  assert.equal((await ledger.ask({ _tag: 'GetEscrows', address: toAddress(payer.publicKey) })).escrows[0]?.balance, String(tokens(1) - AMOUNT))
 
   // A receipt edited after signing (one more unit) is refused by settlement.
   const forged: ComputeReceipt[] = session.receipts.map((r, i) => (i === 3 ? { ...r, units: r.units + 1 } : r))
-  await assert.rejects(settleReceipts((m) => ledger.ask(m), devKeys.owner(), forged), isRejected('signature'))
-  await assert.rejects(settleReceipts((m) => ledger.ask(m), devKeys.owner(), []), isRejected('empty'))
+  await assert.rejects(settleReceipts(l, payer, forged), isRejected('signature'))
+  await assert.rejects(settleReceipts(l, payer, []), isRejected('empty'))
 })
 
 test('a miner that signs more units than the plan needs, or replays an old receipt, is refused', T, async () => {
