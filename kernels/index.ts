@@ -12,7 +12,8 @@
  * `KernelService` is the facade: it acquires a device (logging the adapter) or, with no adapter, falls back to the
  * references and says so (`slow: true`). All its methods are async and take/return typed arrays and plain handles,
  * so it runs unchanged inside a worker thread: actors/kernel-worker.ts is the supervised kernel-worker actor (load it by
- * module path), kernels/messages.ts its message schemas. DEBUG_GPU=1 turns on error scopes and disables buffer reuse.
+ * module path), kernels/messages.ts its message schemas, and `kernelWorkerClient(ask)` the same NTT methods served by
+ * such a worker through messages (what a miner uses for BFV on an attached GPU). DEBUG_GPU=1 turns on error scopes and disables buffer reuse.
  *
  * @example
  * ```ts
@@ -41,3 +42,4 @@ export { SqueezeKernels } from './squeeze/gpu.ts'
 export * from './dispatch.ts'
 export * from './messages.ts'
 export { handleKernelRequest } from './requests.ts'
+export { kernelWorkerClient, type KernelAsk, type KernelWorkerClient } from './client.ts'
