@@ -13,11 +13,25 @@
  *
  * Miners come from `args.miners` (addresses, given by the cluster) and from RegisterMiner messages. Refusals are
  * `BrainRejection { reason: 'NoMiner' | 'BadEmbedding' }` (protocol/rejections.ts).
+ *
+ * The Brain's task: `args.modelId` and `args.weightsHash` name the model it serves (default: the shipped model and
+ * the SHA-256 of its weights file). `GetTask` answers them (TaskInfo) and its status shows them; validators read
+ * them to check that each miner holds those weights (actors/validator.ts).
  */
+import fs from 'node:fs'
 import { Schema } from 'effect'
 import { continueWith, defineRole, failWith, type Behaviour, type HandleResult } from '../supervisor/runtime.ts'
-import { BrainRejection, type Message } from '../protocol/index.ts'
-import { basicBehaviour, BASIC_TAGS, type BasicState } from './basic.ts'
+import { BrainRejection, WeightsHash, type Message } from '../protocol/index.ts'
+import { sha256Hex, SHIPPED_WEIGHTS } from '../model/index.ts'
+import { answerBasic, basicState, BASIC_TAGS, type BasicState } from './basic.ts'
+import { SHIPPED_MODEL_ID } from './miner.ts'
+
+let shippedHash: string | undefined
+/** The task of the shipped model: its id and the SHA-256 of its weights file (hashed once per process). */
+export function shippedTask(): { readonly modelId: string; readonly weightsHash: string } {
+  shippedHash ??= sha256Hex(fs.readFileSync(SHIPPED_WEIGHTS))
+  return { modelId: SHIPPED_MODEL_ID, weightsHash: shippedHash }
+}
 
 /** Start arguments of a Brain (defaults here and nowhere else). */
 export const BrainArgs = Schema.Struct({
@@ -25,6 +39,10 @@ export const BrainArgs = Schema.Struct({
   brainId: Schema.optionalWith(Schema.Int.pipe(Schema.positive()), { default: () => 1 }),
   /** Addresses of the miners that serve this Brain at start (more can RegisterMiner later). */
   miners: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
+  /** Id of the model this Brain serves (default: the shipped model). */
+  modelId: Schema.optionalWith(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(256)), { default: () => shippedTask().modelId }),
+  /** SHA-256 (hex) of the weights file every miner of this Brain must hold (default: the shipped model's). */
+  weightsHash: Schema.optionalWith(WeightsHash, { default: () => shippedTask().weightsHash }),
 })
 export type BrainArgs = typeof BrainArgs.Type
 
@@ -71,16 +89,15 @@ export function chooseMiner(miners: Iterable<MinerRecord>, e: ArrayLike<number>)
 }
 
 export default function brainBehaviour(): Behaviour<BrainState> {
-  const basic = basicBehaviour('brain')
   return {
-    accepts: [...BASIC_TAGS, 'RegisterMiner', 'Route', 'GetRouting'],
+    accepts: [...BASIC_TAGS, 'RegisterMiner', 'Route', 'GetRouting', 'GetTask'],
     init(ctx) {
       const args = brainRole.args(ctx.args)
       const miners = new Map<string, MinerRecord>()
       for (const a of args.miners) miners.set(a, { address: a, centroid: null, assigned: 0 })
-      return { basic: basic.init(ctx) as BasicState, args, miners, dim: 0 }
+      return { basic: basicState(), args, miners, dim: 0 }
     },
-    status: (state) => ({ brainId: state.args.brainId, miners: state.miners.size }),
+    status: (state) => ({ brainId: state.args.brainId, miners: state.miners.size, modelId: state.args.modelId, weightsHash: state.args.weightsHash }),
     handle(state, msg: Message, ctx): HandleResult<BrainState> {
       const reject = (reason: BrainRejection['reason'], message: string): HandleResult<BrainState> =>
         failWith(state, new BrainRejection({ actor: ctx.address, reason, message, detail: {} }))
@@ -88,6 +105,8 @@ export default function brainBehaviour(): Behaviour<BrainState> {
         case 'RegisterMiner':
           if (!state.miners.has(msg.miner)) state.miners.set(msg.miner, { address: msg.miner, centroid: null, assigned: 0 })
           return continueWith(state)
+        case 'GetTask':
+          return continueWith(state, { _tag: 'TaskInfo', brainId: state.args.brainId, modelId: state.args.modelId, weightsHash: state.args.weightsHash })
         case 'GetRouting':
           return continueWith(state, {
             _tag: 'RoutingTable',
@@ -117,10 +136,8 @@ export default function brainBehaviour(): Behaviour<BrainState> {
           else for (let k = 0; k < e.length; k++) m.centroid[k] = (m.centroid[k] as number) + ((e[k] as number) - (m.centroid[k] as number)) / m.assigned
           return continueWith(state, { _tag: 'Routed', miner: m.address, distance: pick.distance, assigned: m.assigned })
         }
-        default: {
-          const r = basic.handle(state.basic, msg, ctx) as HandleResult<BasicState>
-          return r._tag === 'Continue' ? continueWith(state, r.reply) : continueWith(state)
-        }
+        default:
+          return continueWith(state, answerBasic(state.basic, msg, ctx))
       }
     },
   }

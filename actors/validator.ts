@@ -23,32 +23,95 @@
  * (seasonal naive, consensus smoothing, or the TFT once its worker thread has trained one — forecast-worker.ts — and
  * only when it scores best there; with too short a history, the empirical P10/P50/P90 of the windows seen),
  * commits the hash (salt from randomBytes, kept in its state), and reveals inside the reveal window. Failures are
- * counted in GetStatus's detail (forecastFailures, forecastLastError), never thrown out of the timer.
+ * counted in its status (forecastFailures, forecastLastError), never thrown out of the timer.
+ *
+ * Weights hash: before each challenge the validator asks its Brain (`args.brainActor`) for the Brain's task
+ * (GetTask → TaskInfo { modelId, weightsHash }) and the miner for its status, whose `weightsHash` names the weights
+ * it holds. A miner that announces other weights (or none) is not challenged: its score drops to 0 at once and
+ * the challenge result says `WeightsHashMismatch`; the status shows the Brain's hash and the mismatching miners.
+ * A validator whose own model is not the Brain's refuses to challenge (ValidatorRejection ModelMismatch): it could
+ * not tell a right answer from a wrong one. Without `args.brainActor` the validator's own model's hash is the
+ * reference.
+ *
+ * Start arguments: `ValidatorArgs` below (defaults there and nowhere else); `validatorRole.create(id, args)`.
+ * Refusals are `ValidatorRejection { reason }` (protocol/rejections.ts): NotConfigured (no ledger key or Brain
+ * index for a ledger action), UnknownMiner, ForecastMissed, BrainUnavailable, ModelMismatch.
  */
 import { randomBytes, randomInt } from 'node:crypto'
-import { continueWith, failWith, toProtocolError, type ActorContext, type ActorRef, type Behaviour, type HandleResult } from './index.ts'
+import { Schema } from 'effect'
+import { continueWith, defineRole, failWith, toProtocolError, type ActorContext, type ActorRef, type Behaviour, type HandleResult } from '../supervisor/runtime.ts'
 import { devKeys, signTx, toAddress, toHex, withMinFee, type TxBody } from '../ledger/index.ts'
 import { commitForecast, consensusSmoothing, defaultForecaster, empiricalQuantile, qRisk, seasonalNaive, type Panel, type SpanForecaster, type ValidationScore } from '../forecast/index.ts'
 import { MIN_TFT_WINDOWS, startForecastWorker, tftEncoderLength, type ForecastWorkerClient, type TftCandidate } from './forecast-worker.ts'
-import { HandlerError, type ForecastSeries, type ForecastStepped, type Message, type WeightsSubmitted } from '../protocol/index.ts'
+import { isRejection, ValidatorRejection, type ForecastSeries, type ForecastStepped, type Message, type ProtocolError, type WeightsSubmitted } from '../protocol/index.ts'
 import { clientDecryptLinear, clientEncryptLinear, createFheContext, createKeyGenerator, presets, type FheContext } from '../fhe/index.ts'
-import fs from 'node:fs'
-import { int8Linear, linearWeights, loadBrainTask, loadShippedModel, quantizeWeightInt8, sha256Hex, SHIPPED_WEIGHTS, type GptModel, type LinearSite } from '../model/index.ts'
-import { basicBehaviour, BASIC_TAGS, type BasicState } from './basic.ts'
-import { SHIPPED_MODEL_ID } from './miner.ts'
+import { int8Linear, linearWeights, loadBrainTask, loadShippedModel, quantizeWeightInt8, type GptModel, type LinearSite } from '../model/index.ts'
+import { answerBasic, basicState, BASIC_TAGS, type BasicState } from './basic.ts'
+import { shippedTask } from './brain.ts'
+
+const Index = Schema.Number.pipe(Schema.int(), Schema.positive())
+const Ms = Schema.Number.pipe(Schema.int(), Schema.nonNegative())
+
+/** Start arguments of a validator (defaults here and nowhere else). */
+export const ValidatorArgs = Schema.Struct({
+  /** Addresses of the miners it challenges, in turn. */
+  miners: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
+  /** Dev-network index of each miner in `miners` (their ledger keys, for setWeights). */
+  minerDev: Schema.optional(Schema.Array(Index)),
+  /** This validator's dev-network index (its ledger keys); without it no ledger action (NotConfigured). */
+  dev: Schema.optional(Index),
+  /** Its Brain's index on the ledger (1-based); without it no ledger action (NotConfigured). */
+  brain: Schema.optional(Index),
+  /** Address of its Brain actor: the reference weights hash (GetTask). Without it: its own model's hash. */
+  brainActor: Schema.optional(Schema.String),
+  /** Address of the ledger actor. */
+  ledger: Schema.optionalWith(Schema.String, { default: () => '/root/ledger/writer' }),
+  /** A Brain task directory (model/template.ts) whose model it checks; default the shipped model. */
+  template: Schema.optional(Schema.String),
+  /** Challenge timer period (0: only on request). */
+  challengeMs: Schema.optionalWith(Ms, { default: () => 30_000 }),
+  /** The forecasting Enforcer on or off. */
+  forecast: Schema.optionalWith(Schema.Boolean, { default: () => true }),
+  /** Forecast timer period (0: only on request). */
+  forecastMs: Schema.optionalWith(Ms, { default: () => 2_000 }),
+  /** The TFT candidate (trained in a worker thread) on or off. */
+  forecastTft: Schema.optionalWith(Schema.Boolean, { default: () => true }),
+  forecastTftSteps: Schema.optionalWith(Index, { default: () => 150 }),
+  forecastTftBudgetMs: Schema.optionalWith(Index, { default: () => 20_000 }),
+  /** Retrain the TFT at most every this many rounds. */
+  forecastTftEvery: Schema.optionalWith(Index, { default: () => 24 }),
+})
+export type ValidatorArgs = typeof ValidatorArgs.Type
+
+export const validatorRole = defineRole('validator', import.meta.url, ValidatorArgs)
 
 interface MinerScore {
   challenges: number
   correct: number
   score: number
+  /** Whether the weights hash it announced at its last challenge was the Brain's. */
+  hashOk: boolean
+}
+
+/** One line for an error in the status: a family's `reason: message`, else its tag. */
+function label(e: ProtocolError): string {
+  return isRejection(e) ? `${e.reason}: ${e.message}` : e._tag
+}
+
+/** What a challenge result names of a miner's error: a family's reason, else its tag. */
+function reasonOf(e: ProtocolError): string {
+  return isRejection(e) ? e.reason : e._tag
 }
 
 export interface ValidatorState {
   readonly basic: BasicState
+  readonly args: ValidatorArgs
   readonly model: GptModel
   /** The Brain's model id and weights hash (args.template's task, or the shipped model's file). */
   readonly modelId: string
   readonly weightsHash: string
+  /** The Brain's weights hash as last read (GetTask), '' before the first challenge. */
+  brainWeightsHash: string
   readonly fhe: FheContext
   readonly miners: string[]
   readonly scores: Map<string, MinerScore>
@@ -156,9 +219,8 @@ const SITES: ReadonlyArray<LinearSite['name']> = ['attn', 'proj', 'fc', 'fcProj'
  * ledger actor). Weight = round(score · 65535), by the miners' uids on the Brain.
  */
 async function submitWeights(state: ValidatorState, ctx: ActorContext): Promise<typeof WeightsSubmitted.Type> {
-  const { ledger, brain, dev } = await ledgerSide(ctx)
-  const minerDev = Array.isArray(ctx.args.minerDev) ? (ctx.args.minerDev as unknown[]) : undefined
-  if (!minerDev) throw new HandlerError({ actor: ctx.address, tag: 'NotConfigured', message: 'no miner dev indices (args.minerDev)' })
+  const { ledger, brain, dev } = await ledgerSide(state.args, ctx)
+  const minerDev = state.args.minerDev ?? refuse(ctx, 'NotConfigured', 'no miner dev indices (args.minerDev)')
   const entries: Array<{ uid: number; weight: number }> = []
   for (let i = 0; i < state.miners.length; i++) {
     const idx = minerDev[i]
@@ -174,16 +236,17 @@ async function submitWeights(state: ValidatorState, ctx: ActorContext): Promise<
   return { _tag: 'WeightsSubmitted', brain, uids, weights, tx }
 }
 
+/** Throws this validator's typed refusal. */
+function refuse(ctx: ActorContext, reason: ValidatorRejection['reason'], message: string): never {
+  throw new ValidatorRejection({ actor: ctx.address, reason, message, detail: {} })
+}
+
 /** The ledger actor, the Brain id and this validator's dev keys (args.dev, args.brain, args.ledger). */
-async function ledgerSide(ctx: ActorContext): Promise<{ ledger: ActorRef; brain: number; dev: number }> {
-  const a = ctx.args
-  const fail = (message: string): never => {
-    throw new HandlerError({ actor: ctx.address, tag: 'NotConfigured', message })
-  }
-  const dev = typeof a.dev === 'number' ? a.dev : fail('no dev validator index (args.dev): this validator has no ledger key')
-  const brainIndex = typeof a.brain === 'number' ? a.brain : fail('no Brain index (args.brain)')
-  const ledger = ctx.lookup?.(typeof a.ledger === 'string' ? a.ledger : '/root/ledger/writer') ?? fail('no ledger actor')
-  const brain = (await ledger.ask({ _tag: 'GetBrains' })).ids[brainIndex - 1] ?? fail(`no Brain #${brainIndex} on the ledger`)
+async function ledgerSide(a: ValidatorArgs, ctx: ActorContext): Promise<{ ledger: ActorRef; brain: number; dev: number }> {
+  const dev = a.dev ?? refuse(ctx, 'NotConfigured', 'no dev validator index (args.dev): this validator has no ledger key')
+  const brainIndex = a.brain ?? refuse(ctx, 'NotConfigured', 'no Brain index (args.brain)')
+  const ledger = ctx.lookup?.(a.ledger) ?? refuse(ctx, 'LedgerUnavailable', `no ledger actor at ${a.ledger}`)
+  const brain = (await ledger.ask({ _tag: 'GetBrains' })).ids[brainIndex - 1] ?? refuse(ctx, 'NotConfigured', `no Brain #${brainIndex} on the ledger`)
   return { ledger, brain, dev }
 }
 
@@ -288,7 +351,7 @@ function contiguousHistory(history: ReadonlyMap<number, number>, last: number): 
 async function forecastStep(state: ValidatorState, ctx: ActorContext): Promise<typeof ForecastStepped.Type> {
   const f = state.forecast
   if (!f.on) return { _tag: 'ForecastStepped', action: 'off', height: 0 }
-  const { ledger, brain, dev } = await ledgerSide(ctx)
+  const { ledger, brain, dev } = await ledgerSide(state.args, ctx)
   const s: typeof ForecastSeries.Type = await ledger.ask({ _tag: 'GetForecastSeries', brain })
   const h = s.height
   if (s.period === 0) return { _tag: 'ForecastStepped', action: 'idle', height: h }
@@ -307,7 +370,7 @@ async function forecastStep(state: ValidatorState, ctx: ActorContext): Promise<t
     if (next >= origin + s.revealWindow || (next >= origin && !onChain)) {
       // missed: the reveal window closed, or the commitment never reached the chain
       f.pending.delete(origin)
-      throw new HandlerError({ actor: ctx.address, tag: 'ForecastMissed', message: `round ${origin}: ${onChain ? 'reveal window closed' : 'commitment not on chain'} at height ${h}` })
+      refuse(ctx, 'ForecastMissed', `round ${origin}: ${onChain ? 'reveal window closed' : 'commitment not on chain'} at height ${h}`)
     }
     if (next >= origin && onChain) {
       if (onChain.revealed) {
@@ -369,72 +432,150 @@ async function forecastStep(state: ValidatorState, ctx: ActorContext): Promise<t
   return { _tag: 'ForecastStepped', action: 'idle', height: h }
 }
 
+/**
+ * The weights hash miners must announce: the Brain's (GetTask on args.brainActor), else this validator's own model's.
+ * Refuses (BrainUnavailable, ModelMismatch) when the Brain cannot be asked or serves other weights than this
+ * validator holds.
+ */
+async function referenceHash(state: ValidatorState, ctx: ActorContext): Promise<string> {
+  const at = state.args.brainActor
+  if (at === undefined) return state.weightsHash
+  const brain = ctx.lookup?.(at) ?? refuse(ctx, 'BrainUnavailable', `no Brain actor at ${at}`)
+  let task: { readonly modelId: string; readonly weightsHash: string }
+  try {
+    task = await brain.ask({ _tag: 'GetTask' })
+  } catch (e) {
+    return refuse(ctx, 'BrainUnavailable', `${at} did not answer GetTask: ${label(toProtocolError(at, e))}`)
+  }
+  state.brainWeightsHash = task.weightsHash
+  if (task.weightsHash !== state.weightsHash || task.modelId !== state.modelId) {
+    refuse(ctx, 'ModelMismatch', `the Brain serves ${task.modelId} (${task.weightsHash}); this validator holds ${state.modelId} (${state.weightsHash})`)
+  }
+  return task.weightsHash
+}
+
+/** One challenge of `miner` (see the module doc); the result, with the score updated. */
+async function challenge(state: ValidatorState, miner: string, ref: ActorRef, expected: string): Promise<{ correct: boolean; reason: string }> {
+  const s = state.scores.get(miner) ?? { challenges: 0, correct: 0, score: 0, hashOk: true }
+  state.scores.set(miner, s)
+  s.challenges++
+  let announced: string | number | boolean | undefined
+  try {
+    announced = (await ref.ask({ _tag: 'GetStatus' }, { timeoutMs: 60_000 })).detail.weightsHash
+  } catch (e) {
+    s.score = 0.8 * s.score
+    return { correct: false, reason: reasonOf(toProtocolError(miner, e)) }
+  }
+  s.hashOk = announced === expected
+  if (!s.hashOk) {
+    // other weights (or none announced) than the Brain's: nothing it computes counts
+    s.score = 0
+    return { correct: false, reason: 'WeightsHashMismatch' }
+  }
+  // a layer of a squeezed model may have no attention products: draw among the products that exist
+  const sites = Array.from({ length: state.model.config.nLayer }, (_, layer) => SITES.map((name): LinearSite => ({ layer, name })))
+    .flat().filter((site) => linearWeights(state.model, site) !== undefined)
+  const site = sites[randomInt(sites.length)] as LinearSite
+  const { w, b, inDim, outDim } = linearWeights(state.model, site) as NonNullable<ReturnType<typeof linearWeights>>
+  const x = Float32Array.from({ length: inDim }, () => randomInt(-1000, 1001) / 250)
+  // A fresh key per challenge: scores are public (setWeights), so a miner could otherwise use them as a
+  // decryption oracle on one long-lived key (RLWE keys leak to such oracles; see docs/FHE.md).
+  const secretKey = createKeyGenerator(state.fhe).secretKey
+  const req = clientEncryptLinear(state.fhe, secretKey, x, 1, inDim, outDim)
+  let reason = 'ok'
+  try {
+    const { ni, mt, no, dIn, dOut, tokens } = req.plan
+    const reply = await ref.ask(
+      { _tag: 'EncryptedLinear', model: state.modelId, layer: site.layer, site: site.name, preset: 'bfv4096Linear', plan: { ni, mt, no, dIn, dOut, tokens }, inputs: req.inputs },
+      { timeoutMs: 60_000 },
+    )
+    const got = clientDecryptLinear(state.fhe, secretKey, req, reply.outputs, quantizeWeightInt8(w, inDim, outDim), b)
+    const want = int8Linear()(x, 1, inDim, outDim, w, b, site)
+    if (got.length !== want.length || got.some((v, i) => v !== want[i])) reason = 'wrong result'
+  } catch (e) {
+    reason = reasonOf(toProtocolError(miner, e))
+  }
+  const correct = reason === 'ok'
+  if (correct) s.correct++
+  s.score = 0.8 * s.score + 0.2 * (correct ? 1 : 0)
+  return { correct, reason }
+}
+
 export default function validatorBehaviour(): Behaviour<ValidatorState> {
-  const basic = basicBehaviour('validator', () => ({}))
   return {
     accepts: [...BASIC_TAGS, 'ChallengeMiner', 'GetScores', 'SubmitWeights', 'ForecastStep'],
     init(ctx) {
+      const args = validatorRole.args(ctx.args)
       const fhe = createFheContext(presets.bfv4096Linear)
-      const miners = (Array.isArray(ctx.args.miners) ? ctx.args.miners : []).filter((m): m is string => typeof m === 'string')
       // args.template: a Brain task directory; its weights must hash to the task's (WeightsHashMismatch otherwise)
-      const template = typeof ctx.args.template === 'string' ? loadBrainTask(ctx.args.template) : undefined
+      const template = args.template !== undefined ? loadBrainTask(args.template) : undefined
+      const shipped = template ? undefined : shippedTask()
       const state: ValidatorState = {
-        basic: basic.init(ctx) as BasicState,
+        basic: basicState(),
+        args,
         model: template?.model ?? loadShippedModel().model,
-        modelId: template?.task.modelId ?? SHIPPED_MODEL_ID,
-        weightsHash: template?.task.weightsHash ?? sha256Hex(fs.readFileSync(SHIPPED_WEIGHTS)),
+        modelId: template?.task.modelId ?? (shipped as { modelId: string }).modelId,
+        weightsHash: template?.task.weightsHash ?? (shipped as { weightsHash: string }).weightsHash,
+        brainWeightsHash: '',
         fhe,
-        miners,
+        miners: [...args.miners],
         scores: new Map(),
         next: 0,
         timer: null,
         forecast: {
-          on: ctx.args.forecast !== false, history: new Map(), pending: new Map(), timer: null,
+          on: args.forecast, history: new Map(), pending: new Map(), timer: null,
           commits: 0, reveals: 0, failures: 0, lastError: '', lastForecaster: '', lastKind: '',
           tft: {
-            on: ctx.args.forecastTft !== false,
-            steps: typeof ctx.args.forecastTftSteps === 'number' ? ctx.args.forecastTftSteps : 150,
-            budgetMs: typeof ctx.args.forecastTftBudgetMs === 'number' ? ctx.args.forecastTftBudgetMs : 20_000,
-            every: typeof ctx.args.forecastTftEvery === 'number' ? ctx.args.forecastTftEvery : 24,
+            on: args.forecastTft, steps: args.forecastTftSteps, budgetMs: args.forecastTftBudgetMs, every: args.forecastTftEvery,
             client: null, training: false, horizon: 0, roundsSinceTrain: 0, attempts: 0, trainings: 0, lastTraining: '', lastScore: '',
           },
         },
       }
-      const every = typeof ctx.args.challengeMs === 'number' ? ctx.args.challengeMs : 30_000
       const self = ctx.self
-      if (every > 0 && self && miners.length > 0) {
+      if (args.challengeMs > 0 && self && state.miners.length > 0) {
         state.timer = setInterval(() => {
           const miner = state.miners[state.next++ % state.miners.length] as string
           try {
             self.tell({ _tag: 'ChallengeMiner', miner })
             // After each full round, weights go on chain (when this validator has a dev ledger key).
-            if (state.next % state.miners.length === 0 && typeof ctx.args.dev === 'number') self.tell({ _tag: 'SubmitWeights' })
+            if (state.next % state.miners.length === 0 && args.dev !== undefined) self.tell({ _tag: 'SubmitWeights' })
           } catch {
             // mailbox full: skip this round
           }
-        }, every)
+        }, args.challengeMs)
         state.timer.unref()
       }
       // The forecasting Enforcer's timer: only for a validator with a ledger key, unless args.forecast is false.
-      const forecastEvery = typeof ctx.args.forecastMs === 'number' ? ctx.args.forecastMs : 2_000
-      if (state.forecast.on && forecastEvery > 0 && self && typeof ctx.args.dev === 'number') {
+      if (state.forecast.on && args.forecastMs > 0 && self && args.dev !== undefined) {
         state.forecast.timer = setInterval(() => {
           try {
             self.tell({ _tag: 'ForecastStep' })
           } catch {
             // mailbox full: skip this step
           }
-        }, forecastEvery)
+        }, args.forecastMs)
         state.forecast.timer.unref()
       }
       return state
+    },
+    status: (state) => {
+      const mismatched = [...state.scores].filter(([, s]) => !s.hashOk).map(([m]) => m)
+      return {
+        miners: state.miners.length, challenged: state.scores.size,
+        modelId: state.modelId, weightsHash: state.weightsHash, brainWeightsHash: state.brainWeightsHash,
+        weightsMismatches: mismatched.length, mismatchedMiners: mismatched.join(' '),
+        forecasting: state.forecast.on, forecastCommits: state.forecast.commits, forecastReveals: state.forecast.reveals,
+        forecastFailures: state.forecast.failures, forecastLastError: state.forecast.lastError, forecaster: state.forecast.lastForecaster,
+        forecasterKind: state.forecast.lastKind, tftTraining: state.forecast.tft.training, tftTrainings: state.forecast.tft.trainings,
+        tftLastTraining: state.forecast.tft.lastTraining, tftLastScore: state.forecast.tft.lastScore,
+      }
     },
     async handle(state, msg: Message, ctx): Promise<HandleResult<ValidatorState>> {
       switch (msg._tag) {
         case 'GetScores':
           return continueWith(state, {
             _tag: 'Scores',
-            miners: [...state.scores.entries()].map(([miner, s]) => ({ miner, challenges: s.challenges, correct: s.correct, score: s.score })),
+            miners: [...state.scores.entries()].map(([miner, s]) => ({ miner, challenges: s.challenges, correct: s.correct, score: s.score, weightsHashOk: s.hashOk })),
           })
         case 'SubmitWeights': {
           try {
@@ -449,61 +590,23 @@ export default function validatorBehaviour(): Behaviour<ValidatorState> {
           } catch (e) {
             const err = toProtocolError(ctx.address, e)
             // logged, not thrown out of the timer; a misconfigured validator would repeat every step, so sparsely
-            countFailure(state.forecast, ctx.address, err._tag === 'HandlerError' ? `${err.tag}: ${err.message}` : err._tag)
+            countFailure(state.forecast, ctx.address, label(err))
             return failWith(state, err)
           }
         }
         case 'ChallengeMiner': {
-          const ref = ctx.lookup?.(msg.miner)
-          if (!ref) return failWith(state, new HandlerError({ actor: ctx.address, tag: 'UnknownActor', message: `no miner at ${msg.miner}` }))
-          // a layer of a squeezed model may have no attention products: draw among the products that exist
-          const sites = Array.from({ length: state.model.config.nLayer }, (_, layer) => SITES.map((name): LinearSite => ({ layer, name })))
-            .flat().filter((s) => linearWeights(state.model, s) !== undefined)
-          const site = sites[randomInt(sites.length)] as LinearSite
-          const { w, b, inDim, outDim } = linearWeights(state.model, site) as NonNullable<ReturnType<typeof linearWeights>>
-          const x = Float32Array.from({ length: inDim }, () => randomInt(-1000, 1001) / 250)
           const t0 = performance.now()
-          // A fresh key per challenge: scores are public (setWeights), so a miner could otherwise use them as a
-          // decryption oracle on one long-lived key (RLWE keys leak to such oracles; see docs/FHE.md).
-          const secretKey = createKeyGenerator(state.fhe).secretKey
-          const req = clientEncryptLinear(state.fhe, secretKey, x, 1, inDim, outDim)
-          let reason = 'ok'
           try {
-            // a miner announcing other weights than the Brain's is not checked: it fails the challenge, named
-            const announced = (await ref.ask({ _tag: 'GetStatus' }, { timeoutMs: 60_000 })).detail.weightsHash
-            if (typeof announced === 'string' && announced !== state.weightsHash) throw new HandlerError({ actor: msg.miner, tag: 'WeightsHashMismatch', message: `announces ${announced}, the Brain's is ${state.weightsHash}` })
-            const { ni, mt, no, dIn, dOut, tokens } = req.plan
-            const reply = await ref.ask(
-              { _tag: 'EncryptedLinear', model: state.modelId, layer: site.layer, site: site.name, preset: 'bfv4096Linear', plan: { ni, mt, no, dIn, dOut, tokens }, inputs: req.inputs },
-              { timeoutMs: 60_000 },
-            )
-            const got = clientDecryptLinear(state.fhe, secretKey, req, reply.outputs, quantizeWeightInt8(w, inDim, outDim), b)
-            const want = int8Linear()(x, 1, inDim, outDim, w, b, site)
-            if (got.length !== want.length || got.some((v, i) => v !== want[i])) reason = 'wrong result'
+            const ref = ctx.lookup?.(msg.miner) ?? refuse(ctx, 'UnknownMiner', `no miner at ${msg.miner}`)
+            const expected = await referenceHash(state, ctx)
+            const { correct, reason } = await challenge(state, msg.miner, ref, expected)
+            return continueWith(state, { _tag: 'ChallengeResult', miner: msg.miner, correct, reason, ms: performance.now() - t0 })
           } catch (e) {
-            reason = typeof e === 'object' && e !== null && '_tag' in e ? String((e as { _tag: unknown; tag?: unknown }).tag ?? (e as { _tag: unknown })._tag) : 'error'
+            return failWith(state, toProtocolError(ctx.address, e))
           }
-          const correct = reason === 'ok'
-          const s = state.scores.get(msg.miner) ?? { challenges: 0, correct: 0, score: 0 }
-          s.challenges++
-          if (correct) s.correct++
-          s.score = 0.8 * s.score + 0.2 * (correct ? 1 : 0)
-          state.scores.set(msg.miner, s)
-          return continueWith(state, { _tag: 'ChallengeResult', miner: msg.miner, correct, reason, ms: performance.now() - t0 })
         }
-        default: {
-          const r = basic.handle(state.basic, msg, ctx) as HandleResult<BasicState>
-          if (r._tag === 'Continue' && r.reply?._tag === 'StatusReply') {
-            return continueWith(state, { ...r.reply, detail: {
-              ...r.reply.detail, miners: state.miners.length, challenged: state.scores.size,
-              forecasting: state.forecast.on, forecastCommits: state.forecast.commits, forecastReveals: state.forecast.reveals,
-              forecastFailures: state.forecast.failures, forecastLastError: state.forecast.lastError, forecaster: state.forecast.lastForecaster,
-              forecasterKind: state.forecast.lastKind, tftTraining: state.forecast.tft.training, tftTrainings: state.forecast.tft.trainings,
-              tftLastTraining: state.forecast.tft.lastTraining, tftLastScore: state.forecast.tft.lastScore,
-            } })
-          }
-          return r._tag === 'Continue' ? continueWith(state, r.reply) : continueWith(state)
-        }
+        default:
+          return continueWith(state, answerBasic(state.basic, msg, ctx))
       }
     },
     async terminate(state) {

@@ -5,13 +5,19 @@
  *   SonicBoom that is "not ready yet" (pino's exit hook calls `flushSync`, which throws on a destination still
  *   opening its file — the stack trace that used to follow every failed start). A file that cannot be opened is
  *   `DataDirUnusable`.
- * - `failAndExit(e)` flushes every open log synchronously, prints `based: <_tag> <fields as JSON>` (or
- *   `based: <message>` for an untyped error) on one line to stderr, the stack only when verbose, and exits 1.
+ * - `failAndExit(e)` flushes every open log synchronously, prints the error on one line to stderr
+ *   (`describeError`), the stack only when verbose, and exits 1.
+ *
+ * `describeError` is the one renderer of errors for the CLI: a rejection of any family (protocol/rejections.ts) is
+ * `<Family> <reason> <detail JSON>`, e.g. `LedgerRejection InsufficientFunds {"have":"5","need":"10"}`, followed by
+ * ` — <message>` when the message says more than the reason; any other typed error is `<_tag> <fields as JSON>`;
+ * an untyped one `<name>: <message>`.
  */
 import fs from 'node:fs'
 import path from 'node:path'
 import { pino, type Logger } from 'pino'
 import { DataDirUnusable, errno } from './errors.ts'
+import { isRejection } from '../protocol/index.ts'
 
 interface Destination {
   flushSync(): void
@@ -48,16 +54,25 @@ export function flushLogs(): void {
   }
 }
 
-/** One line for an error: `<_tag> <fields JSON>` for typed errors, `<name>: <message>` otherwise (newlines folded). */
+const json = (x: unknown): string => JSON.stringify(x, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))
+const oneLine = (text: string): string => text.replace(/\s*\n\s*/g, ' ')
+
+/**
+ * One line for an error: `<Family> <reason> <detail JSON>[ — <message>]` for a rejection, `<_tag> <fields JSON>` for
+ * other typed errors, `<name>: <message>` otherwise (newlines folded).
+ */
 export function describeError(e: unknown): string {
+  if (isRejection(e)) {
+    const more = e.message !== '' && e.message !== e.reason ? ` — ${oneLine(e.message)}` : ''
+    return `${e._tag} ${e.reason} ${json(e.detail)}${more}`
+  }
   if (e && typeof e === 'object' && '_tag' in e && typeof e._tag === 'string') {
     const fields = Object.fromEntries(
       Object.entries(e).filter(([k, v]) => k !== '_tag' && k !== 'stack' && !(k === 'message' && v === '') && k !== 'cause'),
     )
-    return `${e._tag} ${JSON.stringify(fields, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}`
+    return `${e._tag} ${json(fields)}`
   }
-  const text = e instanceof Error ? `${e.name === 'Error' ? '' : `${e.name}: `}${e.message}` : String(e)
-  return text.replace(/\s*\n\s*/g, ' ')
+  return oneLine(e instanceof Error ? `${e.name === 'Error' ? '' : `${e.name}: `}${e.message}` : String(e))
 }
 
 /** True when `--verbose` is on the command line (before or after the subcommand). */

@@ -14,7 +14,7 @@
  * are refused), while every other peer keeps being served.
  */
 import { Either } from 'effect'
-import type { ActorRef } from '../supervisor/runtime.ts'
+import { askFrame, type ActorRef } from '../supervisor/runtime.ts'
 import type { Transport } from '../supervisor/runtime.ts'
 import { decodeFrame, encodeFrame, Forbidden, PROTOCOL_VERSION, RateLimited, type ProtocolError } from '../protocol/index.ts'
 
@@ -35,6 +35,7 @@ export const REMOTE_POLICY: Readonly<Record<string, RemoteSender>> = {
   GetForecastSeries: 'peer',
   SubmitTx: 'peer',
   Route: 'peer',
+  GetTask: 'peer',
   EncryptedLinear: 'peer',
   RegisterMiner: 'participant',
   ChallengeMiner: 'participant',
@@ -161,9 +162,9 @@ function fail(id: number, error: ProtocolError): Uint8Array {
 }
 
 /**
- * Serves local actors to peers through the guard: each request frame is decoded once here, checked against the
- * policy and the peer's limits, and only then handed to the actor (`askBytes`, which validates the body as any
- * process ingress does). Never throws: every refusal is a typed `Fail` frame.
+ * Serves local actors to peers through the guard: each request frame is decoded and validated once, here, checked
+ * against the policy and the peer's limits, and only then handed to the actor as the typed frame (`askFrame`: it is
+ * not decoded again). Never throws: every refusal is a typed `Fail` frame.
  */
 export function serveGuarded(transport: Transport, lookup: (address: string) => ActorRef | undefined, guard: PeerGuard): void {
   transport.handle(async (bytes, from) => {
@@ -188,7 +189,7 @@ export function serveGuarded(transport: Transport, lookup: (address: string) => 
       }
       const ref = lookup(f.to)
       if (!ref) return fail(id, new Forbidden({ peer: from, messageTag: f.body._tag, reason: 'not_served' }))
-      return await ref.askBytes(bytes)
+      return await askFrame(ref, f)
     } finally {
       admitted.release()
     }

@@ -19,7 +19,7 @@
  * ```
  */
 export * from './errors.ts'
-export { netBehaviour, type NetActorInit } from '../actors/net.ts'
+export { NetArgs, netBehaviour, netRole, type NetActorInit, type NetOptions } from '../actors/net.ts'
 export { ACTOR_PROTOCOL, Libp2pTransport, loadOrCreateIdentity, type Libp2pTransportInit } from './libp2p-transport.ts'
 export { DEFAULT_GUARD_LIMITS, PeerGuard, REMOTE_POLICY, serveGuarded } from './guard.ts'
 export type { GuardInit, GuardLimits, GuardStats, RemoteSender } from './guard.ts'

@@ -9,6 +9,8 @@
  *   routed without an embedding (an encrypted session: the embedding would reveal the prompt) goes to the
  *   least-loaded miner.
  * - GetRouting → RoutingTable.
+ * - GetTask → TaskInfo: the model this Brain serves — its id and the SHA-256 of its weights file — so a validator can
+ *   check that each miner holds those weights (a miner reports its own `weightsHash` in its status).
  */
 import { Schema } from 'effect'
 
@@ -21,8 +23,16 @@ export const RegisterMiner = Schema.TaggedStruct('RegisterMiner', { miner: Addr 
 /** Without an embedding (an encrypted session must not reveal its prompt's), the least-loaded miner is chosen. */
 export const Route = Schema.TaggedStruct('Route', { embedding: Schema.optional(Embedding) })
 export const GetRouting = Schema.TaggedStruct('GetRouting', {})
+export const GetTask = Schema.TaggedStruct('GetTask', {})
 
 export const Routed = Schema.TaggedStruct('Routed', { miner: Addr, distance: Schema.Number, assigned: Count })
 export const RoutingTable = Schema.TaggedStruct('RoutingTable', {
   miners: Schema.Array(Schema.Struct({ miner: Addr, assigned: Count, hasCentroid: Schema.Boolean })),
+})
+/** SHA-256 of a weights file, 64 lowercase hex characters. */
+export const WeightsHash = Schema.String.pipe(Schema.pattern(/^[0-9a-f]{64}$/))
+export const TaskInfo = Schema.TaggedStruct('TaskInfo', {
+  brainId: Schema.Number.pipe(Schema.int(), Schema.positive()),
+  modelId: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(256)),
+  weightsHash: WeightsHash,
 })

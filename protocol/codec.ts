@@ -73,7 +73,18 @@ function dispatcher<A>(union: { readonly members: readonly Schema.Schema.Any[] }
   }
 }
 
-const decodeMessageBody = dispatcher<Message>(Message, 'message')
+/**
+ * Diagnostics, per thread: message bodies validated field by field (decodeFrame, decodeFrameValue 'external',
+ * decodeMessageUnknown). A frame entering the process is validated once where it enters; tests read this counter
+ * to check that no hop validates it again (test/actors/decode-once.test.ts).
+ */
+export const codecCounters = { messageBodiesValidated: 0 }
+
+const validateMessageBody = dispatcher<Message>(Message, 'message')
+const decodeMessageBody: Decoder<Message> = (raw, prefix) => {
+  codecCounters.messageBodiesValidated++
+  return validateMessageBody(raw, prefix)
+}
 const decodeReplyBody = dispatcher<Reply>(Reply, 'reply')
 const decodeError = dispatcher<ProtocolError>(ProtocolError, 'error')
 // Tag check only: for frames between this process's own threads, whose bodies were built by typed code or already

@@ -32,7 +32,7 @@ import {
   KernelWords,
 } from './kernel-messages.ts'
 import { EncryptedLinear, EncryptedLinearReply } from './fhe-messages.ts'
-import { GetRouting, RegisterMiner, Route, Routed, RoutingTable } from './brain-messages.ts'
+import { GetRouting, GetTask, RegisterMiner, Route, Routed, RoutingTable, TaskInfo } from './brain-messages.ts'
 import { ChallengeMiner, ChallengeResult, ForecastStep, ForecastStepped, GetScores, Scores, SubmitWeights, WeightsSubmitted } from './validator-messages.ts'
 import {
   AccountInfo,
@@ -128,6 +128,7 @@ export const Message = Schema.Union(
   RegisterMiner,
   Route,
   GetRouting,
+  GetTask,
   ChallengeMiner,
   GetScores,
   SubmitWeights,
@@ -183,6 +184,7 @@ export const Reply = Schema.Union(
   EncryptedLinearReply,
   Routed,
   RoutingTable,
+  TaskInfo,
   ChallengeResult,
   Scores,
   WeightsSubmitted,
@@ -222,6 +224,7 @@ export interface ReplyMap {
   EncryptedLinear: typeof EncryptedLinearReply.Type
   Route: typeof Routed.Type
   GetRouting: typeof RoutingTable.Type
+  GetTask: typeof TaskInfo.Type
   ChallengeMiner: typeof ChallengeResult.Type
   GetScores: typeof Scores.Type
   SubmitWeights: typeof WeightsSubmitted.Type

@@ -34,7 +34,10 @@ export const ForecastStepped = Schema.TaggedStruct('ForecastStepped', {
 export const ChallengeResult = Schema.TaggedStruct('ChallengeResult', {
   miner: Addr,
   correct: Schema.Boolean,
-  /** 'ok', 'wrong result', or the tag of the error the miner answered with. */
+  /**
+   * 'ok', 'wrong result', 'WeightsHashMismatch' (the miner announced other weights than its Brain's: not challenged,
+   * score 0), or the reason (a rejection family's) or tag of the error the miner answered with.
+   */
   reason: Schema.String.pipe(Schema.maxLength(256)),
   ms: Schema.Number.pipe(Schema.finite()),
 })
@@ -45,5 +48,14 @@ export const WeightsSubmitted = Schema.TaggedStruct('WeightsSubmitted', {
   tx: Schema.String.pipe(Schema.maxLength(128)),
 })
 export const Scores = Schema.TaggedStruct('Scores', {
-  miners: Schema.Array(Schema.Struct({ miner: Addr, challenges: Count, correct: Count, score: Schema.Number.pipe(Schema.finite()) })),
+  miners: Schema.Array(
+    Schema.Struct({
+      miner: Addr,
+      challenges: Count,
+      correct: Count,
+      score: Schema.Number.pipe(Schema.finite()),
+      /** Whether the weights hash the miner announced at its last challenge was its Brain's (false: score 0). */
+      weightsHashOk: Schema.optional(Schema.Boolean),
+    }),
+  ),
 })

@@ -8,6 +8,12 @@
  *   `ActorCrashed`, `ActorStopped`, `UnsupportedMessage` or an error the actor chose to return.
  * - `askBytes(frame)`: for untrusted input (control socket, network): decode an encoded Tell/Ask frame, deliver it,
  *   and return the encoded Reply or Fail frame. Bad bytes get a Fail frame with a typed error; never a throw.
+ *
+ * Decode once: where a frame enters the process and its entry point must look inside it first (the control
+ * endpoint, the peer guard, serveActors), the entry point decodes and validates it with `decodeFrame` and hands the
+ * typed frame on with `askFrame(ref, frame)` — not the bytes to `askBytes`, which would validate them again. Past
+ * that point a body is never validated field by field again: a WorkerCell posts it to its thread, where only the
+ * envelope and the body's tag are checked (protocol/codec.ts, trust 'internal').
  */
 import {
   AskTimeout,
@@ -18,9 +24,11 @@ import {
   ProtocolError,
   decodeFrame,
   encodeFrame,
+  type AskFrame,
   type Message,
   type Reply,
   type ReplyFor,
+  type TellFrame,
 } from '../protocol/index.ts'
 import { Either, Schema } from 'effect'
 
@@ -58,24 +66,33 @@ export function toProtocolError(address: string, e: unknown): ProtocolError {
   return new InternalError({ actor: address, name: String(name), message: e instanceof Error ? e.message : String(e) })
 }
 
-/** The askBytes logic shared by every ref: decode, deliver through the typed API, encode the answer. */
+/** The askBytes logic shared by every ref: decode and validate, deliver the typed frame, encode the answer. */
 export async function askBytesVia(ref: ActorRef, bytes: Uint8Array, opts?: AskOptions): Promise<Uint8Array> {
   const decoded = decodeFrame(bytes)
   if (Either.isLeft(decoded)) {
     return encodeFrame({ _tag: 'Fail', v: PROTOCOL_VERSION, id: decoded.left.partial.id ?? 0, error: decoded.left.error })
   }
   const frame = decoded.right
+  if (frame._tag !== 'Tell' && frame._tag !== 'Ask') {
+    const error = new DecodeError({ field: '_tag', reason: `${frame._tag} frames are answers, not requests` })
+    return encodeFrame({ _tag: 'Fail', v: PROTOCOL_VERSION, id: frame.id, error })
+  }
+  return askFrame(ref, frame, opts)
+}
+
+/**
+ * Delivers a request frame that was already decoded and validated where it entered the process (its body is a typed
+ * Message) through the ref's typed API, and encodes the answer: a Reply frame (Ack for a Tell), or a Fail frame with
+ * the typed error. Never throws.
+ */
+export async function askFrame(ref: ActorRef, frame: TellFrame | AskFrame, opts?: AskOptions): Promise<Uint8Array> {
   try {
     if (frame._tag === 'Tell') {
       ref.tell(frame.body)
       return encodeFrame({ _tag: 'Reply', v: PROTOCOL_VERSION, id: 0, body: { _tag: 'Ack' } })
     }
-    if (frame._tag === 'Ask') {
-      const reply: Reply = await ref.ask(frame.body, opts)
-      return encodeFrame({ _tag: 'Reply', v: PROTOCOL_VERSION, id: frame.id, body: reply })
-    }
-    const error = new DecodeError({ field: '_tag', reason: `${frame._tag} frames are answers, not requests` })
-    return encodeFrame({ _tag: 'Fail', v: PROTOCOL_VERSION, id: frame.id, error })
+    const reply: Reply = await ref.ask(frame.body, opts)
+    return encodeFrame({ _tag: 'Reply', v: PROTOCOL_VERSION, id: frame.id, body: reply })
   } catch (e) {
     const id = frame._tag === 'Ask' ? frame.id : 0
     return encodeFrame({ _tag: 'Fail', v: PROTOCOL_VERSION, id, error: toProtocolError(ref.address, e) })

@@ -21,7 +21,7 @@ import {
   type ProtocolError,
   type ReplyFor,
 } from '../protocol/index.ts'
-import type { ActorRef, AskOptions, SendOptions } from './ref.ts'
+import { askFrame, type ActorRef, type AskOptions, type SendOptions } from './ref.ts'
 
 /** Answers one request frame from `from` with one answer frame. Must not throw. */
 export type FrameHandler = (frame: Uint8Array, from: string) => Promise<Uint8Array>
@@ -83,7 +83,7 @@ export class RemoteRef<M extends Message = Message> implements ActorRef<M> {
   }
 }
 
-/** Serves local actors to peers: routes each request frame to the actor named by its `to`. */
+/** Serves local actors to peers: routes each request frame to the actor named by its `to` (decoded once, here). */
 export function serveActors(transport: Transport, lookup: (address: string) => ActorRef | undefined): void {
   transport.handle(async (bytes) => {
     const d = decodeFrame(bytes)
@@ -99,7 +99,7 @@ export function serveActors(transport: Transport, lookup: (address: string) => A
     if (!ref) {
       return encodeFrame({ _tag: 'Fail', v: PROTOCOL_VERSION, id: f._tag === 'Ask' ? f.id : 0, error: new UnknownActor({ address: f.to }) })
     }
-    return ref.askBytes(bytes)
+    return askFrame(ref, f)
   })
 }
 

@@ -25,16 +25,31 @@
  * browser page. Otherwise: 401 `{ error: 'Unauthorized', reason: 'missing-token' | 'wrong-token', hint }`. So only
  * who can read the data dir's cookie file (its owner, root) can drive the node, as with bitcoind's `.cookie`.
  * A body over 8 MiB is answered 413 with `{ error: 'BodyTooLarge', limit, received }`.
+ *
+ * `POST /ask` decodes and validates the frame once, here where it enters the process, and hands the typed frame on
+ * (`askFrame`, supervisor/ref.ts): neither the ref nor a worker thread decodes its body again.
+ *
+ * Start arguments in two parts (the server needs the running system, which cannot be serialized):
+ * - `ControlArgs` (the spec's `args`, decoded in `init`, defaults here): `dataDir` (where control.json and
+ *   control.cookie are written), `port` (0: a free port) and `host` (default 127.0.0.1);
+ * - `ControlOptions` (given to `controlRole.create`): `system`, the tree to serve, read per request.
+ * `controlBehaviour({ port, dataDir, system })` — everything in one options object, as before issue 10 — still
+ * works: its serializable fields are then the arguments (what the spec's `args` carries overrides them).
+ *
+ * @example
+ * ```ts
+ * controlRole.create('control', { port: 7870, dataDir }, { system: () => sys })
+ * ```
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import fs from 'node:fs'
 import http from 'node:http'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { Either } from 'effect'
-import type { ActorStats, Behaviour } from '../index.ts'
-import { basicBehaviour, type BasicState } from '../basic.ts'
-import { PROTOCOL_VERSION, UnknownActor, decodeFrame, encodeFrame } from '../../protocol/index.ts'
+import { Either, Schema } from 'effect'
+import { askFrame, continueWith, defineLocalRole, type ActorStats, type Behaviour, type HandleResult } from '../../supervisor/runtime.ts'
+import { answerBasic, basicState, BASIC_TAGS, type BasicState } from '../basic.ts'
+import { DecodeError, PROTOCOL_VERSION, UnknownActor, decodeFrame, encodeFrame } from '../../protocol/index.ts'
 import type { ActorSystem, ChildSpecInput } from '../../supervisor/index.ts'
 import { rememberControlToken } from './client.ts'
 import { isProcessAlive, processStartTime } from '../../supervisor/datadir-lock.ts'
@@ -43,13 +58,29 @@ import { ObserverHub } from './observer/hub.ts'
 
 const MAX_BODY = 8 * 1024 * 1024 + 1024
 
-export interface ControlInit {
+/** Serializable start arguments of the control actor (defaults here and nowhere else). */
+export const ControlArgs = Schema.Struct({
+  /** Where control.json and control.cookie are written. */
+  dataDir: Schema.String.pipe(Schema.minLength(1)),
+  /** TCP port; 0 picks a free one. */
+  port: Schema.optionalWith(Schema.Number.pipe(Schema.int(), Schema.between(0, 65535)), { default: () => 0 }),
+  /** Interface to listen on: loopback unless told otherwise. */
+  host: Schema.optionalWith(Schema.String.pipe(Schema.minLength(1)), { default: () => '127.0.0.1' }),
+})
+export type ControlArgs = typeof ControlArgs.Type
+
+/** What the control actor needs that cannot be serialized. */
+export interface ControlOptions {
+  /** The system to serve; read when a request comes in (the control actor starts inside it). */
+  readonly system: () => ActorSystem | undefined
+}
+
+/** The options of the form before issue 10: the serializable arguments inside the options object. */
+export interface ControlInit extends ControlOptions {
   readonly host?: string
   /** 0 picks a free port. */
   readonly port: number
   readonly dataDir: string
-  /** The system to serve; read when a request comes in (the control actor starts inside it). */
-  readonly system: () => ActorSystem | undefined
 }
 
 export interface ControlInfo {
@@ -237,10 +268,10 @@ interface Served {
   readonly hub: ObserverHub
 }
 
-async function route(init: ControlInit, served: Served, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+async function route(options: ControlOptions, served: Served, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://localhost')
   if (!authorize(req, res, url, served.token, served.port)) return
-  const system = init.system()
+  const system = options.system()
   if (!system) return json(res, 503, { error: 'cluster not started' })
   if (await served.hub.handle(req, res, url)) return
   if (req.method === 'GET' && url.pathname === '/mailboxes') return json(res, 200, system.stats() satisfies ActorStats[])
@@ -254,17 +285,8 @@ async function route(init: ControlInit, served: Served, req: http.IncomingMessag
     } catch (e) {
       return json(res, e instanceof BodyTooLarge ? 413 : 400, errorJson(e))
     }
-    const ref = system.lookup(to)
-    let answer: Uint8Array
-    if (!ref) {
-      const d = decodeFrame(body)
-      const id = Either.isRight(d) && d.right._tag === 'Ask' ? d.right.id : 0
-      answer = encodeFrame({ _tag: 'Fail', v: PROTOCOL_VERSION, id, error: new UnknownActor({ address: to }) })
-    } else {
-      answer = await ref.askBytes(body)
-    }
     res.writeHead(200, { 'content-type': 'application/octet-stream' })
-    res.end(answer)
+    res.end(await answerAsk(system, to, body))
     return
   }
   if (req.method === 'POST' && url.pathname === '/children') {
@@ -301,29 +323,49 @@ async function route(init: ControlInit, served: Served, req: http.IncomingMessag
   json(res, 404, { error: `no route ${req.method} ${url.pathname}` })
 }
 
-interface ControlState extends BasicState {
-  server: http.Server
-  token: string
-  hub: ObserverHub
+/**
+ * `POST /ask?to=`: the frame is decoded and validated once, here, and the typed frame handed to the actor
+ * (`askFrame`); a frame that does not decode, or names an actor that does not exist, is answered with a typed Fail.
+ */
+async function answerAsk(system: ActorSystem, to: string, body: Uint8Array): Promise<Uint8Array> {
+  const d = decodeFrame(body)
+  if (Either.isLeft(d)) return encodeFrame({ _tag: 'Fail', v: PROTOCOL_VERSION, id: d.left.partial.id ?? 0, error: d.left.error })
+  const frame = d.right
+  if (frame._tag !== 'Tell' && frame._tag !== 'Ask') {
+    return encodeFrame({ _tag: 'Fail', v: PROTOCOL_VERSION, id: frame.id, error: new DecodeError({ field: '_tag', reason: `${frame._tag} frames are answers, not requests` }) })
+  }
+  const ref = system.lookup(to)
+  if (!ref) return encodeFrame({ _tag: 'Fail', v: PROTOCOL_VERSION, id: frame._tag === 'Ask' ? frame.id : 0, error: new UnknownActor({ address: to }) })
+  return askFrame(ref, frame)
 }
 
-/** The control actor. */
-export function controlBehaviour(init: ControlInit): Behaviour<ControlState> {
-  const basic = basicBehaviour('control')
+interface ControlState {
+  readonly basic: BasicState
+  readonly server: http.Server
+  readonly token: string
+  readonly hub: ObserverHub
+  readonly dataDir: string
+}
+
+/** The control actor's behaviour; `controlRole.create` is the usual way to run it. */
+export function controlBehaviour(options: ControlOptions | ControlInit): Behaviour<ControlState> {
+  // the arguments inside the options (the older form) are defaults for the spec's own
+  const legacy = 'dataDir' in options ? { dataDir: options.dataDir, port: options.port, ...(options.host !== undefined ? { host: options.host } : {}) } : {}
   return {
-    accepts: basic.accepts,
+    accepts: BASIC_TAGS,
     async init(ctx) {
-      const hub = new ObserverHub(init.system)
+      const init = controlRole.args({ ...legacy, ...ctx.args })
+      const hub = new ObserverHub(options.system)
       const served: { token: string; port: number; hub: ObserverHub } = { token: '', port: 0, hub }
       const server = http.createServer((req, res) => {
-        route(init, served, req, res).catch((e: unknown) => {
+        route(options, served, req, res).catch((e: unknown) => {
           if (res.headersSent) res.destroy()
           else json(res, 500, errorJson(e))
         })
       })
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject)
-        server.listen(init.port, init.host ?? '127.0.0.1', () => resolve())
+        server.listen(init.port, init.host, () => resolve())
       })
       const addr = server.address()
       const port = typeof addr === 'object' && addr ? addr.port : init.port
@@ -335,24 +377,27 @@ export function controlBehaviour(init: ControlInit): Behaviour<ControlState> {
         server.close()
         throw e
       }
-      const info: ControlInfo = { url: `http://${init.host ?? '127.0.0.1'}:${port}`, pid: process.pid, startTime: processStartTime(process.pid) }
+      const info: ControlInfo = { url: `http://${init.host}:${port}`, pid: process.pid, startTime: processStartTime(process.pid) }
       // Written aside and renamed: a client never reads a half-written control.json.
       const tmp = `${controlFile(init.dataDir)}.${process.pid}.tmp`
       fs.writeFileSync(tmp, JSON.stringify(info))
       fs.renameSync(tmp, controlFile(init.dataDir))
-      const b = await basic.init(ctx)
-      return { ...b, server, token: served.token, hub }
+      return { basic: basicState(), server, token: served.token, hub, dataDir: init.dataDir }
     },
-    handle: (state, msg, ctx) => basic.handle(state, msg, ctx) as ReturnType<Behaviour<ControlState>['handle']>,
+    status: (state) => {
+      const addr = state.server.address()
+      return { port: typeof addr === 'object' && addr ? addr.port : 0 }
+    },
+    handle: (state, msg, ctx): HandleResult<ControlState> => continueWith(state, answerBasic(state.basic, msg, ctx)),
     async terminate(state) {
       try {
-        const info = JSON.parse(fs.readFileSync(controlFile(init.dataDir), 'utf8')) as ControlInfo
-        if (info.pid === process.pid) fs.rmSync(controlFile(init.dataDir), { force: true })
+        const info = JSON.parse(fs.readFileSync(controlFile(state.dataDir), 'utf8')) as ControlInfo
+        if (info.pid === process.pid) fs.rmSync(controlFile(state.dataDir), { force: true })
       } catch {
         // no file: nothing to remove
       }
       try {
-        if (fs.readFileSync(controlCookieFile(init.dataDir), 'utf8').trim() === state.token) fs.rmSync(controlCookieFile(init.dataDir), { force: true })
+        if (fs.readFileSync(controlCookieFile(state.dataDir), 'utf8').trim() === state.token) fs.rmSync(controlCookieFile(state.dataDir), { force: true })
       } catch {
         // no cookie: nothing to remove
       }
@@ -362,6 +407,9 @@ export function controlBehaviour(init: ControlInit): Behaviour<ControlState> {
     },
   }
 }
+
+/** The control role: `controlRole.create(id, args, { system })` (main thread only). */
+export const controlRole = defineLocalRole('control', ControlArgs, controlBehaviour)
 
 const START_HINT = 'start one with `based cluster up` (npm start), or pass --control <url>'
 

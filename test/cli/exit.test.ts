@@ -6,6 +6,9 @@ import os from 'node:os'
 import path from 'node:path'
 import { DataDirUnusable, NoRunningNode } from '../../cli/errors.ts'
 import { describeError, flushLogs, openLog, verboseRequested } from '../../cli/exit.ts'
+import { BrainRejection, KernelRejection, LedgerRejection, decodeFrame, encodeFrame, PROTOCOL_VERSION } from '../../protocol/index.ts'
+import { toProtocolError } from '../../supervisor/ref.ts'
+import { InvalidInput } from '../../kernels/errors.ts'
 
 test('openLog: ready at once; flushLogs writes synchronously', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'based-exit-'))
@@ -41,6 +44,24 @@ test('describeError: typed errors as "<_tag> <fields JSON>" without stack; untyp
   assert.ok(plain.includes('line one') && plain.includes('line two'))
   assert.equal(verboseRequested(['node', 'based', 'cluster', 'up', '--verbose']), true)
   assert.equal(verboseRequested(['node', 'based', 'cluster', 'up']), false)
+})
+
+test('describeError: every rejection family on one line as "<Family> <reason> <detail JSON>", also after crossing a frame', () => {
+  const ledger = new LedgerRejection({ actor: '/root/ledger/writer', reason: 'InsufficientFunds', message: 'InsufficientFunds', detail: { have: '5', need: '10' } })
+  assert.equal(describeError(ledger), 'LedgerRejection InsufficientFunds {"have":"5","need":"10"}')
+  // a role's rejection: its message says more than the reason, so it follows
+  const brain = new BrainRejection({ actor: '/root/brains/brain-1', reason: 'NoMiner', message: 'no miner serves\nthis Brain', detail: {} })
+  assert.equal(describeError(brain), 'BrainRejection NoMiner {} — no miner serves this Brain')
+  // a domain error turned into its family by the runtime, then encoded and decoded as a Fail frame: same line
+  const kernel = toProtocolError('/root/gpu', new InvalidInput({ op: 'KernelNtt', reason: 'length_mismatch', message: 'data has 4099 bytes' }))
+  assert.ok(kernel instanceof KernelRejection)
+  const crossed = decodeFrame(encodeFrame({ _tag: 'Fail', v: PROTOCOL_VERSION, id: 1, error: kernel }))
+  assert.ok(crossed._tag === 'Right' && crossed.right._tag === 'Fail')
+  const line = describeError(crossed.right.error)
+  assert.equal(line, describeError(kernel))
+  const m = /^KernelRejection InvalidInput (\{.*\}) — data has 4099 bytes$/.exec(line)
+  assert.ok(m, line)
+  assert.deepEqual(JSON.parse(m[1] ?? ''), { op: 'KernelNtt', reason: 'length_mismatch' })
 })
 
 test('process.exit right after openLog: no "sonic boom is not ready yet", and the line reaches the file', () => {

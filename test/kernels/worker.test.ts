@@ -8,6 +8,9 @@ import { bytesOf, KernelReply, KernelRequest, u32Of } from '../../kernels/messag
 import { forwardNttUnchecked, makeNttTables } from '../../kernels/ntt/reference.ts'
 import { gpuForTests } from './gpu-support.ts'
 import { PRIMES_31, randomResidues, rng } from './support.ts'
+import { kernelWorkerRole } from '../../actors/kernel-worker.ts'
+import { KernelRejection } from '../../protocol/index.ts'
+import { rejectedWith } from '../support/rejection.ts'
 
 const gpu = await gpuForTests()
 after(() => gpu.rt?.destroy())
@@ -64,13 +67,7 @@ describe('kernel worker', () => {
       id: 'root',
       flags: { intensity: 5, periodMs: 5000 },
       children: [
-        {
-          kind: 'actor',
-          id: 'gpu',
-          behaviour: { module: new URL('../../actors/kernel-worker.ts', import.meta.url).href },
-          placement: 'worker',
-          faults: true,
-        },
+        kernelWorkerRole.create('gpu', {}, { placement: 'worker', faults: true }),
       ],
     })
     t.after(() => sys.shutdown())
@@ -97,11 +94,12 @@ describe('kernel worker', () => {
       // Bad input is the caller's error: a typed error back, the worker keeps serving (no restart).
       await assert.rejects(
         ref.ask({ _tag: 'KernelNtt', direction: 'forward', n, primes: [q], data: new Uint8Array(4 * n + 3) }, { timeoutMs: 60_000 }),
-        { _tag: 'HandlerError' },
+        rejectedWith(KernelRejection, 'InvalidInput'),
       )
-      await assert.rejects(ref.ask({ _tag: 'KernelNtt', direction: 'forward', n: 1000, primes: [q], data: bytesOf(data) }, { timeoutMs: 60_000 }), {
-        _tag: 'HandlerError',
-      })
+      await assert.rejects(
+        ref.ask({ _tag: 'KernelNtt', direction: 'forward', n: 1000, primes: [q], data: bytesOf(data) }, { timeoutMs: 60_000 }),
+        rejectedWith(KernelRejection, 'InvalidNttParams'),
+      )
       assert.equal((await ref.ask({ _tag: 'KernelInfo' })).backend, s1.detail.backend)
       assert.equal(sys.stats().find((r) => r.address === '/root/gpu')?.restarts, 1)
     } finally {

@@ -3,7 +3,7 @@ import { continueWith, type Behaviour } from '../../actors/index.ts'
 import { basicBehaviour, type BasicState } from '../../actors/basic.ts'
 
 export default (): Behaviour<BasicState> => {
-  const basic = basicBehaviour('slow')
+  const basic = basicBehaviour()
   return {
     ...basic,
     async handle(state, msg, ctx) {
