@@ -25,7 +25,8 @@ import { decodeFrame, decodeMessageUnknown, encodeFrame, PROTOCOL_VERSION } from
 import type { ActorStats } from '../actors/index.ts'
 import { clusterSpec, countsFor, DEFAULT_CLUSTER } from './cluster.ts'
 import { controlFile, findControl } from '../actors/control/index.ts'
-import { controlFetch as clientControlFetch, controlToken } from '../actors/control/client.ts'
+import { askControl, controlFetch as clientControlFetch, controlToken } from '../actors/control/client.ts'
+import { kernelWorkerRole } from '../actors/kernel-worker.ts'
 import { acquireDataDirLock } from '../supervisor/datadir-lock.ts'
 import { ControlHttpError } from './errors.ts'
 import { failAndExit, flushLogs, openLog } from './exit.ts'
@@ -44,13 +45,13 @@ function int(name: string, min: number, max: number) {
   }
 }
 
-function describeEvent(e: SupervisorEvent): string {
 /** `--epoch-rule`: the consensus rules the ledger implements (ledger/params.ts EPOCH_RULES). */
 function epochRuleOption(v: string): 'yuma' | 'sigmoid' {
   if (v === 'yuma' || v === 'sigmoid') return v
   throw new InvalidArgumentError('--epoch-rule must be yuma or sigmoid')
 }
 
+function describeEvent(e: SupervisorEvent): string {
   switch (e.type) {
     case 'child_started':
       return `started   ${e.child}`
@@ -109,9 +110,9 @@ cluster
   .option('--genesis <file>', 'join a network of validators: agree on every block with those this genesis file names (docs/NETWORK.md; Brains default to 0)')
   .option('--join <multiaddr...>', 'with --genesis: peers to connect to (…/p2p/<peer id>), redialled while not connected', [])
   .option('--bft-listen <multiaddr...>', 'with --genesis: listen addresses of the consensus node (e.g. /ip4/0.0.0.0/tcp/4002)', ['/ip4/127.0.0.1/tcp/0'])
-  .option('--once', 'start, print the tree, then stop (smoke test)')
   .option('--epoch-rule <rule>', 'consensus rule of a new ledger: yuma (subtensor\'s) or sigmoid (the seed\'s §3.4.1); governable afterwards', epochRuleOption, 'yuma')
   .option('--credits', 'Credits on in a new ledger (§3.4.3: up to +25% bond accrual, half at 10 Credits); governable afterwards')
+  .option('--once', 'start, print the tree, then stop (smoke test)')
   .action(async (o: { epochRule: 'yuma' | 'sigmoid'; credits?: boolean; brains: number; miners: number; validators: number; shards: number; blockMs: number; challengeMs: number; controlPort: number; dataDir: string; mainThreadMiners?: boolean; once?: boolean; listen: string[]; net: boolean; genesis?: string; join: string[]; bftListen: string[] }, cmd: Command) => {
     const explicit = (name: string): boolean => cmd.getOptionValueSource(name) === 'cli'
     if (o.genesis !== undefined && !explicit('brains')) o.brains = 0 // a network's Brains register by transaction, not by dev bootstrap
@@ -125,8 +126,8 @@ cluster
         dataDir: path.resolve(o.dataDir),
         minerThreads: !o.mainThreadMiners,
         blockTimeMs: o.blockMs,
-        listen: o.net ? o.listen : [],
         epochParams: { epochRule: o.epochRule, ...(o.credits === true ? { creditMaxBoostPpm: 250_000 } : {}) },
+        listen: o.net ? o.listen : [],
         onListening: (addrs) => console.log(`libp2p: ${addrs.join('  ')}`),
       },
       () => holder.system,
@@ -211,15 +212,7 @@ worker
   .action(async (o: { gpu?: boolean; id?: string; supervisor: string; control?: string; dataDir: string }) => {
     const base = findControl(path.resolve(o.dataDir), o.control)
     const id = o.id ?? `kernel-${Date.now().toString(36)}`
-    const spec = {
-      kind: 'actor',
-      id,
-      role: 'kernel-worker',
-      placement: 'worker',
-      behaviour: { module: new URL('../actors/kernel-worker.ts', import.meta.url).href },
-      args: { allowFallback: !o.gpu },
-      shutdown: 10_000,
-    }
+    const spec = kernelWorkerRole.create(id, { allowFallback: !o.gpu }, { placement: 'worker', shutdown: 10_000 })
     console.log(`attaching ${id} under ${o.supervisor}… (acquiring a WebGPU device can take a few seconds)`)
     const res = await controlFetch(`${base}/children`, {
       method: 'POST',
@@ -230,9 +223,7 @@ worker
     if (!res.ok) throw new ControlHttpError({ url: `${base}/children`, status: res.status, body: text })
     const body = JSON.parse(text) as Record<string, unknown>
     const address = String(body.address)
-    const frame = encodeFrame({ _tag: 'Ask', v: PROTOCOL_VERSION, to: address, id: 1, body: { _tag: 'GetStatus' } })
-    const status = decodeFrame(new Uint8Array(await (await controlFetch(`${base}/ask?to=${encodeURIComponent(address)}`, { method: 'POST', body: frame })).arrayBuffer()))
-    const detail = Either.isRight(status) && status.right._tag === 'Reply' && status.right.body._tag === 'StatusReply' ? status.right.body.detail : {}
+    const { detail } = await askControl(base, address, { _tag: 'GetStatus' })
     const notes = [
       ...(detail.slow ? ['SLOW: no WebGPU adapter, TypeScript reference path'] : []),
       ...(detail.software ? ['SOFTWARE adapter: WGSL runs on the CPU (e.g. lavapipe/llvmpipe), not on a GPU'] : []),

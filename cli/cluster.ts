@@ -1,29 +1,34 @@
 /**
  * The embedded single-machine cluster: one process, one supervision tree with the ledger shards, Brains, miners,
- * validators and the control endpoint (see ARCHITECTURE in docs/ARCHITECTURE.md):
+ * validators and the control endpoint (docs/ARCHITECTURE.md, docs/SUPERVISION.md):
  *
  *   root (one_for_one)
  *   ├── ledger (rest_for_one)        writer: the ledger (LMDB, K shard sub-databases, one transaction per block),
  *   │                                mempool and block timer
- *   ├── brains (one_for_one)         brain-1 … brain-B
- *   ├── miners (one_for_one)         miner-1 … miner-M   (worker threads: a miner holds a GPU kernel worker)
- *   ├── validators (one_for_one)     validator-1 … validator-V   (encrypted challenges of their Brain's miners)
+ *   ├── brains (one_for_one)         brain-1 … brain-B   (each serves the shipped model: its id and weights hash)
+ *   ├── miners (one_for_one)         miner-1 … miner-M   (each in its own worker thread unless minerThreads is off)
+ *   ├── validators (one_for_one)     validator-1 … validator-V   (encrypted challenges of their Brain's miners,
+ *   │                                                              whose weights hash must be the Brain's)
  *   ├── net                          libp2p: serves these actors to other machines (net/)
  *   └── control                      loopback HTTP for `based inspect`
+ *
+ * Each role's child is built by its role definition (`brainRole.create`, `validatorRole.create`, `netRole.create`,
+ * `controlRole.create`): the role's `Args` schema holds the defaults, so this file passes only what the cluster
+ * decides.
  */
 import path from 'node:path'
 import type { SupervisorSpecInput, ChildSpecInput } from '../supervisor/index.ts'
 import type { ActorSystem } from '../supervisor/index.ts'
-import { erase } from '../actors/index.ts'
-import { controlBehaviour } from '../actors/control/index.ts'
-import { brainRole } from '../actors/brain.ts'
+import { controlRole } from '../actors/control/index.ts'
+import { brainRole, shippedTask } from '../actors/brain.ts'
+import { validatorRole } from '../actors/validator.ts'
 import { ledgerRole } from '../actors/ledger-shard.ts'
+import type { EpochRuleParams } from '../ledger/params.ts'
 import { InvalidClusterConfig } from './errors.ts'
-import { netBehaviour } from '../actors/net.ts'
+import { netRole } from '../actors/net.ts'
 
 export interface ClusterOptions {
   readonly brains: number
-import type { EpochRuleParams } from '../ledger/params.ts'
   readonly miners: number
   readonly validators: number
   /** LMDB shard sub-databases of the ledger. */
@@ -38,13 +43,13 @@ import type { EpochRuleParams } from '../ledger/params.ts'
   /** libp2p listen multiaddrs (default loopback, any port); empty: no network. */
   readonly listen: readonly string[]
   readonly onListening?: (addresses: string[]) => void
+  /** The epoch's rule and Credits of a new ledger (genesis parameters; docs/CONSENSUS.md "On the chain"). */
+  readonly epochParams?: EpochRuleParams
 }
 
 export const DEFAULT_CLUSTER: ClusterOptions = {
   brains: 2,
   miners: 2,
-  /** The epoch's rule and Credits of a new ledger (genesis parameters; docs/CONSENSUS.md "On the chain"). */
-  readonly epochParams?: EpochRuleParams
   validators: 1,
   shards: 4,
   blockTimeMs: 10_000,
@@ -89,21 +94,10 @@ export function clusterSpec(opts: ClusterOptions, system: () => ActorSystem | un
   const net: ChildSpecInput[] =
     opts.listen.length === 0
       ? []
-      : [
-          {
-            kind: 'actor',
-            id: 'net',
-            role: 'net',
-            behaviour: erase(
-              netBehaviour({
-                listen: opts.listen,
-                dataDir: opts.dataDir,
-                system,
-                ...(opts.onListening ? { onListening: opts.onListening } : {}),
-              }),
-            ),
-          },
-        ]
+      : [netRole.create('net', { listen: opts.listen, dataDir: opts.dataDir }, { system, ...(opts.onListening ? { onListening: opts.onListening } : {}) })]
+  /** The Brain served by miner or validator i (round robin). */
+  const brainOf = (i: number): number => ((i - 1) % Math.max(1, opts.brains)) + 1
+  const task = opts.brains > 0 ? shippedTask() : undefined
   const children: ChildSpecInput[] = [
     {
       kind: 'supervisor',
@@ -121,7 +115,7 @@ export function clusterSpec(opts: ClusterOptions, system: () => ActorSystem | un
       kind: 'supervisor',
       id: 'brains',
       flags: { strategy: 'one_for_one', intensity: 3, periodMs: 5000 },
-      children: range(opts.brains).map((i) => brainRole.create(`brain-${i}`, { brainId: i, miners: minersOf(i) })),
+      children: range(opts.brains).map((i) => brainRole.create(`brain-${i}`, { brainId: i, miners: minersOf(i), ...task })),
     },
     {
       kind: 'supervisor',
@@ -133,7 +127,7 @@ export function clusterSpec(opts: ClusterOptions, system: () => ActorSystem | un
         role: 'miner',
         behaviour: { module: role('miner') },
         placement: opts.minerThreads ? ('worker' as const) : ('main' as const),
-        args: { brainId: ((i - 1) % Math.max(1, opts.brains)) + 1, dev: i },
+        args: { brainId: brainOf(i), dev: i },
         faults: true,
       })),
     },
@@ -141,29 +135,20 @@ export function clusterSpec(opts: ClusterOptions, system: () => ActorSystem | un
       kind: 'supervisor',
       id: 'validators',
       flags: { strategy: 'one_for_one', intensity: 3, periodMs: 5000 },
-      children: range(opts.validators).map((i) => ({
-        kind: 'actor' as const,
-        id: `validator-${i}`,
-        role: 'validator',
-        behaviour: { module: role('validator') },
-        args: {
-          brainId: ((i - 1) % Math.max(1, opts.brains)) + 1,
-          miners: minersOf(((i - 1) % Math.max(1, opts.brains)) + 1),
-          minerDev: minerIndicesOf(((i - 1) % Math.max(1, opts.brains)) + 1),
+      children: range(opts.validators).map((i) =>
+        validatorRole.create(`validator-${i}`, {
+          miners: minersOf(brainOf(i)),
+          minerDev: minerIndicesOf(brainOf(i)),
           dev: i,
-          brain: ((i - 1) % Math.max(1, opts.brains)) + 1,
+          brain: brainOf(i),
+          brainActor: `/root/brains/brain-${brainOf(i)}`,
           ledger: '/root/ledger/writer',
           challengeMs: opts.challengeMs,
-        },
-      })),
+        }),
+      ),
     },
     ...net,
-    {
-      kind: 'actor',
-      id: 'control',
-      role: 'control',
-      behaviour: erase(controlBehaviour({ port: opts.controlPort, dataDir: opts.dataDir, system })),
-    },
+    controlRole.create('control', { port: opts.controlPort, dataDir: opts.dataDir }, { system }),
   ]
   return { kind: 'supervisor', id: 'root', flags: { strategy: 'one_for_one', intensity: 3, periodMs: 5000 }, children }
 }
