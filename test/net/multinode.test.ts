@@ -140,6 +140,8 @@ test('4 validators on loopback: one chain; kill -9 one and it keeps finalizing, 
     await until('the restarted node to catch up', 60_000, async () => ((await head(n4)).height >= target ? true : undefined))
     assert.equal((await block(n4, target)).hash, (await block(n1, target)).hash)
     assert.equal((await block(n4, target)).stateRoot, (await block(n1, target)).stateRoot)
+    const st4 = await askControl(control(n4), WRITER, { _tag: 'GetStatus' })
+    process.stderr.write(`multinode: node 4 was ${target - atKill} blocks behind; caught up: ${JSON.stringify({ decided: st4.detail.decided, synced: st4.detail.synced, signRefused: st4.detail.signRefused })}\n`)
 
     // ── kill -9 two of four: no block is final any more, and no fork ──
     kill9(n3)
