@@ -18,17 +18,9 @@
  * compute key (`minerKey` pins it in advance); otherwise `ReceiptRejected`. `stats.computeUnits` is the sum of the
  * miner's signed counts and `receipts` what `settleReceipts` pays on.
  */
-import {
-  clientDecryptLinear,
-  clientEncryptLinear,
-  createFheContext,
-  createKeyGenerator,
-  presets,
-  type FheContext,
-  type PresetName,
-  type SecretKey,
-} from '../fhe/index.ts'
-import { generateAsync, linearWeights, quantizeWeightInt8, TextStreamDecoder, type ActivationQuant, type AsyncLinearFn, type GptModel, type Int8Matrix, type LinearSite, type Tokenizer } from '../model/index.ts'
+import { createFheContext, presets, type FheContext, type PresetName } from '../fhe/index.ts'
+import { inThreadCrypto, workerCrypto, type ClientCrypto } from './client-crypto.ts'
+import { generateAsync, linearWeights, quantizeWeightInt8, rescaleInt8, TextStreamDecoder, type ActivationQuant, type AsyncLinearFn, type GptModel, type Int8Matrix, type LinearSite, type Tokenizer } from '../model/index.ts'
 import { randomBytes } from 'node:crypto'
 import { fromHex, toHex, verify } from '../ledger/index.ts'
 import { encryptedLinearDigest, receiptSigningBytes, type ComputeReceipt, type EncryptedLinear, type EncryptedLinearReply } from '../protocol/index.ts'
@@ -52,9 +44,17 @@ export interface EncryptedSessionInit {
   readonly minerKey?: string
   /**
    * Progress of key generation, in the constructor: part 1 of 2 the BFV context (NTT tables), part 2 the secret key.
-   * Optional; changes nothing else.
+   * Optional; changes nothing else. Not called with `offThread` (the key is made in the worker).
    */
   readonly onKeyProgress?: (done: number, total: number) => void
+  /**
+   * Encrypt and decrypt in a worker thread (comlink RPC; gateway/client-crypto.ts): the secret key lives there and
+   * this thread's event loop stays free while a product is prepared. Same words as in this thread. Call `close()`
+   * when done. Default false.
+   */
+  readonly offThread?: boolean
+  /** Deterministic keys and encryption randomness from this seed (tests only: a seeded key is not secret). */
+  readonly seed?: string
   /**
    * Progress of weight preparation: called once per dense weight matrix (a layer's attn, proj, fc or fcProj), when
    * its first product has come back — the first use is when this process quantizes the matrix to int8 and the miner
@@ -78,14 +78,14 @@ export interface ProductStats {
 
 /** A session: a fresh secret key held here, and an AsyncLinearFn that runs every dense product on the miner. */
 export class EncryptedSession {
-  readonly ctx: FheContext
   readonly preset: PresetName
   readonly stats: ProductStats = { products: 0, computeUnits: 0, bytesUp: 0, bytesDown: 0, minerMs: 0 }
   /** This session's id (random, 32 hex digits), sent with every request and named in every receipt. */
   readonly sessionId: string = toHex(randomBytes(16))
   /** The miner's verified receipts, one per product, in order. */
   readonly receipts: ComputeReceipt[] = []
-  private readonly secretKey: SecretKey
+  private readonly crypto: ClientCrypto
+  private context: FheContext | undefined
   private readonly init: EncryptedSessionInit
   private readonly int8 = new WeakMap<Float32Array, Int8Matrix>()
   private readonly sitesSeen = new Set<string>()
@@ -94,15 +94,28 @@ export class EncryptedSession {
   constructor(init: EncryptedSessionInit) {
     this.init = init
     this.preset = init.preset ?? 'bfv4096Linear'
-    this.ctx = createFheContext(presets[this.preset])
-    init.onKeyProgress?.(1, 2)
-    this.secretKey = createKeyGenerator(this.ctx).secretKey
-    init.onKeyProgress?.(2, 2)
+    this.crypto = init.offThread === true ? workerCrypto(this.preset, init.seed) : inThreadCrypto(this.preset, init.seed, init.onKeyProgress)
     let sites = 0
     for (let layer = 0; layer < init.model.config.nLayer; layer++) {
       for (const name of ['attn', 'proj', 'fc', 'fcProj'] as const) if (linearWeights(init.model, { layer, name }) !== undefined) sites++
     }
     this.siteCount = sites
+  }
+
+  /** The BFV context of this session's parameters (public: N, t, primes). */
+  get ctx(): FheContext {
+    this.context ??= createFheContext(presets[this.preset])
+    return this.context
+  }
+
+  /** Where encryption and decryption run: 'main' (this thread) or 'worker'. */
+  get cryptoPlacement(): 'main' | 'worker' {
+    return this.crypto.placement
+  }
+
+  /** Ends the encryption worker (offThread); nothing to do otherwise. */
+  close(): Promise<void> {
+    return this.crypto.close()
   }
 
   /** The dense-product hook for `forwardAsync` / `generateAsync`. */
@@ -112,7 +125,7 @@ export class EncryptedSession {
       m = quantizeWeightInt8(w, inDim, outDim)
       this.int8.set(w, m)
     }
-    const req = clientEncryptLinear(this.ctx, this.secretKey, x, rows, inDim, outDim, undefined, this.init.activations ?? 'absmax')
+    const req = await this.crypto.encrypt(x, rows, inDim, outDim, this.init.activations ?? 'absmax')
     const { ni, mt, no, dIn, dOut, tokens } = req.plan
     const msg: typeof EncryptedLinear.Type = {
       _tag: 'EncryptedLinear',
@@ -133,7 +146,7 @@ export class EncryptedSession {
     this.stats.bytesUp += req.inputs.reduce((s, u) => s + u.length, 0)
     this.stats.bytesDown += reply.outputs.reduce((s, u) => s + u.length, 0)
     this.stats.minerMs += reply.minerMs
-    const out = clientDecryptLinear(this.ctx, this.secretKey, req, reply.outputs, m, b)
+    const out = rescaleInt8(await this.crypto.decrypt(req.plan, reply.outputs), req.quant, m, b)
     const siteKey = `${site.layer}/${site.name}`
     if (this.init.onWeightProgress && !this.sitesSeen.has(siteKey)) {
       this.sitesSeen.add(siteKey)
