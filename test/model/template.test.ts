@@ -4,6 +4,10 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { ActorSystem } from '../../supervisor/index.ts'
+import { brainRole } from '../../actors/brain.ts'
+import { validatorRole } from '../../actors/validator.ts'
+import { MinerRejection } from '../../protocol/index.ts'
+import { rejectedWith } from '../support/rejection.ts'
 import { EncryptedSession } from '../../gateway/index.ts'
 import { buildBrainTemplate } from '../../cli/template.ts'
 import { createFheContext, createKeyGenerator, encryptedInt8Linear, presets } from '../../fhe/index.ts'
@@ -83,7 +87,9 @@ describe('Brain templates', () => {
         { kind: 'actor', id: 'miner', behaviour: { module: role('miner') }, placement: 'worker', args: { template: out } },
         { kind: 'actor', id: 'tampered', behaviour: { module: role('miner') }, placement: 'worker', args: { template: bad } },
         { kind: 'actor', id: 'other', behaviour: { module: role('miner') }, placement: 'worker' },
-        { kind: 'actor', id: 'validator', behaviour: { module: role('validator') }, args: { template: out, miners: [], challengeMs: 0 } },
+        // the Brain serves the task; the validator reads its hash (GetTask) and checks each miner's against it
+        brainRole.create('brain', { modelId: task.modelId, weightsHash: task.weightsHash }),
+        validatorRole.create('validator', { template: out, miners: [], challengeMs: 0, brainActor: '/root/brain' }),
       ],
     })
     try {
@@ -98,7 +104,7 @@ describe('Brain templates', () => {
       assert.equal(session.stats.products, 2 * 2 + 2 * layersWithHeads, 'emptied layers send no attention products')
 
       const tampered = new EncryptedSession({ model, modelId: 'small-test', ask: (m) => sys.ref('/root/tampered').ask(m, { timeoutMs: 120_000 }) })
-      await assert.rejects(forwardAsync(model, tokens, { linear: tampered.linear }), (e: unknown) => (e as { tag?: string }).tag === 'WeightsHashMismatch')
+      await assert.rejects(forwardAsync(model, tokens, { linear: tampered.linear }), rejectedWith(MinerRejection, 'WeightsHashMismatch'))
 
       const v = sys.ref('/root/validator')
       const ok = await v.ask({ _tag: 'ChallengeMiner', miner: '/root/miner' }, { timeoutMs: 120_000 })
@@ -107,6 +113,8 @@ describe('Brain templates', () => {
       assert.deepEqual([other.correct, other.reason], [false, 'WeightsHashMismatch'])
       const tamperedChallenge = await v.ask({ _tag: 'ChallengeMiner', miner: '/root/tampered' }, { timeoutMs: 120_000 })
       assert.deepEqual([tamperedChallenge.correct, tamperedChallenge.reason], [false, 'WeightsHashMismatch'])
+      const vs = (await v.ask({ _tag: 'GetStatus' })).detail
+      assert.deepEqual([vs.brainWeightsHash, vs.weightsMismatches, vs.mismatchedMiners], [task.weightsHash, 2, '/root/other /root/tampered'])
     } finally {
       await sys.shutdown()
     }
