@@ -1,63 +1,192 @@
 /**
  * The miner actor: runs a Brain's model on users' encrypted activations. It holds the public model weights (the
  * shipped model, `factbook-gpt`, identified by its weights hash in the Brain's task) and no key of any user: it
- * evaluates EncryptedLinear requests — one dense product on BFV ciphertexts (fhe/inference.ts, miner half) — and
- * returns ciphertexts it cannot read. It also answers the basic requests (actors/basic.ts).
+ * evaluates EncryptedLinear requests — one dense product on BFV ciphertexts (basedai/fhe's `LinearPlanner`, miner
+ * half) — and returns ciphertexts it cannot read. It also answers the basic requests (actors/basic.ts).
+ *
+ * Where the polynomial arithmetic runs (`MinerArgs.kernels`; the status's `backend` says which is in use):
+ * - `'cpu'` (default): the FHE context's CPU backend (WebAssembly SIMD where the engine has it).
+ * - an actor address (`/root/miners/kernel-1`, a kernel worker started in the tree or attached with
+ *   `based worker attach --id kernel-1`): the NTTs of every product run on that worker's GPU through kernel messages
+ *   (`kernelWorkerClient` + `kernelPolyBackend`). The worker is found with `ctx.lookup`, so this needs a main-thread
+ *   miner; it is looked up again on each request until found, and a worker that has no adapter (its TypeScript
+ *   reference fallback is slower than the CPU backend) is not used. If the worker fails mid-request the product is
+ *   recomputed on the CPU (`kernelFallbacks` in status). Results are bit-identical to the CPU's either way.
+ * - `'device'`: the miner acquires its own WebGPU device in its thread (works in a worker thread too); with no
+ *   adapter it stays on the CPU and says so.
  *
  * With `args.dev` (its index in the dev network, ledger/dev.ts) its status names its compute key on the ledger, so a
  * client can pay its owner for the work (gateway/settle.ts). Every EncryptedLinearReply carries a receipt signed with
  * that compute key (a fresh key when the miner has no registration): the number of ciphertext × plaintext products
  * it performed, for the SHA-256 of the request and the client's session id (protocol/fhe-messages.ts).
  *
- * Bad requests (unknown model, layer or site, a plan that does not match the weight's shape, corrupt or
- * wrong-parameter ciphertexts) are answered with a typed error; the miner keeps serving.
+ * Refusals are `MinerRejection` (UnknownModel, UnknownSite, PlanMismatch, UnknownPreset, WeightsHashMismatch);
+ * corrupt or wrong-parameter ciphertexts and bad shapes cross as `FheRejection` (CiphertextDecodeError,
+ * ParamsMismatch, InvalidOperand). The miner keeps serving.
  */
 import fs from 'node:fs'
-import { continueWith, failWith, toProtocolError, type Behaviour, type HandleResult } from './index.ts'
-import { encryptedLinearDigest, HandlerError, receiptSigningBytes, type Message } from '../protocol/index.ts'
-import { createFheContext, minerEvaluateLinear, planLinear, presets, type FheContext, type PreparedLinear } from '../fhe/index.ts'
+import { Schema } from 'effect'
+import { continueWith, defineRole, failWith, toProtocolError, type ActorContext, type Behaviour, type HandleResult } from '../supervisor/runtime.ts'
+import { InvalidArgs } from '../supervisor/errors.ts'
+import { encryptedLinearDigest, FHE_REASONS, MinerRejection, receiptSigningBytes, type EncryptedLinear, type Message, type Reply } from '../protocol/index.ts'
+import { Bfv, defaultPolyBackend, kernelPolyBackend, minerEvaluateLinear, presets, type AsyncPolyBackend, type PreparedLinear, type PresetName } from '../fhe/index.ts'
+import { KernelService, kernelWorkerClient } from '../kernels/index.ts'
 import { linearWeights, loadShippedModel, openBrainTask, quantizeWeightInt8, sha256Hex, SHIPPED_WEIGHTS, type GptModel, type Int8Matrix } from '../model/index.ts'
-import { basicBehaviour, BASIC_TAGS, type BasicState } from './basic.ts'
+import { answerBasic, basicState, BASIC_TAGS, type BasicState } from './basic.ts'
 import { withEscrowGate } from './miner-escrow.ts'
 import { devKeys, generateKeyPair, sign, toHex, type KeyPair } from '../ledger/index.ts'
 
 export const SHIPPED_MODEL_ID = 'factbook-gpt'
 
+/** Start arguments of a miner (defaults here and nowhere else). */
+export const MinerArgs = Schema.Struct({
+  /** A Brain task directory (model/template.ts) whose model this miner serves; otherwise the shipped model. */
+  template: Schema.optional(Schema.String),
+  /** The Brain's weights hash (hex SHA-256; a template's own wins): weights that differ are held but never served. */
+  weightsHash: Schema.optional(Schema.String.pipe(Schema.pattern(/^[0-9a-f]{64}$/))),
+  /** Index in the dev network (ledger/dev.ts): the compute key that signs receipts and that the status names. */
+  dev: Schema.optional(Schema.Int.pipe(Schema.nonNegative())),
+  /** The Brain this miner serves (shown in status). */
+  brainId: Schema.optionalWith(Schema.Int.pipe(Schema.positive()), { default: () => 1 }),
+  /** Where the NTTs run: 'cpu', 'device' (own WebGPU device), or the address of a kernel-worker actor. */
+  kernels: Schema.optionalWith(Schema.Union(Schema.Literal('cpu', 'device'), Schema.String.pipe(Schema.pattern(/^\/[A-Za-z0-9_./-]+$/))), {
+    default: () => 'cpu' as const,
+  }),
+  /** How long one kernel-worker request may take before the product falls back to the CPU (ms). */
+  kernelTimeoutMs: Schema.optionalWith(Schema.Int.pipe(Schema.positive()), { default: () => 120_000 }),
+})
+export type MinerArgs = typeof MinerArgs.Type
+
+export const minerRole = defineRole('miner', import.meta.url, MinerArgs)
+
+/** The accelerator in use, or why there is none. */
+interface Kernels {
+  abe: AsyncPolyBackend | undefined
+  /** What the status says about it. */
+  note: string
+  readonly service?: KernelService
+}
+
 interface MinerState {
   readonly basic: BasicState
+  readonly args: MinerArgs
   readonly model: GptModel
   readonly modelId: string
   readonly weightsHash: string
   /** Set when the weights held do not hash to the Brain's: every EncryptedLinear is refused (WeightsHashMismatch). */
   readonly refusal?: string
-  readonly contexts: Map<string, FheContext>
+  readonly contexts: Map<string, Bfv>
   readonly int8: Map<string, Int8Matrix>
   readonly prepared: Map<string, Map<string, PreparedLinear>>
   /** Signs compute receipts: the dev network's registered compute key, or a fresh one. */
   readonly computeKey: KeyPair
+  readonly kernels: Kernels
   products: number
+  /** Products whose NTTs ran on the kernels, and products recomputed on the CPU after a kernel failure. */
+  kernelProducts: number
+  kernelFallbacks: number
 }
 
-// Spending accounts (§3.5.1): a paying session's EncryptedLinear is checked on the ledger before any work
-// (actors/miner-escrow.ts); everything else goes to the miner below unchanged.
-export default function minerBehaviour(): Behaviour<MinerState> {
-  return withEscrowGate(minerCore(), (s) => s.computeKey.publicKey)
+const isFheError = (e: unknown): boolean =>
+  typeof e === 'object' && e !== null && (FHE_REASONS as readonly string[]).includes((e as { _tag?: string })._tag ?? '')
+
+/** Connects to the kernel worker at `address` (found by ctx.lookup); leaves `k.abe` unset with a note otherwise. */
+async function connectWorker(k: Kernels, address: string, ctx: ActorContext, timeoutMs: number): Promise<void> {
+  if (!ctx.lookup) {
+    throw new InvalidArgs({ role: 'miner', field: 'kernels', reason: 'a kernel-worker address needs a main-thread miner (placement main); use "device" in a worker thread' })
+  }
+  const ref = ctx.lookup(address)
+  if (!ref) {
+    k.note = `kernel worker ${address} not found (yet); on the CPU`
+    return
+  }
+  try {
+    const client = await kernelWorkerClient((m) => ref.ask(m, { timeoutMs }))
+    if (client.backend !== 'webgpu') {
+      k.note = `kernel worker ${address} has no WebGPU adapter (reference path); on the CPU`
+      return
+    }
+    k.abe = kernelPolyBackend(client)
+    k.note = `kernel worker ${address}: ${client.adapter}`
+  } catch (e) {
+    k.note = `kernel worker ${address} did not answer (${String((e as { _tag?: string })._tag ?? e)}); on the CPU`
+  }
+}
+
+async function initKernels(args: MinerArgs, ctx: ActorContext): Promise<Kernels> {
+  if (args.kernels === 'cpu') return { abe: undefined, note: 'cpu' }
+  if (args.kernels === 'device') {
+    const service = await KernelService.create({ log: () => undefined })
+    if (service.backend !== 'webgpu') {
+      service.destroy()
+      return { abe: undefined, note: 'no WebGPU adapter; on the CPU' }
+    }
+    return { abe: kernelPolyBackend(service), note: `own device: ${service.label}`, service }
+  }
+  const k: Kernels = { abe: undefined, note: '' }
+  await connectWorker(k, args.kernels, ctx, args.kernelTimeoutMs)
+  return k
+}
+
+/** The CPU context for `preset` (made once), and the same with the accelerator when there is one. */
+function contextFor(state: MinerState, preset: PresetName): Bfv {
+  let bfv = state.contexts.get(preset)
+  if (!bfv) {
+    bfv = Bfv.create(preset)
+    state.contexts.set(preset, bfv)
+  }
+  return bfv
+}
+
+function cached<K, V>(m: Map<K, V>, key: K, make: () => V): V {
+  let v = m.get(key)
+  if (v === undefined) {
+    v = make()
+    m.set(key, v)
+  }
+  return v
 }
 
 function minerCore(): Behaviour<MinerState> {
-  const basic = basicBehaviour('miner', () => ({}))
+  /** Evaluates on the kernels when there are some, else (or after a kernel failure) on the CPU. */
+  async function evaluate(
+    state: MinerState, bfv: Bfv, plan: ReturnType<ReturnType<Bfv['linearPlanner']>['plan']>, q: Int8Matrix, inputs: readonly Uint8Array[],
+    cache: Map<string, PreparedLinear>, ctx: ActorContext,
+  ): Promise<{ outputs: Uint8Array[]; prepareMs: number }> {
+    const k = state.kernels
+    const address = state.args.kernels
+    if (!k.abe && address.startsWith('/')) await connectWorker(k, address, ctx, state.args.kernelTimeoutMs)
+    if (k.abe) {
+      try {
+        const r = await bfv.withAccelerator(k.abe).linearPlanner().evaluateSerialized(plan, q.q, inputs, cache)
+        state.kernelProducts++
+        return r
+      } catch (e) {
+        if (isFheError(e)) throw e
+        // The worker failed (crashed, restarting, timed out): this product on the CPU; reconnect on the next.
+        state.kernelFallbacks++
+        if (address.startsWith('/')) {
+          k.abe = undefined
+          k.note = `kernel worker ${address} failed (${String((e as { _tag?: string })._tag ?? e)}); on the CPU until it answers again`
+        }
+      }
+    }
+    return minerEvaluateLinear(bfv.ctx, plan, q, inputs, cache)
+  }
+
   return {
     accepts: [...BASIC_TAGS, 'EncryptedLinear'],
-    init(ctx) {
-      // args.template: a Brain task directory (model/template.ts); otherwise the shipped model. args.weightsHash (or
-      // the task's own) is the Brain's hash: weights that differ are held but never served.
-      const template = typeof ctx.args.template === 'string' ? openBrainTask(ctx.args.template) : undefined
+    async init(ctx) {
+      const args = minerRole.args(ctx.args)
+      // The Brain's weights hash (the template's own, else args.weightsHash): weights that differ are held, never served.
+      const template = args.template !== undefined ? openBrainTask(args.template) : undefined
       const model = template?.model ?? loadShippedModel().model
       const weightsHash = template?.weightsHash ?? sha256Hex(fs.readFileSync(SHIPPED_WEIGHTS))
-      const expected = template?.task.weightsHash ?? (typeof ctx.args.weightsHash === 'string' ? ctx.args.weightsHash : undefined)
+      const expected = template?.task.weightsHash ?? args.weightsHash
       const refusal = expected !== undefined && expected !== weightsHash ? `weights ${weightsHash} differ from the Brain's ${expected}` : undefined
       return {
-        basic: basic.init(ctx) as BasicState,
+        basic: basicState(),
+        args,
         model,
         modelId: template?.task.modelId ?? SHIPPED_MODEL_ID,
         weightsHash,
@@ -65,70 +194,79 @@ function minerCore(): Behaviour<MinerState> {
         contexts: new Map(),
         int8: new Map(),
         prepared: new Map(),
-        computeKey: typeof ctx.args.dev === 'number' ? devKeys.minerCompute(ctx.args.dev) : generateKeyPair(),
+        computeKey: args.dev !== undefined ? devKeys.minerCompute(args.dev) : generateKeyPair(),
+        kernels: await initKernels(args, ctx),
         products: 0,
+        kernelProducts: 0,
+        kernelFallbacks: 0,
       }
     },
-    handle(state, msg: Message, ctx): HandleResult<MinerState> {
-      if (msg._tag !== 'EncryptedLinear') {
-        const r = basic.handle(state.basic, msg, ctx) as HandleResult<BasicState>
-        if (r._tag === 'Continue' && r.reply?._tag === 'StatusReply') {
-          const dev = ctx.args.dev
-          const detail = {
-            ...r.reply.detail,
-            model: state.modelId,
-            weightsHash: state.weightsHash,
-            encryptedProducts: state.products,
-            ...(typeof dev === 'number' ? { computeKey: toHex(devKeys.minerCompute(dev).publicKey) } : {}),
-          }
-          return continueWith(state, { ...r.reply, detail })
-        }
-        return r._tag === 'Continue' ? continueWith(state, r.reply) : failWith(state, toProtocolError(ctx.address, new Error('unexpected')))
-      }
-      const bad = (message: string): HandleResult<MinerState> =>
-        failWith(state, new HandlerError({ actor: ctx.address, tag: 'InvalidRequest', message }))
-      if (state.refusal !== undefined) return failWith(state, new HandlerError({ actor: ctx.address, tag: 'WeightsHashMismatch', message: state.refusal }))
-      if (msg.model !== state.modelId) return bad(`this miner serves model '${state.modelId}', not '${msg.model}'`)
+    status: (state) => ({
+      brainId: state.args.brainId,
+      model: state.modelId,
+      weightsHash: state.weightsHash,
+      encryptedProducts: state.products,
+      backend: state.kernels.abe?.name ?? defaultPolyBackend.name,
+      kernels: state.kernels.note,
+      kernelProducts: state.kernelProducts,
+      kernelFallbacks: state.kernelFallbacks,
+      ...(state.args.dev !== undefined ? { computeKey: toHex(state.computeKey.publicKey) } : {}),
+    }),
+    async handle(state, msg: Message, ctx): Promise<HandleResult<MinerState>> {
+      if (msg._tag !== 'EncryptedLinear') return continueWith(state, answerBasic(state.basic, msg, ctx))
+      const reject = (reason: MinerRejection['reason'], message: string, detail: MinerRejection['detail'] = {}): HandleResult<MinerState> =>
+        failWith(state, new MinerRejection({ actor: ctx.address, reason, message, detail }))
+      if (state.refusal !== undefined) return reject('WeightsHashMismatch', state.refusal, { held: state.weightsHash })
+      if (msg.model !== state.modelId) return reject('UnknownModel', `this miner serves model '${state.modelId}', not '${msg.model}'`, { model: msg.model })
       const shape = linearWeights(state.model, { layer: msg.layer, name: msg.site })
-      if (!shape) return bad(`no ${msg.site} product in layer ${msg.layer} (the model has ${state.model.config.nLayer} layers; a squeezed layer without heads has no attention products)`)
-      if (msg.plan.dIn !== shape.inDim || msg.plan.dOut !== shape.outDim) {
-        return bad(`plan ${msg.plan.dIn}→${msg.plan.dOut} does not match ${msg.site} of layer ${msg.layer} (${shape.inDim}→${shape.outDim})`)
+      if (!shape) {
+        return reject('UnknownSite', `no ${msg.site} product in layer ${msg.layer} (the model has ${state.model.config.nLayer} layers; a squeezed layer without heads has no attention products)`, {
+          layer: msg.layer, site: msg.site,
+        })
       }
-      if (!(msg.preset in presets)) return bad(`unknown parameter preset '${msg.preset}'`)
+      if (msg.plan.dIn !== shape.inDim || msg.plan.dOut !== shape.outDim) {
+        return reject('PlanMismatch', `plan ${msg.plan.dIn}→${msg.plan.dOut} does not match ${msg.site} of layer ${msg.layer} (${shape.inDim}→${shape.outDim})`, {
+          dIn: msg.plan.dIn, dOut: msg.plan.dOut,
+        })
+      }
+      if (!Object.hasOwn(presets, msg.preset)) return reject('UnknownPreset', `unknown parameter preset '${msg.preset}'`, { preset: msg.preset })
       try {
-        let fhe = state.contexts.get(msg.preset)
-        if (!fhe) {
-          fhe = createFheContext(presets[msg.preset as keyof typeof presets])
-          state.contexts.set(msg.preset, fhe)
-        }
-        const { ni, mt, no, dIn, dOut, tokens } = msg.plan
-        const plan = planLinear(fhe, { dIn, dOut, tokens }, { force: { ni, mt, no } })
-        const key = `${msg.layer}/${msg.site}`
-        let q = state.int8.get(key)
-        if (!q) {
-          q = quantizeWeightInt8(shape.w, shape.inDim, shape.outDim)
-          state.int8.set(key, q)
-        }
-        let cache = state.prepared.get(`${msg.preset}/${key}`)
-        if (!cache) {
-          cache = new Map()
-          state.prepared.set(`${msg.preset}/${key}`, cache)
-        }
-        const t0 = performance.now()
-        const { outputs, prepareMs } = minerEvaluateLinear(fhe, plan, q, msg.inputs, cache)
-        const minerMs = performance.now() - t0 - prepareMs
-        state.products++
-        const unsigned = {
-          session: msg.session ?? '',
-          units: plan.products,
-          request: toHex(encryptedLinearDigest(msg)),
-          computeKey: toHex(state.computeKey.publicKey),
-        }
-        const receipt = { ...unsigned, signature: toHex(sign(state.computeKey.secretKey, receiptSigningBytes(unsigned))) }
-        return continueWith(state, { _tag: 'EncryptedLinearReply', outputs, minerMs, receipt })
+        return continueWith(state, await answer(state, msg, shape, ctx))
       } catch (e) {
         return failWith(state, toProtocolError(ctx.address, e))
       }
     },
+    terminate(state) {
+      state.kernels.service?.destroy()
+    },
   }
+
+  async function answer(
+    state: MinerState, msg: typeof EncryptedLinear.Type, shape: NonNullable<ReturnType<typeof linearWeights>>, ctx: ActorContext,
+  ): Promise<Reply> {
+    const bfv = contextFor(state, msg.preset as PresetName)
+    const { ni, mt, no, dIn, dOut, tokens } = msg.plan
+    const plan = bfv.linearPlanner().plan({ dIn, dOut, tokens }, { ni, mt, no })
+    const key = `${msg.layer}/${msg.site}`
+    const q = cached(state.int8, key, () => quantizeWeightInt8(shape.w, shape.inDim, shape.outDim))
+    const cache = cached(state.prepared, `${msg.preset}/${key}`, () => new Map<string, PreparedLinear>())
+    const t0 = performance.now()
+    const { outputs, prepareMs } = await evaluate(state, bfv, plan, q, msg.inputs, cache, ctx)
+    const minerMs = performance.now() - t0 - prepareMs
+    state.products++
+    const unsigned = {
+      session: msg.session ?? '',
+      units: plan.products,
+      request: toHex(encryptedLinearDigest(msg)),
+      computeKey: toHex(state.computeKey.publicKey),
+    }
+    const receipt = { ...unsigned, signature: toHex(sign(state.computeKey.secretKey, receiptSigningBytes(unsigned))) }
+    return { _tag: 'EncryptedLinearReply', outputs, minerMs, receipt }
+  }
+}
+
+// Spending accounts (§3.5.1): a paying session's EncryptedLinear is checked on the ledger before any work
+// (actors/miner-escrow.ts); everything else goes to the miner below unchanged.
+export default function minerBehaviour(): Behaviour<MinerState> {
+  return withEscrowGate(minerCore(), (s) => s.computeKey.publicKey)
 }

@@ -40,7 +40,7 @@ export interface ClientCrypto extends ClientCryptoApi {
 /** The secret key and its context, made from the preset (seeded for tests: keys, then encryptions, one stream). */
 class KeyHolder implements ClientCryptoApi {
   readonly ctx: FheContext
-  private readonly sk: SecretKey
+  readonly sk: SecretKey
   private readonly rng: RandomSource
 
   constructor(preset: PresetName, seed: string | undefined, onKeyProgress?: (done: number, total: number) => void) {
@@ -60,11 +60,14 @@ class KeyHolder implements ClientCryptoApi {
   }
 }
 
-/** In this thread. */
-export function inThreadCrypto(preset: PresetName, seed?: string, onKeyProgress?: (done: number, total: number) => void): ClientCrypto {
+/** In this thread (`secretKey` is there for the confidentiality tests, which inspect the key a session made). */
+export function inThreadCrypto(
+  preset: PresetName, seed?: string, onKeyProgress?: (done: number, total: number) => void,
+): ClientCrypto & { readonly secretKey: SecretKey } {
   const h = new KeyHolder(preset, seed, onKeyProgress)
   return {
     placement: 'main',
+    secretKey: h.sk,
     encrypt: (...a) => h.encrypt(...a),
     decrypt: (plan, outputs) => h.decrypt(plan, outputs),
     close: async () => undefined,

@@ -66,7 +66,7 @@ test('secret keys are ternary, about a third each of −1, 0, 1 (chi-square, fal
   const session = new EncryptedSession({ model, modelId: 'factbook-gpt', ask: () => Promise.reject(new Error('not used')) })
   // The session's own key (a private field, read here only to test it) and two keys from the default generator.
   const coeffs = [
-    keyCoefficients(session.ctx, (session as unknown as { secretKey: SecretKey }).secretKey),
+    keyCoefficients(session.ctx, (session as unknown as { crypto: { secretKey: SecretKey } }).crypto.secretKey),
     keyCoefficients(ctx, createKeyGenerator(ctx).secretKey),
     keyCoefficients(ctx, createKeyGenerator(ctx).secretKey),
   ]
@@ -174,7 +174,7 @@ test('the same holds for the ciphertext a session sends (its own key, its reques
   assert.ok(sent)
   // One token of a 64 → 64 product: the plan packs the 64 int8 activations into coefficients 0…63 of one ciphertext.
   assert.deepEqual([sent.plan.ni, sent.plan.mt, sent.inputs.length], [64, 1, 1])
-  checkFresh(session.ctx, (session as unknown as { secretKey: SecretKey }).secretKey, sent.inputs[0]!, quantizeRowsInt8(x, 1, 64).q, rnd)
+  checkFresh(session.ctx, (session as unknown as { crypto: { secretKey: SecretKey } }).crypto.secretKey, sent.inputs[0]!, quantizeRowsInt8(x, 1, 64).q, rnd)
 })
 
 /**

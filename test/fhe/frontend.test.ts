@@ -65,6 +65,6 @@ describe('Bfv front end', () => {
   })
 
   test('bad parameters are a typed InvalidParams', () => {
-    assert.throws(() => Bfv.create({ polyModulusDegree: 1000, coeffModulus: [12289], plainModulus: 17 }), (e: unknown) => (e as { _tag?: string })._tag === 'InvalidParams')
+    assert.throws(() => Bfv.create({ scheme: 'bfv', polyModulusDegree: 1000, coeffModulus: [12289], plainModulus: 17, errorDistribution: { kind: 'cbd', eta: 10 } }), (e: unknown) => (e as { _tag?: string })._tag === 'InvalidParams')
   })
 })

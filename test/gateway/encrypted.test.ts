@@ -3,6 +3,8 @@ import assert from 'node:assert/strict'
 import { ActorSystem } from '../../supervisor/index.ts'
 import { EncryptedSession } from '../../gateway/index.ts'
 import { forward, forwardAsync, int8Linear, loadShippedModel } from '../../model/index.ts'
+import { FheRejection, MinerRejection } from '../../protocol/index.ts'
+import { rejectedWith } from '../support/rejection.ts'
 
 const miner = new URL('../../actors/miner.ts', import.meta.url).href
 
@@ -36,15 +38,50 @@ test('encrypted inference through a miner actor in a worker thread: logits bit-i
     const good = captured!
     const corrupt = good.inputs.map((c) => c.slice())
     corrupt[0]![corrupt[0]!.length - 40] ^= 0xff
-    await assert.rejects(ref.ask({ ...good, inputs: corrupt }, { timeoutMs: 60_000 }), (e: unknown) => (e as { _tag: string; tag: string })._tag === 'HandlerError' && (e as { tag: string }).tag === 'DecodeError')
-    await assert.rejects(ref.ask({ ...good, model: 'gpt-5' }), (e: unknown) => (e as { tag: string }).tag === 'InvalidRequest')
-    await assert.rejects(ref.ask({ ...good, layer: 7 }), (e: unknown) => (e as { tag: string }).tag === 'InvalidRequest')
-    await assert.rejects(ref.ask({ ...good, site: 'fc' }), (e: unknown) => (e as { tag: string }).tag === 'InvalidRequest')
-    await assert.rejects(ref.ask({ ...good, preset: 'bfv1024' }), (e: unknown) => (e as { tag: string }).tag === 'InvalidRequest')
-    await assert.rejects(ref.ask({ ...good, inputs: good.inputs.slice(1) }, { timeoutMs: 60_000 }), { _tag: 'HandlerError' })
+    await assert.rejects(ref.ask({ ...good, inputs: corrupt }, { timeoutMs: 60_000 }), rejectedWith(FheRejection, 'CiphertextDecodeError'))
+    await assert.rejects(ref.ask({ ...good, model: 'gpt-5' }), rejectedWith(MinerRejection, 'UnknownModel'))
+    await assert.rejects(ref.ask({ ...good, layer: 7 }), rejectedWith(MinerRejection, 'UnknownSite'))
+    await assert.rejects(ref.ask({ ...good, site: 'fc' }), rejectedWith(MinerRejection, 'PlanMismatch'))
+    await assert.rejects(ref.ask({ ...good, preset: 'bfv1024' }), rejectedWith(MinerRejection, 'UnknownPreset'))
+    await assert.rejects(ref.ask({ ...good, inputs: good.inputs.slice(1) }, { timeoutMs: 60_000 }), rejectedWith(FheRejection, 'InvalidOperand'))
     assert.equal((await ref.ask({ ...good }, { timeoutMs: 60_000 }))._tag, 'EncryptedLinearReply')
     assert.equal(sys.stats()[0]?.restarts, 0)
   } finally {
     await sys.shutdown()
   }
+})
+
+test('client encryption and decryption off the main thread (comlink worker): the same ciphertexts and logits as in this thread', { timeout: 60_000 }, async (t) => {
+  const sys = await ActorSystem.start({
+    kind: 'supervisor',
+    id: 'root',
+    children: [{ kind: 'actor', id: 'miner-1', behaviour: { module: miner }, placement: 'worker', mailbox: { capacity: 64 } }],
+  })
+  t.after(() => sys.shutdown())
+  const ref = sys.ref('/root/miner-1')
+  const { model, tokenizer } = loadShippedModel()
+  const tokens = tokenizer.encode('The capital of')
+  const run = async (offThread: boolean): Promise<{ logits: Float32Array; sent: Uint8Array[][]; placement: string }> => {
+    const sent: Uint8Array[][] = []
+    const session = new EncryptedSession({
+      model, modelId: 'factbook-gpt', seed: 'comlink-parity', offThread,
+      ask: (m) => {
+        sent.push([...m.inputs])
+        return ref.ask(m, { timeoutMs: 60_000 })
+      },
+    })
+    try {
+      return { logits: await forwardAsync(model, tokens, { linear: session.linear, lastOnly: true }), sent, placement: session.cryptoPlacement }
+    } finally {
+      await session.close()
+    }
+  }
+  const here = await run(false)
+  const there = await run(true)
+  assert.equal(here.placement, 'main')
+  assert.equal(there.placement, 'worker')
+  assert.equal(there.sent.length, 4 * model.config.nLayer)
+  assert.deepEqual(there.sent, here.sent, 'identical input ciphertexts')
+  assert.deepEqual(there.logits, here.logits, 'identical logits')
+  assert.deepEqual(here.logits, forward(model, tokens, { linear: int8Linear(), lastOnly: true }))
 })

@@ -64,7 +64,7 @@ test('a miner that evaluates another layer and signs a receipt naming the reques
 })
 
 test('a miner echoing the input ciphertexts gets a typed error, not logits', T, async () => {
-  await assert.rejects(logits('echo'), (e: unknown) => (e as { _tag?: string })._tag === 'DecodeError')
+  await assert.rejects(logits('echo'), (e: unknown) => (e as { _tag?: string })._tag === 'CiphertextDecodeError')
 })
 
 test('a reply with fewer result ciphertexts than the plan: ReplyMismatch', T, async () => {
