@@ -23,6 +23,7 @@ import { betaQ40 } from './schedule.ts'
 import { sigmoidConsensusQ52 } from './sigmoid.ts'
 import type { ConsensusRule, CreditInfluence, EpochDetail, EpochOptions, TftTerm } from './types.ts'
 import { validateEpoch } from './validate.ts'
+import { EpochWorkspace } from './workspace.ts'
 
 export { CREDIT_ONE, DEFAULT_CREDIT_INFLUENCE } from './credits.ts'
 
@@ -165,19 +166,20 @@ function rankAndTrustOut(ranks: Ranks, support: Float64Array, T: number, rule: C
 
 /**
  * Runs one epoch with the seed's extensions. See {@link epoch} for the stable core; this adds the rule choice,
- * Credits (accrual and influence) and the β(t)·Accuracy(TFT) incentive term.
+ * Credits (accrual and influence) and the β(t)·Accuracy(TFT) incentive term. `workspace` (default: a fresh one)
+ * holds the two n×n work matrices; pass the same one to repeated epochs to spare the allocation (workspace.ts).
  *
  * @throws InvalidEpochInput naming the field, for wrong lengths, non-square matrices, negative/NaN/infinite
  * entries, or out-of-range parameters.
  */
-export function runEpoch(input: EpochOptions): EpochDetail {
+export function runEpoch(input: EpochOptions, workspace: EpochWorkspace = new EpochWorkspace()): EpochDetail {
   const { n, kappa, bondsMovingAverage, rule, rho } = validateEpoch(input)
   const permit = input.validatorPermit
   const stake = stakeUnits(input.stake, permit)
   const { u, T } = stake
   const active = activeRows(u, permit)
 
-  const W = normaliseWeights(input.weights, permit, n) // 1
+  const W = normaliseWeights(input.weights, permit, n, workspace.matrix(0, n * n)) // 1
   const support = supportStake(W, n, active, u)
   const C = rule === 'yuma' ? yumaConsensus(W, n, stake, active, support, kappa) : sigmoidConsensus(n, T, support, kappa, rho) // 3
   const ranks = rankAndClip(W, n, u, permit, C, rule) // 2, 4, 5 (W is now W̄)
@@ -191,7 +193,7 @@ export function runEpoch(input: EpochOptions): EpochDetail {
   const boosted = boostStake(creditInfluenceOf(input), previousCredits, u, W, active, ranks.rank)
 
   const dB = bondAccrual(W, n, boosted.units, permit, boosted.colSums) // 6
-  const { B, colSum } = bondEma(dB, normaliseBondColumns(input.bonds, n), bondsMovingAverage, n)
+  const { B, colSum } = bondEma(dB, normaliseBondColumns(input.bonds, n, workspace.matrix(1, n * n)), bondsMovingAverage, n)
   const dividends = normaliseBig(dividendNumerators(B, colSum, incentiveNum, n)) // 7
 
   const { rank, trust } = rankAndTrustOut(ranks, support, T, rule)

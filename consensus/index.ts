@@ -27,6 +27,7 @@
  */
 export { epoch } from './core.ts'
 export { runEpoch, CREDIT_ONE, DEFAULT_CREDIT_INFLUENCE } from './epoch.ts'
+export { EpochWorkspace } from './workspace.ts'
 export { BLOCKS_PER_YEAR, beta, betaQ40, betaRational } from './schedule.ts'
 export { splitEmission, splitEmissionUnits, largestRemainder } from './emission.ts'
 export type { EmissionSplit, EmissionSplitInput, EmissionUnitsInput } from './emission.ts'

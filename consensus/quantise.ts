@@ -15,10 +15,10 @@ function quantFactors(max: number, qbits: number): [number, number] {
 
 /**
  * Step 1: permitted rows, diagonal zeroed, each row normalised to Q52 (exact floor of q_ij·2^52 / Σ_j q_ij, where
- * q_ij = ⌊w_ij·2^s_i⌋). Returns a fresh n×n row-major matrix.
+ * q_ij = ⌊w_ij·2^s_i⌋), written into `W` (n×n row-major, any previous contents) and returned.
  */
-export function normaliseWeights(weights: readonly (readonly number[])[], permit: readonly boolean[], n: number): Float64Array {
-  const W = new Float64Array(n * n)
+export function normaliseWeights(weights: readonly (readonly number[])[], permit: readonly boolean[], n: number, W: Float64Array): Float64Array {
+  W.fill(0)
   const qbits = 52 - ceilLog2(Math.max(n, 1))
   for (let i = 0; i < n; i++) {
     if (permit[i] !== true) continue
@@ -44,12 +44,11 @@ export function normaliseWeights(weights: readonly (readonly number[])[], permit
 }
 
 /**
- * Previous bonds, each column normalised to Q40 the same way as weight rows; null when the bonds are all 0.
- * Returns a fresh n×n row-major matrix.
+ * Previous bonds, each column normalised to Q40 the same way as weight rows, written into `B` (n×n row-major, any
+ * previous contents: every entry is overwritten) and returned; null when the bonds are all 0.
  */
-export function normaliseBondColumns(bonds: readonly (readonly number[])[], n: number): Float64Array | null {
+export function normaliseBondColumns(bonds: readonly (readonly number[])[], n: number, B: Float64Array): Float64Array | null {
   const colMax = new Float64Array(n)
-  const B = new Float64Array(n * n)
   for (let i = 0; i < n; i++) {
     const row = bonds[i] as readonly number[]
     const o = i * n

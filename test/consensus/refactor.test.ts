@@ -7,7 +7,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import { runEpoch } from '../../consensus/index.ts'
+import { EpochWorkspace, runEpoch } from '../../consensus/index.ts'
 import { runEpoch as runEpochV1 } from './fixtures/epoch-v1.ts'
 import { BLOCKS_PER_YEAR } from '../../consensus/index.ts'
 import type { EpochOptions } from '../../consensus/index.ts'
@@ -66,9 +66,12 @@ test('runEpoch equals the pre-split epoch bit for bit (small metagraphs, fast-ch
   )
 })
 
-test('runEpoch equals the pre-split epoch bit for bit (n = 320: the sampled median band and quickselect)', () => {
+test('runEpoch equals the pre-split epoch bit for bit (n = 320: the sampled median band and quickselect), with one workspace reused across sizes', () => {
+  const workspace = new EpochWorkspace()
   for (const seed of [1, 2, 3, 4, 5, 6]) {
     const input = randomInput(seed * 7919, 320)
-    assert.deepStrictEqual(runEpoch(input), runEpochV1(input), `seed ${seed}`)
+    assert.deepStrictEqual(runEpoch(input, workspace), runEpochV1(input), `seed ${seed}`)
+    const small = randomInput(seed, 5 + seed) // a smaller epoch on the same (dirty) workspace
+    assert.deepStrictEqual(runEpoch(small, workspace), runEpochV1(small), `seed ${seed}, small`)
   }
 })
