@@ -10,15 +10,18 @@
  *    goes to every active Brain in proportion to weight. All-zero weights split equally. Splits use
  *    largest-remainder rounding (math.ts), so exactly R is credited, to `brain.pending`.
  * 3. **Epoch** of Brain b at heights where `(h + b) % tempo === 0` (staggered like subtensor): the injected
- *    {@link EpochHook} (the consensus module) returns performance and scores, then `pending` is distributed:
- *    owner cut `ownerBps` (25%) to `rewardTo` (withheld into the participants' part while a staked Brain is inside
- *    its 90-day lock); of the rest, `minerBps` (50%) to miners by score (to the personal key that registered each),
- *    the remainder to stakers: first between the Brain's own pool and the *active* validators' pools by stake, then
- *    among validator pools by consensus dividends (or stake); inside a pool, positions by amount. A part with no
- *    recipient goes to the owner's `rewardTo`.
+ *    {@link EpochHook} (the consensus module, with the chain's `epochRule` and, when `creditMaxBoostPpm` > 0, each
+ *    participant's Credits, stored under `k:<id>` by ledger/credits.ts) returns performance and scores, then `pending`
+ *    is distributed: owner cut `ownerBps` (25%) to `rewardTo` (withheld into the participants' part while a staked
+ *    Brain is inside its 90-day lock); the rest with consensus's one emission split (`splitEmissionUnits`,
+ *    consensus/emission.ts, `minerBps` = its miner share): miners by score (to the personal key that registered
+ *    each), the stakers' side over the *active* validators' pools (by consensus dividends, or stake) and the Brain's
+ *    own pool, weighted so that the Brain pool and the validator pools share it by stake; inside a pool, positions
+ *    by amount. The split's fallbacks apply: with no incentive the miners' part joins the stakers', with no staker
+ *    the stakers' part joins the miners'; what nobody can receive goes to the owner's `rewardTo`.
  *    Before the epochs, the forecast round whose scoring height this is is scored (ledger/forecast.ts); the epoch
  *    passes the validators' mean Accuracy since the last epoch to the hook, which may return `validatorIncentives`
- *    (I = R·C + β(t)·Accuracy): the incentive part is then split over miners and validators together.
+ *    (I = R·C + β(t)·Accuracy): validators then share the incentive part with miners.
  *    Each epoch stores its outputs per uid (the hook's `metrics`, the emission paid for each uid) and the owner cut
  *    and Brain-pool part in the epoch record `e:<id>` (records.ts), so the state root covers them.
  * 4. **Governance**: proposals whose deadline is this height are tallied (see `tally`).
