@@ -13,5 +13,6 @@
  * ```
  */
 export { EncryptedSession, type AskMiner, type EncryptedSessionInit, type ProductStats } from './encrypted.ts'
-export { authorizeSession, minerBrain, settleReceipts, type LedgerAsk, type Settlement } from './settle.ts'
+export { inThreadCrypto, workerCrypto, type ClientCrypto, type ClientCryptoApi, type EncryptedProduct } from './client-crypto.ts'
+export { authorizeSession, minerBrain, minerBrains, settleReceipts, type LedgerAsk, type Settlement } from './settle.ts'
 export { ReceiptRejected, ReplyMismatch } from './errors.ts'

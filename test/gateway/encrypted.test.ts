@@ -8,14 +8,19 @@ import { rejectedWith } from '../support/rejection.ts'
 
 const miner = new URL('../../actors/miner.ts', import.meta.url).href
 
-// The test takes ~7 s on this loaded 2-core machine; its limit is far below the runner's 300 s (the asks' own 120 s
-// limits never come into play). t.after shuts the system down even when the test times out.
-test('encrypted inference through a miner actor in a worker thread: logits bit-identical to the int8 path; bad requests refused', { timeout: 30_000 }, async (t) => {
-  const sys = await ActorSystem.start({
+/** One miner in a worker thread, as the cluster runs it. */
+function startMiner(): Promise<ActorSystem> {
+  return ActorSystem.start({
     kind: 'supervisor',
     id: 'root',
     children: [{ kind: 'actor', id: 'miner-1', behaviour: { module: miner }, placement: 'worker', mailbox: { capacity: 64 } }],
   })
+}
+
+// The test takes ~7 s on this loaded 2-core machine; its limit is far below the runner's 300 s (the asks' own 120 s
+// limits never come into play). t.after shuts the system down even when the test times out.
+test('encrypted inference through a miner actor in a worker thread: logits bit-identical to the int8 path; bad requests refused', { timeout: 30_000 }, async (t) => {
+  const sys = await startMiner()
   t.after(() => sys.shutdown())
   try {
     const ref = sys.ref('/root/miner-1')
@@ -52,11 +57,7 @@ test('encrypted inference through a miner actor in a worker thread: logits bit-i
 })
 
 test('client encryption and decryption off the main thread (comlink worker): the same ciphertexts and logits as in this thread', { timeout: 60_000 }, async (t) => {
-  const sys = await ActorSystem.start({
-    kind: 'supervisor',
-    id: 'root',
-    children: [{ kind: 'actor', id: 'miner-1', behaviour: { module: miner }, placement: 'worker', mailbox: { capacity: 64 } }],
-  })
+  const sys = await startMiner()
   t.after(() => sys.shutdown())
   const ref = sys.ref('/root/miner-1')
   const { model, tokenizer } = loadShippedModel()
