@@ -2,7 +2,7 @@
  * `based generate` and `based squeeze`: the model from the command line.
  *
  *   based generate "prompt" [--tokens N] [--on-full slide|stop] [--temperature T] [--top-k K] [--seed S] [--weights file] [--int8 | --kernels]
- *   based generate "prompt" --encrypted [--miner /root/miners/miner-1]   (on a running cluster)
+ *   based generate "prompt" --encrypted [--miner /root/miners/miner-1] [--pay W [--max-units N]]   (on a running cluster)
  *   based squeeze (--budget N | --fraction F | --theta T) --out file.safetensors
  *   based brain template --weights file.safetensors [--config config.json] [--fraction F] --out DIR   (cli/template.ts)
  *
@@ -12,9 +12,19 @@
  */
 import fs from 'node:fs'
 import path from 'node:path'
-import { EncryptedSession, settleComputeUnits } from '../gateway/index.ts'
-import { formatAmount, unlockWallet } from '../ledger/index.ts'
-import { LEDGER_ADDRESS, passphrase } from './wallet.ts'
+import { EncryptedSession, authorizeSession, minerBrain, minerBrains, settleReceipts, type LedgerAsk } from '../gateway/index.ts'
+import { formatAmount, toAddress, unlockWallet, type KeyPair } from '../ledger/index.ts'
+import { LEDGER_ADDRESS, passphrase, waitForFate } from './wallet.ts'
+import { TxNotApplied } from './participant.ts'
+import type { TxStatus } from '../protocol/index.ts'
+
+/** A paying transaction (authorization, settlement) that did not apply: the ledger's typed reason. */
+function notApplied(fate: typeof TxStatus.Type, hash: string): TxNotApplied {
+  return new TxNotApplied({
+    status: fate.status === 'failed' ? 'failed' : 'dropped', reason: fate.reason ?? fate.status, detail: fate.detail ?? '', hash,
+    ...(fate.height !== undefined ? { height: fate.height } : {}),
+  })
+}
 import { SHIPPED_MODEL_ID } from '../actors/miner.ts'
 import { DEFAULT_CLUSTER } from './cluster.ts'
 import { findControl } from '../actors/control/index.ts'
@@ -66,6 +76,7 @@ interface GenerateCliOptions {
   brain: string
   miner?: string
   pay?: string
+  maxUnits?: number
   control?: string
   dataDir: string
 }
@@ -165,7 +176,8 @@ export function registerModelCommands(program: Command): void {
     .option('--encrypted', 'encrypted inference on a miner of the running cluster: every dense product is sent as BFV ciphertexts; the key stays here')
     .option('--brain <address>', 'with --encrypted: the Brain that assigns a miner (least-loaded: no prompt embedding is sent)', '/root/brains/brain-1')
     .option('--miner <address>', 'with --encrypted: use this miner instead of asking the Brain')
-    .option('--pay <wallet>', 'with --encrypted: pay the miner\'s registered owner for the compute units used, from this wallet')
+    .option('--pay <wallet>', 'with --encrypted: pay for the compute units the miner signs from this wallet\'s spending account on the miner\'s Brain (based escrow open): the session is authorized on the ledger first, its receipts settled after')
+    .option('--max-units <n>', 'with --pay: the session\'s allowance in compute units (default: what the spending account covers at the Brain\'s price)', num('--max-units', 1, Number.MAX_SAFE_INTEGER, true))
     .option('--control <url>', 'with --encrypted: control URL of the cluster')
     .option('--data-dir <dir>', 'with --encrypted: data directory of the cluster', DEFAULT_CLUSTER.dataDir)
     .action(async (prompt: string, o: GenerateCliOptions) => {
@@ -194,20 +206,52 @@ export function registerModelCommands(program: Command): void {
           keyBar.stop()
         }
         process.stderr.write(`encrypted session: BFV ${session.preset} (N = ${session.ctx.n}, 128-bit), key held by this process; miner ${miner}${o.miner ? '' : ` (assigned by ${o.brain})`}\n`)
+        // Paying (§3.5.1): the session is authorized on the ledger before any work, so the miner can check that the
+        // payer's spending account covers each request; after the generation its signed receipts are settled.
+        const ledgerAsk: LedgerAsk = (m) => askControl(base, LEDGER_ADDRESS, m)
+        let payer: { keys: KeyPair; brain: number } | undefined
+        if (o.pay) {
+          const computeKey = (await askControl(base, miner, { _tag: 'GetStatus' })).detail.computeKey
+          if (typeof computeKey !== 'string') throw new InvalidArgumentError(`${miner} reports no ledger registration to pay`)
+          const keys = unlockWallet(path.resolve(o.dataDir), o.pay, await passphrase('passphrase: ')).personal
+          // The Brain to pay on: one the miner is registered on where the payer has a spending account (else its first).
+          const brains = await minerBrains(ledgerAsk, computeKey)
+          const accounts = (await ledgerAsk({ _tag: 'GetEscrows', address: toAddress(keys.publicKey) })).escrows
+          const account = accounts.find((e) => brains.includes(e.brain) && e.unlockAt === 0)
+          const brain = account?.brain ?? (await minerBrain(ledgerAsk, computeKey)) // UnknownParticipant when on none
+          const price = BigInt((await ledgerAsk({ _tag: 'GetMetagraph', brain })).brain.queryPrice)
+          const covered = account && price > 0n ? (BigInt(account.balance) * 1000n) / price : 1_000_000_000n
+          const maxUnits = o.maxUnits !== undefined ? BigInt(o.maxUnits) : covered > 0n ? covered : 1n
+          const hash = await authorizeSession(ledgerAsk, keys, { brain, session: session.sessionId, maxUnits, maxPrice: price })
+          const head = await ledgerAsk({ _tag: 'GetHead' })
+          const fate = await waitForFate(base, hash, head.blockTimeMs)
+          if (fate.status !== 'included') throw notApplied(fate, hash)
+          process.stderr.write(`session authorized on Brain #${brain}: up to ${maxUnits} compute units at ${formatAmount(price)} $BASED per 1,000, from ${o.pay}'s spending account (block ${String(fate.height)})\n`)
+          payer = { keys, brain }
+        }
+        // A generation that stops on an error (e.g. the miner refusing a later request) still pays for the work the
+        // miner did and signed: its receipts are settled, then the error is reported.
+        let failed: { readonly error: unknown } | undefined
         try {
           await streamTokens(model, tokenizer, prompt, o, (tokens, opts) => generateAsync(model, tokens, { ...opts, linear: session.linear }), () => weightBar?.stop())
+        } catch (error) {
+          if (!payer) throw error
+          failed = { error }
         } finally {
           weightBar?.stop()
         }
         const s = session.stats
         process.stderr.write(`${s.products} encrypted products (${s.computeUnits} compute units), ${(s.bytesUp / 1e6).toFixed(1)} MB up, ${(s.bytesDown / 1e6).toFixed(1)} MB down, miner ${s.minerMs.toFixed(0)} ms\n`)
-        if (o.pay) {
-          const computeKey = (await askControl(base, miner, { _tag: 'GetStatus' })).detail.computeKey
-          if (typeof computeKey !== 'string') throw new InvalidArgumentError(`${miner} reports no ledger registration to pay`)
-          const keys = unlockWallet(path.resolve(o.dataDir), o.pay, await passphrase('passphrase: '))
-          const paid = await settleComputeUnits((m) => askControl(base, LEDGER_ADDRESS, m), keys.personal, computeKey, s.computeUnits)
-          process.stderr.write(`paid ${formatAmount(paid.amount)} $BASED for ${paid.units} compute units to ${paid.to} (tx ${paid.tx.slice(0, 16)}…)\n`)
+        if (payer && session.receipts.length > 0) {
+          const paid = await settleReceipts(ledgerAsk, payer.keys, session.receipts)
+          const head = await ledgerAsk({ _tag: 'GetHead' })
+          for (const tx of paid.txs) {
+            const fate = await waitForFate(base, tx, head.blockTimeMs)
+            if (fate.status !== 'included') throw notApplied(fate, tx)
+          }
+          process.stderr.write(`paid ${formatAmount(paid.amount)} $BASED for ${paid.units} compute units (signed by the miner) from ${o.pay}'s spending account on Brain #${paid.brain} (tx ${paid.txs.map((t) => `${t.slice(0, 16)}…`).join(', ')})\n`)
         }
+        if (failed) throw failed.error
         return
       }
       const shipped = loadShippedModel()

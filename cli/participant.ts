@@ -5,7 +5,7 @@
  * `registerParticipantCommands(program)`.
  *
  *   based brain acquire (--burn [--max-cost PEPE] | --stake) --wallet W
- *   based brain set <brain> <setting> <value> --wallet W     setting: name modelId weightsHash rewardTo registrationFee ownerBps minerBps
+ *   based brain set <brain> <setting> <value> --wallet W     setting: name modelId weightsHash rewardTo registrationFee ownerBps minerBps queryPrice
  *   based brain transfer <brain> <to> --wallet W  ·  based brain deactivate <brain> --wallet W  ·  based brain list [--json]
  *   based register --brain N --as miner|validator --wallet W [--max-fee BASED]
  *   based stake add|remove <amount> --brain N [--validator <wallet|address>] --wallet W
@@ -13,6 +13,8 @@
  *   based propose <param> <value> --wallet W  ·  based vote <proposal> --brain N (--approve | --reject) --wallet W
  *   based chain head [--json]  ·  based chain block <n> [--json]  ·  based chain supply [--json]
  *   based metagraph --brain N [--json]
+ *   based escrow open --brain N --amount X --wallet W  ·  based escrow show [--wallet W | --address A] [--json]
+ *   based escrow close --brain N --wallet W  ·  based escrow withdraw --brain N --wallet W
  *
  * Every signing command takes the next nonce (queued transactions counted) and the minimum fee, waits for the
  * transaction's block unless `--no-wait`, and prints the outcome in $BASED. It exits 0 only when the transaction is
@@ -29,7 +31,7 @@ import {
   unlockWallet, withMinFee, type GovernableParam, type TxBody,
 } from '../ledger/index.ts'
 import { BRAIN_SETTINGS, type BrainSetting } from '../ledger/tx.ts'
-import type { Metagraph } from '../protocol/index.ts'
+import { LedgerRejection, type Metagraph } from '../protocol/index.ts'
 import { findControl } from '../actors/control/index.ts'
 import { askControl } from '../actors/control/client.ts'
 import { LEDGER_ADDRESS, PASSPHRASE_ENV, describeReason, fieldsOf, money, passphrase, waitForFate } from './wallet.ts'
@@ -117,6 +119,8 @@ export function readableReason(tag: string, detail: string): string {
       return `${tag}: Brain #${String(f.brain)} already voted on proposal #${String(f.proposal)}`
     case 'UnknownProposal':
       return `${tag}: no open proposal #${String(f.proposal)}`
+    case 'UnknownBlock':
+      return `${tag}: no block ${String(f.height)} (head ${String(f.head)})`
     default:
       return describeReason(tag, detail)
   }
@@ -124,21 +128,19 @@ export function readableReason(tag: string, detail: string): string {
 
 /** One line for the failure, typed tag first; exit 1. */
 function fail(cmd: string, o: Partial<Common>, e: unknown): never {
-  if (e instanceof TxNotApplied) {
+  if (e instanceof LedgerRejection) {
+    // A query the node refused (an unknown Brain, block, participant…): its typed reason and fields.
+    if (o.json) process.stdout.write(`${JSON.stringify({ status: 'error', reason: e.reason, detail: JSON.stringify(e.detail) })}\n`)
+    process.stderr.write(`based ${cmd}: ${readableReason(e.reason, JSON.stringify(e.detail))}\n`)
+  } else if (e instanceof TxNotApplied) {
     if (o.json) process.stdout.write(`${JSON.stringify({ status: e.status, reason: e.reason, detail: e.detail, height: e.height, hash: e.hash })}\n`)
     const where = e.status === 'refused' ? 'refused' : e.status === 'failed' ? `failed in block ${String(e.height)} (fee paid, nonce used, nothing else applied)` : 'dropped before inclusion (nothing charged)'
     process.stderr.write(`based ${cmd}: ${where}: ${readableReason(e.reason, e.detail)}\n`)
   } else if (typeof e === 'object' && e !== null && '_tag' in e) {
     const { _tag, ...fields } = e as { _tag: string } & Record<string, unknown>
-    const detail = (e as { message?: unknown }).message
-    if (_tag === 'HandlerError' && typeof fields.tag === 'string') {
-      if (o.json) process.stdout.write(`${JSON.stringify({ status: 'error', reason: fields.tag, detail })}\n`)
-      process.stderr.write(`based ${cmd}: ${readableReason(fields.tag, typeof detail === 'string' ? detail : '')}\n`)
-    } else {
-      if (o.json) process.stdout.write(`${JSON.stringify({ status: 'error', reason: _tag, detail: fields })}\n`)
-      process.stderr.write(`based ${cmd}: ${_tag} ${JSON.stringify(fields)}\n`)
-      if (_tag === 'PassphraseRequired') process.stderr.write(`  set ${PASSPHRASE_ENV} in the environment, or run in a terminal\n`)
-    }
+    if (o.json) process.stdout.write(`${JSON.stringify({ status: 'error', reason: _tag, detail: fields })}\n`)
+    process.stderr.write(`based ${cmd}: ${_tag} ${JSON.stringify(fields)}\n`)
+    if (_tag === 'PassphraseRequired') process.stderr.write(`  set ${PASSPHRASE_ENV} in the environment, or run in a terminal\n`)
   } else process.stderr.write(`based ${cmd}: ${e instanceof Error ? e.message : String(e)}\n`)
   process.exit(1)
 }
@@ -173,8 +175,7 @@ async function submit(o: Signing, build: (keys: { personal: Uint8Array; compute:
   try {
     accepted = await askControl(base, LEDGER_ADDRESS, { _tag: 'SubmitTx', tx: tx.bytes })
   } catch (e) {
-    const f = e as { _tag?: unknown; tag?: unknown; message?: unknown }
-    if (f._tag === 'HandlerError' && typeof f.tag === 'string') throw new TxNotApplied({ status: 'refused', reason: f.tag, detail: typeof f.message === 'string' ? f.message : '' })
+    if (e instanceof LedgerRejection) throw new TxNotApplied({ status: 'refused', reason: e.reason, detail: JSON.stringify(e.detail) })
     throw e
   }
   const out = { hash: accepted.hash, fee: tx.tx.fee, personal: info.personal, compute: info.compute }
@@ -240,7 +241,7 @@ function brainCommands(program: Command): void {
         fail('brain acquire', o, e)
       }
     })
-  example(signing(brain.command('set <brain> <setting> <value>').description(`change an owner setting: ${BRAIN_SETTINGS.join(', ')} (rewardTo: wallet name or address; registrationFee in $BASED; *Bps in basis points)`)),
+  example(signing(brain.command('set <brain> <setting> <value>').description(`change an owner setting: ${BRAIN_SETTINGS.join(', ')} (rewardTo: wallet name or address; registrationFee in $BASED; *Bps in basis points; queryPrice in $BASED per 1,000 compute units, 0 = free)`)),
     'based brain set 8 registrationFee 50 --wallet alice')
     .action(async (brainText: string, setting: string, value: string, o: Signing) => {
       try {
@@ -249,9 +250,10 @@ function brainCommands(program: Command): void {
         const st = setting as BrainSetting
         const text = st === 'name' || st === 'modelId' || st === 'weightsHash' ? value : ''
         const key = st === 'rewardTo' ? keyOf(dataDirOf(o), value, 'personal') : new Uint8Array(0)
-        const v = st === 'registrationFee' ? amount('value', value) : st === 'ownerBps' || st === 'minerBps' ? BigInt(count('value', value)) : 0n
+        const v = st === 'registrationFee' || st === 'queryPrice' ? amount('value', value) : st === 'ownerBps' || st === 'minerBps' ? BigInt(count('value', value)) : 0n
         const s = await submit(o, () => ({ kind: 'setBrain', brain, setting: st, text, key, value: v }))
-        done(o, s, `Brain #${brain} ${setting} = ${st === 'registrationFee' ? `${formatAmount(v)} $BASED` : value}`)
+        const shown = st === 'registrationFee' ? `${formatAmount(v)} $BASED` : st === 'queryPrice' ? `${formatAmount(v)} $BASED per 1,000 compute units` : value
+        done(o, s, `Brain #${brain} ${setting} = ${shown}`)
       } catch (e) {
         fail('brain set', o, e)
       }
@@ -453,14 +455,14 @@ function queryCommands(program: Command): void {
           dividends: frac(r.dividends) ?? (r.role === 'validator' ? Number(r.score) / 1e9 : 0),
           validatorPermit: r.validatorPermit, registeredAt: r.registeredAt, feePaid: FIXED(r.feePaid), weights: r.weights,
           rank: frac(r.rank), trust: frac(r.trust), consensus: frac(r.consensus), emission: r.emission === null ? null : FIXED(r.emission),
-          lastUpdate: r.lastUpdate,
+          lastUpdate: r.lastUpdate, queryEarned: FIXED(r.queryEarned),
         }))
         const b = m.brain
-        const head = `Brain #${b.id} (${b.method}) owner ${b.owner} at height ${m.height}: stake ${FIXED(b.stake)} $BASED, pending emission ${FIXED(b.pending)}, performance ${b.performance}, fee ${FIXED(b.registrationFee)} $BASED`
+        const head = `Brain #${b.id} (${b.method}) owner ${b.owner} at height ${m.height}: stake ${FIXED(b.stake)} $BASED, pending emission ${FIXED(b.pending)}, performance ${b.performance}, fee ${FIXED(b.registrationFee)} $BASED\nqueries: ${FIXED(b.queryPrice)} $BASED per 1,000 compute units; owner earned ${FIXED(b.ownerQueryEarned)} $BASED from paid queries`
         const f6 = (x: number | null): string => (x === null ? '-' : x.toFixed(6)).padStart(9)
         const table = [
-          'UID   ROLE       STAKE($BASED)      RANK      TRUST  CONSENSUS  INCENTIVE  DIVIDENDS  EMISSION($BASED)  VPERMIT  REG@     UPDATED  WEIGHTS  COMPUTE KEY',
-          ...rows.map((r) => `${String(r.uid).padEnd(5)} ${r.role.padEnd(10)} ${r.stake.padStart(13)} ${f6(r.rank)} ${f6(r.trust)}  ${f6(r.consensus)}  ${f6(r.incentive)}  ${f6(r.dividends)}  ${(r.emission ?? '-').padStart(16)}  ${(r.validatorPermit ? 'yes' : 'no').padEnd(7)}  ${String(r.registeredAt).padEnd(8)} ${String(r.lastUpdate).padEnd(8)} ${String(r.weights).padEnd(8)} ${r.computeKey}`),
+          'UID   ROLE       STAKE($BASED)      RANK      TRUST  CONSENSUS  INCENTIVE  DIVIDENDS  EMISSION($BASED)  QUERIES($BASED)  VPERMIT  REG@     UPDATED  WEIGHTS  COMPUTE KEY',
+          ...rows.map((r) => `${String(r.uid).padEnd(5)} ${r.role.padEnd(10)} ${r.stake.padStart(13)} ${f6(r.rank)} ${f6(r.trust)}  ${f6(r.consensus)}  ${f6(r.incentive)}  ${f6(r.dividends)}  ${(r.emission ?? '-').padStart(16)}  ${r.queryEarned.padStart(15)}  ${(r.validatorPermit ? 'yes' : 'no').padEnd(7)}  ${String(r.registeredAt).padEnd(8)} ${String(r.lastUpdate).padEnd(8)} ${String(r.weights).padEnd(8)} ${r.computeKey}`),
         ]
         const stored = m.epoch ? `stored epoch at ${m.epoch.height}: owner cut ${FIXED(m.epoch.ownerCut)}, Brain pool ${FIXED(m.epoch.brainPool)} $BASED` : 'no stored epoch yet'
         print(o, { height: m.height, tempo: m.tempo, lastEpoch: m.lastEpoch, epoch: m.epoch, brain: b, rows }, `${head}\nlast epoch ${m.lastEpoch ?? 'none yet'} (tempo ${m.tempo}); ${stored}\n${table.join('\n')}`)
@@ -470,9 +472,73 @@ function queryCommands(program: Command): void {
     })
 }
 
-/** Adds brain, register, stake, weights, propose, vote, chain and metagraph to `program`. */
+function escrowCommands(program: Command): void {
+  const escrow = program.command('escrow').description('spending accounts: $BASED set aside to pay a Brain\'s miners, validators and owner for queries (§3.5.1)')
+  example(signing(escrow.command('open').description('move $BASED into your spending account on a Brain (opens it, or tops it up)'))
+    .requiredOption('--brain <n>', 'Brain id')
+    .requiredOption('--amount <based>', '$BASED to set aside'), 'based escrow open --brain 8 --amount 5 --wallet dave')
+    .action(async (o: Signing & { brain: string; amount: string }) => {
+      try {
+        const brain = count('--brain', o.brain)
+        const value = amount('--amount', o.amount)
+        const s = await submit(o, () => ({ kind: 'escrowOpen', brain, amount: value }))
+        done(o, s, `${formatAmount(value)} $BASED into the spending account on Brain #${brain}`)
+      } catch (e) {
+        fail('escrow open', o, e)
+      }
+    })
+  example(common(escrow.command('show').description('your spending accounts: Brain, balance, open sessions, the Brain\'s price, when a withdrawal is possible'))
+    .option('--wallet <name>', 'a wallet of the data dir (default: every wallet)')
+    .option('--address <address>', 'any account address')
+    .option('--json', 'JSON'), 'based escrow show --wallet dave --json')
+    .action(async (o: Common & { wallet?: string; address?: string }) => {
+      try {
+        const base = baseOf(o)
+        const who = o.address !== undefined ? [{ name: o.address, personal: o.address }]
+          : listWallets(dataDirOf(o)).filter((w) => o.wallet === undefined || w.name === o.wallet)
+        if (o.wallet !== undefined && who.length === 0) throw new WalletError({ reason: 'not-found', name: o.wallet })
+        const head = (await askControl(base, LEDGER_ADDRESS, { _tag: 'GetHead' })).height
+        const out = await Promise.all(who.map(async (w) => ({ name: w.name, ...(await askControl(base, LEDGER_ADDRESS, { _tag: 'GetEscrows', address: w.personal })) })))
+        const lines = out.flatMap((a) => a.escrows.map((e) => {
+          const state = e.unlockAt === 0 ? 'open' : e.unlockAt <= head + 1 ? `withdrawable (since block ${e.unlockAt})` : `closing: withdrawable from block ${e.unlockAt}`
+          return `${a.name.padEnd(16)} Brain #${String(e.brain).padEnd(5)} ${FIXED(e.balance).padStart(14)} $BASED  ${e.openSessions} open session(s)  price ${FIXED(e.queryPrice)} $BASED / 1,000 units  ${state}`
+        }))
+        print(o, { height: head, accounts: out }, lines.join('\n') || '(no spending accounts)')
+      } catch (e) {
+        fail('escrow show', o, e)
+      }
+    })
+  example(signing(escrow.command('close').description('announce a withdrawal: after the chain\'s delay (in blocks) `escrow withdraw` returns the balance; miners take no new work on it, and settle what they did meanwhile'))
+    .requiredOption('--brain <n>', 'Brain id'), 'based escrow close --brain 8 --wallet dave')
+    .action(async (o: Signing & { brain: string }) => {
+      try {
+        const brain = count('--brain', o.brain)
+        const s = await submit(o, () => ({ kind: 'escrowClose', brain }))
+        const acct = s.height !== undefined ? (await askControl(baseOf(o), LEDGER_ADDRESS, { _tag: 'GetEscrows', address: s.personal })).escrows.find((e) => e.brain === brain) : undefined
+        done(o, s, `withdrawal from the spending account on Brain #${brain} announced${acct ? `: withdrawable from block ${acct.unlockAt}` : ''}`, { unlockAt: acct?.unlockAt })
+      } catch (e) {
+        fail('escrow close', o, e)
+      }
+    })
+  example(signing(escrow.command('withdraw').description('return what is left of a closed spending account to your balance (after the delay)'))
+    .requiredOption('--brain <n>', 'Brain id'), 'based escrow withdraw --brain 8 --wallet dave')
+    .action(async (o: Signing & { brain: string }) => {
+      try {
+        const brain = count('--brain', o.brain)
+        const address = listWallets(dataDirOf(o)).find((w) => w.name === o.wallet)?.personal
+        const before = address ? (await askControl(baseOf(o), LEDGER_ADDRESS, { _tag: 'GetEscrows', address })).escrows.find((e) => e.brain === brain) : undefined
+        const s = await submit(o, () => ({ kind: 'escrowWithdraw', brain }))
+        done(o, s, `spending account on Brain #${brain} withdrawn${before ? `: ${FIXED(before.balance)} $BASED back to the balance` : ''}`, { amount: before?.balance })
+      } catch (e) {
+        fail('escrow withdraw', o, e)
+      }
+    })
+}
+
+/** Adds brain, register, stake, weights, propose, vote, chain, metagraph and escrow to `program`. */
 export function registerParticipantCommands(program: Command): void {
   brainCommands(program)
   participantCommands(program)
   queryCommands(program)
+  escrowCommands(program)
 }

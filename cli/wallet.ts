@@ -26,7 +26,7 @@ import {
   Ledger, LmdbStore, PassphraseRequired, TxWaitTimeout, WalletError, createWallet, defaultParams, exportWalletSecrets,
   formatAmount, listWallets, toHex, walletBalance, walletTransfer,
 } from '../ledger/index.ts'
-import type { TxStatus } from '../protocol/index.ts'
+import { LedgerRejection, type TxStatus } from '../protocol/index.ts'
 import { findControl } from '../actors/control/index.ts'
 import { askControl } from '../actors/control/client.ts'
 
@@ -98,7 +98,7 @@ function addressOf(dataDir: string, nameOrAddress: string): string {
   return listWallets(dataDir).find((w) => w.name === nameOrAddress)?.personal ?? nameOrAddress
 }
 
-/** Fields of a typed error that crossed the actor boundary (HandlerError.message carries them as JSON). */
+/** Fields of a typed ledger error from a receipt (TxStatus.detail carries them as JSON). */
 export function fieldsOf(detail: string | undefined): Record<string, unknown> {
   try {
     const v: unknown = JSON.parse(detail ?? '{}')
@@ -130,23 +130,35 @@ export function describeReason(tag: string, detail: string | undefined): string 
       return `${tag}: expected nonce ${String(f.expected)}, got ${String(f.got)}`
     case 'MempoolFull':
       return `${tag}: the node already holds ${String(f.max)} queued transactions; retry after the next block`
+    case 'UnknownEscrow':
+      return `${tag}: no spending account${f.brain ? ` on Brain #${String(f.brain)}` : ''} pays for this (based escrow open --brain N --amount X)`
+    case 'EscrowInsufficient':
+      return f.asset === 'units'
+        ? `${tag}: the session's allowance is ${String(f.available)} compute units, ${String(f.needed)} needed`
+        : `${tag}: the spending account holds ${money(f.available, '$BASED')}, ${money(f.needed, '$BASED')} needed`
+    case 'EscrowClosing':
+      return `${tag}: a withdrawal was announced on Brain #${String(f.brain)}'s spending account (withdrawable from block ${String(f.unlockAt)}): no top-up or new session`
+    case 'EscrowLocked':
+      return Number(f.unlockAt) === 0
+        ? `${tag}: announce the withdrawal first (based escrow close --brain ${String(f.brain)})`
+        : `${tag}: withdrawable from block ${String(f.unlockAt)} (now ${String(f.height)})`
+    case 'ReceiptAlreadySettled':
+      return `${tag}: receipt ${String(f.receipt).slice(0, 16)}… was already paid`
+    case 'QueryPriceAboveMax':
+      return `${tag}: the Brain now charges ${money(f.price, '$BASED')} per 1,000 compute units, above your max ${money(f.maxPrice, '$BASED')}`
     default:
       return `${tag} ${detail ?? ''}`.trim()
   }
 }
 
 function fail(e: unknown): never {
-  if (typeof e === 'object' && e !== null && '_tag' in e) {
+  if (e instanceof LedgerRejection) {
+    process.stderr.write(`based wallet: refused: ${describeReason(e.reason, JSON.stringify(e.detail))}\n`)
+  } else if (typeof e === 'object' && e !== null && '_tag' in e) {
     const { _tag, ...fields } = e as { _tag: string } & Record<string, unknown>
-    if (_tag === 'HandlerError' && typeof fields.tag === 'string') {
-      // `message` is an Error's own non-enumerable property: read it directly.
-      const detail = (e as { message?: unknown }).message
-      process.stderr.write(`based wallet: refused: ${describeReason(fields.tag, typeof detail === 'string' ? detail : undefined)}\n`)
-    } else {
-      process.stderr.write(`based wallet: ${_tag} ${JSON.stringify(fields)}\n`)
-      if (_tag === 'PassphraseRequired')
-        process.stderr.write(`  no terminal to ask for the wallet passphrase: set ${PASSPHRASE_ENV} in the environment (e.g. ${PASSPHRASE_ENV}=... based wallet ...), or run in a terminal\n`)
-    }
+    process.stderr.write(`based wallet: ${_tag} ${JSON.stringify(fields)}\n`)
+    if (_tag === 'PassphraseRequired')
+      process.stderr.write(`  no terminal to ask for the wallet passphrase: set ${PASSPHRASE_ENV} in the environment (e.g. ${PASSPHRASE_ENV}=... based wallet ...), or run in a terminal\n`)
   } else process.stderr.write(`based wallet: ${e instanceof Error ? e.message : String(e)}\n`)
   process.exit(1)
 }

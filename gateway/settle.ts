@@ -5,7 +5,7 @@
  * account on the Brain, at the Brain's price per 1,000 units as it was when the session was authorized, split
  * between the miner, the Brain's validators and its owner.
  *
- * - `minerBrain`: the Brain a miner's compute key is registered on (the session's receipts are paid there).
+ * - `minerBrains` / `minerBrain`: the Brains a miner's compute key is registered on (a session is paid on one of them).
  * - `authorizeSession`: signs `escrowAuthorize` for a session id (its SHA-256 goes on the ledger) with an allowance
  *   in units and the most the payer accepts per 1,000 units. A miner checks it before any work (actors/miner-escrow.ts).
  * - `settleReceipts`: signs `escrowSettle` transactions carrying the miner's receipts (≤ 256 per transaction). The
@@ -38,15 +38,23 @@ export interface Settlement {
   readonly txs: readonly string[]
 }
 
-/** The Brain on which `computeKey` (hex) is registered as a miner; LedgerRejection UnknownParticipant when none. */
-export async function minerBrain(l: LedgerAsk, computeKey: string): Promise<number> {
+/** Every Brain on which `computeKey` (hex) is registered as a miner, ascending. */
+export async function minerBrains(l: LedgerAsk, computeKey: string): Promise<number[]> {
+  const out: number[] = []
   for (const brain of (await l({ _tag: 'GetBrains' })).ids) {
     try {
-      if ((await l({ _tag: 'GetParticipant', brain, computeKey })).role === 'miner') return brain
+      if ((await l({ _tag: 'GetParticipant', brain, computeKey })).role === 'miner') out.push(brain)
     } catch (e) {
       if (!(e instanceof LedgerRejection && e.reason === 'UnknownParticipant')) throw e
     }
   }
+  return out
+}
+
+/** The first Brain on which `computeKey` (hex) is registered as a miner; LedgerRejection UnknownParticipant when none. */
+export async function minerBrain(l: LedgerAsk, computeKey: string): Promise<number> {
+  const [brain] = await minerBrains(l, computeKey)
+  if (brain !== undefined) return brain
   throw new LedgerRejection({ actor: 'gateway', reason: 'UnknownParticipant', message: `compute key ${computeKey.slice(0, 16)}… is not registered as a miner`, detail: { key: computeKey } })
 }
 

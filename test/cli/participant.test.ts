@@ -1,10 +1,15 @@
 /**
- * The participant CLI (cli/participant.ts) end to end against one running node (`cluster up --brains 1 --miners 0
- * --validators 0 --no-net --block-ms 300`), every command a real `node cli/based.ts …` process:
+ * The participant CLI (cli/participant.ts) end to end against one running node (`cluster up --brains 1 --miners 1
+ * --validators 0 --main-thread-miners --no-net --block-ms 300`), every command a real `node cli/based.ts …` process:
  * acquire a Brain by burn, register a validator and a miner (fee to the owner), delegate stake to the validator, set
  * weights, read `metagraph --json`, `chain head --json`, `chain block --json`, `chain supply --json`; refusals
  * (stake beyond the balance, weights from a miner's wallet, an unfunded wallet) exit 1 with the ledger's typed tag;
- * balances move by exactly the fees and amounts printed; after the node stops, the LMDB ledger passes the supply audit.
+ * balances move by exactly the fees and amounts printed. Then queries paid from a spending account (issue 14, §3.5.1):
+ * the owner prices queries, a user opens a spending account, an encrypted generation on the running miner (whose
+ * operator is the wallet that registered it on this Brain) is refused before any work when its allowance cannot
+ * cover a request, then paid — the miner's signed units settled to the miner, the validator and the owner, seen in
+ * `metagraph`; the account is closed, refused withdrawal before the delay, withdrawn after. After the node stops,
+ * the LMDB ledger passes the supply audit.
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -12,7 +17,7 @@ import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { Ledger, LmdbStore, auditSupply, createWallet, parseAmount, tokens } from '../../ledger/index.ts'
+import { Ledger, LmdbStore, auditSupply, createWallet, devKeys, parseAmount, tokens } from '../../ledger/index.ts'
 import { askControl } from '../../actors/control/client.ts'
 import { findControl } from '../../actors/control/index.ts'
 import { until } from '../support/tracker.ts'
@@ -53,11 +58,12 @@ test('participant story through the CLI: Brain, miner, validator, stake, weights
   // Created before the first start: the dev genesis funds each with 1,000 $BASED and 200,000 PEPE.
   const alice = createWallet(dir, 'alice', 'password1', fast)
   const carol = createWallet(dir, 'carol', 'password1', fast)
-  const mike = createWallet(dir, 'mike', 'password1', fast)
   const dave = createWallet(dir, 'dave', 'password1', fast)
+  const erin = createWallet(dir, 'erin', 'password1', fast)
   const env = { ...process.env, BASED_WALLET_PASSPHRASE: 'password1' }
   const node = spawn(process.execPath, [
-    based, 'cluster', 'up', '--brains', '1', '--miners', '0', '--validators', '0', '--no-net', '--block-ms', '300', '--control-port', '0', '--data-dir', dir,
+    based, 'cluster', 'up', '--brains', '1', '--miners', '1', '--validators', '0', '--main-thread-miners', '--challenge-ms', '0', '--no-net', '--block-ms', '300',
+    '--control-port', '0', '--data-dir', dir,
   ], { stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   let err = ''
@@ -71,6 +77,9 @@ test('participant story through the CLI: Brain, miner, validator, stake, weights
     assert.ok(out.includes('control: http://'), `cluster did not start:\n${out}\n${err}`)
     const url = findControl(dir)
     createWallet(dir, 'poor', 'password1', fast) // after genesis: never funded
+    // mike operates the cluster's running miner: his wallet holds its (public, dev) keys, funded by the dev genesis
+    // with 200 $BASED; he registers its compute key on alice's Brain below, so that Brain's queries reach it.
+    const mike = createWallet(dir, 'mike', 'password1', { ...fast, keys: { personal: devKeys.miner(1), compute: devKeys.minerCompute(1) } })
 
     // A Brain by burn, at the ledger's current burn price (the dev bootstrap burned one already: 1,200 PEPE).
     const price = BigInt((await askControl(url, LEDGER, { _tag: 'GetLedgerStats' })).nextBurnPrice)
@@ -128,7 +137,7 @@ test('participant story through the CLI: Brain, miner, validator, stake, weights
     assert.match(notOwner.err, /PermissionDenied/)
 
     // All the stake is on this Brain, so it is a GigaBrain: its owner may propose.
-    // mike also acquires a Brain by locking 100,000 PEPE (not deactivatable before the 90-day lock ends).
+    // erin acquires a Brain by locking 100,000 PEPE (not deactivatable before the 90-day lock ends).
     const [mg, head, supply, blk, list, prop, staked] = await Promise.all([
       b('metagraph', '--brain', brainArg, '--json'),
       b('chain', 'head', '--json'),
@@ -136,7 +145,7 @@ test('participant story through the CLI: Brain, miner, validator, stake, weights
       b('chain', 'block', String(a.height), '--json'),
       b('brain', 'list', '--json'),
       b('propose', 'immunityPeriod', '7000', '--wallet', 'alice', '--json'),
-      b('brain', 'acquire', '--stake', '--wallet', 'mike', '--json'),
+      b('brain', 'acquire', '--stake', '--wallet', 'erin', '--json'),
     ])
     assert.equal(staked.code, 0, staked.err)
     const stakedBrain = json(staked).brain
@@ -195,11 +204,11 @@ test('participant story through the CLI: Brain, miner, validator, stake, weights
       b('vote', String(proposal), '--brain', brainArg, '--approve', '--wallet', 'alice', '--json'),
       b('vote', String(proposal), '--brain', brainArg, '--reject', '--wallet', 'carol', '--json'),
       b('metagraph', '--brain', brainArg),
-      b('brain', 'deactivate', String(stakedBrain), '--wallet', 'mike', '--json'),
+      b('brain', 'deactivate', String(stakedBrain), '--wallet', 'erin', '--json'),
     ])
     assert.equal(locked.code, 1, locked.out)
     assert.equal(json(locked).reason, 'StillLocked')
-    assert.equal(BigInt((await acct(mike.personal)).pepe), tokens(100_000), 'half of mike\'s PEPE is locked in his Brain')
+    assert.equal(BigInt((await acct(erin.personal)).pepe), tokens(100_000), 'half of erin\'s PEPE is locked in her Brain')
     assert.equal(table.code, 0, table.err)
     assert.ok(table.out.includes(mike.compute) && table.out.includes(carol.compute), table.out)
     assert.equal(un.code, 0, un.err)
@@ -208,6 +217,51 @@ test('participant story through the CLI: Brain, miner, validator, stake, weights
     assert.equal(json(vote2).reason, 'PermissionDenied', 'only the Brain owner votes with it')
     // alice: acquire, name, propose, vote — the refused 5,000 stake consumed no nonce.
     assert.equal((await acct(alice.personal)).nonce, '4')
+
+    // Queries paid from a spending account. alice charges 1 $BASED per 1,000 compute units; dave sets 2 $BASED aside.
+    const [priced, opened] = await Promise.all([
+      b('brain', 'set', brainArg, 'queryPrice', '1', '--wallet', 'alice', '--json'),
+      b('escrow', 'open', '--brain', brainArg, '--amount', '2', '--wallet', 'dave', '--json'),
+    ])
+    assert.equal(priced.code, 0, priced.err)
+    assert.equal(opened.code, 0, opened.err)
+    const shown = json(await b('escrow', 'show', '--wallet', 'dave', '--json')) as { accounts: Array<{ escrows: Array<{ brain: number; balance: string; unlockAt: number }> }> }
+    assert.deepEqual(shown.accounts[0]?.escrows.map((e) => [e.brain, e.balance, e.unlockAt]), [[brain, String(tokens(2)), 0]])
+    const MINER = '/root/miners/miner-1'
+    const productsDone = async (): Promise<unknown> => (await askControl(url, MINER, { _tag: 'GetStatus' })).detail.encryptedProducts
+    const gen = (...extra: string[]): Promise<Run> =>
+      b('generate', 'The economy', '--encrypted', '--miner', MINER, '--tokens', '1', '--temperature', '0', '--pay', 'dave', ...extra)
+    // An allowance of 1 compute unit cannot cover the first request: the miner refuses it before any work.
+    const before = await productsDone()
+    const capped = await gen('--max-units', '1')
+    assert.equal(capped.code, 1, capped.err)
+    assert.match(capped.err, /MinerRejection.*EscrowInsufficient/)
+    assert.equal(await productsDone(), before, 'no product was computed for the refused request')
+    // Paid: the units settled are the ones the miner signed (the CLI prints them); 70 % miner, 10 % validator, 20 % owner.
+    const paidRun = await gen()
+    assert.equal(paidRun.code, 0, paidRun.err)
+    const paid = /paid ([\d.]+) \$BASED for (\d+) compute units/.exec(paidRun.err)
+    assert.ok(paid, paidRun.err)
+    const amount = parseAmount(paid[1] as string)
+    assert.equal(amount, BigInt(Number(paid[2])) * (tokens(1) / 1000n), 'units × price per 1,000')
+    assert.ok(amount > 0n)
+    const pg = json(await b('metagraph', '--brain', brainArg, '--json')) as { brain: { queryPrice: string; ownerQueryEarned: string }; rows: Array<Record<string, unknown>> }
+    assert.equal(pg.brain.queryPrice, String(tokens(1)))
+    assert.equal(pg.brain.ownerQueryEarned, String((amount * 2n) / 10n))
+    assert.equal(parseAmount(String(pg.rows.find((r) => r.computeKey === mike.compute)?.queryEarned)), (amount * 7n) / 10n)
+    assert.equal(parseAmount(String(pg.rows.find((r) => r.computeKey === carol.compute)?.queryEarned)), amount / 10n)
+    const afterPay = json(await b('escrow', 'show', '--wallet', 'dave', '--json')) as typeof shown
+    assert.equal(afterPay.accounts[0]?.escrows[0]?.balance, String(tokens(2) - amount))
+    const tableWithQueries = await b('metagraph', '--brain', brainArg)
+    assert.match(tableWithQueries.out, /queries: 1 \$BASED per 1,000 compute units/)
+    // Withdrawal: announced, refused before the delay, done after the epoch wait below.
+    const closed = await b('escrow', 'close', '--brain', brainArg, '--wallet', 'dave', '--json')
+    assert.equal(closed.code, 0, closed.err)
+    const unlockAt = Number(json(closed).unlockAt)
+    assert.ok(unlockAt > Number(json(closed).height))
+    const early = await b('escrow', 'withdraw', '--brain', brainArg, '--wallet', 'dave', '--json')
+    assert.equal(early.code, 1, early.out)
+    assert.equal(json(early).reason, 'EscrowLocked')
     // The next epoch of the Brain after the weights runs Yuma consensus: the weighted miner's incentive becomes > 0.
     const weightsAt = Number(json(weights).height)
     for (const start = Date.now(); ;) {
@@ -224,6 +278,18 @@ test('participant story through the CLI: Brain, miner, validator, stake, weights
     // The stored epoch's columns: rank/trust/consensus as numbers, the miner's emission paid in that epoch > 0.
     assert.ok(typeof minerRow.rank === 'number' && typeof minerRow.trust === 'number' && typeof minerRow.consensus === 'number', JSON.stringify(minerRow))
     assert.ok(parseAmount(String(minerRow.emission)) > 0n, JSON.stringify(minerRow))
+
+    // The withdrawal delay has passed (or passes soon): what is left of dave's account comes back.
+    for (const start = Date.now(); (await askControl(url, LEDGER, { _tag: 'GetHead' })).height + 1 < unlockAt;) {
+      assert.ok(Date.now() - start < 120_000, `block ${unlockAt} not reached within 120 s`)
+      await new Promise((r) => setTimeout(r, 300))
+    }
+    const daveBefore = BigInt((await acct(dave.personal)).based)
+    const withdrawn = await b('escrow', 'withdraw', '--brain', brainArg, '--wallet', 'dave', '--json')
+    assert.equal(withdrawn.code, 0, withdrawn.err)
+    const wfee = fee(withdrawn)
+    assert.ok(BigInt((await acct(dave.personal)).based) >= daveBefore + tokens(2) - amount - wfee, 'the rest of the account is back')
+    assert.deepEqual((json(await b('escrow', 'show', '--wallet', 'dave', '--json')) as typeof shown).accounts[0]?.escrows, [])
   } finally {
     node.kill('SIGINT')
     await exited
