@@ -7,6 +7,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
+import { spawnSync } from 'node:child_process'
 import os from 'node:os'
 import path from 'node:path'
 import { ActorSystem } from '../../supervisor/index.ts'
@@ -233,4 +234,24 @@ test('no validator permit, stake on the Brain\'s own pool: the stakers\' side is
   assert.equal(b.bob, minersB)
   assert.equal(b.dave, b.pending - ownerB - minersB, 'the Brain pool\'s staker')
   assertSupply(f.store)
+})
+
+test('based cluster up --epoch-rule / --credits: the writer child carries them as genesis params; a bad rule is refused', async () => {
+  const { clusterSpec, DEFAULT_CLUSTER } = await import('../../cli/cluster.ts')
+  const { InvalidArgs } = await import('../../supervisor/errors.ts')
+  const writerArgs = (epochParams: Record<string, unknown>): Record<string, unknown> | undefined => {
+    const spec = clusterSpec({ ...DEFAULT_CLUSTER, listen: [], epochParams } as Parameters<typeof clusterSpec>[0], () => undefined)
+    const ledger = spec.children?.find((c) => c.id === 'ledger')
+    const writer = ledger?.kind === 'supervisor' ? ledger.children?.find((c) => c.id === 'writer') : undefined
+    return writer?.kind === 'actor' ? (writer.args?.params as Record<string, unknown> | undefined) : undefined
+  }
+  assert.deepEqual(writerArgs({ epochRule: 'sigmoid', creditMaxBoostPpm: 250_000 }), { epochRule: 'sigmoid', creditMaxBoostPpm: 250_000 })
+  assert.throws(() => writerArgs({ epochRule: 'median' }), (e: unknown) => e instanceof InvalidArgs && e.role === 'ledger')
+  // The command line refuses an unknown rule before starting anything.
+  const based = new URL('../../cli/based.ts', import.meta.url).pathname
+  const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'based-epoch-rule-cli-')), 'data')
+  const r = spawnSync(process.execPath, [based, 'cluster', 'up', '--epoch-rule', 'median', '--once', '--data-dir', dir], { encoding: 'utf8' })
+  assert.notEqual(r.status, 0)
+  assert.equal(fs.existsSync(dir), false, 'refused before the data dir was touched')
+  fs.rmSync(path.dirname(dir), { recursive: true, force: true })
 })
