@@ -111,56 +111,114 @@ function addInto(acc: RnsPoly, x: RnsPoly, base: RnsBase): void {
   }
 }
 
-/** `multiply` (size-2 × size-2 → size 3) with every NTT and tensor product batched on `abe`. */
-export async function multiplyAsync(ctx: FheContext, a0: Ciphertext, b0: Ciphertext, abe: AsyncPolyBackend): Promise<Ciphertext> {
-  const [a, b] = multiplyOperands(ctx, a0, b0)
-  const k = a.level
-  const n = ctx.n
-  const qp = ctx.mulData(k).qpBase
-  const lifted = [...a.polys, ...b.polys].map((p) => liftCoefficients(ctx, p, k))
-  await abe.forwardMany(lifted, qp)
-  const [x0, x1, y0, y1] = lifted as [RnsPoly, RnsPoly, RnsPoly, RnsPoly]
-  const prods = [0, 1, 2, 3].map(() => zeroPoly(n, qp.moduli.length))
-  await abe.mulMany([x0, x0, x1, x1], [y0, y1, y0, y1], prods, qp)
-  const [d0, d1, d1b, d2] = prods as [RnsPoly, RnsPoly, RnsPoly, RnsPoly]
-  addInto(d1, d1b, qp)
-  await abe.inverseMany([d0, d1, d2], qp)
-  return { paramsId: ctx.paramsId, level: k, polys: scaleToQ(ctx, [d0, d1, d2], k) }
+/** Runs `f` on each group of items sharing a level, putting each result back at its item's position. */
+async function byLevel<T, R>(items: readonly T[], levelOf: (t: T) => number, f: (group: readonly T[], level: number) => Promise<R[]>): Promise<R[]> {
+  const groups = new Map<number, number[]>()
+  items.forEach((t, i) => {
+    const l = levelOf(t)
+    const g = groups.get(l)
+    if (g) g.push(i)
+    else groups.set(l, [i])
+  })
+  const out = new Array<R>(items.length)
+  for (const [level, idx] of groups) {
+    const rs = await f(idx.map((i) => items[i] as T), level)
+    idx.forEach((i, j) => (out[i] = rs[j] as R))
+  }
+  return out
+}
+
+/**
+ * Many `multiply`s (size-2 × size-2 → size 3) at once: the lifted operands of every pair are transformed in one
+ * batch, every tensor product is one batch, the inverse transforms one batch (per level present), so a GPU backend
+ * gets three submissions for any number of products. The exact lift and the t/Q scaling run on the CPU.
+ */
+export async function multiplyManyAsync(ctx: FheContext, pairs: ReadonlyArray<readonly [Ciphertext, Ciphertext]>, abe: AsyncPolyBackend): Promise<Ciphertext[]> {
+  const ops = pairs.map(([a, b]) => multiplyOperands(ctx, a, b))
+  return byLevel(ops, ([a]) => a.level, async (group, k) => {
+    const n = ctx.n
+    const qp = ctx.mulData(k).qpBase
+    const lifted = group.flatMap(([a, b]) => [...a.polys, ...b.polys].map((p) => liftCoefficients(ctx, p, k)))
+    await abe.forwardMany(lifted, qp)
+    const prods = lifted.map(() => zeroPoly(n, qp.moduli.length))
+    const left: RnsPoly[] = []
+    const right: RnsPoly[] = []
+    for (let g = 0; g < group.length; g++) {
+      const [x0, x1, y0, y1] = lifted.slice(4 * g, 4 * g + 4) as [RnsPoly, RnsPoly, RnsPoly, RnsPoly]
+      left.push(x0, x0, x1, x1)
+      right.push(y0, y1, y0, y1)
+    }
+    await abe.mulMany(left, right, prods, qp)
+    const tensors = group.map((_, g) => {
+      const [d0, d1, d1b, d2] = prods.slice(4 * g, 4 * g + 4) as [RnsPoly, RnsPoly, RnsPoly, RnsPoly]
+      addInto(d1, d1b, qp)
+      return [d0, d1, d2]
+    })
+    await abe.inverseMany(tensors.flat(), qp)
+    return tensors.map((ds) => ({ paramsId: ctx.paramsId, level: k, polys: scaleToQ(ctx, ds, k) }))
+  })
+}
+
+/** `multiply` with every NTT and tensor product batched on `abe`. */
+export async function multiplyAsync(ctx: FheContext, a: Ciphertext, b: Ciphertext, abe: AsyncPolyBackend): Promise<Ciphertext> {
+  return (await multiplyManyAsync(ctx, [[a, b]], abe))[0] as Ciphertext
+}
+
+/**
+ * Many `relinearize`s at once: the digit transforms of every ciphertext are one batch, the key products one batch,
+ * the inverse transforms one batch (per level present).
+ */
+export async function relinearizeManyAsync(ctx: FheContext, cts: readonly Ciphertext[], rlk: RelinKeys, abe: AsyncPolyBackend): Promise<Ciphertext[]> {
+  const ops = cts.map((c) => relinearizeOperand(ctx, c, rlk))
+  return byLevel(ops, (a) => a.level, async (group, k) => {
+    const n = ctx.n
+    const base = prefixBase(ctx.base, k)
+    const digits = group.flatMap((a) =>
+      Array.from({ length: k }, (_, i) => {
+        const d = zeroPoly(n, k)
+        relinDigit(ctx, a.polys[2] as RnsPoly, i, base, d)
+        return d
+      }))
+    await abe.forwardMany(digits, base)
+    const keysB = digits.map((_, j) => limbsOf(rlk.b[j % k] as RnsPoly, k))
+    const keysA = digits.map((_, j) => limbsOf(rlk.a[j % k] as RnsPoly, k))
+    const prods = digits.map(() => zeroPoly(n, k)).concat(digits.map(() => zeroPoly(n, k)))
+    await abe.mulMany([...digits, ...digits], [...keysB, ...keysA], prods, base)
+    const D = digits.length
+    const accs = group.map((_, g) => {
+      const acc0 = zeroPoly(n, k)
+      const acc1 = zeroPoly(n, k)
+      for (let i = 0; i < k; i++) {
+        addInto(acc0, prods[g * k + i] as RnsPoly, base)
+        addInto(acc1, prods[D + g * k + i] as RnsPoly, base)
+      }
+      return [acc0, acc1] as const
+    })
+    await abe.inverseMany(accs.flat(), base)
+    return group.map((a, g) => {
+      const [acc0, acc1] = accs[g] as readonly [RnsPoly, RnsPoly]
+      addInto(acc0, a.polys[0] as RnsPoly, base)
+      addInto(acc1, a.polys[1] as RnsPoly, base)
+      return { paramsId: ctx.paramsId, level: k, polys: [acc0, acc1] }
+    })
+  })
 }
 
 /** `relinearize` with the digit NTTs, key products and inverse NTTs batched on `abe`. */
-export async function relinearizeAsync(ctx: FheContext, a0: Ciphertext, rlk: RelinKeys, abe: AsyncPolyBackend): Promise<Ciphertext> {
-  const a = relinearizeOperand(ctx, a0, rlk)
-  const k = a.level
-  const n = ctx.n
-  const base = prefixBase(ctx.base, k)
-  const c2 = a.polys[2] as RnsPoly
-  const digits: RnsPoly[] = []
-  for (let i = 0; i < k; i++) {
-    const d = zeroPoly(n, k)
-    relinDigit(ctx, c2, i, base, d)
-    digits.push(d)
-  }
-  await abe.forwardMany(digits, base)
-  const keysB = digits.map((_, i) => limbsOf(rlk.b[i] as RnsPoly, k))
-  const keysA = digits.map((_, i) => limbsOf(rlk.a[i] as RnsPoly, k))
-  const prods = digits.map(() => zeroPoly(n, k)).concat(digits.map(() => zeroPoly(n, k)))
-  await abe.mulMany([...digits, ...digits], [...keysB, ...keysA], prods, base)
-  const acc0 = zeroPoly(n, k)
-  const acc1 = zeroPoly(n, k)
-  for (let i = 0; i < k; i++) {
-    addInto(acc0, prods[i] as RnsPoly, base)
-    addInto(acc1, prods[k + i] as RnsPoly, base)
-  }
-  await abe.inverseMany([acc0, acc1], base)
-  addInto(acc0, a.polys[0] as RnsPoly, base)
-  addInto(acc1, a.polys[1] as RnsPoly, base)
-  return { paramsId: ctx.paramsId, level: k, polys: [acc0, acc1] }
+export async function relinearizeAsync(ctx: FheContext, a: Ciphertext, rlk: RelinKeys, abe: AsyncPolyBackend): Promise<Ciphertext> {
+  return (await relinearizeManyAsync(ctx, [a], rlk, abe))[0] as Ciphertext
 }
 
 /** multiplyAsync then relinearizeAsync. */
 export async function multiplyRelinAsync(ctx: FheContext, a: Ciphertext, b: Ciphertext, rlk: RelinKeys, abe: AsyncPolyBackend): Promise<Ciphertext> {
   return relinearizeAsync(ctx, await multiplyAsync(ctx, a, b, abe), rlk, abe)
+}
+
+/** Many multiply + relinearize at once (six batches in all, whatever the count). */
+export async function multiplyRelinManyAsync(
+  ctx: FheContext, pairs: ReadonlyArray<readonly [Ciphertext, Ciphertext]>, rlk: RelinKeys, abe: AsyncPolyBackend,
+): Promise<Ciphertext[]> {
+  return relinearizeManyAsync(ctx, await multiplyManyAsync(ctx, pairs, abe), rlk, abe)
 }
 
 /**

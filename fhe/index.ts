@@ -120,8 +120,11 @@ export {
   evaluateLinearFullAsync,
   kernelPolyBackend,
   multiplyAsync,
+  multiplyManyAsync,
   multiplyRelinAsync,
+  multiplyRelinManyAsync,
   relinearizeAsync,
+  relinearizeManyAsync,
   type AsyncPolyBackend,
   type PolyKernels,
 } from './async.ts'

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, describe, test } from 'node:test'
 import { KernelService } from '../../kernels/service.ts'
-import { asyncPolyBackend, evaluateLinearFullAsync, kernelPolyBackend, multiplyAsync, relinearizeAsync } from '../../fhe/async.ts'
+import { asyncPolyBackend, evaluateLinearFullAsync, kernelPolyBackend, multiplyAsync, multiplyRelinManyAsync, relinearizeAsync } from '../../fhe/async.ts'
 import { decrypt } from '../../fhe/decrypt.ts'
 import { decodeSigned, encodeIntegers } from '../../fhe/encoder.ts'
 import { encryptPublic } from '../../fhe/encrypt.ts'
@@ -26,6 +26,21 @@ describe('AsyncPolyBackend: batched (GPU-ready) paths are bit-identical to the s
       const ref = ev.relinearize(ctx, ref3, rlk)
       m.polys.forEach((p, i) => assert.deepEqual(p.data, ref.polys[i]?.data))
       assert.deepEqual(decodeSigned(ctx, decrypt(ctx, kg.secretKey, m)), decodeSigned(ctx, decrypt(ctx, kg.secretKey, ref)))
+    })
+
+    test(`many multiply + relinearize in one set of batches via ${abe.name} (mixed levels)`, async () => {
+      const { ctx, pk, rlk } = fixture('bfv4096')
+      const enc = (seed: number) => encryptPublic(ctx, pk, encodeIntegers(ctx, randomInts(16, -50, 50, seed)))
+      const low = (c: ReturnType<typeof enc>) => ev.modSwitchToNext(ctx, c)
+      const pairs = [[enc(21), enc(22)], [enc(23), enc(24)], [low(enc(25)), low(enc(26))]] as const
+      const got = await multiplyRelinManyAsync(ctx, pairs, rlk, abe)
+      assert.equal(got.length, 3)
+      got.forEach((c, i) => {
+        const [a, b] = pairs[i]!
+        const ref = ev.multiplyRelin(ctx, a, b, rlk)
+        assert.equal(c.level, ref.level)
+        c.polys.forEach((p, j) => assert.deepEqual(p.data, ref.polys[j]?.data, `pair ${i} poly ${j}`))
+      })
     })
 
     test(`linear layer via ${abe.name}`, async () => {
