@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url'
 import { renderSection, type Suite } from './harness.ts'
 import { createProgress } from '../cli/progress.ts'
 
-const SUITES = ['actors', 'ledger', 'consensus', 'kernels', 'fhe', 'model', 'forecast', 'bft'] as const
+const SUITES = ['actors', 'ledger', 'consensus', 'kernels', 'fhe', 'model', 'forecast', 'bft', 'net'] as const
 const here = path.dirname(fileURLToPath(import.meta.url))
 const resultsPath = path.join(here, 'RESULTS.md')
 

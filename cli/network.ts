@@ -129,6 +129,8 @@ const BASED = fileURLToPath(new URL('./based.ts', import.meta.url))
 /** `based network local`: returns once every node answers on its control endpoint. */
 export async function startLocalNetwork(o: {
   nodes: number; dataDir: string; blockMs: number; timeoutMs?: number; onSpawn?: (child: ChildProcess) => void
+  /** Nodes (1-based) not to start (tests put a harness in their place). */
+  skip?: readonly number[]
 }): Promise<{ nodes: LocalNode[]; children: ChildProcess[] }> {
   const dataDir = path.resolve(o.dataDir)
   const genesis = path.join(dataDir, 'genesis.json')
@@ -151,7 +153,8 @@ export async function startLocalNetwork(o: {
   }
   const addr = (p: { port: number; peer: string }): string => `/ip4/127.0.0.1/tcp/${p.port}/p2p/${p.peer}`
   const children: ChildProcess[] = []
-  const nodes: LocalNode[] = plan.map((p, i) => {
+  const nodes: LocalNode[] = plan.flatMap((p, i) => {
+    if (o.skip?.includes(i + 1)) return []
     fs.rmSync(path.join(p.dir, 'control.json'), { force: true })
     const argv = [
       BASED, 'cluster', 'up', '--genesis', genesis, '--data-dir', p.dir, '--control-port', '0', '--brains', '0', '--no-net',
@@ -163,12 +166,12 @@ export async function startLocalNetwork(o: {
     children.push(child)
     o.onSpawn?.(child)
     fs.writeFileSync(path.join(p.dir, 'node.pid'), `${child.pid}\n`)
-    return { index: i + 1, dataDir: p.dir, validator: p.validator, multiaddr: addr(p), control: '', pid: child.pid ?? 0, argv }
+    return [{ index: i + 1, dataDir: p.dir, validator: p.validator, multiaddr: addr(p), control: '', pid: child.pid ?? 0, argv }]
   })
   const deadline = Date.now() + (o.timeoutMs ?? 120_000)
   const ready: LocalNode[] = []
-  for (const n of nodes) {
-    const child = children[n.index - 1] as ChildProcess
+  for (const [k, n] of nodes.entries()) {
+    const child = children[k] as ChildProcess
     for (;;) {
       if (child.exitCode !== null || child.signalCode !== null) {
         throw new NodeStartFailed({ node: n.index, reason: `exited (${child.exitCode ?? child.signalCode})`, log: path.join(n.dataDir, 'node.log') })

@@ -16,7 +16,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { askControl } from '../../actors/control/client.ts'
 import { findControl } from '../../actors/control/index.ts'
-import { signTx, testKeyPair, toAddress, toHex, tokens, withMinFee } from 'basedai/ledger'
+import { signTx, testKeyPair, toAddress, tokens, withMinFee } from 'basedai/ledger'
 import type { LocalNode } from '../../cli/network.ts'
 
 const BASED = new URL('../../cli/based.ts', import.meta.url).pathname
