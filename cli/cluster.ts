@@ -12,9 +12,9 @@
  *   ├── net                          libp2p: serves these actors to other machines (net/)
  *   └── control                      loopback HTTP for `based inspect`
  *
- * Each role's child is built by its role definition (`brainRole.create`, `validatorRole.create`, `netRole.create`,
- * `controlRole.create`): the role's `Args` schema holds the defaults, so this file passes only what the cluster
- * decides.
+ * Each role's child is built by its role definition (`ledgerRole`, `brainRole`, `minerRole`, `validatorRole`,
+ * `netRole`, `controlRole` `.create`): the role's `Args` schema holds the defaults, so this file passes only what
+ * the cluster decides.
  */
 import path from 'node:path'
 import type { SupervisorSpecInput, ChildSpecInput } from '../supervisor/index.ts'
@@ -22,6 +22,7 @@ import type { ActorSystem } from '../supervisor/index.ts'
 import { controlRole } from '../actors/control/index.ts'
 import { brainRole, shippedTask } from '../actors/brain.ts'
 import { validatorRole } from '../actors/validator.ts'
+import { minerRole } from '../actors/miner.ts'
 import { ledgerRole } from '../actors/ledger-shard.ts'
 import type { EpochRuleParams } from '../ledger/params.ts'
 import { InvalidClusterConfig } from './errors.ts'
@@ -59,8 +60,6 @@ export const DEFAULT_CLUSTER: ClusterOptions = {
   minerThreads: true,
   listen: ['/ip4/127.0.0.1/tcp/0'],
 }
-
-const role = (name: string): string => new URL(`../actors/${name}.ts`, import.meta.url).href
 
 function range(n: number): number[] {
   return Array.from({ length: n }, (_, i) => i + 1)
@@ -121,15 +120,13 @@ export function clusterSpec(opts: ClusterOptions, system: () => ActorSystem | un
       kind: 'supervisor',
       id: 'miners',
       flags: { strategy: 'one_for_one', intensity: 5, periodMs: 5000 },
-      children: range(opts.miners).map((i) => ({
-        kind: 'actor' as const,
-        id: `miner-${i}`,
-        role: 'miner',
-        behaviour: { module: role('miner') },
-        placement: opts.minerThreads ? ('worker' as const) : ('main' as const),
-        args: { brainId: brainOf(i), dev: i },
-        faults: true,
-      })),
+      children: range(opts.miners).map((i) =>
+        // the Brain's weights hash: weights that differ would be held but never served
+        minerRole.create(`miner-${i}`, { brainId: brainOf(i), dev: i, ...(task ? { weightsHash: task.weightsHash } : {}) }, {
+          placement: opts.minerThreads ? 'worker' : 'main',
+          faults: true,
+        }),
+      ),
     },
     {
       kind: 'supervisor',

@@ -8,6 +8,10 @@ import { Either } from 'effect'
 import { decodeFrame, encodeFrame, PROTOCOL_VERSION } from '../../protocol/index.ts'
 import type { ActorStats } from '../../actors/index.ts'
 import { until } from '../support/tracker.ts'
+import { clusterSpec, DEFAULT_CLUSTER } from '../../cli/cluster.ts'
+import { shippedTask } from '../../actors/brain.ts'
+import { InvalidArgs } from '../../supervisor/errors.ts'
+import type { ChildSpecInput } from '../../supervisor/index.ts'
 
 const based = new URL('../../cli/based.ts', import.meta.url).pathname
 
@@ -40,6 +44,7 @@ test('based cluster up: tree starts, control endpoint serves mailboxes and asks,
       decodeFrame(new Uint8Array(await (await fetch(`${url}/ask?to=${encodeURIComponent(to)}`, { method: 'POST', body: bytes, headers: auth })).arrayBuffer()))
     const status = await ask('/root/brains/brain-1', encodeFrame({ _tag: 'Ask', v: PROTOCOL_VERSION, to: '/root/brains/brain-1', id: 3, body: { _tag: 'GetStatus' } }))
     assert.ok(Either.isRight(status) && status.right._tag === 'Reply' && status.right.body._tag === 'StatusReply')
+    assert.equal(status.right.body.detail.weightsHash, shippedTask().weightsHash, 'the Brain serves the shipped model')
     const unknown = await ask('/root/nobody', encodeFrame({ _tag: 'Ask', v: PROTOCOL_VERSION, to: '/root/nobody', id: 4, body: { _tag: 'Ping' } }))
     assert.ok(Either.isRight(unknown) && unknown.right._tag === 'Fail' && unknown.right.error._tag === 'UnknownActor')
     const garbage = await ask('/root/brains/brain-1', new Uint8Array([1, 2, 3, 4]))
@@ -112,4 +117,31 @@ test('based inspect mailboxes without a running cluster says how to start one', 
   assert.equal(m[1], 'NoRunningNode')
   assert.equal((JSON.parse(m[2] ?? '{}') as { reason: string }).reason, 'no-control-file')
   fs.rmSync(dataDir, { recursive: true, force: true })
+})
+
+test('clusterSpec: children built by their role definitions; a bad value is InvalidArgs naming the role and the field', () => {
+  const spec = clusterSpec({ ...DEFAULT_CLUSTER, listen: [], brains: 2, miners: 2, validators: 2 }, () => undefined)
+  const find = (children: readonly ChildSpecInput[], id: string): ChildSpecInput | undefined => {
+    for (const c of children) {
+      if (c.id === id) return c
+      const inner = c.kind === 'supervisor' ? find(c.children ?? [], id) : undefined
+      if (inner) return inner
+    }
+    return undefined
+  }
+  const v2 = find(spec.children ?? [], 'validator-2')
+  assert.ok(v2?.kind === 'actor')
+  assert.equal(v2.role, 'validator')
+  assert.deepEqual([v2.args?.brain, v2.args?.brainActor, v2.args?.miners], [2, '/root/brains/brain-2', ['/root/miners/miner-2']])
+  const b1 = find(spec.children ?? [], 'brain-1')
+  assert.ok(b1?.kind === 'actor')
+  assert.deepEqual([b1.args?.modelId, b1.args?.weightsHash], [shippedTask().modelId, shippedTask().weightsHash])
+  assert.throws(
+    () => clusterSpec({ ...DEFAULT_CLUSTER, listen: [], challengeMs: -5 }, () => undefined),
+    (e: unknown) => e instanceof InvalidArgs && e.role === 'validator' && e.field === 'challengeMs',
+  )
+  assert.throws(
+    () => clusterSpec({ ...DEFAULT_CLUSTER, listen: [], controlPort: 70_000 }, () => undefined),
+    (e: unknown) => e instanceof InvalidArgs && e.role === 'control' && e.field === 'port',
+  )
 })
