@@ -9,7 +9,7 @@
  *   wasm, else the TypeScript reference `cpuBackend`).
  * - `accelerator` (`AsyncPolyBackend`, optional): where the batched NTTs and tensor products of the heavy evaluator
  *   operations run — `multiply`, `relinearize`, `multiplyRelin` and `LinearPlanner.evaluate`. E.g.
- *   `kernelPolyBackend(service)` for a `KernelService` in this thread, or `kernelPolyBackend(kernelWorkerClient(ask))`
+ *   `kernelPolyBackend(service)` for a `KernelService` in this thread, or `kernelPolyBackend(await kernelWorkerClient(ask))`
  *   for a kernel-worker actor. Without one, those operations run on `backend` (with its fused kernels).
  * Every combination gives the same words: the accelerated paths are tested bit for bit against the CPU.
  *
@@ -24,7 +24,7 @@
  * const enc = bfv.encryptor(keys.createPublicKey()), dec = bfv.decryptor(keys.secretKey), coder = bfv.encoder()
  * const ct = enc.encrypt(coder.encode([1, -2, 3]))
  * const sq = await bfv.evaluator().multiplyRelin(ct, ct, keys.createRelinKeys())
- * coder.decode(dec.decrypt(sq), 3)                         // Int32Array [1, 4, 9]
+ * coder.decode(dec.decrypt(sq), 5)                         // Int32Array [1, -4, 10, -12, 9]: (1 − 2X + 3X²)²
  * ```
  */
 import { evaluateLinearFullAsync, multiplyAsync, multiplyRelinManyAsync, relinearizeAsync, type AsyncPolyBackend } from './async.ts'

@@ -39,6 +39,9 @@ describe('Bfv front end', () => {
     assert.deepEqual([...coder.decode(dec.decrypt(ref), ctx.n)], negacyclicMod(xs, ys, ctx.n, ctx.t))
     assert.deepEqual(dec.decrypt(ref).coeffs, decrypt(ctx, kg.secretKey, ref).coeffs)
     assert.ok(Number.isInteger(dec.noiseBudget(ref)) && dec.noiseBudget(ref) > 0)
+    // The module doc's example: coefficient encoding, so a product is the polynomial product.
+    const e = plain.encryptor(pk).encrypt(coder.encode([1, -2, 3]))
+    assert.deepEqual([...coder.decode(dec.decrypt(await accel.evaluator().multiplyRelin(e, e, rlk)), 5)], [1, -4, 10, -12, 9])
   })
 
   test('LinearPlanner: evaluate (with and without an accelerator) = evaluateLinear; evaluateSerialized caches and decrypts to W·x', async () => {
