@@ -4,8 +4,11 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { StateKeys, testKeyPair, tokens, yumaEpochHook } from 'basedai/ledger'
-import { assertSupply, expectReject, fixture, run } from './helpers.ts'
+import { State, StateKeys, endBlock, testKeyPair, toHex, tokens, yumaEpochHook, type TxBody } from 'basedai/ledger'
+import { CREDIT_ONE } from 'basedai/consensus'
+import { consensusEpochHook } from '../../ledger/consensus-hook.ts'
+import { brainCredits, setBrainCredits } from '../../ledger/credits.ts'
+import { assertSupply, copyState, expectReject, fixture, run } from './helpers.ts'
 
 function setup() {
   const f = fixture({ epochHook: yumaEpochHook, params: { tempo: 5, foundation: new Uint8Array(32) } })
@@ -66,4 +69,55 @@ test('Yuma epoch without weights: miners get nothing, the participants\' part go
   assert.ok(f.based('bob') > bob0, 'validator staker is paid')
   assert.equal(f.ledger.brain(7)!.performance, 1n)
   assert.equal(f.ledger.stake(7, f.keys.bob!.publicKey, testKeyPair('cv0').publicKey), tokens(60))
+})
+
+test('Credits on the chain: accrued per participant at each epoch, stored under k:<id>, an entry of another compute key ignored; supply exact', () => {
+  const f = fixture({ epochHook: consensusEpochHook, params: { tempo: 5, foundation: new Uint8Array(32), creditMaxBoostPpm: 250_000, creditHalfCredits: 1 } })
+  const v = [0, 1, 2].map((i) => testKeyPair(`cv${i}`).publicKey)
+  const m = [0, 1].map((i) => testKeyPair(`cm${i}`).publicKey)
+  const who = ['bob', 'carol', 'dave'] as const
+  run(f,
+    ['alice', { kind: 'acquireBrainBurn', maxCost: tokens(1000) }], // #7
+    ...who.map((w, i) => [w, { kind: 'register', brain: 7, computeKey: v[i]!, role: 'validator', maxFee: tokens(100) }] as [string, TxBody]), // uids 0, 1, 2
+    ['alice', { kind: 'register', brain: 7, computeKey: m[0]!, role: 'miner', maxFee: tokens(100) }], // uid 3
+    ['alice', { kind: 'register', brain: 7, computeKey: m[1]!, role: 'miner', maxFee: tokens(100) }], // uid 4
+    ...who.map((w, i) => [w, { kind: 'addStake', brain: 7, target: v[i]!, amount: tokens(60) }] as [string, TxBody]),
+  )
+  // Equal stakes. Bob's and carol's weight all survives consensus; dave puts half on uid 4, which only he (a third of
+  // the stake, below κ) supports: clipped to 0. All three in one block, so every epoch sees the same weights.
+  f.block([
+    f.tx('bob', { kind: 'setWeights', brain: 7, computeKey: v[0]!, uids: [3], weights: [65_535] }),
+    f.tx('carol', { kind: 'setWeights', brain: 7, computeKey: v[1]!, uids: [3], weights: [65_535] }),
+    f.tx('dave', { kind: 'setWeights', brain: 7, computeKey: v[2]!, uids: [3, 4], weights: [65_535, 65_535] }),
+  ])
+  const credits = (st = new State(copyState(f.store))): bigint[] => {
+    const byUid = new Map(brainCredits(st, 7).map((e) => [e.uid, e.credits] as const))
+    return [0, 1, 2, 3, 4].map((u) => byUid.get(u) ?? 0n)
+  }
+  const toEpoch = (): void => {
+    do f.advance(1)
+    while ((f.ledger.head().height + 7) % 5 !== 0)
+  }
+  // ΔCredits_i = ⌊S_i·Σ_j W̄_ij·2^40⌋: a third for bob and carol, a sixth for dave, nothing for miners.
+  const delta = [CREDIT_ONE / 3n, CREDIT_ONE / 3n, CREDIT_ONE / 6n, 0n, 0n]
+  const c0 = credits()
+  toEpoch()
+  const c1 = credits()
+  assert.deepEqual(c1.map((c, i) => c - (c0[i] as bigint)), delta)
+  toEpoch()
+  assert.deepEqual(credits().map((c, i) => c - (c1[i] as bigint)), delta, 'accumulated epoch after epoch')
+  // An entry naming another compute key for a uid counts for nothing (it was that uid's previous participant's).
+  const st = new State(copyState(f.store))
+  setBrainCredits(st, 7, [
+    { uid: 0, computeKey: toHex(testKeyPair('someone-else').publicKey), credits: 50n * CREDIT_ONE },
+    { uid: 1, computeKey: toHex(v[1]!), credits: 5n * CREDIT_ONE },
+  ])
+  const g = st.globals()
+  let h = g.height + 1
+  while ((h + 7) % 5 !== 0) h++
+  endBlock(st, g, st.params(), h, consensusEpochHook)
+  st.setGlobals(g)
+  assert.deepEqual(credits(st), [delta[0], 5n * CREDIT_ONE + (delta[1] as bigint), delta[2], 0n, 0n])
+  assertSupply(st.kv)
+  assertSupply(f.store)
 })
