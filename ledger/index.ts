@@ -3,7 +3,8 @@
  * state machine: keys and SS58 addresses, signed transactions with nonces and a fee rule, Brains (burn / stake,
  * 1024 cap, reserved ids), registration with grandfathered fees, staking, emission with halvings, epochs, the
  * 0.5% cap and 70th-percentile validator activity, forecast commit/reveal rounds scored into the validators'
- * incentive (I = R·C + β(t)·Accuracy, ledger/forecast.ts), GigaBrain governance, blocks with Merkle state roots, and LMDB
+ * incentive (I = R·C + β(t)·Accuracy, ledger/forecast.ts), spending accounts that pay for queries on the miner's
+ * signed compute units (§3.5.1, ledger/escrow.ts), GigaBrain governance, blocks with Merkle state roots, and LMDB
  * persistence in K shards with one atomic write transaction per block. See docs/LEDGER.md.
  *
  * @example
@@ -30,10 +31,12 @@ export { toHex, fromHex, bytesEqual } from './codec.ts'
 export { defaultParams, GOVERNABLE, GOVERNABLE_BOUNDS, type Params, type GovernableParam } from './params.ts'
 export {
   signTx, decodeTx, encodedLength, minFee, withMinFee, TX_KINDS, BRAIN_SETTINGS, MAX_WEIGHTS, MAX_FORECAST_VALUES,
-  type TxBody, type TxKind, type UnsignedTx, type SignedTx, type PreparedTx, type Role, type BrainSetting,
+  MAX_SETTLE_RECEIPTS, type TxBody, type TxKind, type UnsignedTx, type SignedTx, type PreparedTx, type Role, type BrainSetting,
+  type SettledReceipt,
 } from './tx.ts'
+export { sessionHash, queryCost, settlementAmount, MAX_OPEN_TABS, OWNER_EARNINGS } from './escrow.ts'
 export { MemoryKV, Overlay, type KV, type KVRead } from './kv.ts'
-export { K as StateKeys, BRAIN_POOL, type Account, type Brain, type Participant, type Globals, type Proposal } from './records.ts'
+export { K as StateKeys, BRAIN_POOL, type Account, type Brain, type Participant, type Globals, type Proposal, type Escrow, type Tab } from './records.ts'
 export { State } from './state.ts'
 export { applyTx, executeTx, type BlockContext, type ApplyResult, type ApplyOptions, type TxOutcome } from './apply.ts'
 export {

@@ -9,6 +9,8 @@ import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { ValidatorRejection } from '../../protocol/index.ts'
+import { rejectedWith } from '../support/rejection.ts'
 import { ActorSystem } from '../../supervisor/index.ts'
 import { LmdbStore, auditSupply, devKeys, signTx, toAddress, toHex, withMinFee } from '../../ledger/index.ts'
 import { forecastWindows } from '../../actors/validator.ts'
@@ -130,7 +132,7 @@ test('live chain: a forecasting validator commits, reveals and scores above the 
 
   const v3 = sys.ref('/root/validator-3')
   for (let i = 0; i < 2; i++)
-    await assert.rejects(v3.ask({ _tag: 'ForecastStep' }), (e: unknown) => (e as { tag?: string }).tag === 'NotConfigured')
+    await assert.rejects(v3.ask({ _tag: 'ForecastStep' }), rejectedWith(ValidatorRejection, 'NotConfigured'))
   const s3 = (await v3.ask({ _tag: 'GetStatus' })).detail
   assert.equal(s3.forecastFailures, 2, 'failures are counted in the status')
   assert.match(String(s3.forecastLastError), /^NotConfigured: /)
