@@ -11,7 +11,7 @@ import { NttKernels } from '../kernels/ntt/gpu.ts'
 import { forwardNttUnchecked, makeNttTables } from '../kernels/ntt/reference.ts'
 import { matmulInt8Reference } from '../kernels/matmul/reference.ts'
 import { AttentionReference, type AttentionStep } from '../kernels/attention/reference.ts'
-import { mulberry32 } from '../model/weights.ts'
+import { mulberry32 } from '../numeric/prng.ts'
 import { makeRnsBase, type PolyBackend } from '../fhe/poly.ts'
 import { wasmScalarBackend, wasmSimdBackend } from '../fhe/wasm/load.ts'
 

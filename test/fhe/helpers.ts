@@ -4,7 +4,7 @@ import { createKeyGenerator, type KeyGenerator } from '../../fhe/keygen.ts'
 import { presets, type PresetName } from '../../fhe/presets.ts'
 import { seededRandom } from '../../fhe/rng.ts'
 import type { PublicKey, RelinKeys } from '../../fhe/types.ts'
-import { mulberry32 } from '../../model/weights.ts'
+import { mulberry32 } from '../../numeric/prng.ts'
 
 export interface Fixture {
   readonly ctx: FheContext

@@ -1,6 +1,6 @@
 /** Test helpers for test/kernels: a seeded PRNG and random residue vectors. */
 
-import { mulberry32 } from '../../model/weights.ts'
+import { mulberry32 } from '../../numeric/prng.ts'
 
 /** mulberry32: a small deterministic 32-bit PRNG (shared with the model's weight init). */
 export const rng = mulberry32
