@@ -81,6 +81,8 @@ interface Counters {
   evidence: number
   signRefused: number
   malformed: number
+  /** Unexpected failures inside the engine (logged; the node keeps running). */
+  errors: number
 }
 
 const voteKey = (type: string, h: number, r: number, from: string, value: string | null): string => `${type}:${h}:${r}:${from}:${value ?? 'nil'}`
@@ -88,7 +90,8 @@ const voteKey = (type: string, h: number, r: number, from: string, value: string
 export class BftEngine {
   readonly transport: Libp2pTransport
   readonly machine: TendermintMachine
-  readonly counters: Counters = { decided: 0, synced: 0, badSignatures: 0, rejected: 0, evidence: 0, signRefused: 0, malformed: 0 }
+  readonly counters: Counters = { decided: 0, synced: 0, badSignatures: 0, rejected: 0, evidence: 0, signRefused: 0, malformed: 0, errors: 0 }
+  lastError = ''
   private readonly st: LedgerActorState
   private readonly chainId: string
   private readonly key: KeyPair
@@ -97,6 +100,9 @@ export class BftEngine {
   private readonly topicTx: string
   private readonly topicBft: string
   private readonly join: readonly string[]
+  /** Peers learnt from the network, kept in `<dataDir>/peers.json` and redialled after a restart (peer id → address). */
+  private readonly known = new Map<string, string>()
+  private readonly peersFile: string
   private readonly maxBlockTxs: number
   private readonly regossipMs: number
   private readonly timers = new Set<NodeJS.Timeout>()
@@ -110,12 +116,21 @@ export class BftEngine {
   private setCache: { height: number; set: ValidatorSet } | undefined
   private lastRegossipKey = ''
   private syncing = false
+  /** The machine's height and since when (to notice a node that stopped moving while its peers are ahead). */
+  private heightSeen = { height: 0, at: Date.now() }
   private lastSyncAt = 0
 
   private constructor(o: {
     transport: Libp2pTransport; st: LedgerActorState; chainId: string; key: KeyPair; signState: SignState; join: readonly string[]
-    maxBlockTxs: number; regossipMs: number; timeouts: Timeouts
+    maxBlockTxs: number; regossipMs: number; timeouts: Timeouts; dataDir: string
   }) {
+    this.peersFile = path.join(o.dataDir, 'peers.json')
+    try {
+      const saved = JSON.parse(fs.readFileSync(this.peersFile, 'utf8')) as unknown
+      if (saved && typeof saved === 'object') for (const [id, addr] of Object.entries(saved)) if (typeof addr === 'string') this.known.set(id, addr)
+    } catch {
+      // none saved yet, or unreadable: the --join list is the bootstrap
+    }
     this.transport = o.transport
     this.st = o.st
     this.chainId = o.chainId
@@ -144,12 +159,13 @@ export class BftEngine {
     const e = new BftEngine({
       transport, st, chainId: st.ledger.params().chainId, key: loadOrCreateValidatorKey(a.dataDir),
       signState: SignState.open(path.join(a.dataDir, 'bft-sign-state.json')), join: a.join, maxBlockTxs: a.maxBlockTxs,
-      regossipMs: a.regossipMs, timeouts: a.timeouts,
+      regossipMs: a.regossipMs, timeouts: a.timeouts, dataDir: a.dataDir,
     })
-    transport.subscribe(e.topicTx, (data) => e.onGossipTx(data))
-    transport.subscribe(e.topicBft, (data, from) => e.onGossip(data, from))
+    transport.subscribe(e.topicTx, (data) => e.guard(() => e.onGossipTx(data)))
+    transport.subscribe(e.topicBft, (data, from) => e.guard(() => e.onGossip(data, from)))
     await transport.serve(SYNC_PROTOCOL, (req) => e.serveSync(req))
     e.every(2000, () => e.redial())
+    e.every(10_000, () => void e.savePeers())
     e.redial()
     e.every(a.regossipMs, () => e.regossip())
     e.startNextHeight()
@@ -354,13 +370,12 @@ export class BftEngine {
       this.counters.malformed++
       return
     }
-    const h = this.machine.height
     switch (m.type) {
       case 'proposal': {
         if (!verifyProposal(this.chainId, m.signed)) return void this.counters.badSignatures++
         const p = m.signed.proposal
         this.proposalSigs.set(`${p.height}:${p.round}`, m.signed)
-        if (p.height > h + 1) this.maybeSync(from)
+        this.behind(p.height, from)
         this.run(this.machine.step({ type: 'proposal', proposal: p }))
         break
       }
@@ -368,7 +383,7 @@ export class BftEngine {
         if (!verifyVote(this.chainId, m.signed)) return void this.counters.badSignatures++
         const v = m.signed.vote
         this.voteSigs.set(voteKey(v.type, v.height, v.round, v.from, v.value), m.signed.signature)
-        if (v.height > h + 1) this.maybeSync(from)
+        this.behind(v.height, from)
         this.run(this.machine.step({ type: 'vote', vote: v }))
         break
       }
@@ -411,6 +426,17 @@ export class BftEngine {
     w.uint(items.length)
     for (const [b, c] of items) w.bytes(b).bytes(c)
     return w.finish()
+  }
+
+  /**
+   * A message for a height above ours: ask its sender for blocks when it is two or more heights ahead, or one
+   * height ahead while we have not moved for a while. (A node restarted one height behind may be unable to say
+   * anything at its height — the guard refuses what it signed before the crash — so nobody would see it lag.)
+   */
+  private behind(height: number, from: string): void {
+    const h = this.machine.height
+    if (h !== this.heightSeen.height) this.heightSeen = { height: h, at: Date.now() }
+    if (height > h + 1 || (height === h + 1 && Date.now() - this.heightSeen.at > 1500)) this.maybeSync(from)
   }
 
   /** Asks `peer` (which sent a message for a height above ours) for the blocks we miss, at most once a second. */
@@ -456,9 +482,39 @@ export class BftEngine {
 
   private redial(): void {
     const connected = new Set(this.transport.connectedPeers())
-    for (const addr of this.join) {
-      const id = addr.slice(addr.lastIndexOf('/p2p/') + 5)
-      if (!connected.has(id)) this.transport.dial(addr, 3000).catch(() => undefined)
+    const targets = new Map(this.known)
+    for (const addr of this.join) targets.set(addr.slice(addr.lastIndexOf('/p2p/') + 5), addr)
+    for (const [id, addr] of targets) if (!connected.has(id) && id !== this.transport.peerId) this.transport.dial(addr, 3000).catch(() => undefined)
+  }
+
+  /** Remembers the listen addresses (from identify) of the peers connected now, in `<dataDir>/peers.json`. */
+  private async savePeers(): Promise<void> {
+    const node = this.transport.node
+    for (const peer of node.getPeers()) {
+      try {
+        const info = await node.peerStore.get(peer)
+        const addr = info.addresses.map((a) => a.multiaddr.toString()).find((a) => a.includes('/tcp/'))
+        if (addr) this.known.set(peer.toString(), `${addr}/p2p/${peer.toString()}`)
+      } catch {
+        // not in the peer store (yet)
+      }
+    }
+    while (this.known.size > 64) this.known.delete(this.known.keys().next().value as string)
+    try {
+      fs.writeFileSync(this.peersFile, `${JSON.stringify(Object.fromEntries(this.known), null, 2)}\n`)
+    } catch {
+      // a read-only data dir only loses the peer list
+    }
+  }
+
+  /** Runs engine work from a callback or timer: an unexpected failure is counted and logged, the node keeps running. */
+  private guard(f: () => void): void {
+    try {
+      f()
+    } catch (e) {
+      this.counters.errors++
+      this.lastError = e instanceof Error ? `${e.name}: ${e.message}` : String(e)
+      process.stderr.write(`bft: ${this.lastError}\n`)
     }
   }
 
@@ -469,14 +525,14 @@ export class BftEngine {
   private after(ms: number, f: () => void): void {
     const t = setTimeout(() => {
       this.timers.delete(t)
-      if (!this.stopped) f()
+      if (!this.stopped) this.guard(f)
     }, ms)
     this.timers.add(t)
   }
 
   private every(ms: number, f: () => void): void {
     const t = setInterval(() => {
-      if (!this.stopped) f()
+      if (!this.stopped) this.guard(f)
     }, ms)
     this.timers.add(t)
   }
@@ -531,7 +587,7 @@ export function bftNodeBehaviour(): Behaviour<BftNodeState> {
       return {
         height: state.base.ledger.head().height, round: m.round, step: m.stepName, validator: state.engine.publicKey, peers: state.engine.peers(),
         mempool: state.base.mempool.size, decided: c.decided, synced: c.synced, badSignatures: c.badSignatures, rejected: c.rejected,
-        evidence: c.evidence, signRefused: c.signRefused, addresses: state.engine.transport.addresses().join(' '),
+        evidence: c.evidence, signRefused: c.signRefused, errors: c.errors, lastError: state.engine.lastError, addresses: state.engine.transport.addresses().join(' '),
       }
     },
     async terminate(state, reason, ctx) {

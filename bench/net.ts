@@ -158,9 +158,10 @@ export async function bench(ctx: BenchContext): Promise<BenchSection> {
       const all: PreparedTx[] = []
       for (let k = 0; k < perSender; k++) for (let i = 1; i < senders; i++) all.push(tx(i, BigInt(k)))
       const p0 = performance.now()
-      for (const t of all) {
-        await client.publish('basedai/bench-net/tx', t.bytes)
-        gossiped++
+      // in order per sender (a node admits a sender's nonces in sequence), up to 64 publications in flight
+      for (let i = 0; i < all.length; i += 64) {
+        await Promise.all(all.slice(i, i + 64).map((t) => client.publish('basedai/bench-net/tx', t.bytes)))
+        gossiped += Math.min(64, all.length - i)
       }
       publishS = (performance.now() - p0) / 1000
       const lastOf = all.slice(-(senders - 1)).map((t) => toHex(t.hash))
@@ -180,6 +181,7 @@ export async function bench(ctx: BenchContext): Promise<BenchSection> {
     const top = await head(n1)
     let count = 0
     let biggest = 0
+    let biggestMs = NaN
     let firstH = 0
     let lastH = 0
     const times = new Map<number, number>()
@@ -189,7 +191,10 @@ export async function bench(ctx: BenchContext): Promise<BenchSection> {
       const n = h === startHeight ? 0 : b.txs.filter((t) => t.kind === 'transfer').length
       if (n > 0) {
         count += n
-        biggest = Math.max(biggest, n)
+        if (n > biggest) {
+          biggest = n
+          biggestMs = b.time - (times.get(h - 1) ?? NaN)
+        }
         firstH ||= h
         lastH = h
       }
@@ -204,7 +209,8 @@ export async function bench(ctx: BenchContext): Promise<BenchSection> {
       { measure: '4 nodes: empty blocks finalized', value: `${fmt(emptyBps)} blocks/s (${fmt(1000 / emptyBps)} ms/block)`, peer: 'block time 50 ms', ratio: '' },
       { measure: '4 nodes: one transfer, submit → final (median of 5)', value: `${fmt(latencies[2]!)} ms`, peer: 'target < 1,000 ms', ratio: latencies[2]! < 1000 ? 'met' : 'not met' },
       {
-        measure: `4 nodes: ${count} transfers finalized (largest block ${biggest})`, value: `${fmt(finalizedTps)} transfers/s`,
+        measure: `4 nodes: ${count} transfers finalized (largest block: ${biggest} in ${fmt(biggestMs)} ms after its parent, ${fmt((biggest * 1000) / biggestMs)} transfers/s)`,
+        value: `${fmt(finalizedTps)} transfers/s`,
         peer: `single node: ${fmt(single)} transfers/s`, ratio: `${fmt(finalizedTps / single)}× (target ≥ 5,000/s: ${finalizedTps >= 5000 ? 'met' : 'not met'})`,
       },
     )

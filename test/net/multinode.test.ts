@@ -141,6 +141,7 @@ test('4 validators on loopback: one chain; kill -9 one and it keeps finalizing, 
     assert.equal((await block(n4, target)).hash, (await block(n1, target)).hash)
     assert.equal((await block(n4, target)).stateRoot, (await block(n1, target)).stateRoot)
     const st4 = await askControl(control(n4), WRITER, { _tag: 'GetStatus' })
+    assert.equal(st4.detail.errors, 0, String(st4.detail.lastError))
     process.stderr.write(`multinode: node 4 was ${target - atKill} blocks behind; caught up: ${JSON.stringify({ decided: st4.detail.decided, synced: st4.detail.synced, signRefused: st4.detail.signRefused })}\n`)
 
     // ── kill -9 two of four: no block is final any more, and no fork ──
@@ -155,7 +156,12 @@ test('4 validators on loopback: one chain; kill -9 one and it keeps finalizing, 
     assert.equal((await block(n1, common)).hash, (await block(n2, common)).hash, 'no fork')
     // restart one: three of four again, finality resumes
     restart(n3)
-    await until('finality to resume', 60_000, async () => ((await Promise.all([n1, n2].map(head))).every((h) => h.height >= common + 3) ? true : undefined))
+    try {
+      await until('finality to resume', 90_000, async () => ((await Promise.all([n1, n2].map(head))).every((h) => h.height >= common + 3) ? true : undefined))
+    } catch (e) {
+      const st = await Promise.all([n1, n2, n3].map((n) => askControl(control(n), WRITER, { _tag: 'GetStatus' }, 5000).then((s) => s.detail, (x: unknown) => String(x))))
+      throw new Error(`${String(e)}; status ${JSON.stringify(st)}`)
+    }
     assert.equal((await block(n1, common + 2)).hash, (await block(n2, common + 2)).hash)
     process.stderr.write(`multinode: up in ${up - started} ms, whole run ${Date.now() - started} ms\n`)
   } finally {
@@ -168,6 +174,7 @@ test('4 validators on loopback: one chain; kill -9 one and it keeps finalizing, 
       }
     }
     if (network && network.exitCode === null) await new Promise((r) => network?.once('exit', r))
-    fs.rmSync(dir, { recursive: true, force: true })
+    if (process.env.MULTINODE_KEEP) process.stderr.write(`multinode: kept ${dir}\n`)
+    else fs.rmSync(dir, { recursive: true, force: true })
   }
 })
