@@ -220,14 +220,19 @@ export function registerModelCommands(program: Command): void {
           const account = accounts.find((e) => brains.includes(e.brain) && e.unlockAt === 0)
           const brain = account?.brain ?? (await minerBrain(ledgerAsk, computeKey)) // UnknownParticipant when on none
           const price = BigInt((await ledgerAsk({ _tag: 'GetMetagraph', brain })).brain.queryPrice)
-          const covered = account && price > 0n ? (BigInt(account.balance) * 1000n) / price : 1_000_000_000n
-          const maxUnits = o.maxUnits !== undefined ? BigInt(o.maxUnits) : covered > 0n ? covered : 1n
-          const hash = await authorizeSession(ledgerAsk, keys, { brain, session: session.sessionId, maxUnits, maxPrice: price })
-          const head = await ledgerAsk({ _tag: 'GetHead' })
-          const fate = await waitForFate(base, hash, head.blockTimeMs)
-          if (fate.status !== 'included') throw notApplied(fate, hash)
-          process.stderr.write(`session authorized on Brain #${brain}: up to ${maxUnits} compute units at ${formatAmount(price)} $BASED per 1,000, from ${o.pay}'s spending account (block ${String(fate.height)})\n`)
-          payer = { keys, brain }
+          if (price === 0n && !account) {
+            // A free Brain: nothing to authorize or settle (with an account the session is still recorded on it).
+            process.stderr.write(`Brain #${brain} charges nothing for queries (its queryPrice is 0): nothing to pay\n`)
+          } else {
+            const covered = account && price > 0n ? (BigInt(account.balance) * 1000n) / price : 1_000_000_000n
+            const maxUnits = o.maxUnits !== undefined ? BigInt(o.maxUnits) : covered > 0n ? covered : 1n
+            const hash = await authorizeSession(ledgerAsk, keys, { brain, session: session.sessionId, maxUnits, maxPrice: price })
+            const head = await ledgerAsk({ _tag: 'GetHead' })
+            const fate = await waitForFate(base, hash, head.blockTimeMs)
+            if (fate.status !== 'included') throw notApplied(fate, hash)
+            process.stderr.write(`session authorized on Brain #${brain}: up to ${maxUnits} compute units at ${formatAmount(price)} $BASED per 1,000, from ${o.pay}'s spending account (block ${String(fate.height)})\n`)
+            payer = { keys, brain }
+          }
         }
         // A generation that stops on an error (e.g. the miner refusing a later request) still pays for the work the
         // miner did and signed: its receipts are settled, then the error is reported.

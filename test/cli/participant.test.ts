@@ -80,6 +80,9 @@ test('participant story through the CLI: Brain, miner, validator, stake, weights
     // mike operates the cluster's running miner: his wallet holds its (public, dev) keys, funded by the dev genesis
     // with 200 $BASED; he registers its compute key on alice's Brain below, so that Brain's queries reach it.
     const mike = createWallet(dir, 'mike', 'password1', { ...fast, keys: { personal: devKeys.miner(1), compute: devKeys.minerCompute(1) } })
+    // The dev genesis gave that key 200 $BASED and its registration on the dev Brain took 100 + a fee: erin tops it up.
+    const topUp = await b('wallet', 'transfer', 'erin', mike.personal, '100')
+    assert.equal(topUp.code, 0, topUp.err)
 
     // A Brain by burn, at the ledger's current burn price (the dev bootstrap burned one already: 1,200 PEPE).
     const price = BigInt((await askControl(url, LEDGER, { _tag: 'GetLedgerStats' })).nextBurnPrice)
