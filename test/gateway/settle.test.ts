@@ -22,7 +22,7 @@ import { rejectedWith } from '../support/rejection.ts'
 const url = (p: string): string => new URL(p, import.meta.url).href
 const PRICE = tokens(1) // per 1,000 compute units: 1,000,000 base units per unit
 
-// ~40 s on this loaded 2-core machine (six sessions' key generation, two paid forward passes); far below the limit.
+// 7–20 s on this loaded 2-core machine (five sessions' key generation, one paid forward pass); far below the limit.
 test('spending account: refused before work when it cannot pay; paid sessions settle by shares; no replay; supply', { timeout: 240_000 }, async (t) => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'based-settle-'))
   createWallet(dataDir, 'user', 'password1', { scryptN: 1024 })
