@@ -8,8 +8,8 @@
  * - `'cpu'` (default): the FHE context's CPU backend (WebAssembly SIMD where the engine has it).
  * - an actor address (`/root/miners/kernel-1`, a kernel worker started in the tree or attached with
  *   `based worker attach --id kernel-1`): the NTTs of every product run on that worker's GPU through kernel messages
- *   (`kernelWorkerClient` + `kernelPolyBackend`). The worker is found with `ctx.lookup`, so this needs a main-thread
- *   miner; it is looked up again on each request until found, and a worker that has no adapter (its TypeScript
+ *   (`kernelWorkerClient` + `kernelPolyBackend`). The worker is found with `ctx.lookup` (in either placement: a
+ *   worker-thread miner reaches it through its WorkerCell); it is looked up again on each request until found, and a worker that has no adapter (its TypeScript
  *   reference fallback is slower than the CPU backend) is not used. If the worker fails mid-request the product is
  *   recomputed on the CPU (`kernelFallbacks` in status). Results are bit-identical to the CPU's either way.
  * - `'device'`: the miner acquires its own WebGPU device in its thread (works in a worker thread too); with no
@@ -61,6 +61,8 @@ export const minerRole = defineRole('miner', import.meta.url, MinerArgs)
 
 /** The accelerator in use, or why there is none. */
 interface Kernels {
+  /** Where the arithmetic should run: MinerArgs.kernels at start, then the last UseKernels. */
+  readonly target: string
   abe: AsyncPolyBackend | undefined
   /** What the status says about it. */
   note: string
@@ -80,7 +82,7 @@ interface MinerState {
   readonly prepared: Map<string, Map<string, PreparedLinear>>
   /** Signs compute receipts: the dev network's registered compute key, or a fresh one. */
   readonly computeKey: KeyPair
-  readonly kernels: Kernels
+  kernels: Kernels
   products: number
   /** Products whose NTTs ran on the kernels, and products recomputed on the CPU after a kernel failure. */
   kernelProducts: number
@@ -93,7 +95,7 @@ const isFheError = (e: unknown): boolean =>
 /** Connects to the kernel worker at `address` (found by ctx.lookup); leaves `k.abe` unset with a note otherwise. */
 async function connectWorker(k: Kernels, address: string, ctx: ActorContext, timeoutMs: number): Promise<void> {
   if (!ctx.lookup) {
-    throw new InvalidArgs({ role: 'miner', field: 'kernels', reason: 'a kernel-worker address needs a main-thread miner (placement main); use "device" in a worker thread' })
+    throw new InvalidArgs({ role: 'miner', field: 'kernels', reason: 'a kernel-worker address needs an actor started by a supervisor (ctx.lookup)' })
   }
   const ref = ctx.lookup(address)
   if (!ref) {
@@ -114,16 +116,16 @@ async function connectWorker(k: Kernels, address: string, ctx: ActorContext, tim
 }
 
 async function initKernels(args: MinerArgs, ctx: ActorContext): Promise<Kernels> {
-  if (args.kernels === 'cpu') return { abe: undefined, note: 'cpu' }
+  if (args.kernels === 'cpu') return { target: 'cpu', abe: undefined, note: 'cpu' }
   if (args.kernels === 'device') {
     const service = await KernelService.create({ log: () => undefined })
     if (service.backend !== 'webgpu') {
       service.destroy()
-      return { abe: undefined, note: 'no WebGPU adapter; on the CPU' }
+      return { target: 'device', abe: undefined, note: 'no WebGPU adapter; on the CPU' }
     }
-    return { abe: kernelPolyBackend(service), note: `own device: ${service.label}`, service }
+    return { target: 'device', abe: kernelPolyBackend(service), note: `own device: ${service.label}`, service }
   }
-  const k: Kernels = { abe: undefined, note: '' }
+  const k: Kernels = { target: args.kernels, abe: undefined, note: '' }
   await connectWorker(k, args.kernels, ctx, args.kernelTimeoutMs)
   return k
 }
@@ -154,7 +156,7 @@ function minerCore(): Behaviour<MinerState> {
     cache: Map<string, PreparedLinear>, ctx: ActorContext,
   ): Promise<{ outputs: Uint8Array[]; prepareMs: number }> {
     const k = state.kernels
-    const address = state.args.kernels
+    const address = k.target
     if (!k.abe && address.startsWith('/')) await connectWorker(k, address, ctx, state.args.kernelTimeoutMs)
     if (k.abe) {
       try {
@@ -175,7 +177,7 @@ function minerCore(): Behaviour<MinerState> {
   }
 
   return {
-    accepts: [...BASIC_TAGS, 'EncryptedLinear'],
+    accepts: [...BASIC_TAGS, 'EncryptedLinear', 'UseKernels'],
     async init(ctx) {
       const args = minerRole.args(ctx.args)
       // The Brain's weights hash (the template's own, else args.weightsHash): weights that differ are held, never served.
@@ -208,11 +210,17 @@ function minerCore(): Behaviour<MinerState> {
       encryptedProducts: state.products,
       backend: state.kernels.abe?.name ?? defaultPolyBackend.name,
       kernels: state.kernels.note,
+      kernelsTarget: state.kernels.target,
       kernelProducts: state.kernelProducts,
       kernelFallbacks: state.kernelFallbacks,
       ...(state.args.dev !== undefined ? { computeKey: toHex(state.computeKey.publicKey) } : {}),
     }),
     async handle(state, msg: Message, ctx): Promise<HandleResult<MinerState>> {
+      if (msg._tag === 'UseKernels') {
+        state.kernels.service?.destroy()
+        state.kernels = await initKernels({ ...state.args, kernels: msg.kernels }, ctx)
+        return continueWith(state)
+      }
       if (msg._tag !== 'EncryptedLinear') return continueWith(state, answerBasic(state.basic, msg, ctx))
       const reject = (reason: MinerRejection['reason'], message: string, detail: MinerRejection['detail'] = {}): HandleResult<MinerState> =>
         failWith(state, new MinerRejection({ actor: ctx.address, reason, message, detail }))

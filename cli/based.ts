@@ -229,6 +229,12 @@ worker
       ...(detail.software ? ['SOFTWARE adapter: WGSL runs on the CPU (e.g. lavapipe/llvmpipe), not on a GPU'] : []),
     ]
     console.log(`attached ${address}: backend ${String(detail.backend)}, adapter: ${String(detail.adapter)}, slow: ${detail.slow === true}, software: ${detail.software === true}${notes.length ? ` (${notes.join('; ')})` : ''}`)
+    // Every running miner runs its encrypted products on the new worker from now on (a worker without an adapter is
+    // left unused by the miners: the TypeScript reference is slower than their CPU backend).
+    const miners = await runningMiners(base)
+    for (const m of miners) await askControl(base, m, { _tag: 'UseKernels', kernels: address })
+    const using = await Promise.all(miners.map(async (m) => (await askControl(base, m, { _tag: 'GetStatus' })).detail))
+    console.log(`miners: ${miners.length === 0 ? 'none running' : miners.map((m, i) => `${m} → ${String(using[i]?.backend)}`).join(', ')}`)
   })
 worker
   .command('detach <id>')
@@ -238,10 +244,22 @@ worker
   .option('--data-dir <dir>', 'data directory', DEFAULT_CLUSTER.dataDir)
   .action(async (id: string, o: { supervisor: string; control?: string; dataDir: string }) => {
     const base = findControl(path.resolve(o.dataDir), o.control)
+    // Miners using this worker go back to the CPU first, so no product is sent to a worker that is stopping.
+    const address = `${o.supervisor}/${id}`
+    for (const m of await runningMiners(base)) {
+      const { detail } = await askControl(base, m, { _tag: 'GetStatus' })
+      if (detail.kernelsTarget === address) await askControl(base, m, { _tag: 'UseKernels', kernels: 'cpu' })
+    }
     const res = await controlFetch(`${base}/children?supervisor=${encodeURIComponent(o.supervisor)}&id=${encodeURIComponent(id)}`, { method: 'DELETE' })
     if (!res.ok) throw new ControlHttpError({ url: `${base}/children`, status: res.status, body: await res.text() })
     console.log(`detached ${o.supervisor}/${id}`)
   })
+
+/** Addresses of the running miners of the cluster at `base`. */
+async function runningMiners(base: string): Promise<string[]> {
+  const rows = await getJson<ActorStats[]>(`${base}/mailboxes`)
+  return rows.filter((r) => r.role === 'miner' && r.state === 'running').map((r) => r.address)
+}
 
 async function getJson<T>(url: string): Promise<T> {
   const res = await controlFetch(url)

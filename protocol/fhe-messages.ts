@@ -48,6 +48,14 @@ export const EncryptedLinear = Schema.TaggedStruct('EncryptedLinear', {
   plan: LinearPlanFields,
   inputs: Cts,
 })
+/**
+ * Tells a miner where to run the polynomial arithmetic of its encrypted products from now on: `'cpu'`, `'device'`
+ * (its own WebGPU device) or the address of a kernel-worker actor of its tree (`based worker attach` sends this to
+ * every miner after attaching a GPU worker, and `'cpu'` after detaching it). Local only. Reply: Ack.
+ */
+export const UseKernels = Schema.TaggedStruct('UseKernels', {
+  kernels: Schema.Union(Schema.Literal('cpu', 'device'), Schema.String.pipe(Schema.pattern(/^\/[A-Za-z0-9_./-]+$/))),
+})
 export const EncryptedLinearReply = Schema.TaggedStruct('EncryptedLinearReply', {
   outputs: Cts,
   /** Miner evaluation time, ms (weight preparation excluded). */

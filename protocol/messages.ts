@@ -31,7 +31,7 @@ import {
   KernelSqueezeReply,
   KernelWords,
 } from './kernel-messages.ts'
-import { EncryptedLinear, EncryptedLinearReply } from './fhe-messages.ts'
+import { EncryptedLinear, EncryptedLinearReply, UseKernels } from './fhe-messages.ts'
 import { GetRouting, GetTask, RegisterMiner, Route, Routed, RoutingTable, TaskInfo } from './brain-messages.ts'
 import { ChallengeMiner, ChallengeResult, ForecastStep, ForecastStepped, GetScores, Scores, SubmitWeights, WeightsSubmitted } from './validator-messages.ts'
 import {
@@ -125,6 +125,7 @@ export const Message = Schema.Union(
   GetBlock,
   GetLedgerStats,
   EncryptedLinear,
+  UseKernels,
   RegisterMiner,
   Route,
   GetRouting,

@@ -371,6 +371,7 @@ function makeCell(spec: ActorSpec, address: string, host: SupervisorHost): Child
       ...common,
       behaviour: spec.behaviour as BehaviourSource,
       ...(spec.resourceLimits ? { resourceLimits: spec.resourceLimits } : {}),
+      lookup: (a) => host.lookup(a),
     })
   }
   return new LocalCell({ ...common, behaviour: spec.behaviour, lookup: (a) => host.lookup(a) })

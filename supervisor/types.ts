@@ -75,7 +75,11 @@ export interface ActorContext {
   readonly placement: 'main' | 'worker'
   /** A ref to this actor (main-thread actors; a worker-thread actor has none), e.g. for timers that tell itself. */
   readonly self?: ActorRef
-  /** Finds another actor of this tree by address (main-thread actors; undefined when there is none). */
+  /**
+   * Finds another actor of this tree by address. A main-thread actor gets the actor's own ref (undefined when there
+   * is none); a worker-thread actor gets a ref that reaches it through its WorkerCell (remote semantics: an unknown
+   * address fails with UnknownActor when used). Undefined for cells built without a registry.
+   */
   readonly lookup?: (address: string) => ActorRef | undefined
 }
 

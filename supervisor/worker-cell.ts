@@ -32,7 +32,8 @@ import {
 import { Cell, delay, noop, type CellOptions } from './cell.ts'
 import type { ShutdownPolicy } from './child.ts'
 import { BehaviourLoadFailed } from './actor-errors.ts'
-import { PendingAsks, type AskOptions, type SendOptions } from './ref.ts'
+import { PendingAsks, type ActorRef, type AskOptions, type SendOptions } from './ref.ts'
+import { answerRequest } from './transport.ts'
 import { formatReason, type BehaviourSource, type ExitReason } from './types.ts'
 import { COUNTERS, DONE, ERRORS, STARTED, TRANSFER_MIN_BYTES, WAITING, type FromWorker, type ToWorker, type WorkerInit } from './worker-protocol.ts'
 
@@ -54,12 +55,15 @@ export interface WorkerCellOptions extends CellOptions {
   readonly behaviour: BehaviourSource
   /** Heap limits for the thread; exceeding them kills the thread (reported as a crash). */
   readonly resourceLimits?: ResourceLimits
+  /** The tree's registry: given, the actor in the thread can reach other actors through `ctx.lookup`. */
+  readonly lookup?: (address: string) => ActorRef | undefined
 }
 
 export class WorkerCell extends Cell {
   readonly placement = 'worker' as const
   private readonly source: BehaviourSource
   private readonly resourceLimits: ResourceLimits | undefined
+  private readonly lookup: ((address: string) => ActorRef | undefined) | undefined
   private worker: Worker | null = null
   private counters = new Int32Array(new SharedArrayBuffer(COUNTERS * 4))
   /** Frames not yet known finished; outbox[head] has sequence number `baseSeq` in this incarnation. */
@@ -81,6 +85,7 @@ export class WorkerCell extends Cell {
     super(opts)
     this.source = opts.behaviour
     this.resourceLimits = opts.resourceLimits
+    this.lookup = opts.lookup
   }
 
   // ---- bookkeeping -------------------------------------------------------------------------------------------
@@ -252,6 +257,7 @@ export class WorkerCell extends Cell {
       args: this.args,
       faults: this.faults,
       counters: sab,
+      lookup: this.lookup !== undefined,
     }
     return new Promise<void>((resolve, reject) => {
       let settled = false
@@ -285,6 +291,9 @@ export class WorkerCell extends Cell {
             return
           case 'stopped':
             return
+          case 'request':
+            void this.onRequest(worker, m.id, m.frame, m.timeoutMs)
+            return
         }
       })
       worker.on('error', (e: Error) => {
@@ -306,6 +315,14 @@ export class WorkerCell extends Cell {
         this.onThreadExit(reason)
       })
     })
+  }
+
+  /** A frame from the thread's actor to another actor of the tree: answered here, the answer posted back. */
+  private async onRequest(worker: Worker, id: number, frame: Uint8Array, timeoutMs: number): Promise<void> {
+    const lookup = this.lookup ?? ((): undefined => undefined)
+    const answer = await answerRequest(frame, lookup, { timeoutMs })
+    // The thread may have ended meanwhile (crash, stop): its requests died with it.
+    if (this.worker === worker) worker.postMessage({ t: 'answer', id, frame: answer } satisfies ToWorker)
   }
 
   private onReplies(batch: Uint8Array): void {

@@ -6,7 +6,8 @@
  */
 import { parentPort, workerData } from 'node:worker_threads'
 import { Either } from 'effect'
-import { decodeBatch, decodeFrameValue, encodeBatch, PROTOCOL_VERSION, type Frame } from '../protocol/index.ts'
+import { AskTimeout, decodeBatch, decodeFrameValue, DEFAULT_ASK_TIMEOUT_MS, encodeBatch, PROTOCOL_VERSION, type Frame } from '../protocol/index.ts'
+import { RemoteRef, type Transport } from './transport.ts'
 import { loadBehaviour, Runner, type Outcome } from './runner.ts'
 import { errorReason, type ActorContext } from './types.ts'
 import { TRANSFER_MIN_BYTES } from './worker-protocol.ts'
@@ -18,6 +19,32 @@ const init = workerData as WorkerInit
 const counters = new Int32Array(init.counters)
 const post = (m: FromWorker, transfer?: ArrayBuffer[]): void => port.postMessage(m, transfer ?? [])
 
+/**
+ * The other actors of the tree, seen from this thread: frames go to the WorkerCell (`request`), which finds the
+ * addressee in its supervisor's registry and posts the answer frame back (`answer`). A ref from `ctx.lookup` is a
+ * RemoteRef over this link, so it has remote semantics (tell is fire-and-forget; errors arrive typed). Lookup is
+ * lazy: the ref is returned for any address and an unknown one answers UnknownActor when used.
+ */
+const answers = new Map<number, { resolve: (frame: Uint8Array) => void; timer: NodeJS.Timeout }>()
+let nextRequest = 1
+const parentLink: Transport = {
+  peerId: init.address,
+  request(_peer, frame, opts) {
+    const id = nextRequest++
+    const timeoutMs = opts?.timeoutMs ?? DEFAULT_ASK_TIMEOUT_MS
+    return new Promise<Uint8Array>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        answers.delete(id)
+        reject(new AskTimeout({ actor: `${init.address} → tree`, messageTag: 'frame', timeoutMs }))
+      }, timeoutMs + 1_000)
+      answers.set(id, { resolve, timer })
+      post({ t: 'request', id, frame, timeoutMs })
+    })
+  },
+  handle() {},
+  close: async () => {},
+}
+
 const startedAt = Date.now()
 const ctx: ActorContext = {
   address: init.address,
@@ -26,6 +53,7 @@ const ctx: ActorContext = {
   faults: init.faults,
   placement: 'worker',
   uptimeMs: () => Date.now() - startedAt,
+  ...(init.lookup ? { lookup: (address: string) => new RemoteRef(parentLink, 'tree', address) } : {}),
 }
 
 let runner: Runner
@@ -42,6 +70,16 @@ let busy = false
 let stopping = false
 
 port.on('message', (m: ToWorker) => {
+  // Answers to this actor's own requests bypass the queue: the handler awaiting one is what keeps the queue busy.
+  if (m.t === 'answer') {
+    const a = answers.get(m.id)
+    if (a) {
+      answers.delete(m.id)
+      clearTimeout(a.timer)
+      a.resolve(m.frame)
+    }
+    return
+  }
   queue.push(m)
   if (!busy) void pump()
 })
@@ -57,7 +95,7 @@ async function pump(): Promise<void> {
       post({ t: 'stopped' })
       process.exit(0)
     }
-    if (!stopping) await handleBatch(m.batch)
+    if (!stopping && m.t === 'frames') await handleBatch(m.batch)
   }
   busy = false
 }

@@ -26,11 +26,15 @@ export interface WorkerInit {
   readonly args: Readonly<Record<string, unknown>>
   readonly faults: boolean
   readonly counters: SharedArrayBuffer
+  /** Whether the actor may reach the other actors of its tree (`ctx.lookup`), through its WorkerCell. */
+  readonly lookup: boolean
 }
 
 export type ToWorker =
   | { readonly t: 'frames'; readonly batch: Uint8Array }
   | { readonly t: 'stop'; readonly reason: ExitReason }
+  /** The answer frame (Reply or Fail, encoded) to the worker's `request` with this id. */
+  | { readonly t: 'answer'; readonly id: number; readonly frame: Uint8Array }
 
 export type FromWorker =
   | { readonly t: 'ready' }
@@ -39,3 +43,5 @@ export type FromWorker =
   | { readonly t: 'exit'; readonly reason: ExitReason }
   | { readonly t: 'drain' }
   | { readonly t: 'stopped' }
+  /** A Tell or Ask frame (encoded) from the worker's actor to another actor of the tree, found by the WorkerCell. */
+  | { readonly t: 'request'; readonly id: number; readonly frame: Uint8Array; readonly timeoutMs: number }
