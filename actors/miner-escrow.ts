@@ -12,9 +12,9 @@
  * - `EscrowUnavailable`: the ledger did not answer (a paying session is never served blind).
  *
  * Requests without a session (validators' challenges) and sessions on a free Brain pass unchanged. The check needs
- * the ledger actor: a miner in the main thread finds it by address (`ctx.lookup`); a worker-thread miner has no
- * lookup in this runtime and serves unchecked (counted in its status as `escrowUnchecked`) — run paying miners with
- * `cluster up --main-thread-miners` until worker actors can reach other actors (docs/LEDGER.md, limits).
+ * the ledger actor, found by address with `ctx.lookup` in either placement (a worker-thread miner reaches it through
+ * its WorkerCell); a miner started without a registry (no lookup at all) serves unchecked and counts it in its
+ * status as `escrowUnchecked`.
  *
  * `withEscrowGate(core, keyOf)` wraps the miner behaviour (actors/miner.ts); the rest of the miner is unchanged.
  */

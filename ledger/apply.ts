@@ -24,6 +24,7 @@ import {
 import { isGigaBrain, runEpoch, type EpochHook, equalPerformance } from './emission.ts'
 import { clearBrainForecasts, countTx, execCommit, execReveal } from './forecast.ts'
 import { execEscrow, OWNER_EARNINGS } from './escrow.ts'
+import { setBrainCredits } from './credits.ts'
 import { Overlay, type KV } from './kv.ts'
 import { verify } from './keys.ts'
 import { GOVERNABLE, GOVERNABLE_BOUNDS, burnPrice, type Params } from './params.ts'
@@ -261,6 +262,7 @@ function body(st: State, from: Uint8Array, fromHex: string, b: TxBody, ctx: Bloc
       g.pepeLocked -= settled.lockedPepe
       g.brains = g.brains.filter((id) => id !== b.brain)
       st.setBonds(b.brain, [])
+      setBrainCredits(st, b.brain, [])
       st.setEpochRecord(b.brain, undefined)
       st.clearQueryEarnings(b.brain, OWNER_EARNINGS)
       clearBrainForecasts(st, b.brain)

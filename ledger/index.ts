@@ -28,7 +28,7 @@ export {
   type KeyPair,
 } from './keys.ts'
 export { toHex, fromHex, bytesEqual } from './codec.ts'
-export { defaultParams, GOVERNABLE, GOVERNABLE_BOUNDS, type Params, type GovernableParam } from './params.ts'
+export { defaultParams, EPOCH_RULES, GOVERNABLE, GOVERNABLE_BOUNDS, type EpochRuleParams, type Params, type GovernableParam } from './params.ts'
 export {
   signTx, decodeTx, encodedLength, minFee, withMinFee, TX_KINDS, BRAIN_SETTINGS, MAX_WEIGHTS, MAX_FORECAST_VALUES,
   MAX_SETTLE_RECEIPTS, type TxBody, type TxKind, type UnsignedTx, type SignedTx, type PreparedTx, type Role, type BrainSetting,
@@ -43,7 +43,8 @@ export {
   blockReward, cappedStake, isGigaBrain, equalPerformance, endBlock,
   type EpochHook, type EpochInput, type EpochOutput, type EpochParticipant,
 } from './emission.ts'
-export { yumaEpochHook } from './consensus-hook.ts'
+export { consensusEpochHook, yumaEpochHook } from './consensus-hook.ts'
+export { brainCredits, CreditKeys, type CreditEntry } from './credits.ts'
 export {
   FORECAST_QUANTILES_PPM, ForecastKeys, forecastEnabled, forecastRound, scoreDelay, forecastRecord, forecastCommitment,
   readCommit, readAccuracySums, realisedSeries, countedBrain, type CommitRecord, type AccuracySums,

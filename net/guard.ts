@@ -33,6 +33,8 @@ export const REMOTE_POLICY: Readonly<Record<string, RemoteSender>> = {
   GetMetagraph: 'peer',
   GetBlock: 'peer',
   GetForecastSeries: 'peer',
+  GetEscrows: 'peer',
+  GetSessionTab: 'peer',
   SubmitTx: 'peer',
   Route: 'peer',
   GetTask: 'peer',

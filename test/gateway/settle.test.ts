@@ -1,6 +1,6 @@
 /**
- * Paying for encrypted work from a spending account, through the actors (ledger writer + a main-thread miner that
- * reaches it): the miner refuses before any work a session nobody pays for on a priced Brain, one the account
+ * Paying for encrypted work from a spending account, through the actors (ledger writer + a worker-thread miner that
+ * reaches it through its WorkerCell): the miner refuses before any work a session nobody pays for on a priced Brain, one the account
  * cannot cover, one beyond its allowance and one whose account is closing (each a typed MinerRejection, its product
  * counter unchanged); a paid session's receipts settle from the account to the miner's owner, the Brain's validator
  * and its owner by the documented shares; the same receipts again are refused; supply conserved.
@@ -36,7 +36,7 @@ test('spending account: refused before work when it cannot pay; paid sessions se
           { kind: 'actor', id: 'writer', behaviour: { module: url('../../actors/ledger-shard.ts') }, args: { dataDir, shards: 2, autoBlocks: false, dev: { brains: 1, miners: 1, validators: 1 } } },
         ],
       },
-      { kind: 'actor', id: 'miner-1', behaviour: { module: url('../../actors/miner.ts') }, placement: 'main', args: { dev: 1 } },
+      { kind: 'actor', id: 'miner-1', behaviour: { module: url('../../actors/miner.ts') }, placement: 'worker', args: { dev: 1 } },
     ],
   })
   t.after(async () => {
