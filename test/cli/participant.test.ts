@@ -1,6 +1,6 @@
 /**
  * The participant CLI (cli/participant.ts) end to end against one running node (`cluster up --brains 1 --miners 1
- * --validators 0 --main-thread-miners --no-net --block-ms 300`), every command a real `node cli/based.ts …` process:
+ * --validators 0 --no-net --block-ms 300`), every command a real `node cli/based.ts …` process:
  * acquire a Brain by burn, register a validator and a miner (fee to the owner), delegate stake to the validator, set
  * weights, read `metagraph --json`, `chain head --json`, `chain block --json`, `chain supply --json`; refusals
  * (stake beyond the balance, weights from a miner's wallet, an unfunded wallet) exit 1 with the ledger's typed tag;
@@ -62,7 +62,7 @@ test('participant story through the CLI: Brain, miner, validator, stake, weights
   const erin = createWallet(dir, 'erin', 'password1', fast)
   const env = { ...process.env, BASED_WALLET_PASSPHRASE: 'password1' }
   const node = spawn(process.execPath, [
-    based, 'cluster', 'up', '--brains', '1', '--miners', '1', '--validators', '0', '--main-thread-miners', '--challenge-ms', '0', '--no-net', '--block-ms', '300',
+    based, 'cluster', 'up', '--brains', '1', '--miners', '1', '--validators', '0', '--challenge-ms', '0', '--no-net', '--block-ms', '300',
     '--control-port', '0', '--data-dir', dir,
   ], { stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
