@@ -35,10 +35,10 @@ import {
   type SignedCertificate, type SignedProposal, type SignedVote, type WireMessage,
 } from '../bft/wire.ts'
 import { loadOrCreateValidatorKey, readChainSpec } from '../bft/chain-spec.ts'
-import { Ledger, type PreparedBlock } from '../ledger/ledger.ts'
+import { Ledger, slashedKey, type PreparedBlock } from '../ledger/ledger.ts'
 import { LmdbStore } from '../ledger/store.ts'
-import { blockHash, decodeBlock, encodeBlock } from '../ledger/block.ts'
-import { Reader, Writer, toHex } from '../ledger/codec.ts'
+import { blockHash, decodeBlock, decodeEvidence, encodeBlock, encodeEvidence, type DoubleSign } from '../ledger/block.ts'
+import { Reader, Writer, fromHex, toHex } from '../ledger/codec.ts'
 import { decodeTx, type PreparedTx } from '../ledger/tx.ts'
 import { isTxError } from '../ledger/errors.ts'
 import type { KeyPair } from '../ledger/keys.ts'
@@ -113,6 +113,8 @@ export class BftEngine {
   private prepared = new Map<string, PreparedBlock>()
   private readonly voteSigs = new Map<string, Uint8Array>()
   private readonly proposalSigs = new Map<string, SignedProposal>()
+  /** Evidence of double signing not yet on the ledger (one item per validator and height), for the next proposals. */
+  private readonly evidencePool = new Map<string, Uint8Array>()
   private setCache: { height: number; set: ValidatorSet } | undefined
   private lastRegossipKey = ''
   private syncing = false
@@ -183,6 +185,11 @@ export class BftEngine {
     await this.transport.close()
   }
 
+  /** Evidence items waiting for a block. */
+  pendingEvidence(): number {
+    return this.evidencePool.size
+  }
+
   /** Peers connected right now. */
   peers(): number {
     return this.transport.connectedPeers().length
@@ -214,7 +221,8 @@ export class BftEngine {
     const ledger = this.st.ledger
     const txs = [...this.pending.values()].slice(0, this.maxBlockTxs)
     const time = Math.max(Date.now(), ledger.nextBlockTime())
-    const p = ledger.proposeBlock(txs, { time, proposer: this.key.publicKey, verified: txs.map(() => true) })
+    const evidence = [...this.evidencePool.values()].slice(0, 64)
+    const p = ledger.proposeBlock(txs, { time, proposer: this.key.publicKey, verified: txs.map(() => true), evidence })
     if (p.block.header.height !== height) throw new Error(`proposal for height ${height} built on head ${ledger.head().height}`)
     const id = toHex(p.hash)
     this.prepared.set(id, p)
@@ -279,9 +287,22 @@ export class BftEngine {
         case 'decide':
           this.commit(o.height, o.value, o.certificate)
           break
-        case 'evidence':
+        case 'evidence': {
           this.counters.evidence++
+          const { validator, first, second } = o.evidence
+          const sig = (v: typeof first): Uint8Array | undefined => this.voteSigs.get(voteKey(v.type, v.height, v.round, v.from, v.value))
+          const s1 = sig(first)
+          const s2 = sig(second)
+          if (!s1 || !s2 || this.evidencePool.has(`${validator}:${first.height}`)) break
+          const bytes = encodeEvidence({
+            validator: fromHex(validator), height: first.height, round: first.round, type: first.type,
+            first: { value: first.value === null ? null : fromHex(first.value), signature: s1 },
+            second: { value: second.value === null ? null : fromHex(second.value), signature: s2 },
+          })
+          this.addEvidence(bytes)
+          this.publish(this.topicBft, encodeWire({ type: 'evidence', evidence: bytes }))
           break
+        }
         case 'rejected':
           this.counters.rejected++
           break
@@ -313,6 +334,10 @@ export class BftEngine {
     ledger.commitBlock(p, encodeCertificate(signed))
     this.counters.decided++
     this.afterCommit(p)
+    for (const k of [...this.evidencePool.keys()]) {
+      const [who, h] = k.split(':') as [string, string]
+      if (ledger.store.get(slashedKey(who, Number(h)))) this.evidencePool.delete(k)
+    }
     // forget what belonged to heights before this one
     this.prepared = new Map()
     for (const k of this.voteSigs.keys()) if (Number(k.split(':')[1]) < height) this.voteSigs.delete(k)
@@ -390,7 +415,26 @@ export class BftEngine {
       case 'commit':
         this.feedCommit(m.value, m.certificate)
         break
+      case 'evidence':
+        this.addEvidence(m.evidence)
+        break
     }
+  }
+
+  /** Keeps an evidence item for the next proposals (the ledger checks its signatures when a block carries it). */
+  private addEvidence(bytes: Uint8Array): void {
+    let e: DoubleSign
+    try {
+      e = decodeEvidence(bytes)
+    } catch {
+      this.counters.malformed++
+      return
+    }
+    const who = toHex(e.validator)
+    const key = `${who}:${e.height}`
+    if (this.evidencePool.has(key) || this.evidencePool.size >= 256 || !this.validatorSet().has(who)) return
+    if (this.st.ledger.store.get(slashedKey(who, e.height))) return
+    this.evidencePool.set(key, bytes)
   }
 
   /** A block with its certificate from a peer: signatures checked here, the rest by the machine. */
@@ -587,7 +631,8 @@ export function bftNodeBehaviour(): Behaviour<BftNodeState> {
       return {
         height: state.base.ledger.head().height, round: m.round, step: m.stepName, validator: state.engine.publicKey, peers: state.engine.peers(),
         mempool: state.base.mempool.size, decided: c.decided, synced: c.synced, badSignatures: c.badSignatures, rejected: c.rejected,
-        evidence: c.evidence, signRefused: c.signRefused, errors: c.errors, lastError: state.engine.lastError, addresses: state.engine.transport.addresses().join(' '),
+        evidence: c.evidence, evidencePending: state.engine.pendingEvidence(), signRefused: c.signRefused, errors: c.errors,
+        validatorPowers: state.base.ledger.validators().map((v) => `${toHex(v.publicKey).slice(0, 16)}:${v.power}`).join(' '), lastError: state.engine.lastError, addresses: state.engine.transport.addresses().join(' '),
       }
     },
     async terminate(state, reason, ctx) {

@@ -43,6 +43,8 @@ export type WireMessage =
   | { readonly type: 'proposal'; readonly signed: SignedProposal }
   | { readonly type: 'vote'; readonly signed: SignedVote }
   | { readonly type: 'commit'; readonly value: Value; readonly certificate: SignedCertificate }
+  /** Evidence of double signing, encoded as the ledger records it (ledger/block.ts `encodeEvidence`). */
+  | { readonly type: 'evidence'; readonly evidence: Uint8Array }
 
 const id32 = (hex: string, field: string): Uint8Array => {
   if (!/^[0-9a-f]{64}$/.test(hex)) throw new MalformedBftMessage({ field, reason: 'not 64 lowercase hex digits' })
@@ -129,7 +131,7 @@ export function verifyCertificate(chainId: string, s: SignedCertificate, set: Va
 
 // ── the gossip envelope ───────────────────────────────────────────────────────────────────────────────────────
 
-const KIND = { proposal: 1, vote: 2, commit: 3 } as const
+const KIND = { proposal: 1, vote: 2, commit: 3, evidence: 4 } as const
 
 export function encodeWire(m: WireMessage): Uint8Array {
   switch (m.type) {
@@ -144,6 +146,8 @@ export function encodeWire(m: WireMessage): Uint8Array {
       if (v.value !== null) w.fixed(id32(v.value, 'value'), 32)
       return w.fixed(id32(v.from, 'from'), 32).fixed(m.signed.signature, 64).finish()
     }
+    case 'evidence':
+      return new Writer(16 + m.evidence.length).uint(KIND.evidence).bytes(m.evidence).finish()
     case 'commit':
       return new Writer(256 + m.value.data.length).uint(KIND.commit).fixed(id32(m.value.id, 'value'), 32).bytes(m.value.data)
         .bytes(encodeCertificate(m.certificate)).finish()
@@ -181,6 +185,8 @@ export function decodeWire(bytes: Uint8Array): WireMessage {
       const certificate = readCertificate(cr)
       cr.end('certificate')
       m = { type: 'commit', value: { id, data }, certificate }
+    } else if (kind === KIND.evidence) {
+      m = { type: 'evidence', evidence: r.bytes('evidence', 1024) }
     } else throw new DecodeError('kind', `unknown message kind ${kind}`)
     r.end()
     return m

@@ -20,6 +20,12 @@
  * The chain's validator set (who agrees on blocks, with what voting power) is part of the state: `v:<public key hex>`
  * → power (decimal), written at genesis from `LedgerOptions.validators`; {@link Ledger.validators} reads it from the
  * head's state, so the set of height h is the state after h − 1.
+ *
+ * Double signing is slashed on the ledger: a block may carry evidence (block.ts `DoubleSign`: a validator's two signed
+ * votes for one height, round and step with different values, signatures checked here with bft/wire.ts's vote
+ * encoding). Each valid item removes {@link DOUBLE_SIGN_SLASH_BPS} of the offender's voting power (a validator at 0
+ * leaves the set), once per validator and height (`V:<key hex>:<height>` records it). A proposer leaves invalid or
+ * repeated evidence out; a block that carries any is invalid.
  */
 import { bytesEqual, fromHex, toHex } from './codec.ts'
 import { executeTx, type BlockContext } from './apply.ts'
@@ -34,6 +40,9 @@ import type { Params } from './params.ts'
 import type { Account, Brain, Globals, Participant, Proposal } from './records.ts'
 import { State } from './state.ts'
 import type { Head, Store } from './store.ts'
+import { decodeEvidence, evidenceRoot, type DoubleSign } from './block.ts'
+import { voteSignBytes } from '../bft/wire.ts'
+import { verify } from './keys.ts'
 import { decodeTx, type PreparedTx } from './tx.ts'
 
 export interface LedgerOptions {
@@ -50,6 +59,13 @@ export interface ChainValidator {
   readonly publicKey: Uint8Array
   readonly power: bigint
 }
+/**
+ * Share of a double-signing validator's voting power removed per offence, in basis points (10%). A constant of the
+ * protocol today: making it a governable parameter belongs with ledger/params.ts.
+ */
+export const DOUBLE_SIGN_SLASH_BPS = 1000n
+/** State key recording that a validator was slashed for double signing at a height. */
+export const slashedKey = (publicKeyHex: string, height: number): string => `V:${publicKeyHex}:${height}`
 /** State key of a chain validator's power. */
 export const validatorKey = (publicKeyHex: string): string => `v:${publicKeyHex}`
 /**
@@ -74,6 +90,8 @@ export interface ProduceOptions {
   readonly proposer: Uint8Array
   /** verified[i] = signature of txs[i] already checked (parallel verifier). */
   readonly verified?: readonly boolean[]
+  /** Evidence items to include (encoded `DoubleSign`s); invalid or already slashed ones are left out. */
+  readonly evidence?: readonly Uint8Array[]
 }
 export interface Produced {
   readonly block: Block
@@ -207,8 +225,8 @@ export class Ledger {
   }
 
   private execute(
-    txs: readonly PreparedTx[], height: number, time: number, proposer: Uint8Array, strict: boolean, verified?: readonly boolean[],
-  ): { overlay: Overlay; included: PreparedTx[]; rejected: Rejection[]; failed: Rejection[]; receipts: TxReceipt[]; params: Params } {
+    txs: readonly PreparedTx[], height: number, time: number, proposer: Uint8Array, strict: boolean, verified?: readonly boolean[], evidence: readonly Uint8Array[] = [],
+  ): { overlay: Overlay; included: PreparedTx[]; rejected: Rejection[]; failed: Rejection[]; receipts: TxReceipt[]; params: Params; evidence: Uint8Array[] } {
     const overlay = new Overlay(this.store)
     const st = new State(overlay)
     const params = this.paramsCache
@@ -234,6 +252,7 @@ export class Ledger {
         receipts.push({ hash: tx.hash, error: r.error })
       } else receipts.push({ hash: tx.hash })
     })
+    const slashed = this.slash(overlay, evidence, height, strict)
     st.credit(toHex(proposer), 'based', feeSink.total)
     const g = st.globals()
     const next = endBlock(st, g, params, height, this.hook)
@@ -241,7 +260,51 @@ export class Ledger {
     g.lastTime = time
     g.lastHash = this.headRec.hash
     st.setGlobals(g)
-    return { overlay, included, rejected, failed, receipts, params: next }
+    return { overlay, included, rejected, failed, receipts, params: next, evidence: slashed }
+  }
+
+  /** Applies the evidence items (see module doc); returns those applied. Strict: any invalid item is InvalidBlock. */
+  private slash(overlay: Overlay, items: readonly Uint8Array[], height: number, strict: boolean): Uint8Array[] {
+    const applied: Uint8Array[] = []
+    for (const bytes of items) {
+      let problem: string | undefined
+      let e: DoubleSign | undefined
+      try {
+        e = decodeEvidence(bytes)
+        problem = this.evidenceProblem(overlay, e, height)
+      } catch (x) {
+        if (!(x instanceof InvalidBlock)) throw x
+        problem = x.reason
+      }
+      if (problem !== undefined || !e) {
+        if (strict) throw new InvalidBlock({ height, reason: `evidence: ${problem ?? 'undecodable'}` })
+        continue
+      }
+      const who = toHex(e.validator)
+      const power = BigInt(new TextDecoder().decode(overlay.get(validatorKey(who))))
+      const cut = (power * DOUBLE_SIGN_SLASH_BPS) / 10_000n
+      const left = power - (cut > 0n ? cut : 1n)
+      if (left > 0n) overlay.put(validatorKey(who), new TextEncoder().encode(left.toString()))
+      else overlay.del(validatorKey(who))
+      overlay.put(slashedKey(who, e.height), new Uint8Array([1]))
+      applied.push(bytes)
+    }
+    return applied
+  }
+
+  private evidenceProblem(overlay: Overlay, e: DoubleSign, height: number): string | undefined {
+    const who = toHex(e.validator)
+    if (e.height >= height) return 'votes of a height not decided before this block'
+    if (!overlay.get(validatorKey(who))) return 'not a validator'
+    if (overlay.get(slashedKey(who, e.height))) return 'already slashed for that height'
+    const a = e.first.value
+    const b = e.second.value
+    if ((a === null && b === null) || (a !== null && b !== null && bytesEqual(a, b))) return 'the two votes are for the same value'
+    for (const v of [e.first, e.second]) {
+      const msg = voteSignBytes(this.paramsCache.chainId, { type: e.type, height: e.height, round: e.round, value: v.value ? toHex(v.value) : null, from: who })
+      if (!verify(e.validator, msg, v.signature)) return 'bad signature'
+    }
+    return undefined
   }
 
   /**
@@ -270,17 +333,18 @@ export class Ledger {
       }
     })
     const height = this.headRec.height + 1
-    const { overlay, included, rejected, failed, receipts, params } = this.execute(prepared, height, opts.time, opts.proposer, false, verified)
+    const { overlay, included, rejected, failed, receipts, params, evidence } = this.execute(prepared, height, opts.time, opts.proposer, false, verified, opts.evidence)
     const undo = this.roots.update(overlay.writes)
     const stateRoot = this.roots.root()
     undo()
     const header: BlockHeader = {
       chainId: this.paramsCache.chainId, height, parentHash: this.headRec.hash, stateRoot,
       txRoot: merkleRoot(included.map((t) => t.hash)), time: opts.time, proposer: opts.proposer,
+      ...(evidence.length > 0 ? { evidenceRoot: evidenceRoot(evidence) } : {}),
     }
     const remap = (r: Rejection): Rejection => ({ index: inputIndex[r.index] ?? r.index, error: r.error })
     return {
-      block: { header, txs: included.map((t) => t.bytes) }, hash: blockHash(header), included: included.length,
+      block: { header, txs: included.map((t) => t.bytes), ...(evidence.length > 0 ? { evidence } : {}) }, hash: blockHash(header), included: included.length,
       rejected: [...preRejected, ...rejected.map(remap)].sort((a, b) => a.index - b.index), failed: failed.map(remap), receipts,
       writes: overlay.writes, nextParams: params,
     }
@@ -304,7 +368,10 @@ export class Ledger {
       }
     }
     if (!bytesEqual(merkleRoot(prepared.map((t) => t.hash)), h.txRoot)) throw new InvalidBlock({ height: h.height, reason: 'transactions root' })
-    const { overlay, params, receipts, failed } = this.execute(prepared, h.height, h.time, h.proposer, true, opts.verified)
+    const ev = block.evidence ?? []
+    if ((ev.length > 0) !== (h.evidenceRoot !== undefined) || (h.evidenceRoot && !bytesEqual(evidenceRoot(ev), h.evidenceRoot)))
+      throw new InvalidBlock({ height: h.height, reason: 'evidence root' })
+    const { overlay, params, receipts, failed } = this.execute(prepared, h.height, h.time, h.proposer, true, opts.verified, ev)
     const undo = this.roots.update(overlay.writes)
     const ok = bytesEqual(this.roots.root(), h.stateRoot)
     undo()

@@ -8,7 +8,8 @@ import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { Ledger, MemoryStore, LmdbStore, auditSupply, defaultParams, signTx, testKeyPair, tokens, toHex, withMinFee, type GenesisConfig } from 'basedai/ledger'
+import { Ledger, MemoryStore, LmdbStore, auditSupply, decodeBlock, defaultParams, encodeBlock, signTx, testKeyPair, tokens, toHex, withMinFee, type GenesisConfig } from 'basedai/ledger'
+import { encodeEvidence, evidenceRoot } from '../../ledger/block.ts'
 import { ValidatorSet, type Vote } from '../../bft/index.ts'
 import {
   decodeCertificate, decodeWire, encodeCertificate, encodeWire, signProposal, signVote, verifyCertificate, verifyProposal, verifyVote,
@@ -158,4 +159,48 @@ test('chain spec: round trip, typed errors', () => {
   assert.equal(field({ ...spec, validators: [{ publicKey: 'zz', power: '1' }] }), 'validators.0.publicKey')
   assert.equal(field({ ...spec, accounts: [{ address: 'nope' }] }), 'accounts.0.address')
   assert.equal(field({ ...spec, extra: 1 }), 'extra')
+})
+
+test('double-sign evidence in a block slashes the validator once; bad or repeated evidence is left out or refused', () => {
+  const a = Ledger.open({ store: new MemoryStore(), genesis, validators })
+  const b = Ledger.open({ store: new MemoryStore(), genesis, validators })
+  const step = (l: Ledger, p: ReturnType<Ledger['proposeBlock']>): void => void l.commitBlock(p)
+  const p1 = a.proposeBlock([], { time: a.nextBlockTime(), proposer: vals[0]!.publicKey })
+  step(a, p1)
+  b.applyBlock(p1.block)
+  // validator 2 (power 2) prevoted two different blocks at height 1, round 0
+  const x = new Uint8Array(32).fill(1)
+  const y = new Uint8Array(32).fill(2)
+  const who = vals[1]!
+  const sig = (value: Uint8Array | null): Uint8Array => signVote(CHAIN, { type: 'prevote', height: 1, round: 0, value: value ? toHex(value) : null, from: toHex(who.publicKey) }, who.secretKey).signature
+  const ev = encodeEvidence({ validator: who.publicKey, height: 1, round: 0, type: 'prevote', first: { value: x, signature: sig(x) }, second: { value: null, signature: sig(null) } })
+  const forgedSig = encodeEvidence({ validator: who.publicKey, height: 1, round: 0, type: 'prevote', first: { value: x, signature: sig(x) }, second: { value: y, signature: sig(x) } })
+  const same = encodeEvidence({ validator: who.publicKey, height: 1, round: 0, type: 'prevote', first: { value: x, signature: sig(x) }, second: { value: x, signature: sig(x) } })
+  const p2 = a.proposeBlock([], { time: a.nextBlockTime(), proposer: vals[0]!.publicKey, evidence: [forgedSig, same, ev] })
+  assert.equal(p2.block.evidence?.length, 1, 'only the valid item is included')
+  assert.ok(p2.block.header.evidenceRoot)
+  // it travels and applies on another node to the same root
+  const again = decodeBlock(encodeBlock(p2.block))
+  assert.deepEqual(encodeBlock(again), encodeBlock(p2.block))
+  assert.equal(again.evidence?.length, 1)
+  b.applyBlock(again)
+  step(a, p2)
+  assert.equal(toHex(a.head().hash), toHex(b.head().hash))
+  assert.equal(toHex(a.head().stateRoot), toHex(b.head().stateRoot))
+  const power = (l: Ledger): bigint | undefined => l.validators().find((v) => toHex(v.publicKey) === toHex(who.publicKey))?.power
+  // 10% of 2 rounds down to 0: at least one unit goes, so 2 → 1
+  assert.equal(power(a), 1n)
+  assert.equal(power(b), 1n)
+  // once per validator and height: a proposal leaves the repeat out, a block carrying it is invalid
+  const p3 = a.proposeBlock([], { time: a.nextBlockTime(), proposer: vals[0]!.publicKey, evidence: [ev] })
+  assert.equal(p3.block.evidence, undefined)
+  const withRepeat = { ...p3.block, evidence: [ev], header: { ...p3.block.header, evidenceRoot: evidenceRoot([ev]) } }
+  assert.throws(() => b.validateBlock(withRepeat), (e: unknown) => (e as { _tag: string; reason: string })._tag === 'InvalidBlock' && /already slashed/.test((e as { reason: string }).reason))
+  // an evidence list that does not match the header's root is refused
+  const wrongRoot = { ...p3.block, evidence: [forgedSig], header: { ...p3.block.header, evidenceRoot: evidenceRoot([ev]) } }
+  assert.throws(() => b.validateBlock(wrongRoot), (e: unknown) => (e as { reason: string }).reason === 'evidence root')
+  for (const l of [a, b]) assert.equal(auditSupply(l.store).ok, true)
+  // a block without evidence encodes exactly as before: no root, no trailing bytes
+  assert.equal(p1.block.header.evidenceRoot, undefined)
+  assert.equal(encodeBlock(p1.block).length, encodeBlock({ header: p1.block.header, txs: [] }).length)
 })

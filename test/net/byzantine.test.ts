@@ -75,8 +75,8 @@ test('a Byzantine validator (bad signatures, equivocation, invalid blocks): no f
     harness.subscribe(topic, (data) => {
       try {
         const m = decodeWire(data)
-        if (m.type === 'vote') void attack(m.signed.vote.height, m.signed.vote.round)
-        else if (m.type === 'proposal') void attack(m.signed.proposal.height, m.signed.proposal.round)
+        if (m.type === 'vote') attack(m.signed.vote.height, m.signed.vote.round).catch(() => undefined)
+        else if (m.type === 'proposal') attack(m.signed.proposal.height, m.signed.proposal.round).catch(() => undefined)
       } catch {
         // not ours to judge
       }
@@ -99,8 +99,19 @@ test('a Byzantine validator (bad signatures, equivocation, invalid blocks): no f
       assert.ok(Number(s.detail.evidence) > 0, 'equivocation recorded as evidence')
       assert.ok(Number(s.detail.rejected) > 0, 'out-of-turn proposals rejected (NotProposer)')
     }
+    // the evidence reaches a block: validator 4's power is slashed (10% per offence height) on every honest node
+    const slashed = await Promise.all(nodes.map(async (n) => {
+      for (let i = 0; i < 50; i++) {
+        const s = await askControl(control(n), WRITER, { _tag: 'GetStatus' }, 10_000)
+        const m = new RegExp(`${me.slice(0, 16)}:(\\d+)`).exec(String(s.detail.validatorPowers))
+        if (m && BigInt(m[1]!) < 1000n) return BigInt(m[1]!)
+        await sleep(300)
+      }
+      return 1000n
+    }))
+    for (const p of slashed) assert.ok(p < 1000n, `validator 4 slashed (${p})`)
     sent = { ...sent }
-    process.stderr.write(`byzantine: ${JSON.stringify(sent)}; honest counters ${JSON.stringify(stats.map((s) => ({ bad: s.detail.badSignatures, evidence: s.detail.evidence, rejected: s.detail.rejected })))}\n`)
+    process.stderr.write(`byzantine: ${JSON.stringify(sent)}; validator 4's power now ${slashed.join(', ')} of 1000; honest counters ${JSON.stringify(stats.map((s) => ({ bad: s.detail.badSignatures, evidence: s.detail.evidence, rejected: s.detail.rejected })))}\n`)
   } finally {
     await harness?.close()
     await Promise.all(children.map((c) => new Promise<void>((resolve) => {

@@ -160,7 +160,7 @@ test('4 validators on loopback: one chain; kill -9 one and it keeps finalizing, 
       await until('finality to resume', 90_000, async () => ((await Promise.all([n1, n2].map(head))).every((h) => h.height >= common + 3) ? true : undefined))
     } catch (e) {
       const st = await Promise.all([n1, n2, n3].map((n) => askControl(control(n), WRITER, { _tag: 'GetStatus' }, 5000).then((s) => s.detail, (x: unknown) => String(x))))
-      throw new Error(`${String(e)}; status ${JSON.stringify(st)}`)
+      throw new Error(`${String(e)}; status ${JSON.stringify(st)}`, { cause: e })
     }
     assert.equal((await block(n1, common + 2)).hash, (await block(n2, common + 2)).hash)
     process.stderr.write(`multinode: up in ${up - started} ms, whole run ${Date.now() - started} ms\n`)
