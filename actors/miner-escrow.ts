@@ -13,13 +13,13 @@
  *
  * Requests without a session (validators' challenges) and sessions on a free Brain pass unchanged. The check needs
  * the ledger actor, found by address with `ctx.lookup` in either placement (a worker-thread miner reaches it through
- * its WorkerCell); a miner started without a registry (no lookup at all) serves unchecked and counts it in its
- * status as `escrowUnchecked`.
+ * its WorkerCell); a miner in a tree without a ledger actor (not on a chain: tests, a bare miner) serves unchecked
+ * and counts it in its status as `escrowUnchecked`.
  *
  * `withEscrowGate(core, keyOf)` wraps the miner behaviour (actors/miner.ts); the rest of the miner is unchanged.
  */
 import { failWith, type ActorContext, type ActorRef, type Behaviour, type HandleResult } from '../supervisor/runtime.ts'
-import { LedgerRejection, MinerRejection, type EncryptedLinear, type Message, type SessionTab } from '../protocol/index.ts'
+import { LedgerRejection, MinerRejection, UnknownActor, type EncryptedLinear, type Message, type SessionTab } from '../protocol/index.ts'
 import { sessionHash, settlementAmount } from '../ledger/escrow.ts'
 import { toHex } from '../ledger/index.ts'
 
@@ -58,6 +58,13 @@ export class EscrowGate {
     try {
       tab = await ledger.ask({ _tag: 'GetSessionTab', sessionHash: sessionHash(session) }, { timeoutMs: 5000 })
     } catch (e) {
+      // No ledger actor in this tree at all (a worker-thread miner's lookup is lazy): not on a chain, as when a
+      // main-thread miner's lookup finds none — served unchecked and counted.
+      if (e instanceof UnknownActor && e.address === LEDGER_ACTOR) {
+        this.checked--
+        this.unchecked++
+        return undefined
+      }
       if (!(e instanceof LedgerRejection && e.reason === 'UnknownEscrow')) return this.refuse('EscrowUnavailable', 'the ledger did not answer', { cause: String((e as { _tag?: string })._tag ?? e) })
       // No tab: free only when the Brain this miner serves charges nothing.
       const price = await this.priceOfOwnBrain(ledger, minerKey)
