@@ -231,7 +231,7 @@ export async function bench(ctx: BenchContext): Promise<BenchSection> {
     )
     notes.push(
       `A client peer gossiped ${gossiped} signed transfers on the transaction topic in ${fmt(publishS)} s (${fmt(gossiped / publishS)} tx/s published); the finalized rate counts the transfers in the blocks that hold them, from the parent of the first such block to the last (block times), ${count} of ${gossiped} included.`,
-      'Each node executes a proposed block once (validate), keeps its writes and recomputes the state root as it commits the decided block; gossipsub checks every message's peer signature and the node each transaction's; after each block a node re-admits what is left in its mempool (signatures checked again).',
+      "Each node executes a proposed block once (validate), keeps its writes and recomputes the state root as it commits the decided block; gossipsub checks every message's peer signature and the node each transaction's; after each block a node re-admits what is left in its mempool (signatures checked again).",
     )
   } finally {
     await stop(net)
