@@ -3,11 +3,16 @@
  * `based` — the command line of the BasedAI node.
  *
  *   based cluster up [--brains N] [--miners N] [--validators N] [--shards K] [--control-port P] [--data-dir D]
+ *                    [--epoch-rule yuma|sigmoid] [--credits] [--genesis FILE --bft-listen MULTIADDR --join MULTIADDR…]
+ *   based network local --nodes N [--data-dir D] [--block-ms MS]   ·   based genesis …   ·   based validator-key
+ *   based chain head|block <n> [--json]   ·   based metagraph --brain N   ·   based escrow open|show|close|withdraw
+ *   based wallet …  ·  brain acquire|set|transfer|deactivate|list  ·  register  ·  stake  ·  weights set  ·  propose  ·  vote
  *   based inspect mailboxes [--json] [--watch S] [--control URL] [--data-dir D]
  *   based inspect tree [--control URL]   ·   based inspect observer (the live web page's address, with its token)
  *   based ask <address> '<message json>' [--timeout MS] [--peer MULTIADDR]
  *   based worker attach [--gpu] [--id ID] [--supervisor /root/miners]   ·   based worker detach <id>
- *   based generate "prompt" [--tokens N] [--temperature T] [--top-k K] [--int8] [--weights FILE]
+ *     (attach points every running miner at the new worker with UseKernels; detach puts them back on the CPU)
+ *   based generate "prompt" [--tokens N] [--temperature T] [--top-k K] [--int8] [--weights FILE] [--encrypted [--pay W]]
  *   based squeeze (--budget N | --fraction F | --theta T) --out FILE
  *
  *   based --version   ·   any command with --verbose: the stack trace of a failure
