@@ -7,7 +7,9 @@
  * cannot be replayed on another chain or read as a proposal:
  *  - vote: `basedai-bft/1` ‖ chainId ‖ `vote` ‖ type ‖ height ‖ round ‖ (nil | block id)
  *  - proposal: `basedai-bft/1` ‖ chainId ‖ `proposal` ‖ height ‖ round ‖ validRound + 1 ‖ block id
- * A commit certificate is the precommits of one round for one block with their signatures; `verifyCertificate`
+ *  - peer binding: `basedai-bft/1` ‖ chainId ‖ `binding` ‖ peerId ‖ validator key ‖ issuedAt (bft/binding.ts)
+ * The envelope also carries bindings and relays (another validator's proposal or vote, re-gossiped by a node that
+ * did not sign it). A commit certificate is the precommits of one round for one block with their signatures; `verifyCertificate`
  * checks every signature, that each signer is in the height's set once, and that they hold more than 2/3 of its
  * power. Anything undecodable is {@link MalformedBftMessage}; a certificate that does not verify is
  * {@link InvalidCertificate}.
@@ -17,6 +19,7 @@ import { DecodeError, Reader, Writer, fromHex, toHex } from '../ledger/codec.ts'
 import { sign, verify } from '../ledger/keys.ts'
 import type { CommitCertificate, Proposal, Value, Vote } from './types.ts'
 import type { ValidatorSet } from './validators.ts'
+import { readBinding, writeBinding, type SignedPeerBinding } from './binding.ts'
 
 const DOMAIN = 'basedai-bft/1'
 /** Largest block a proposal may carry (a 5,000-transaction block of 64 KiB transactions would not fit a frame). */
@@ -45,6 +48,16 @@ export type WireMessage =
   | { readonly type: 'commit'; readonly value: Value; readonly certificate: SignedCertificate }
   /** Evidence of double signing, encoded as the ledger records it (ledger/block.ts `encodeEvidence`). */
   | { readonly type: 'evidence'; readonly evidence: Uint8Array }
+  /** A node's peer id bound to its validator key (bft/binding.ts); published by that peer itself. */
+  | { readonly type: 'binding'; readonly signed: SignedPeerBinding }
+  /**
+   * Another validator's signed proposal or vote, re-gossiped by a node that is not its author: kept apart from
+   * first-hand messages so that a first-hand one can be held to its originator's binding (docs/NETWORK.md).
+   */
+  | { readonly type: 'relay'; readonly message: FirstHand }
+
+/** The messages a validator speaks first-hand: each must come from the peer bound to its signer. */
+export type FirstHand = Extract<WireMessage, { readonly type: 'proposal' | 'vote' }>
 
 const id32 = (hex: string, field: string): Uint8Array => {
   if (!/^[0-9a-f]{64}$/.test(hex)) throw new MalformedBftMessage({ field, reason: 'not 64 lowercase hex digits' })
@@ -131,7 +144,7 @@ export function verifyCertificate(chainId: string, s: SignedCertificate, set: Va
 
 // ── the gossip envelope ───────────────────────────────────────────────────────────────────────────────────────
 
-const KIND = { proposal: 1, vote: 2, commit: 3, evidence: 4 } as const
+const KIND = { proposal: 1, vote: 2, commit: 3, evidence: 4, binding: 5, relay: 6 } as const
 
 export function encodeWire(m: WireMessage): Uint8Array {
   switch (m.type) {
@@ -148,6 +161,12 @@ export function encodeWire(m: WireMessage): Uint8Array {
     }
     case 'evidence':
       return new Writer(16 + m.evidence.length).uint(KIND.evidence).bytes(m.evidence).finish()
+    case 'binding':
+      return writeBinding(new Writer(256).uint(KIND.binding), m.signed).finish()
+    case 'relay': {
+      const inner = encodeWire(m.message)
+      return new Writer(16 + inner.length).uint(KIND.relay).bytes(inner).finish()
+    }
     case 'commit':
       return new Writer(256 + m.value.data.length).uint(KIND.commit).fixed(id32(m.value.id, 'value'), 32).bytes(m.value.data)
         .bytes(encodeCertificate(m.certificate)).finish()
@@ -187,6 +206,12 @@ export function decodeWire(bytes: Uint8Array): WireMessage {
       m = { type: 'commit', value: { id, data }, certificate }
     } else if (kind === KIND.evidence) {
       m = { type: 'evidence', evidence: r.bytes('evidence', 1024) }
+    } else if (kind === KIND.binding) {
+      m = { type: 'binding', signed: readBinding(r) }
+    } else if (kind === KIND.relay) {
+      const inner = decodeWire(r.bytes('relayed', MAX_BLOCK_BYTES + 1024))
+      if (inner.type !== 'proposal' && inner.type !== 'vote') throw new DecodeError('relayed', `a relay carries a proposal or a vote, not ${inner.type}`)
+      m = { type: 'relay', message: inner }
     } else throw new DecodeError('kind', `unknown message kind ${kind}`)
     r.end()
     return m
