@@ -20,7 +20,8 @@
  * that compute key (a fresh key when the miner has no registration): the number of ciphertext × plaintext products
  * it performed, for the SHA-256 of the request and the client's session id (protocol/fhe-messages.ts).
  *
- * Refusals are `MinerRejection` (UnknownModel, UnknownSite, PlanMismatch, UnknownPreset, WeightsHashMismatch);
+ * Refusals are `MinerRejection` (UnknownModel, UnknownSite, PlanMismatch, UnknownPreset, WeightsHashMismatch, and
+ * DeadlineExceeded for a request whose `deadline` passed before its work starts);
  * corrupt or wrong-parameter ciphertexts and bad shapes cross as `FheRejection` (CiphertextDecodeError,
  * ParamsMismatch, InvalidOperand). The miner keeps serving.
  */
@@ -224,6 +225,11 @@ function minerCore(): Behaviour<MinerState> {
       if (msg._tag !== 'EncryptedLinear') return continueWith(state, answerBasic(state.basic, msg, ctx))
       const reject = (reason: MinerRejection['reason'], message: string, detail: MinerRejection['detail'] = {}): HandleResult<MinerState> =>
         failWith(state, new MinerRejection({ actor: ctx.address, reason, message, detail }))
+      // The client stops waiting at its deadline: work that would start after it is refused, not done for nobody.
+      const now = Date.now()
+      if (msg.deadline !== undefined && now >= msg.deadline) {
+        return reject('DeadlineExceeded', `the request's deadline passed ${now - msg.deadline} ms before its work could start`, { deadline: msg.deadline, now })
+      }
       if (state.refusal !== undefined) return reject('WeightsHashMismatch', state.refusal, { held: state.weightsHash })
       if (msg.model !== state.modelId) return reject('UnknownModel', `this miner serves model '${state.modelId}', not '${msg.model}'`, { model: msg.model })
       const shape = linearWeights(state.model, { layer: msg.layer, name: msg.site })

@@ -25,6 +25,7 @@ import { continueWith, defineLocalRole, type Behaviour, type HandleResult } from
 import { answerBasic, basicState, BASIC_TAGS, type BasicState } from './basic.ts'
 import { Libp2pTransport, loadOrCreateIdentity } from '../net/libp2p-transport.ts'
 import { PeerGuard, serveGuarded, type GuardInit } from '../net/guard.ts'
+import { withRequestDeadlines } from '../net/deadline.ts'
 
 const Positive = Schema.Number.pipe(Schema.int(), Schema.positive())
 
@@ -82,7 +83,8 @@ export function netBehaviour(options: NetOptions | NetActorInit): Behaviour<NetS
       const guard = new PeerGuard({ ...options.guard, limits, onBan: (peer) => setTimeout(() => void holder.transport?.hangUp(peer), 50) })
       const transport = await Libp2pTransport.create({ listen: args.listen, privateKey: await loadOrCreateIdentity(args.dataDir), deny: (peer) => guard.isBanned(peer) })
       holder.transport = transport
-      serveGuarded(transport, (address) => options.system()?.lookup(address), guard)
+      // a request carrying a deadline (an encrypted product) is waited for until then, not the default ask timeout
+      serveGuarded(transport, withRequestDeadlines((address) => options.system()?.lookup(address)), guard)
       options.onListening?.(transport.addresses())
       return { basic: basicState(), transport, guard }
     },

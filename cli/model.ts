@@ -3,6 +3,7 @@
  *
  *   based generate "prompt" [--tokens N] [--on-full slide|stop] [--temperature T] [--top-k K] [--seed S] [--weights file] [--int8 | --kernels]
  *   based generate "prompt" --encrypted [--miner /root/miners/miner-1] [--pay W [--max-units N]]   (on a running cluster)
+ *   based generate "prompt" --encrypted --peer <multiaddr> [--timeout MS] [--brain …] [--miner …]  (over libp2p, with a deadline)
  *   based squeeze (--budget N | --fraction F | --theta T) --out file.safetensors
  *   based brain template --weights file.safetensors [--config config.json] [--fraction F] --out DIR   (cli/template.ts)
  *
@@ -12,7 +13,9 @@
  */
 import fs from 'node:fs'
 import path from 'node:path'
-import { EncryptedSession, authorizeSession, minerBrain, minerBrains, settleReceipts, type LedgerAsk } from '../gateway/index.ts'
+import { EncryptedSession, authorizeSession, minerBrain, minerBrains, settleReceipts, type AskMiner, type LedgerAsk } from '../gateway/index.ts'
+import { askByDeadline, Libp2pTransport } from '../net/index.ts'
+import { RemoteRef } from '../actors/index.ts'
 import { formatAmount, toAddress, unlockWallet, type KeyPair } from '../ledger/index.ts'
 import { LEDGER_ADDRESS, passphrase, waitForFate } from './wallet.ts'
 import { TxNotApplied } from './participant.ts'
@@ -79,6 +82,8 @@ interface GenerateCliOptions {
   maxUnits?: number
   control?: string
   dataDir: string
+  peer?: string
+  timeout: number
 }
 
 function onFullOption(v: string): OnContextFull {
@@ -159,6 +164,118 @@ async function streamTokens(
   if (full !== undefined) process.stderr.write(`notice: stopped after ${full} new tokens: the context of ${nCtx} tokens is full (--on-full slide goes on)\n`)
 }
 
+/** How `generate --encrypted` reaches the Brain and the miner: the cluster's control endpoint, or a libp2p peer. */
+interface EncryptedVia {
+  route(brain: string): Promise<string>
+  miner(address: string): AskMiner
+  /** The deadline of each product (ms from sending), carried in the request (peer mode). */
+  readonly timeoutMs?: number
+  /** The control endpoint (control mode; the ledger traffic of --pay goes there). */
+  readonly control?: string
+}
+
+/** How long the Brain has to assign a miner over a peer link. */
+const ROUTE_TIMEOUT_MS = 30_000
+
+function viaOf(o: GenerateCliOptions, client: Libp2pTransport | undefined): EncryptedVia {
+  if (client !== undefined && o.peer !== undefined) {
+    // Data plane: the Brain and the miner as actors of a libp2p peer; each product carries its deadline, the client
+    // stops waiting then (AskTimeout) and the miner refuses work past it (DeadlineExceeded).
+    const peer = o.peer
+    return {
+      route: async (brain) => (await askByDeadline(new RemoteRef(client, peer, brain), { _tag: 'Route' }, Date.now() + ROUTE_TIMEOUT_MS)).miner,
+      miner: (address) => {
+        const ref = new RemoteRef(client, peer, address)
+        return (m) => askByDeadline(ref, m)
+      },
+      timeoutMs: o.timeout,
+    }
+  }
+  const base = findControl(path.resolve(o.dataDir), o.control)
+  return {
+    route: async (brain) => (await askControl(base, brain, { _tag: 'Route' })).miner,
+    miner: (address) => (m) => askControl(base, address, m, 120_000),
+    control: base,
+  }
+}
+
+async function generateEncrypted(prompt: string, o: GenerateCliOptions, activations: ActivationQuant, client: Libp2pTransport | undefined): Promise<void> {
+  const via = viaOf(o, client)
+  const { model, tokenizer } = loadShippedModel()
+  const miner = o.miner ?? (await via.route(o.brain))
+  // Progress on stderr (a bar on a terminal, plain lines otherwise): key generation, then weight preparation —
+  // the first forward pass, where each dense matrix is quantized here and encoded by the miner on first use.
+  const keyBar = createProgress({ label: 'BFV key generation', total: 2 })
+  let weightBar: Progress | undefined
+  let session: EncryptedSession
+  try {
+    session = new EncryptedSession({
+      model, modelId: SHIPPED_MODEL_ID, activations, ask: via.miner(miner), ...(via.timeoutMs !== undefined ? { timeoutMs: via.timeoutMs } : {}),
+      onKeyProgress: (done, total) => keyBar.update(done, done === 1 ? 'context (NTT tables)' : 'secret key', total),
+      onWeightProgress: (done, total, site) => {
+        weightBar ??= createProgress({ label: 'weight preparation (int8 here, plaintext encoding on the miner)', total })
+        weightBar.update(done, `layer ${site.layer} ${site.name}`, total)
+        if (done >= total) weightBar.stop()
+      },
+    })
+  } finally {
+    keyBar.stop()
+  }
+  process.stderr.write(`encrypted session: BFV ${session.preset} (N = ${session.ctx.n}, 128-bit), key held by this process; miner ${miner}${o.miner ? '' : ` (assigned by ${o.brain})`}${o.peer ? ` on the peer ${o.peer}` : ''}\n`)
+  // Paying (§3.5.1): the session is authorized on the ledger before any work, so the miner can check that the
+  // payer's spending account covers each request; after the generation its signed receipts are settled.
+  let payer: { keys: KeyPair; brain: number; ledgerAsk: LedgerAsk; base: string } | undefined
+  const base = via.control
+  if (o.pay && base !== undefined) {
+    const ledgerAsk: LedgerAsk = (m) => askControl(base, LEDGER_ADDRESS, m)
+    const computeKey = (await askControl(base, miner, { _tag: 'GetStatus' })).detail.computeKey
+    if (typeof computeKey !== 'string') throw new InvalidArgumentError(`${miner} reports no ledger registration to pay`)
+    const keys = unlockWallet(path.resolve(o.dataDir), o.pay, await passphrase('passphrase: ')).personal
+    // The Brain to pay on: one the miner is registered on where the payer has a spending account (else its first).
+    const brains = await minerBrains(ledgerAsk, computeKey)
+    const accounts = (await ledgerAsk({ _tag: 'GetEscrows', address: toAddress(keys.publicKey) })).escrows
+    const account = accounts.find((e) => brains.includes(e.brain) && e.unlockAt === 0)
+    const brain = account?.brain ?? (await minerBrain(ledgerAsk, computeKey)) // UnknownParticipant when on none
+    const price = BigInt((await ledgerAsk({ _tag: 'GetMetagraph', brain })).brain.queryPrice)
+    if (price === 0n && !account) {
+      // A free Brain: nothing to authorize or settle (with an account the session is still recorded on it).
+      process.stderr.write(`Brain #${brain} charges nothing for queries (its queryPrice is 0): nothing to pay\n`)
+    } else {
+      const covered = account && price > 0n ? (BigInt(account.balance) * 1000n) / price : 1_000_000_000n
+      const maxUnits = o.maxUnits !== undefined ? BigInt(o.maxUnits) : covered > 0n ? covered : 1n
+      const hash = await authorizeSession(ledgerAsk, keys, { brain, session: session.sessionId, maxUnits, maxPrice: price })
+      const head = await ledgerAsk({ _tag: 'GetHead' })
+      const fate = await waitForFate(base, hash, head.blockTimeMs)
+      if (fate.status !== 'included') throw notApplied(fate, hash)
+      process.stderr.write(`session authorized on Brain #${brain}: up to ${maxUnits} compute units at ${formatAmount(price)} $BASED per 1,000, from ${o.pay}'s spending account (block ${String(fate.height)})\n`)
+      payer = { keys, brain, ledgerAsk, base }
+    }
+  }
+  // A generation that stops on an error (e.g. the miner refusing a later request) still pays for the work the
+  // miner did and signed: its receipts are settled, then the error is reported.
+  let failed: { readonly error: unknown } | undefined
+  try {
+    await streamTokens(model, tokenizer, prompt, o, (tokens, opts) => generateAsync(model, tokens, { ...opts, linear: session.linear }), () => weightBar?.stop())
+  } catch (error) {
+    if (!payer) throw error
+    failed = { error }
+  } finally {
+    weightBar?.stop()
+  }
+  const s = session.stats
+  process.stderr.write(`${s.products} encrypted products (${s.computeUnits} compute units), ${(s.bytesUp / 1e6).toFixed(1)} MB up, ${(s.bytesDown / 1e6).toFixed(1)} MB down, miner ${s.minerMs.toFixed(0)} ms\n`)
+  if (payer && session.receipts.length > 0) {
+    const paid = await settleReceipts(payer.ledgerAsk, payer.keys, session.receipts)
+    const head = await payer.ledgerAsk({ _tag: 'GetHead' })
+    for (const tx of paid.txs) {
+      const fate = await waitForFate(payer.base, tx, head.blockTimeMs)
+      if (fate.status !== 'included') throw notApplied(fate, tx)
+    }
+    process.stderr.write(`paid ${formatAmount(paid.amount)} $BASED for ${paid.units} compute units (signed by the miner) from ${o.pay}'s spending account on Brain #${paid.brain} (tx ${paid.txs.map((t) => `${t.slice(0, 16)}…`).join(', ')})\n`)
+  }
+  if (failed) throw failed.error
+}
+
 export function registerModelCommands(program: Command): void {
   registerBrainTemplate(program)
   program
@@ -178,85 +295,21 @@ export function registerModelCommands(program: Command): void {
     .option('--miner <address>', 'with --encrypted: use this miner instead of asking the Brain')
     .option('--pay <wallet>', 'with --encrypted: pay for the compute units the miner signs from this wallet\'s spending account on the miner\'s Brain (based escrow open): the session is authorized on the ledger first, its receipts settled after')
     .option('--max-units <n>', 'with --pay: the session\'s allowance in compute units (default: what the spending account covers at the Brain\'s price)', num('--max-units', 1, Number.MAX_SAFE_INTEGER, true))
+    .option('--peer <multiaddr>', 'with --encrypted: reach the Brain and the miner as a libp2p peer at this address (…/p2p/<peer id>, printed by cluster up on its "libp2p:" line), on this machine or another, instead of the control endpoint; each product carries its deadline (--timeout)')
+    .option('--timeout <ms>', 'with --peer: how long to wait for each encrypted product — the deadline every request carries: the miner refuses work past it and this client stops waiting then', num('--timeout', 1, 600_000, true), 120_000)
     .option('--control <url>', 'with --encrypted: control URL of the cluster')
     .option('--data-dir <dir>', 'with --encrypted: data directory of the cluster', DEFAULT_CLUSTER.dataDir)
     .action(async (prompt: string, o: GenerateCliOptions) => {
       const activations: ActivationQuant = o.squeezeActivations ? { levels: 256, threshold: 0.1, alpha: 0.5 } : 'absmax'
       if (o.encrypted) {
         if (o.weights) throw new InvalidArgumentError('--encrypted runs the Brain model the miner serves (the shipped model); --weights does not apply')
-        const base = findControl(path.resolve(o.dataDir), o.control)
-        const { model, tokenizer } = loadShippedModel()
-        const miner = o.miner ?? (await askControl(base, o.brain, { _tag: 'Route' })).miner
-        // Progress on stderr (a bar on a terminal, plain lines otherwise): key generation, then weight preparation —
-        // the first forward pass, where each dense matrix is quantized here and encoded by the miner on first use.
-        const keyBar = createProgress({ label: 'BFV key generation', total: 2 })
-        let weightBar: Progress | undefined
-        let session: EncryptedSession
+        if (o.peer !== undefined && o.pay !== undefined) throw new InvalidArgumentError('--pay is not available with --peer yet: pay on a node whose control endpoint this machine reaches (without --peer)')
+        const client = o.peer !== undefined ? await Libp2pTransport.create({ listen: [] }) : undefined
         try {
-          session = new EncryptedSession({
-            model, modelId: SHIPPED_MODEL_ID, activations, ask: (m) => askControl(base, miner, m, 120_000),
-            onKeyProgress: (done, total) => keyBar.update(done, done === 1 ? 'context (NTT tables)' : 'secret key', total),
-            onWeightProgress: (done, total, site) => {
-              weightBar ??= createProgress({ label: 'weight preparation (int8 here, plaintext encoding on the miner)', total })
-              weightBar.update(done, `layer ${site.layer} ${site.name}`, total)
-              if (done >= total) weightBar.stop()
-            },
-          })
+          await generateEncrypted(prompt, o, activations, client)
         } finally {
-          keyBar.stop()
+          await client?.close()
         }
-        process.stderr.write(`encrypted session: BFV ${session.preset} (N = ${session.ctx.n}, 128-bit), key held by this process; miner ${miner}${o.miner ? '' : ` (assigned by ${o.brain})`}\n`)
-        // Paying (§3.5.1): the session is authorized on the ledger before any work, so the miner can check that the
-        // payer's spending account covers each request; after the generation its signed receipts are settled.
-        const ledgerAsk: LedgerAsk = (m) => askControl(base, LEDGER_ADDRESS, m)
-        let payer: { keys: KeyPair; brain: number } | undefined
-        if (o.pay) {
-          const computeKey = (await askControl(base, miner, { _tag: 'GetStatus' })).detail.computeKey
-          if (typeof computeKey !== 'string') throw new InvalidArgumentError(`${miner} reports no ledger registration to pay`)
-          const keys = unlockWallet(path.resolve(o.dataDir), o.pay, await passphrase('passphrase: ')).personal
-          // The Brain to pay on: one the miner is registered on where the payer has a spending account (else its first).
-          const brains = await minerBrains(ledgerAsk, computeKey)
-          const accounts = (await ledgerAsk({ _tag: 'GetEscrows', address: toAddress(keys.publicKey) })).escrows
-          const account = accounts.find((e) => brains.includes(e.brain) && e.unlockAt === 0)
-          const brain = account?.brain ?? (await minerBrain(ledgerAsk, computeKey)) // UnknownParticipant when on none
-          const price = BigInt((await ledgerAsk({ _tag: 'GetMetagraph', brain })).brain.queryPrice)
-          if (price === 0n && !account) {
-            // A free Brain: nothing to authorize or settle (with an account the session is still recorded on it).
-            process.stderr.write(`Brain #${brain} charges nothing for queries (its queryPrice is 0): nothing to pay\n`)
-          } else {
-            const covered = account && price > 0n ? (BigInt(account.balance) * 1000n) / price : 1_000_000_000n
-            const maxUnits = o.maxUnits !== undefined ? BigInt(o.maxUnits) : covered > 0n ? covered : 1n
-            const hash = await authorizeSession(ledgerAsk, keys, { brain, session: session.sessionId, maxUnits, maxPrice: price })
-            const head = await ledgerAsk({ _tag: 'GetHead' })
-            const fate = await waitForFate(base, hash, head.blockTimeMs)
-            if (fate.status !== 'included') throw notApplied(fate, hash)
-            process.stderr.write(`session authorized on Brain #${brain}: up to ${maxUnits} compute units at ${formatAmount(price)} $BASED per 1,000, from ${o.pay}'s spending account (block ${String(fate.height)})\n`)
-            payer = { keys, brain }
-          }
-        }
-        // A generation that stops on an error (e.g. the miner refusing a later request) still pays for the work the
-        // miner did and signed: its receipts are settled, then the error is reported.
-        let failed: { readonly error: unknown } | undefined
-        try {
-          await streamTokens(model, tokenizer, prompt, o, (tokens, opts) => generateAsync(model, tokens, { ...opts, linear: session.linear }), () => weightBar?.stop())
-        } catch (error) {
-          if (!payer) throw error
-          failed = { error }
-        } finally {
-          weightBar?.stop()
-        }
-        const s = session.stats
-        process.stderr.write(`${s.products} encrypted products (${s.computeUnits} compute units), ${(s.bytesUp / 1e6).toFixed(1)} MB up, ${(s.bytesDown / 1e6).toFixed(1)} MB down, miner ${s.minerMs.toFixed(0)} ms\n`)
-        if (payer && session.receipts.length > 0) {
-          const paid = await settleReceipts(ledgerAsk, payer.keys, session.receipts)
-          const head = await ledgerAsk({ _tag: 'GetHead' })
-          for (const tx of paid.txs) {
-            const fate = await waitForFate(base, tx, head.blockTimeMs)
-            if (fate.status !== 'included') throw notApplied(fate, tx)
-          }
-          process.stderr.write(`paid ${formatAmount(paid.amount)} $BASED for ${paid.units} compute units (signed by the miner) from ${o.pay}'s spending account on Brain #${paid.brain} (tx ${paid.txs.map((t) => `${t.slice(0, 16)}…`).join(', ')})\n`)
-        }
-        if (failed) throw failed.error
         return
       }
       const shipped = loadShippedModel()

@@ -10,7 +10,8 @@
  * the activations, not the output. With the same quantization as `int8Linear`, the tokens are exactly those of the
  * plaintext int8 path (tests check the logits bit for bit).
  *
- * `ask` is any way to reach the miner: an ActorRef's `ask`, a RemoteRef over libp2p, or the control endpoint.
+ * `ask` is any way to reach the miner: an ActorRef's `ask`, a RemoteRef over libp2p, or the control endpoint. With
+ * `timeoutMs`, each request carries its deadline (Unix ms) and the miner refuses work that would start past it.
  *
  * Billing: every reply carries the miner's signed compute receipt (protocol/fhe-messages.ts). The session accepts it
  * only if the signature verifies, it names this request (SHA-256) and this session, its unit count equals the
@@ -40,6 +41,12 @@ export interface EncryptedSessionInit {
    * quantization (Cerberus Squeezing's σ-adaptive scale, L = 256 levels).
    */
   readonly activations?: ActivationQuant
+  /**
+   * How long the client waits for each product (ms). When set, every request carries `deadline` = send time + this
+   * (protocol/fhe-messages.ts): the miner refuses work past it (MinerRejection 'DeadlineExceeded') and an `ask` that
+   * honours it (net/deadline.ts `askByDeadline`) stops waiting then (AskTimeout). Unset: no deadline is sent.
+   */
+  readonly timeoutMs?: number
   /** The miner's compute key (hex), when known in advance: receipts signed by any other key are refused. */
   readonly minerKey?: string
   /**
@@ -136,6 +143,7 @@ export class EncryptedSession {
       preset: this.preset,
       plan: { ni, mt, no, dIn, dOut, tokens },
       inputs: req.inputs,
+      ...(this.init.timeoutMs !== undefined ? { deadline: Date.now() + this.init.timeoutMs } : {}),
     }
     const reply = await this.init.ask(msg)
     if (reply.outputs.length !== req.plan.outputCiphertexts) throw new ReplyMismatch({ expected: req.plan.outputCiphertexts, got: reply.outputs.length })

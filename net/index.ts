@@ -23,3 +23,4 @@ export { NetArgs, netBehaviour, netRole, type NetActorInit, type NetOptions } fr
 export { ACTOR_PROTOCOL, Libp2pTransport, loadOrCreateIdentity, type Libp2pTransportInit } from './libp2p-transport.ts'
 export { DEFAULT_GUARD_LIMITS, PeerGuard, REMOTE_POLICY, serveGuarded } from './guard.ts'
 export type { GuardInit, GuardLimits, GuardStats, RemoteSender } from './guard.ts'
+export { askByDeadline, deadlineOf, deadlineRef, EXPIRED_GRACE_MS, MAX_SERVED_WAIT_MS, servedWaitMs, withRequestDeadlines } from './deadline.ts'

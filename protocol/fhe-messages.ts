@@ -7,6 +7,7 @@
  *   decoding); `plan` is the packing the client chose (the miner re-derives and checks it); `inputs` are serialized
  *   BFV ciphertexts (fhe/serialize.ts), `outputs` serialized partial ciphertexts. The miner holds no key: it cannot
  *   decrypt what it receives or what it returns.
+ * - `deadline` (optional, Unix ms): when the client stops waiting; a miner refuses work past it (see the field).
  * - The reply carries the miner's signed **compute receipt**: {session, units, request, computeKey} signed with the
  *   miner's ed25519 compute key over `receiptSigningBytes`. `units` is the number of ciphertext × plaintext products
  *   the miner performed, `request` the SHA-256 of the request (`encryptedLinearDigest`), `session` the client's
@@ -47,6 +48,13 @@ export const EncryptedLinear = Schema.TaggedStruct('EncryptedLinear', {
   preset: Name,
   plan: LinearPlanFields,
   inputs: Cts,
+  /**
+   * When the client stops waiting (Unix ms; optional, so frames without it still decode): the miner refuses a request
+   * whose deadline has passed before it starts (MinerRejection 'DeadlineExceeded'), a node serving it to a peer waits
+   * for the miner until then (net/deadline.ts), and the client's ask times out then. Not part of the request digest a
+   * receipt names: it says when the work is wanted, not what it is.
+   */
+  deadline: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.positive())),
 })
 /**
  * Tells a miner where to run the polynomial arithmetic of its encrypted products from now on: `'cpu'`, `'device'`

@@ -41,6 +41,8 @@ export const MINER_REASONS = [
   'UnknownModel', 'UnknownSite', 'PlanMismatch', 'UnknownPreset', 'WeightsHashMismatch',
   // spending accounts (actors/miner-escrow.ts): checked on the ledger before any work
   'EscrowRequired', 'EscrowInsufficient', 'EscrowClosing', 'EscrowUnavailable',
+  // the request's deadline (EncryptedLinear.deadline) passed before the work started
+  'DeadlineExceeded',
 ] as const
 export const VALIDATOR_REASONS = ['NotConfigured', 'LedgerUnavailable', 'UnknownMiner', 'ForecastMissed', 'BrainUnavailable', 'ModelMismatch'] as const
 
