@@ -32,8 +32,9 @@ import { Libp2pTransport, loadOrCreateIdentity } from '../net/libp2p-transport.t
 import { SignState, TendermintMachine, ValidatorSet, type CommitCertificate, type Output, type Timeouts, type Value } from '../bft/index.ts'
 import {
   decodeCertificate, decodeWire, encodeCertificate, encodeWire, signProposal, signVote, verifyCertificate, verifyProposal, verifyVote,
-  type SignedCertificate, type SignedProposal, type SignedVote, type WireMessage,
+  type FirstHand, type SignedCertificate, type SignedProposal, type SignedVote, type WireMessage,
 } from '../bft/wire.ts'
+import { InvalidPeerBinding, PeerBindings, signBinding, type SignedPeerBinding } from '../bft/binding.ts'
 import { loadOrCreateValidatorKey, readChainSpec } from '../bft/chain-spec.ts'
 import { Ledger, slashedKey, type PreparedBlock } from '../ledger/ledger.ts'
 import { LmdbStore } from '../ledger/store.ts'
@@ -83,6 +84,12 @@ interface Counters {
   malformed: number
   /** Unexpected failures inside the engine (logged; the node keeps running). */
   errors: number
+  /** Proposals, votes and relays dropped because their gossip originator has no binding (docs/NETWORK.md). */
+  unbound: number
+  /** First-hand proposals and votes dropped because their originator is bound to another validator. */
+  impersonations: number
+  /** Binding records refused (InvalidPeerBinding or malformed). */
+  badBindings: number
 }
 
 const voteKey = (type: string, h: number, r: number, from: string, value: string | null): string => `${type}:${h}:${r}:${from}:${value ?? 'nil'}`
@@ -90,7 +97,14 @@ const voteKey = (type: string, h: number, r: number, from: string, value: string
 export class BftEngine {
   readonly transport: Libp2pTransport
   readonly machine: TendermintMachine
-  readonly counters: Counters = { decided: 0, synced: 0, badSignatures: 0, rejected: 0, evidence: 0, signRefused: 0, malformed: 0, errors: 0 }
+  readonly counters: Counters = {
+    decided: 0, synced: 0, badSignatures: 0, rejected: 0, evidence: 0, signRefused: 0, malformed: 0, errors: 0, unbound: 0, impersonations: 0, badBindings: 0,
+  }
+  /** The verified peer bindings of the validators (who may speak first-hand for whom). */
+  readonly bindings: PeerBindings
+  /** This node's own binding record (its consensus peer id, signed by its validator key at start). */
+  private readonly ownBinding: SignedPeerBinding
+  private bindingPublishPending = false
   lastError = ''
   private readonly st: LedgerActorState
   private readonly chainId: string
@@ -144,6 +158,8 @@ export class BftEngine {
     this.regossipMs = o.regossipMs
     this.topicTx = `basedai/${o.chainId}/tx`
     this.topicBft = `basedai/${o.chainId}/bft`
+    this.bindings = new PeerBindings({ chainId: o.chainId, eligible: (v) => this.validatorSet().has(v) })
+    this.ownBinding = signBinding(o.chainId, o.transport.peerId, o.key, Date.now())
     const ledger = o.st.ledger
     const inSet = this.validatorSet().has(this.self)
     this.machine = new TendermintMachine({
@@ -166,6 +182,12 @@ export class BftEngine {
     transport.subscribe(e.topicTx, (data) => e.guard(() => e.onGossipTx(data)))
     transport.subscribe(e.topicBft, (data, from) => e.guard(() => e.onGossip(data, from)))
     await transport.serve(SYNC_PROTOCOL, (req) => e.serveSync(req))
+    // our binding: now, whenever a peer subscribes to the consensus topic, and every 5 s (peers further away)
+    transport.pubsub?.addEventListener('subscription-change', (evt) => {
+      if (evt.detail.subscriptions.some((s) => s.topic === e.topicBft && s.subscribe)) e.publishBindingSoon()
+    })
+    e.publishBinding()
+    e.every(5000, () => e.publishBinding())
     e.every(2000, () => e.redial())
     e.every(10_000, () => void e.savePeers())
     e.redial()
@@ -183,6 +205,20 @@ export class BftEngine {
     for (const t of this.timers) clearTimeout(t)
     this.timers.clear()
     await this.transport.close()
+  }
+
+  private publishBinding(): void {
+    this.publish(this.topicBft, encodeWire({ type: 'binding', signed: this.ownBinding }))
+  }
+
+  /** After a peer subscribed: shortly, so that gossipsub has it as a topic peer (one publish for a burst of them). */
+  private publishBindingSoon(): void {
+    if (this.bindingPublishPending || this.stopped) return
+    this.bindingPublishPending = true
+    this.after(200, () => {
+      this.bindingPublishPending = false
+      this.publishBinding()
+    })
   }
 
   /** Evidence items waiting for a block. */
@@ -396,28 +432,51 @@ export class BftEngine {
       return
     }
     switch (m.type) {
-      case 'proposal': {
-        if (!verifyProposal(this.chainId, m.signed)) return void this.counters.badSignatures++
-        const p = m.signed.proposal
-        this.proposalSigs.set(`${p.height}:${p.round}`, m.signed)
-        this.behind(p.height, from)
-        this.run(this.machine.step({ type: 'proposal', proposal: p }))
-        break
-      }
+      case 'proposal':
       case 'vote': {
-        if (!verifyVote(this.chainId, m.signed)) return void this.counters.badSignatures++
-        const v = m.signed.vote
-        this.voteSigs.set(voteKey(v.type, v.height, v.round, v.from, v.value), m.signed.signature)
-        this.behind(v.height, from)
-        this.run(this.machine.step({ type: 'vote', vote: v }))
+        // first-hand: the gossip originator must be the peer bound to the signer
+        const check = this.bindings.check(from, m.type === 'proposal' ? m.signed.proposal.from : m.signed.vote.from)
+        if (check === 'unbound') return void this.counters.unbound++
+        if (check === 'impersonation') return void this.counters.impersonations++
+        this.onSigned(m, from)
         break
       }
+      case 'relay':
+        // another validator's message re-gossiped: any peer bound to a validator may relay it; its signature speaks
+        if (this.bindings.validatorOf(from) === undefined) return void this.counters.unbound++
+        this.onSigned(m.message, from)
+        break
+      case 'binding':
+        try {
+          this.bindings.accept(m.signed, from)
+        } catch (e) {
+          if (!(e instanceof InvalidPeerBinding)) throw e
+          this.counters.badBindings++
+        }
+        break
       case 'commit':
         this.feedCommit(m.value, m.certificate)
         break
       case 'evidence':
         this.addEvidence(m.evidence)
         break
+    }
+  }
+
+  /** A proposal or vote admitted by the binding rule: its validator signature checked, then fed to the machine. */
+  private onSigned(m: FirstHand, from: string): void {
+    if (m.type === 'proposal') {
+      if (!verifyProposal(this.chainId, m.signed)) return void this.counters.badSignatures++
+      const p = m.signed.proposal
+      this.proposalSigs.set(`${p.height}:${p.round}`, m.signed)
+      this.behind(p.height, from)
+      this.run(this.machine.step({ type: 'proposal', proposal: p }))
+    } else {
+      if (!verifyVote(this.chainId, m.signed)) return void this.counters.badSignatures++
+      const v = m.signed.vote
+      this.voteSigs.set(voteKey(v.type, v.height, v.round, v.from, v.value), m.signed.signature)
+      this.behind(v.height, from)
+      this.run(this.machine.step({ type: 'vote', vote: v }))
     }
   }
 
@@ -515,13 +574,19 @@ export class BftEngine {
     for (const msg of m.gossipMessages()) {
       if (msg.type === 'proposal') {
         const s = this.proposalSigs.get(`${msg.proposal.height}:${msg.proposal.round}`)
-        if (s && s.proposal.value.id === msg.proposal.value.id) this.publish(this.topicBft, encodeWire({ type: 'proposal', signed: s }))
+        if (s && s.proposal.value.id === msg.proposal.value.id) this.publishSigned({ type: 'proposal', signed: s })
       } else if (msg.type === 'vote') {
         const v = msg.vote
         const sig = this.voteSigs.get(voteKey(v.type, v.height, v.round, v.from, v.value))
-        if (sig) this.publish(this.topicBft, encodeWire({ type: 'vote', signed: { vote: v, signature: sig } satisfies SignedVote }))
+        if (sig) this.publishSigned({ type: 'vote', signed: { vote: v, signature: sig } satisfies SignedVote })
       }
     }
+  }
+
+  /** Our own proposals and votes go first-hand; another validator's are wrapped as a relay. */
+  private publishSigned(m: FirstHand): void {
+    const signer = m.type === 'proposal' ? m.signed.proposal.from : m.signed.vote.from
+    this.publish(this.topicBft, encodeWire(signer === this.self ? m : { type: 'relay', message: m }))
   }
 
   private redial(): void {
@@ -630,7 +695,8 @@ export function bftNodeBehaviour(): Behaviour<BftNodeState> {
       const c = state.engine.counters
       return {
         height: state.base.ledger.head().height, round: m.round, step: m.stepName, validator: state.engine.publicKey, peers: state.engine.peers(),
-        mempool: state.base.mempool.size, decided: c.decided, synced: c.synced, badSignatures: c.badSignatures, rejected: c.rejected,
+        mempool: state.base.mempool.size, boundPeers: state.engine.bindings.size, unbound: c.unbound, impersonations: c.impersonations, badBindings: c.badBindings,
+        decided: c.decided, synced: c.synced, badSignatures: c.badSignatures, rejected: c.rejected,
         evidence: c.evidence, evidencePending: state.engine.pendingEvidence(), signRefused: c.signRefused, errors: c.errors,
         validatorPowers: state.base.ledger.validators().map((v) => `${toHex(v.publicKey).slice(0, 16)}:${v.power}`).join(' '), lastError: state.engine.lastError, addresses: state.engine.transport.addresses().join(' '),
       }
