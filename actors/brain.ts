@@ -14,6 +14,12 @@
  * Miners come from `args.miners` (addresses, given by the cluster) and from RegisterMiner messages. Refusals are
  * `BrainRejection { reason: 'NoMiner' | 'BadEmbedding' }` (protocol/rejections.ts).
  *
+ * Gone miners: a client that finds a miner unreachable tells the Brain (`MinerGone`); the miner is then marked down
+ * and routed nothing until it registers again (RegisterMiner clears the mark at once) or `args.downMs` has passed
+ * (default 60 s: a miner that was only restarting comes back without re-registering). A `Route` may also name
+ * miners to `exclude` for that one query. With no miner up and not excluded: `NoMiner`. `GetRouting` shows the
+ * mark (`down: true`).
+ *
  * The Brain's task: `args.modelId` and `args.weightsHash` name the model it serves (default: the shipped model and
  * the SHA-256 of its weights file). `GetTask` answers them (TaskInfo) and its status shows them; validators read
  * them to check that each miner holds those weights (actors/validator.ts).
@@ -43,6 +49,8 @@ export const BrainArgs = Schema.Struct({
   modelId: Schema.optionalWith(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(256)), { default: () => shippedTask().modelId }),
   /** SHA-256 (hex) of the weights file every miner of this Brain must hold (default: the shipped model's). */
   weightsHash: Schema.optionalWith(WeightsHash, { default: () => shippedTask().weightsHash }),
+  /** How long a miner reported gone (MinerGone) stays down unless it registers again, in ms. */
+  downMs: Schema.optionalWith(Schema.Int.pipe(Schema.positive()), { default: () => 60_000 }),
 })
 export type BrainArgs = typeof BrainArgs.Type
 
@@ -52,6 +60,8 @@ interface MinerRecord {
   readonly address: string
   centroid: Float64Array | null
   assigned: number
+  /** Unix ms until which the miner is down (reported gone); 0 when up. */
+  downUntil: number
 }
 
 export interface BrainState {
@@ -88,34 +98,53 @@ export function chooseMiner(miners: Iterable<MinerRecord>, e: ArrayLike<number>)
   return best
 }
 
+function isDown(m: MinerRecord, now: number): boolean {
+  return m.downUntil > now
+}
+
 export default function brainBehaviour(): Behaviour<BrainState> {
   return {
-    accepts: [...BASIC_TAGS, 'RegisterMiner', 'Route', 'GetRouting', 'GetTask'],
+    accepts: [...BASIC_TAGS, 'RegisterMiner', 'MinerGone', 'Route', 'GetRouting', 'GetTask'],
     init(ctx) {
       const args = brainRole.args(ctx.args)
       const miners = new Map<string, MinerRecord>()
-      for (const a of args.miners) miners.set(a, { address: a, centroid: null, assigned: 0 })
+      for (const a of args.miners) miners.set(a, { address: a, centroid: null, assigned: 0, downUntil: 0 })
       return { basic: basicState(), args, miners, dim: 0 }
     },
-    status: (state) => ({ brainId: state.args.brainId, miners: state.miners.size, modelId: state.args.modelId, weightsHash: state.args.weightsHash }),
+    status: (state) => ({ brainId: state.args.brainId, miners: state.miners.size, minersDown: [...state.miners.values()].filter((m) => isDown(m, Date.now())).length, modelId: state.args.modelId, weightsHash: state.args.weightsHash }),
     handle(state, msg: Message, ctx): HandleResult<BrainState> {
       const reject = (reason: BrainRejection['reason'], message: string): HandleResult<BrainState> =>
         failWith(state, new BrainRejection({ actor: ctx.address, reason, message, detail: {} }))
       switch (msg._tag) {
-        case 'RegisterMiner':
-          if (!state.miners.has(msg.miner)) state.miners.set(msg.miner, { address: msg.miner, centroid: null, assigned: 0 })
+        case 'RegisterMiner': {
+          const known = state.miners.get(msg.miner)
+          if (known) known.downUntil = 0 // registering again brings a miner back at once
+          else state.miners.set(msg.miner, { address: msg.miner, centroid: null, assigned: 0, downUntil: 0 })
           return continueWith(state)
+        }
+        case 'MinerGone': {
+          // An unknown address is not added: reporting a miner gone must not make the Brain route to it later.
+          const m = state.miners.get(msg.miner)
+          if (m) m.downUntil = Date.now() + state.args.downMs
+          return continueWith(state)
+        }
         case 'GetTask':
           return continueWith(state, { _tag: 'TaskInfo', brainId: state.args.brainId, modelId: state.args.modelId, weightsHash: state.args.weightsHash })
-        case 'GetRouting':
+        case 'GetRouting': {
+          const now = Date.now()
           return continueWith(state, {
             _tag: 'RoutingTable',
-            miners: [...state.miners.values()].map((m) => ({ miner: m.address, assigned: m.assigned, hasCentroid: m.centroid !== null })),
+            miners: [...state.miners.values()].map((m) => ({ miner: m.address, assigned: m.assigned, hasCentroid: m.centroid !== null, down: isDown(m, now) })),
           })
+        }
         case 'Route': {
+          const now = Date.now()
+          const excluded = new Set(msg.exclude ?? [])
+          const live = [...state.miners.values()].filter((m) => !isDown(m, now) && !excluded.has(m.address))
+          const none = state.miners.size === 0 ? 'no miner serves this Brain' : 'every miner of this Brain is down or excluded'
           if (msg.embedding === undefined) {
-            const least = [...state.miners.values()].sort((a, b) => a.assigned - b.assigned || (a.address < b.address ? -1 : 1))[0]
-            if (!least) return reject('NoMiner', 'no miner serves this Brain')
+            const least = live.sort((a, b) => a.assigned - b.assigned || (a.address < b.address ? -1 : 1))[0]
+            if (!least) return reject('NoMiner', none)
             least.assigned++
             return continueWith(state, { _tag: 'Routed', miner: least.address, distance: 0, assigned: least.assigned })
           }
@@ -127,8 +156,8 @@ export default function brainBehaviour(): Behaviour<BrainState> {
             return reject('BadEmbedding', `embedding has ${e.length} values, this Brain routes ${state.dim}`)
           }
           if (!e.every(Number.isFinite)) return reject('BadEmbedding', 'embedding has a non-finite value')
-          const pick = chooseMiner(state.miners.values(), e)
-          if (!pick) return reject('NoMiner', 'no miner serves this Brain')
+          const pick = chooseMiner(live, e)
+          if (!pick) return reject('NoMiner', none)
           state.dim = e.length
           const m = pick.miner
           m.assigned++

@@ -166,7 +166,10 @@ async function streamTokens(
 
 /** How `generate --encrypted` reaches the Brain and the miner: the cluster's control endpoint, or a libp2p peer. */
 interface EncryptedVia {
-  route(brain: string): Promise<string>
+  /** A miner from the Brain, none of `exclude` (miners this session found gone). */
+  route(brain: string, exclude?: readonly string[]): Promise<string>
+  /** Tells the Brain that `miner` is gone (MinerGone): it routes nothing to it until it registers again. */
+  gone(brain: string, miner: string): Promise<void>
   miner(address: string): AskMiner
   /** The deadline of each product (ms from sending), carried in the request (peer mode). */
   readonly timeoutMs?: number
@@ -177,13 +180,20 @@ interface EncryptedVia {
 /** How long the Brain has to assign a miner over a peer link. */
 const ROUTE_TIMEOUT_MS = 30_000
 
+function routeMsg(exclude: readonly string[] | undefined): { readonly _tag: 'Route'; readonly exclude?: readonly string[] } {
+  return exclude !== undefined && exclude.length > 0 ? { _tag: 'Route', exclude } : { _tag: 'Route' }
+}
+
 function viaOf(o: GenerateCliOptions, client: Libp2pTransport | undefined): EncryptedVia {
   if (client !== undefined && o.peer !== undefined) {
     // Data plane: the Brain and the miner as actors of a libp2p peer; each product carries its deadline, the client
     // stops waiting then (AskTimeout) and the miner refuses work past it (DeadlineExceeded).
     const peer = o.peer
     return {
-      route: async (brain) => (await askByDeadline(new RemoteRef(client, peer, brain), { _tag: 'Route' }, Date.now() + ROUTE_TIMEOUT_MS)).miner,
+      route: async (brain, exclude) => (await askByDeadline(new RemoteRef(client, peer, brain), routeMsg(exclude), Date.now() + ROUTE_TIMEOUT_MS)).miner,
+      // MinerGone is local-only on the peer surface (net/guard.ts: an unverifiable claim from any peer would let it
+      // mark every miner down); a remote client only excludes the gone miner from its own queries (Route.exclude).
+      gone: () => Promise.resolve(),
       miner: (address) => {
         const ref = new RemoteRef(client, peer, address)
         return (m) => askByDeadline(ref, m)
@@ -193,7 +203,10 @@ function viaOf(o: GenerateCliOptions, client: Libp2pTransport | undefined): Encr
   }
   const base = findControl(path.resolve(o.dataDir), o.control)
   return {
-    route: async (brain) => (await askControl(base, brain, { _tag: 'Route' })).miner,
+    route: async (brain, exclude) => (await askControl(base, brain, routeMsg(exclude))).miner,
+    gone: async (brain, miner) => {
+      await askControl(base, brain, { _tag: 'MinerGone', miner })
+    },
     miner: (address) => (m) => askControl(base, address, m, 120_000),
     control: base,
   }
@@ -211,6 +224,25 @@ async function generateEncrypted(prompt: string, o: GenerateCliOptions, activati
   try {
     session = new EncryptedSession({
       model, modelId: SHIPPED_MODEL_ID, activations, ask: via.miner(miner), ...(via.timeoutMs !== undefined ? { timeoutMs: via.timeoutMs } : {}),
+      // A miner the Brain assigned is replaced by the Brain when it is gone (same ciphertexts resent; tokens
+      // unchanged). Not with --miner (the user chose it) nor --pay (the session is authorized on that miner's Brain
+      // and its receipts are settled under that miner's compute key).
+      ...(o.miner === undefined && o.pay === undefined
+        ? {
+            route: {
+              miner,
+              next: async (gone: string, exclude: readonly string[]) => {
+                await via.gone(o.brain, gone)
+                return via.route(o.brain, exclude)
+              },
+              askOf: (address: string) => via.miner(address),
+              onReroute: (from: string, to: string, cause: unknown) => {
+                const why = typeof cause === 'object' && cause !== null && '_tag' in cause ? String(cause._tag) : 'error'
+                process.stderr.write(`\nminer ${from} is gone (${why}); ${o.brain} rerouted the session to ${to}, resending the same ciphertexts\n`)
+              },
+            },
+          }
+        : {}),
       onKeyProgress: (done, total) => keyBar.update(done, done === 1 ? 'context (NTT tables)' : 'secret key', total),
       onWeightProgress: (done, total, site) => {
         weightBar ??= createProgress({ label: 'weight preparation (int8 here, plaintext encoding on the miner)', total })

@@ -18,6 +18,17 @@
  * ciphertext × plaintext products of the plan that was sent, and every receipt of the session is signed by the same
  * compute key (`minerKey` pins it in advance); otherwise `ReceiptRejected`. `stats.computeUnits` is the sum of the
  * miner's signed counts and `receipts` what `settleReceipts` pays on.
+ *
+ * Rerouting (`route`, issue 11): when a product's ask fails because the miner is gone — a transport or actor-gone
+ * error (ActorStopped, UnknownActor, AskTimeout, PeerUnreachable; see `isMinerGone`), never a MinerRejection or
+ * FheRejection, which are answers — the session tells the Brain (MinerGone), takes the miner the Brain routes to
+ * next (excluding every miner that failed this session) and resends the same ciphertexts there, with a fresh
+ * deadline. The product is deterministic, so the tokens are unchanged. Resending reveals nothing new: the miner
+ * holds no key of this session (BFV needs no evaluation key for ct × plaintext), and the second miner sees the same
+ * ciphertexts, shapes and public model as the first — what any miner may see. At most `route.maxReroutes` (default
+ * 3) reroutes per session, then RerouteExhausted; a Brain with no miner left answers BrainRejection NoMiner, passed
+ * on. The new miner signs with its own compute key: the key pin (`minerKey`, or the first receipt's key) is per
+ * miner and starts afresh on a reroute.
  */
 import { createFheContext, presets, type FheContext, type PresetName } from '../fhe/index.ts'
 import { inThreadCrypto, workerCrypto, type ClientCrypto } from './client-crypto.ts'
@@ -25,9 +36,37 @@ import { generateAsync, linearWeights, quantizeWeightInt8, rescaleInt8, TextStre
 import { randomBytes } from 'node:crypto'
 import { fromHex, toHex, verify } from '../ledger/index.ts'
 import { encryptedLinearDigest, receiptSigningBytes, type ComputeReceipt, type EncryptedLinear, type EncryptedLinearReply } from '../protocol/index.ts'
-import { ReceiptRejected, ReplyMismatch } from './errors.ts'
+import { ReceiptRejected, RerouteExhausted, ReplyMismatch } from './errors.ts'
 
 export type AskMiner = (msg: typeof EncryptedLinear.Type) => Promise<typeof EncryptedLinearReply.Type>
+
+const GONE_TAGS: ReadonlySet<string> = new Set(['ActorStopped', 'UnknownActor', 'AskTimeout', 'PeerUnreachable'])
+
+/**
+ * Whether an ask's failure means the miner is gone (transport or actor-gone: ActorStopped, UnknownActor,
+ * AskTimeout, PeerUnreachable), as opposed to an answer (MinerRejection, FheRejection, …) that another miner would
+ * give too.
+ */
+export function isMinerGone(e: unknown): boolean {
+  return typeof e === 'object' && e !== null && '_tag' in e && typeof e._tag === 'string' && GONE_TAGS.has(e._tag)
+}
+
+/** How a session finds another miner when its miner is gone (the Brain that assigned it). */
+export interface MinerRoute {
+  /** The address of the miner `EncryptedSessionInit.ask` reaches. */
+  readonly miner: string
+  /**
+   * Reports `gone` to the Brain (MinerGone) and returns the address of another miner, none of `exclude` (Route with
+   * `exclude`). Rejects with BrainRejection NoMiner when the Brain has none left.
+   */
+  next(gone: string, exclude: readonly string[]): Promise<string>
+  /** An ask to the miner at `address`. */
+  askOf(address: string): AskMiner
+  /** Reroutes allowed in the session (default 3). */
+  readonly maxReroutes?: number
+  /** Told of each reroute (for progress output). */
+  readonly onReroute?: (from: string, to: string, cause: unknown) => void
+}
 
 export interface EncryptedSessionInit {
   readonly model: GptModel
@@ -69,6 +108,8 @@ export interface EncryptedSessionInit {
    * of dense products of one forward pass. Optional; changes nothing else.
    */
   readonly onWeightProgress?: (done: number, total: number, site: LinearSite) => void
+  /** Where to go when the miner is gone (see the module comment); without it a gone miner's error is passed on. */
+  readonly route?: MinerRoute
 }
 
 export interface ProductStats {
@@ -97,9 +138,18 @@ export class EncryptedSession {
   private readonly int8 = new WeakMap<Float32Array, Int8Matrix>()
   private readonly sitesSeen = new Set<string>()
   private readonly siteCount: number
+  private ask: AskMiner
+  /** The current miner's address (when `route` is given). */
+  private minerAddress: string | undefined
+  private readonly gone: string[] = []
+  /** The compute key receipts must be signed by (per miner; set by the first receipt when not given). */
+  private keyPin: string | undefined
 
   constructor(init: EncryptedSessionInit) {
     this.init = init
+    this.ask = init.ask
+    this.minerAddress = init.route?.miner
+    this.keyPin = init.minerKey
     this.preset = init.preset ?? 'bfv4096Linear'
     this.crypto = init.offThread === true ? workerCrypto(this.preset, init.seed) : inThreadCrypto(this.preset, init.seed, init.onKeyProgress)
     let sites = 0
@@ -113,6 +163,11 @@ export class EncryptedSession {
   get ctx(): FheContext {
     this.context ??= createFheContext(presets[this.preset])
     return this.context
+  }
+
+  /** The miner this session now sends to (when it was given a `route`), and the miners it left as gone. */
+  get miner(): { readonly current: string | undefined; readonly gone: readonly string[] } {
+    return { current: this.minerAddress, gone: [...this.gone] }
   }
 
   /** Where encryption and decryption run: 'main' (this thread) or 'worker'. */
@@ -134,7 +189,7 @@ export class EncryptedSession {
     }
     const req = await this.crypto.encrypt(x, rows, inDim, outDim, this.init.activations ?? 'absmax')
     const { ni, mt, no, dIn, dOut, tokens } = req.plan
-    const msg: typeof EncryptedLinear.Type = {
+    const build = (): typeof EncryptedLinear.Type => ({
       _tag: 'EncryptedLinear',
       session: this.sessionId,
       model: this.init.modelId,
@@ -144,8 +199,8 @@ export class EncryptedSession {
       plan: { ni, mt, no, dIn, dOut, tokens },
       inputs: req.inputs,
       ...(this.init.timeoutMs !== undefined ? { deadline: Date.now() + this.init.timeoutMs } : {}),
-    }
-    const reply = await this.init.ask(msg)
+    })
+    const { msg, reply } = await this.send(build)
     if (reply.outputs.length !== req.plan.outputCiphertexts) throw new ReplyMismatch({ expected: req.plan.outputCiphertexts, got: reply.outputs.length })
     this.checkReceipt(reply.receipt, msg, req.plan.products)
     this.receipts.push(reply.receipt)
@@ -163,16 +218,39 @@ export class EncryptedSession {
     return out
   }
 
+  /** Sends a product to the current miner; when it is gone and a route is given, to the next one (same ciphertexts). */
+  private async send(build: () => typeof EncryptedLinear.Type): Promise<{ msg: typeof EncryptedLinear.Type; reply: typeof EncryptedLinearReply.Type }> {
+    for (;;) {
+      const msg = build()
+      try {
+        return { msg, reply: await this.ask(msg) }
+      } catch (e) {
+        const route = this.init.route
+        const from = this.minerAddress
+        if (route === undefined || from === undefined || !isMinerGone(e)) throw e
+        if (!this.gone.includes(from)) this.gone.push(from)
+        const max = route.maxReroutes ?? 3
+        if (this.gone.length > max) throw new RerouteExhausted({ reroutes: max, lastMiner: from, lastError: (e as { _tag: string })._tag })
+        const to = await route.next(from, this.gone) // BrainRejection NoMiner when none is left
+        this.minerAddress = to
+        this.ask = route.askOf(to)
+        this.keyPin = undefined // the next miner signs with its own compute key
+        route.onReroute?.(from, to, e)
+      }
+    }
+  }
+
   private checkReceipt(r: ComputeReceipt, sent: typeof EncryptedLinear.Type, planned: number): void {
     const { signature, ...unsigned } = r
     if (!verify(fromHex(r.computeKey), receiptSigningBytes(unsigned), fromHex(signature))) {
       throw new ReceiptRejected({ reason: 'signature', detail: 'the receipt\'s signature does not verify under its compute key' })
     }
-    const pinned = this.init.minerKey ?? this.receipts[0]?.computeKey
+    const pinned = this.keyPin
     if (pinned !== undefined && r.computeKey !== pinned) throw new ReceiptRejected({ reason: 'key', detail: `signed by ${r.computeKey.slice(0, 16)}…, not the session's miner` })
     if (r.request !== toHex(encryptedLinearDigest(sent))) throw new ReceiptRejected({ reason: 'request', detail: 'the receipt names another request' })
     if (r.session !== this.sessionId) throw new ReceiptRejected({ reason: 'session', detail: 'the receipt names another session' })
     if (r.units !== planned) throw new ReceiptRejected({ reason: 'units', detail: `${r.units} units signed, the plan needs ${planned} products` })
+    this.keyPin ??= r.computeKey
   }
 
   /** Streams generated text; every dense product of every step runs encrypted on the miner. */

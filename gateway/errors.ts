@@ -22,3 +22,14 @@ export class ReplyMismatch extends Data.TaggedError('ReplyMismatch')<{
   readonly expected: number
   readonly got: number
 }> {}
+
+/**
+ * An encrypted session's miner was gone and so was every miner it was rerouted to, `reroutes` times (the session's
+ * bound); `lastError` is the `_tag` of the last transport error (ActorStopped, UnknownActor, AskTimeout,
+ * PeerUnreachable). When the Brain has no miner left it answers BrainRejection NoMiner instead, which is passed on.
+ */
+export class RerouteExhausted extends Data.TaggedError('RerouteExhausted')<{
+  readonly reroutes: number
+  readonly lastMiner: string
+  readonly lastError: string
+}> {}

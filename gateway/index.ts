@@ -12,7 +12,7 @@
  * for await (const piece of session.generateText(tokenizer, 'The economy of', { maxNewTokens: 20 })) process.stdout.write(piece)
  * ```
  */
-export { EncryptedSession, type AskMiner, type EncryptedSessionInit, type ProductStats } from './encrypted.ts'
+export { EncryptedSession, isMinerGone, type AskMiner, type EncryptedSessionInit, type MinerRoute, type ProductStats } from './encrypted.ts'
 export { inThreadCrypto, workerCrypto, type ClientCrypto, type ClientCryptoApi, type EncryptedProduct } from './client-crypto.ts'
 export { authorizeSession, minerBrain, minerBrains, settleReceipts, type LedgerAsk, type Settlement } from './settle.ts'
-export { ReceiptRejected, ReplyMismatch } from './errors.ts'
+export { ReceiptRejected, RerouteExhausted, ReplyMismatch } from './errors.ts'

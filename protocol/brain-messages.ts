@@ -8,7 +8,11 @@
  *   The assignment is recorded (the miner's mean and count), so validators can audit it with GetRouting. A query
  *   routed without an embedding (an encrypted session: the embedding would reveal the prompt) goes to the
  *   least-loaded miner.
- * - GetRouting → RoutingTable.
+ * - MinerGone → Ack: the caller found this miner unreachable (its actor stopped or unknown, its peer gone, an ask timed
+ *   out). The Brain marks it down: no query is routed to it until it registers again (RegisterMiner) or its back-off
+ *   (the Brain's `downMs`) expires. A Brain cannot check the claim; marking down only moves load, never money.
+ * - Route.exclude: miners this query must not go to (e.g. one that just failed it); only this query is affected.
+ * - GetRouting → RoutingTable (a miner marked down has `down: true`).
  * - GetTask → TaskInfo: the model this Brain serves — its id and the SHA-256 of its weights file — so a validator can
  *   check that each miner holds those weights (a miner reports its own `weightsHash` in its status).
  */
@@ -21,13 +25,15 @@ const Embedding = Schema.Uint8ArrayFromSelf.pipe(Schema.filter((b) => (b.length 
 
 export const RegisterMiner = Schema.TaggedStruct('RegisterMiner', { miner: Addr })
 /** Without an embedding (an encrypted session must not reveal its prompt's), the least-loaded miner is chosen. */
-export const Route = Schema.TaggedStruct('Route', { embedding: Schema.optional(Embedding) })
+export const Route = Schema.TaggedStruct('Route', { embedding: Schema.optional(Embedding), exclude: Schema.optional(Schema.Array(Addr).pipe(Schema.maxItems(256))) })
+/** A miner the caller found gone (reply Ack): the Brain stops routing to it until it re-registers or its back-off ends. */
+export const MinerGone = Schema.TaggedStruct('MinerGone', { miner: Addr })
 export const GetRouting = Schema.TaggedStruct('GetRouting', {})
 export const GetTask = Schema.TaggedStruct('GetTask', {})
 
 export const Routed = Schema.TaggedStruct('Routed', { miner: Addr, distance: Schema.Number, assigned: Count })
 export const RoutingTable = Schema.TaggedStruct('RoutingTable', {
-  miners: Schema.Array(Schema.Struct({ miner: Addr, assigned: Count, hasCentroid: Schema.Boolean })),
+  miners: Schema.Array(Schema.Struct({ miner: Addr, assigned: Count, hasCentroid: Schema.Boolean, down: Schema.optional(Schema.Boolean) })),
 })
 /** SHA-256 of a weights file, 64 lowercase hex characters. */
 export const WeightsHash = Schema.String.pipe(Schema.pattern(/^[0-9a-f]{64}$/))

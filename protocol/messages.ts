@@ -32,7 +32,7 @@ import {
   KernelWords,
 } from './kernel-messages.ts'
 import { EncryptedLinear, EncryptedLinearReply, UseKernels } from './fhe-messages.ts'
-import { GetRouting, GetTask, RegisterMiner, Route, Routed, RoutingTable, TaskInfo } from './brain-messages.ts'
+import { GetRouting, GetTask, MinerGone, RegisterMiner, Route, Routed, RoutingTable, TaskInfo } from './brain-messages.ts'
 import { ChallengeMiner, ChallengeResult, ForecastStep, ForecastStepped, GetScores, Scores, SubmitWeights, WeightsSubmitted } from './validator-messages.ts'
 import {
   AccountInfo,
@@ -127,6 +127,7 @@ export const Message = Schema.Union(
   EncryptedLinear,
   UseKernels,
   RegisterMiner,
+  MinerGone,
   Route,
   GetRouting,
   GetTask,

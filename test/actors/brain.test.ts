@@ -73,3 +73,33 @@ test('a Brain with no miner refuses routing with a typed error', T, async (t) =>
   await assert.rejects(sys.ref('/root/brain-1').ask({ _tag: 'Route', embedding: f32(1) }), rejectedWith(BrainRejection, 'NoMiner'))
   await assert.rejects(sys.ref('/root/brain-1').ask({ _tag: 'Route' }), rejectedWith(BrainRejection, 'NoMiner'))
 })
+
+test('a miner reported gone is routed nothing until it registers again or its back-off ends; exclude skips per query', T, async (t) => {
+  const sys = await ActorSystem.start({ kind: 'supervisor', id: 'root', children: [{ kind: 'actor', id: 'brain-1', behaviour: { module: brain }, args: { brainId: 1, miners: ['/m/a', '/m/b'], downMs: 300 } }] })
+  t.after(() => sys.shutdown())
+  const b = sys.ref('/root/brain-1')
+  await b.ask({ _tag: 'MinerGone', miner: '/m/a' })
+  await b.ask({ _tag: 'MinerGone', miner: '/m/nobody' }) // unknown: not added, nothing routed to it
+  const down = await b.ask({ _tag: 'GetRouting' })
+  assert.deepEqual(down.miners.map((m) => [m.miner, m.down]), [['/m/a', true], ['/m/b', false]])
+  for (let i = 0; i < 3; i++) assert.equal((await b.ask({ _tag: 'Route' })).miner, '/m/b')
+  assert.equal((await b.ask({ _tag: 'Route', embedding: f32(1, 2) })).miner, '/m/b')
+  assert.equal((await b.ask({ _tag: 'GetStatus' })).detail.minersDown, 1)
+  // Excluding the only live miner leaves none: NoMiner (with or without an embedding).
+  await assert.rejects(b.ask({ _tag: 'Route', exclude: ['/m/b'] }), rejectedWith(BrainRejection, 'NoMiner'))
+  await assert.rejects(b.ask({ _tag: 'Route', embedding: f32(1, 2), exclude: ['/m/b'] }), rejectedWith(BrainRejection, 'NoMiner'))
+  // Registering again brings a miner back at once; exclude affects only its own query.
+  await b.ask({ _tag: 'RegisterMiner', miner: '/m/a' })
+  assert.equal((await b.ask({ _tag: 'Route', exclude: ['/m/b'] })).miner, '/m/a')
+  assert.equal((await b.ask({ _tag: 'GetRouting' })).miners.every((m) => m.down === false), true)
+  // Both gone: NoMiner; after the back-off (downMs = 300 here) they are routed to again.
+  await b.ask({ _tag: 'MinerGone', miner: '/m/a' })
+  await b.ask({ _tag: 'MinerGone', miner: '/m/b' })
+  await assert.rejects(b.ask({ _tag: 'Route' }), rejectedWith(BrainRejection, 'NoMiner'))
+  await new Promise((r) => setTimeout(r, 350))
+  assert.ok(['/m/a', '/m/b'].includes((await b.ask({ _tag: 'Route' })).miner))
+  // From the wire: an old Route frame (no exclude) still decodes; a MinerGone frame is answered Ack.
+  const ack = decodeFrame(await b.askBytes(encodeFrame({ _tag: 'Ask', v: PROTOCOL_VERSION, to: '/root/brain-1', id: 2, body: { _tag: 'MinerGone', miner: '/m/a' } })))
+  assert.ok(ack._tag === 'Right' && ack.right._tag === 'Reply' && ack.right.body._tag === 'Ack')
+  assert.equal(sys.stats()[0]?.restarts, 0)
+})
