@@ -21,7 +21,7 @@
  *
  * Rerouting (`route`, issue 11): when a product's ask fails because the miner is gone — a transport or actor-gone
  * error (ActorStopped, UnknownActor, AskTimeout, PeerUnreachable; see `isMinerGone`), never a MinerRejection or
- * FheRejection, which are answers — the session tells the Brain (MinerGone), takes the miner the Brain routes to
+ * FheRejection, which are answers, nor an AskTimeout of a request whose own deadline (`timeoutMs`) passed — the session tells the Brain (MinerGone), takes the miner the Brain routes to
  * next (excluding every miner that failed this session) and resends the same ciphertexts there, with a fresh
  * deadline. The product is deterministic, so the tokens are unchanged. Resending reveals nothing new: the miner
  * holds no key of this session (BFV needs no evaluation key for ct × plaintext), and the second miner sees the same
@@ -228,6 +228,9 @@ export class EncryptedSession {
         const route = this.init.route
         const from = this.minerAddress
         if (route === undefined || from === undefined || !isMinerGone(e)) throw e
+        // A request with a deadline whose ask timed out has spent the user's time for this product: the AskTimeout is
+        // the answer (rerouting would only start the same work after its deadline), not a sign the miner is gone.
+        if (msg.deadline !== undefined && (e as { _tag: string })._tag === 'AskTimeout') throw e
         if (!this.gone.includes(from)) this.gone.push(from)
         const max = route.maxReroutes ?? 3
         if (this.gone.length > max) throw new RerouteExhausted({ reroutes: max, lastMiner: from, lastError: (e as { _tag: string })._tag })
