@@ -18,6 +18,7 @@
 import {
   AskTimeout,
   DecodeError,
+  UnknownActor,
   InternalError,
   domainRejection,
   PROTOCOL_VERSION,
@@ -67,7 +68,16 @@ export function toProtocolError(address: string, e: unknown): ProtocolError {
 }
 
 /** The askBytes logic shared by every ref: decode and validate, deliver the typed frame, encode the answer. */
-export async function askBytesVia(ref: ActorRef, bytes: Uint8Array, opts?: AskOptions): Promise<Uint8Array> {
+export function askBytesVia(ref: ActorRef, bytes: Uint8Array, opts?: AskOptions): Promise<Uint8Array> {
+  return answerRequest(bytes, () => ref, opts)
+}
+
+/**
+ * Answers one request frame (Tell or Ask, as bytes) from the actors `lookup` finds: the frame is decoded and
+ * validated once here and the typed frame is handed on; a bad frame or an unknown address gets a typed Fail.
+ * Never throws. `opts.timeoutMs` bounds an Ask (default: the protocol's ask timeout).
+ */
+export async function answerRequest(bytes: Uint8Array, lookup: (address: string) => ActorRef | undefined, opts?: AskOptions): Promise<Uint8Array> {
   const decoded = decodeFrame(bytes)
   if (Either.isLeft(decoded)) {
     return encodeFrame({ _tag: 'Fail', v: PROTOCOL_VERSION, id: decoded.left.partial.id ?? 0, error: decoded.left.error })
@@ -76,6 +86,10 @@ export async function askBytesVia(ref: ActorRef, bytes: Uint8Array, opts?: AskOp
   if (frame._tag !== 'Tell' && frame._tag !== 'Ask') {
     const error = new DecodeError({ field: '_tag', reason: `${frame._tag} frames are answers, not requests` })
     return encodeFrame({ _tag: 'Fail', v: PROTOCOL_VERSION, id: frame.id, error })
+  }
+  const ref = lookup(frame.to)
+  if (!ref) {
+    return encodeFrame({ _tag: 'Fail', v: PROTOCOL_VERSION, id: frame._tag === 'Ask' ? frame.id : 0, error: new UnknownActor({ address: frame.to }) })
   }
   return askFrame(ref, frame, opts)
 }

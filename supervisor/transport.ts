@@ -21,7 +21,9 @@ import {
   type ProtocolError,
   type ReplyFor,
 } from '../protocol/index.ts'
-import { askFrame, type ActorRef, type AskOptions, type SendOptions } from './ref.ts'
+import { answerRequest, type ActorRef, type AskOptions, type SendOptions } from './ref.ts'
+
+export { answerRequest }
 
 /** Answers one request frame from `from` with one answer frame. Must not throw. */
 export type FrameHandler = (frame: Uint8Array, from: string) => Promise<Uint8Array>
@@ -86,28 +88,6 @@ export class RemoteRef<M extends Message = Message> implements ActorRef<M> {
 /** Serves local actors to peers: routes each request frame to the actor named by its `to` (decoded once, here). */
 export function serveActors(transport: Transport, lookup: (address: string) => ActorRef | undefined): void {
   transport.handle((bytes) => answerRequest(bytes, lookup))
-}
-
-/**
- * Answers one request frame (Tell or Ask, as bytes) from the actors `lookup` finds: the frame is decoded and
- * validated once here and the typed frame is handed on; a bad frame or an unknown address gets a typed Fail.
- * Never throws. `opts.timeoutMs` bounds an Ask (default: the protocol's ask timeout).
- */
-export async function answerRequest(bytes: Uint8Array, lookup: (address: string) => ActorRef | undefined, opts?: AskOptions): Promise<Uint8Array> {
-  const d = decodeFrame(bytes)
-  if (Either.isLeft(d)) {
-    return encodeFrame({ _tag: 'Fail', v: PROTOCOL_VERSION, id: d.left.partial.id ?? 0, error: d.left.error })
-  }
-  const f = d.right
-  if (f._tag !== 'Tell' && f._tag !== 'Ask') {
-    const error = new DecodeError({ field: '_tag', reason: `${f._tag} frames are answers, not requests` })
-    return encodeFrame({ _tag: 'Fail', v: PROTOCOL_VERSION, id: f.id, error })
-  }
-  const ref = lookup(f.to)
-  if (!ref) {
-    return encodeFrame({ _tag: 'Fail', v: PROTOCOL_VERSION, id: f._tag === 'Ask' ? f.id : 0, error: new UnknownActor({ address: f.to }) })
-  }
-  return askFrame(ref, f, opts)
 }
 
 /** In-memory transports for tests: each `transport(peerId)` can reach the others; bytes are copied, as on a wire. */
