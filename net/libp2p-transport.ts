@@ -160,16 +160,21 @@ export class Libp2pTransport implements Transport {
     const timeout = AbortSignal.timeout(opts?.timeoutMs ?? DEFAULT_ASK_TIMEOUT_MS)
     const signal = opts?.signal ? AbortSignal.any([timeout, opts.signal]) : timeout
     try {
-      const stream = await this.node.dialProtocol(target, ACTOR_PROTOCOL, { signal })
-      const lp = lpStream(stream, FRAME_STREAM)
-      await lp.write(frame, { signal })
-      const answer = (await lp.read({ signal })).subarray()
-      await stream.close({ signal }).catch(() => undefined)
-      return answer
+      return await this.exchange(target, ACTOR_PROTOCOL, frame, signal)
     } catch (e) {
       if (isLengthError(e)) throw new FrameTooLarge({ size: MAX_FRAME_BYTES + 1, limit: MAX_FRAME_BYTES })
       throw new PeerUnreachable({ peer, reason: e instanceof Error ? `${e.name}: ${e.message}` : String(e) })
     }
+  }
+
+  /** One length-prefixed frame out and one back on a new stream of `protocol`. */
+  private async exchange(target: Multiaddr | PeerId, protocol: string, frame: Uint8Array, signal: AbortSignal): Promise<Uint8Array> {
+    const stream = await this.node.dialProtocol(target, protocol, { signal })
+    const lp = lpStream(stream, FRAME_STREAM)
+    await lp.write(frame, { signal })
+    const answer = (await lp.read({ signal })).subarray()
+    await stream.close({ signal }).catch(() => undefined)
+    return answer
   }
 
   /** Subscribes to a gossip topic; `handler` gets each message's data and the peer id that signed it. */
@@ -214,14 +219,8 @@ export class Libp2pTransport implements Transport {
   /** One request on a protocol served with `serve` at `peer`; PeerUnreachable on any failure. */
   async call(peer: string, protocol: string, frame: Uint8Array, timeoutMs = 5000): Promise<Uint8Array> {
     const target = this.target(peer)
-    const signal = AbortSignal.timeout(timeoutMs)
     try {
-      const stream = await this.node.dialProtocol(target, protocol, { signal })
-      const lp = lpStream(stream, FRAME_STREAM)
-      await lp.write(frame, { signal })
-      const answer = (await lp.read({ signal })).subarray()
-      await stream.close({ signal }).catch(() => undefined)
-      return answer
+      return await this.exchange(target, protocol, frame, AbortSignal.timeout(timeoutMs))
     } catch (e) {
       throw new PeerUnreachable({ peer, reason: e instanceof Error ? `${e.name}: ${e.message}` : String(e) })
     }
