@@ -49,6 +49,8 @@ export class EscrowGate {
   unchecked = 0
   private readonly served = new Map<string, bigint>()
   private readonly brainPrice = new Map<number, bigint>()
+  /** Brains this miner was seen registered on, until when (ms): the registration is read once a minute, not per product. */
+  private readonly registeredUntil = new Map<number, number>()
 
   /** Why `msg` (a session's request of `units` units) must not be served, or undefined when it is paid for. */
   async check(ledger: ActorRef, msg: typeof EncryptedLinear.Type, units: number, minerKey: string): Promise<Refusal | undefined> {
@@ -71,11 +73,15 @@ export class EscrowGate {
       if (price === undefined || price === 0n) return undefined
       return this.refuse('EscrowRequired', 'this Brain charges for queries and no spending account pays for this session (based escrow open; based generate --pay)', { price: String(price) })
     }
-    try {
-      const p = await ledger.ask({ _tag: 'GetParticipant', brain: tab.brain, computeKey: minerKey }, { timeoutMs: 5000 })
-      if (p.role !== 'miner') throw new Error('not a miner')
-    } catch {
-      return this.refuse('EscrowRequired', `the session is paid on Brain #${tab.brain}, where this miner is not registered`, { brain: tab.brain })
+    if ((this.registeredUntil.get(tab.brain) ?? 0) < Date.now()) {
+      try {
+        const p = await ledger.ask({ _tag: 'GetParticipant', brain: tab.brain, computeKey: minerKey }, { timeoutMs: 5000 })
+        if (p.role !== 'miner') throw new Error('not a miner')
+        this.registeredUntil.set(tab.brain, Date.now() + 60_000)
+      } catch {
+        this.registeredUntil.delete(tab.brain)
+        return this.refuse('EscrowRequired', `the session is paid on Brain #${tab.brain}, where this miner is not registered`, { brain: tab.brain })
+      }
     }
     if (tab.unlockAt !== 0) return this.refuse('EscrowClosing', `the payer's spending account is closing (withdrawable at block ${tab.unlockAt})`, { unlockAt: tab.unlockAt })
     const settled = BigInt(tab.settledUnits)
