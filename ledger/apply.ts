@@ -19,7 +19,7 @@ import {
   AlreadyRegistered, AlreadyVoted, BadNonce, BadSignature, BrainCapReached, BrainNotTransferable, BurnPriceAboveMax,
   DuplicateMint, FeeTooLow, InsufficientFunds, InvalidAmount, MalformedTx, NotDeactivatable, NotGigaBrain, PermissionDenied,
   RegistrationFeeAboveMax, ReservedBrain, SlotsFull, StillLocked, UnknownAccount, UnknownBrain, UnknownParticipant,
-  UnknownProposal, WrongChain, isTxError, type TxError,
+  UnknownProposal, WrongChain, InvalidServeRecord, isTxError, type TxError,
 } from './errors.ts'
 import { isGigaBrain, runEpoch, type EpochHook, equalPerformance } from './emission.ts'
 import { clearBrainForecasts, countTx, execCommit, execReveal } from './forecast.ts'
@@ -30,6 +30,7 @@ import { verify } from './keys.ts'
 import { GOVERNABLE, GOVERNABLE_BOUNDS, burnPrice, type Params } from './params.ts'
 import { BRAIN_POOL, type Brain, type Globals } from './records.ts'
 import { State } from './state.ts'
+import { checkServe, SERVE_MAX_SKEW_MS } from './serve.ts'
 import { minFee, type PreparedTx, type Role, type TxBody } from './tx.ts'
 
 export interface BlockContext {
@@ -184,6 +185,7 @@ function removeParticipant(st: State, b: Brain, g: Globals, ck: Uint8Array, role
   st.setWeights(b.id, ckHex, [], [])
   st.setLastWeightsAt(b.id, ckHex, undefined)
   st.clearQueryEarnings(b.id, ckHex)
+  st.setServed(b.id, ckHex, undefined)
   st.setMembers(b.id, role, st.members(b.id, role).filter((k) => !bytesEqual(k, ck)))
 }
 
@@ -445,5 +447,21 @@ function body(st: State, from: Uint8Array, fromHex: string, b: TxBody, ctx: Bloc
     case 'escrowSettle':
       execEscrow(st, from, fromHex, b, ctx.height, p)
       return
+    case 'serveMiner': {
+      if (!st.brain(b.brain)) throw new UnknownBrain({ brain: b.brain })
+      const ckHex = toHex(b.computeKey)
+      const m = st.participant(b.brain, ckHex)
+      if (!m || m.role !== 'miner') throw new UnknownParticipant({ brain: b.brain, key: ckHex })
+      if (!bytesEqual(m.owner, from)) throw new PermissionDenied({ reason: 'only the personal key that registered the miner announces where it serves' })
+      const bad = checkServe({ chainId: p.chainId, ...b }, b.computeSig, b.peerSig)
+      if (bad) throw new InvalidServeRecord({ reason: bad, peerId: b.peerId })
+      if (b.issuedAt > ctx.time + SERVE_MAX_SKEW_MS) throw new InvalidServeRecord({ reason: 'from_future', peerId: b.peerId })
+      const current = st.served(b.brain, ckHex)
+      if (current && current.issuedAt >= b.issuedAt) throw new InvalidServeRecord({ reason: 'stale', peerId: b.peerId })
+      st.setServed(b.brain, ckHex, {
+        peerId: b.peerId, addrs: b.addrs, actor: b.actor, issuedAt: b.issuedAt, servedAt: ctx.height, computeSig: b.computeSig, peerSig: b.peerSig,
+      })
+      return
+    }
   }
 }

@@ -121,6 +121,11 @@ export class ReceiptAlreadySettled extends Data.TaggedError('ReceiptAlreadySettl
 export class InvalidReceipt extends Data.TaggedError('InvalidReceipt')<{ readonly index: number; readonly reason: string }> {}
 /** The Brain's query price is above the `maxPrice` the payer signed for when authorizing the session. */
 export class QueryPriceAboveMax extends Data.TaggedError('QueryPriceAboveMax')<{ readonly price: string; readonly maxPrice: string }> {}
+/**
+ * A `serveMiner` record does not hold (ledger/serve.ts): `bad_peer_id`, `bad_address`, `bad_actor`,
+ * `bad_compute_signature`, `bad_peer_signature`, `stale`, `from_future`.
+ */
+export class InvalidServeRecord extends Data.TaggedError('InvalidServeRecord')<{ readonly reason: string; readonly peerId: string }> {}
 
 /** Errors a transaction can be rejected with. */
 export type TxError =
@@ -159,6 +164,7 @@ export type TxError =
   | ReceiptAlreadySettled
   | InvalidReceipt
   | QueryPriceAboveMax
+  | InvalidServeRecord
 
 /** Any error of this module. */
 export type LedgerError = TxError | MempoolFull | UnknownBlock | InvalidBlock | CorruptState | InvalidAddress | InvalidGenesis | WalletError | PassphraseRequired | TxWaitTimeout
@@ -170,7 +176,7 @@ const TX_TAGS = new Set<string>([
   'RegistrationFeeAboveMax', 'NotGigaBrain', 'AlreadyVoted', 'UnknownProposal', 'DuplicateMint',
   'InvalidForecast', 'CopiedCommitment', 'OutOfRoundWindow', 'RevealMismatch',
   'UnknownEscrow', 'EscrowInsufficient', 'EscrowClosing', 'EscrowLocked', 'ReceiptAlreadySettled', 'InvalidReceipt',
-  'QueryPriceAboveMax',
+  'QueryPriceAboveMax', 'InvalidServeRecord',
 ])
 
 /** True for the errors a transaction is rejected with (anything else thrown during apply is a bug). */

@@ -57,6 +57,10 @@ export { MemoryStore, LmdbStore, shardOf, type Store, type Head, type LmdbStoreO
 export { Ledger, type LedgerOptions, type Produced, type ProduceOptions, type Rejection, type TxReceipt } from './ledger.ts'
 export { devBootstrap, devGenesisAccounts, devKeys, brainIndexOf, DEV_VALIDATOR_STAKE, type DevNetwork } from './dev.ts'
 export { auditSupply, type SupplyReport } from './audit.ts'
+export {
+  checkServe, ed25519KeyOfPeerId, serveSignBytes, signServe, verifyServeRecord, MAX_SERVE_ADDRS, SERVE_MAX_SKEW_MS,
+  type ServeBinding, type ServeRecord, type ServeRejection,
+} from './serve.ts'
 export { SignatureVerifier, verifyTxsAsync } from './verify-pool.ts'
 export {
   createWallet, listWallets, unlockWallet, exportWalletSecrets, walletBalance, walletTransfer,

@@ -23,6 +23,7 @@ import { Overlay } from './kv.ts'
 import type { Ledger } from './ledger.ts'
 import { activeMask } from './math.ts'
 import { State } from './state.ts'
+import { serveRecordData } from './serve.ts'
 import { decodeTx } from './tx.ts'
 
 export interface BrainSummaryData {
@@ -74,6 +75,8 @@ export interface MetagraphRowData {
   readonly lastUpdate: number
   /** $BASED base units this uid has earned from paid queries (miner share, or a validator's share) since it registered. */
   readonly queryEarned: string
+  /** Where the miner serves (its last `serveMiner`, ledger/serve.ts); absent when it announced none. */
+  readonly serving?: ReturnType<typeof serveRecordData>
 }
 /** The stored epoch record's totals: the Brain's last epoch height, its owner cut and its own pool's part. */
 export interface EpochTotalsData {
@@ -102,6 +105,7 @@ export function metagraphOf(ledger: Ledger, id: number): {
     if (!p) return
     const e = epochRows.get(p.uid)
     const m = e?.metrics
+    const served = p.role === 'miner' ? st.served(id, hex) : undefined
     rows.push({
       uid: p.uid, role: p.role, computeKey: toAddress(k), owner: toAddress(p.owner), stake: String(p.stake), score: String(p.score),
       validatorPermit: p.role === 'validator' && active, registeredAt: p.registeredAt, feePaid: String(p.feePaid),
@@ -110,6 +114,7 @@ export function metagraphOf(ledger: Ledger, id: number): {
       incentive: m ? String(m.incentive) : null, dividends: m ? String(m.dividends) : null, emission: e ? String(e.emission) : null,
       lastUpdate: Math.max(p.registeredAt, st.lastWeightsAt(id, hex) ?? 0),
       queryEarned: String(st.queryEarnings(id, hex)),
+      ...(served ? { serving: serveRecordData(served) } : {}),
     })
   }
   vparts.forEach((v, i) => row(v.k, permit[i] === true))

@@ -24,10 +24,12 @@
  * | `y:<sessionhashhex>`       | a session's tab: payer, Brain, allowance in compute units, price, units settled |
  * | `z:<receipthashhex>`       | a settled compute receipt (replay protection)           |
  * | `g:<id>:<computehex>`      | $BASED a uid earned from paid queries (`-`: the owner)  |
+ * | `m:<id>:<computehex>`      | where a miner serves: peer id, multiaddrs, actor, signed binding (serve.ts) |
  */
 import { Reader, Writer, DecodeError } from './codec.ts'
 import { CorruptState } from './errors.ts'
 import type { Role } from './tx.ts'
+import { MAX_SERVE_ADDRS, MAX_SERVE_TEXT, type ServeRecord } from './serve.ts'
 
 export interface Account {
   based: bigint
@@ -147,6 +149,7 @@ export const K = {
   tab: (sessionHashHex: string) => `y:${sessionHashHex}`,
   settled: (receiptHashHex: string) => `z:${receiptHashHex}`,
   queryEarnings: (id: number, ckHex: string) => `g:${id}:${ckHex}`,
+  served: (id: number, ckHex: string) => `m:${id}:${ckHex}`,
 } as const
 /** Pool name of stake placed on a Brain rather than on one of its validators. */
 export const BRAIN_POOL = '-'
@@ -409,5 +412,21 @@ export function decodeEpochRecord(key: string, b: Uint8Array): EpochRecord {
       rows.push(metrics ? { uid, emission, metrics } : { uid, emission })
     }
     return { height, ownerCut, brainPool, rows }
+  })
+}
+
+export function encodeServeRecord(x: ServeRecord): Uint8Array {
+  const w = new Writer(256).str(x.peerId).uint(x.addrs.length)
+  for (const a of x.addrs) w.str(a)
+  return w.str(x.actor).uint(x.issuedAt).uint(x.servedAt).fixed(x.computeSig, 64).fixed(x.peerSig, 64).finish()
+}
+export function decodeServeRecord(key: string, b: Uint8Array): ServeRecord {
+  return decoding(key, b, (r) => {
+    const peerId = r.str('peerId', MAX_SERVE_TEXT)
+    const n = r.uint('addrs')
+    if (n > MAX_SERVE_ADDRS) throw new DecodeError('addrs', `more than ${MAX_SERVE_ADDRS}`)
+    const addrs: string[] = []
+    for (let i = 0; i < n; i++) addrs.push(r.str('addr', MAX_SERVE_TEXT))
+    return { peerId, addrs, actor: r.str('actor', MAX_SERVE_TEXT), issuedAt: r.uint('issuedAt'), servedAt: r.uint('servedAt'), computeSig: r.fixed(64, 'computeSig'), peerSig: r.fixed(64, 'peerSig') }
   })
 }

@@ -8,12 +8,13 @@ import {
   K, decodeAccount, decodeAmount, decodeBrain, decodeGlobals, decodeKeyList, decodeParticipant, decodeProposal,
   encodeAccount, encodeAmount, encodeBrain, encodeGlobals, encodeKeyList, encodeParticipant, encodeProposal,
   encodeWeights, decodeWeights, encodeBonds, decodeBonds, encodeEpochRecord, decodeEpochRecord,
-  encodeEscrow, decodeEscrow, encodeTab, decodeTab,
+  encodeEscrow, decodeEscrow, encodeTab, decodeTab, encodeServeRecord, decodeServeRecord,
   type Account, type EpochRecord, type Brain, type Escrow, type Globals, type Participant, type Proposal, type Tab,
 } from './records.ts'
 import { CorruptState, InsufficientFunds } from './errors.ts'
 import { decodeParams, encodeParams, type Params } from './params.ts'
 import type { Role } from './tx.ts'
+import type { ServeRecord } from './serve.ts'
 
 export class State {
   readonly kv: KV
@@ -208,6 +209,16 @@ export class State {
   }
   clearQueryEarnings(brain: number, ckHex: string): void {
     this.kv.del(K.queryEarnings(brain, ckHex))
+  }
+  /** Where a miner of the Brain serves (its last `serveMiner`), or undefined. */
+  served(brain: number, ckHex: string): ServeRecord | undefined {
+    const key = K.served(brain, ckHex)
+    const b = this.kv.get(key)
+    return b ? decodeServeRecord(key, b) : undefined
+  }
+  setServed(brain: number, ckHex: string, r: ServeRecord | undefined): void {
+    if (r === undefined) this.kv.del(K.served(brain, ckHex))
+    else this.kv.put(K.served(brain, ckHex), encodeServeRecord(r))
   }
 }
 

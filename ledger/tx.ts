@@ -10,6 +10,7 @@ import { DecodeError, Reader, Writer } from './codec.ts'
 import { MalformedTx } from './errors.ts'
 import { sha256, sign } from './keys.ts'
 import { GOVERNABLE, type GovernableParam } from './params.ts'
+import { MAX_SERVE_ADDRS, MAX_SERVE_TEXT } from './serve.ts'
 
 export const TX_VERSION = 1
 const DOMAIN = new TextEncoder().encode('basedai-tx-v1')
@@ -105,6 +106,22 @@ export type TxBody =
       readonly values: readonly bigint[]
       readonly salt: Uint8Array
     }
+  /**
+   * Where a registered miner serves (ledger/serve.ts): its libp2p peer id, multiaddrs and actor address, with the
+   * binding signed by the miner's compute key and by the peer's own key. Signed by the personal key that registered
+   * the miner. A later record (larger `issuedAt`) replaces the earlier one.
+   */
+  | {
+      readonly kind: 'serveMiner'
+      readonly brain: number
+      readonly computeKey: Uint8Array
+      readonly peerId: string
+      readonly addrs: readonly string[]
+      readonly actor: string
+      readonly issuedAt: number
+      readonly computeSig: Uint8Array
+      readonly peerSig: Uint8Array
+    }
 
 /** One compute receipt inside an escrowSettle (its session and compute key are the settlement's). */
 export interface SettledReceipt {
@@ -122,6 +139,7 @@ export const TX_KINDS: readonly TxKind[] = [
   'transfer', 'transferPepe', 'bridgeMint', 'acquireBrainBurn', 'acquireBrainStake', 'deactivateBrain',
   'transferBrain', 'setBrain', 'register', 'addStake', 'removeStake', 'propose', 'vote', 'setWeights',
   'commitForecast', 'revealForecast', 'escrowOpen', 'escrowAuthorize', 'escrowClose', 'escrowWithdraw', 'escrowSettle',
+  'serveMiner',
 ]
 /** Most entries in one setWeights (validator + miner slots). */
 export const MAX_WEIGHTS = 2048
@@ -227,6 +245,12 @@ function writeBody(w: Writer, b: TxBody): void {
       w.uint(b.brain).str(b.session).fixed(b.computeKey, 32).uint(b.receipts.length)
       for (const r of b.receipts) w.uint(r.units).fixed(r.request, 32).fixed(r.signature, 64)
       return
+    case 'serveMiner':
+      if (b.addrs.length > MAX_SERVE_ADDRS) throw new RangeError(`more than ${MAX_SERVE_ADDRS} addresses`)
+      w.uint(b.brain).fixed(b.computeKey, 32).str(b.peerId).uint(b.addrs.length)
+      for (const a of b.addrs) w.str(a)
+      w.str(b.actor).uint(b.issuedAt).fixed(b.computeSig, 64).fixed(b.peerSig, 64)
+      return
   }
 }
 
@@ -319,6 +343,17 @@ function readBody(r: Reader): TxBody {
       const receipts: SettledReceipt[] = []
       for (let i = 0; i < n; i++) receipts.push({ units: r.uint('units'), request: r.fixed(32, 'request'), signature: r.fixed(64, 'signature') })
       return { kind, brain, session, computeKey, receipts }
+    }
+    case 'serveMiner': {
+      const brain = r.uint('brain')
+      const computeKey = r.fixed(32, 'computeKey')
+      const peerId = r.str('peerId', MAX_SERVE_TEXT)
+      const n = r.uint('addrs')
+      if (n > MAX_SERVE_ADDRS) throw new DecodeError('addrs', `more than ${MAX_SERVE_ADDRS}`)
+      const addrs: string[] = []
+      for (let i = 0; i < n; i++) addrs.push(r.str('addr', MAX_SERVE_TEXT))
+      const actor = r.str('actor', MAX_SERVE_TEXT)
+      return { kind, brain, computeKey, peerId, addrs, actor, issuedAt: r.uint('issuedAt'), computeSig: r.fixed(64, 'computeSig'), peerSig: r.fixed(64, 'peerSig') }
     }
   }
 }

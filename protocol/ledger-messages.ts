@@ -128,6 +128,19 @@ export const MetagraphRow = Schema.Struct({
   lastUpdate: Count,
   /** Base units this uid earned from paid queries (spending-account settlements) since it registered. */
   queryEarned: Units,
+  /**
+   * Where the miner serves (its last `serveMiner`, ledger/serve.ts): libp2p peer id, multiaddrs, actor address, when
+   * it was signed and stored, and the two signatures (compute key, peer key) over the binding. Absent: none announced.
+   */
+  serving: Schema.optional(Schema.Struct({
+    peerId: Str,
+    addrs: Schema.Array(Str),
+    actor: Str,
+    issuedAt: Count,
+    servedAt: Count,
+    computeSig: Hex,
+    peerSig: Hex,
+  })),
 })
 export const Metagraph = Schema.TaggedStruct('Metagraph', {
   height: Count,

@@ -27,7 +27,7 @@ export const LEDGER_REASONS = [
   'DuplicateMint', 'InvalidForecast', 'InvalidBlock', 'CorruptState', 'InvalidAddress', 'InvalidGenesis',
   'InvalidForecastRecord', 'RevealMismatch', 'CopiedCommitment', 'OutOfRoundWindow',
   'UnknownEscrow', 'EscrowInsufficient', 'EscrowClosing', 'EscrowLocked', 'ReceiptAlreadySettled', 'InvalidReceipt',
-  'QueryPriceAboveMax',
+  'QueryPriceAboveMax', 'InvalidServeRecord',
 ] as const
 export const FHE_REASONS = ['InvalidParams', 'CiphertextDecodeError', 'ParamsMismatch', 'InvalidOperand', 'BackendUnsupported'] as const
 export const KERNEL_REASONS = ['InvalidNttParams', 'InvalidInput', 'GpuUnavailable', 'GpuError'] as const

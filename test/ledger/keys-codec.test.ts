@@ -92,6 +92,11 @@ describe('canonical codec', T, () => {
       session: fc.stringMatching(/^[0-9a-f]{16,64}$/), computeKey: key32,
       receipts: fc.array(fc.record({ units: fc.nat({ max: 1_000_000 }), request: key32, signature: fc.uint8Array({ minLength: 64, maxLength: 64 }) }).map((r) => ({ ...r })), { minLength: 1, maxLength: 5 }),
     }),
+    fc.record({
+      kind: fc.constant('serveMiner' as const), brain: id, computeKey: key32, peerId: fc.string({ maxLength: 60 }),
+      addrs: fc.array(fc.string({ maxLength: 80 }), { maxLength: 8 }), actor: fc.string({ maxLength: 40 }), issuedAt: fc.nat(),
+      computeSig: fc.uint8Array({ minLength: 64, maxLength: 64 }), peerSig: fc.uint8Array({ minLength: 64, maxLength: 64 }),
+    }),
   )
 
   test('every tx kind: decode(encode(tx)) = tx and re-encodes to the same bytes', () => {
