@@ -7,8 +7,9 @@
  * agree and the gradients against finite differences).
  */
 import type { GptModel } from '../forward.ts'
-import { gelu } from '../forward.ts'
 import { namedTensors, type GptWeights, type LayerWeights } from '../weights.ts'
+import type { TrainKernels } from './kernels.ts'
+import { defaultTrainKernels } from './wasm/kernels.ts'
 
 export function zerosLike(w: GptWeights): GptWeights {
   const z = (a: Float32Array): Float32Array => new Float32Array(a.length)
@@ -19,43 +20,6 @@ export function zerosLike(w: GptWeights): GptWeights {
       ln2G: z(L.ln2G), ln2B: z(L.ln2B), fcW: z(L.fcW), fcB: z(L.fcB), fcProjW: z(L.fcProjW), fcProjB: z(L.fcProjB),
     })),
   }
-}
-
-function matmul(x: Float32Array, rows: number, n: number, m: number, w: Float32Array, b: Float32Array): Float32Array {
-  const y = new Float32Array(rows * m)
-  for (let r = 0; r < rows; r++) {
-    const yo = r * m
-    y.set(b, yo)
-    const xo = r * n
-    for (let k = 0; k < n; k++) {
-      const a = x[xo + k]
-      const wo = k * m
-      for (let j = 0; j < m; j++) y[yo + j] += a * w[wo + j]
-    }
-  }
-  return y
-}
-
-/** dW += xᵀ·dy, db += Σ dy, returns dx = dy·Wᵀ. */
-function matmulBack(x: Float32Array, dy: Float32Array, rows: number, n: number, m: number, w: Float32Array, dW: Float32Array, db: Float32Array): Float32Array {
-  const dx = new Float32Array(rows * n)
-  for (let r = 0; r < rows; r++) {
-    const yo = r * m
-    const xo = r * n
-    for (let j = 0; j < m; j++) db[j] += dy[yo + j]
-    for (let k = 0; k < n; k++) {
-      const a = x[xo + k]
-      const wo = k * m
-      let s = 0
-      for (let j = 0; j < m; j++) {
-        const g = dy[yo + j]
-        dW[wo + j] += a * g
-        s += g * w[wo + j]
-      }
-      dx[xo + k] = s
-    }
-  }
-  return dx
 }
 
 interface LnCache { readonly xhat: Float32Array; readonly rstd: Float32Array }
@@ -103,13 +67,6 @@ function lnBackward(dy: Float32Array, c: LnCache, rows: number, d: number, g: Fl
   return dx
 }
 
-const GC = Math.sqrt(2 / Math.PI)
-function geluGrad(x: number): number {
-  const u = GC * (x + 0.044715 * x * x * x)
-  const t = Math.tanh(u)
-  return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * GC * (1 + 3 * 0.044715 * x * x)
-}
-
 interface LayerCache {
   readonly xIn: Float32Array
   readonly ln1: LnCache
@@ -133,7 +90,8 @@ export interface LossAndGrad {
  * T+1 ≤ nCtx+1), and its gradient. An optional head mask is honoured (masked heads get zero gradient through
  * attention), so the same code can fine-tune a pruned model.
  */
-export function lossAndGrad(model: GptModel, batch: readonly (readonly number[])[], headMask?: readonly (readonly number[])[]): LossAndGrad {
+export function lossAndGrad(model: GptModel, batch: readonly (readonly number[])[], headMask?: readonly (readonly number[])[], kernels: TrainKernels = defaultTrainKernels): LossAndGrad {
+  const K = kernels
   const { config: c, weights: w } = model
   const B = batch.length
   const T = batch[0].length - 1
@@ -154,81 +112,26 @@ export function lossAndGrad(model: GptModel, batch: readonly (readonly number[])
     const L = w.layers[l]
     const xIn = x
     const { y: h1, c: ln1 } = lnForward(xIn, N, d, L.ln1G, L.ln1B, eps)
-    const qkv = matmul(h1, N, d, 3 * d, L.attnW, L.attnB)
-    const probs = new Float32Array(B * H * T * T)
-    const att = new Float32Array(N * d)
-    for (let b = 0; b < B; b++) {
-      for (let hh = 0; hh < H; hh++) {
-        const m = mask === undefined ? 1 : mask[l][hh]
-        const po = (b * H + hh) * T * T
-        for (let t = 0; t < T; t++) {
-          const qo = (b * T + t) * 3 * d + hh * hd
-          let max = -Infinity
-          for (let j = 0; j <= t; j++) {
-            const ko = (b * T + j) * 3 * d + d + hh * hd
-            let s = 0
-            for (let i = 0; i < hd; i++) s += qkv[qo + i] * qkv[ko + i]
-            s *= scale
-            probs[po + t * T + j] = s
-            if (s > max) max = s
-          }
-          let sum = 0
-          for (let j = 0; j <= t; j++) { const e = Math.exp(probs[po + t * T + j] - max); probs[po + t * T + j] = e; sum += e }
-          const ao = (b * T + t) * d + hh * hd
-          for (let j = 0; j <= t; j++) {
-            const p = probs[po + t * T + j] / sum
-            probs[po + t * T + j] = p
-            const a = p * m
-            if (a === 0) continue
-            const vo = (b * T + j) * 3 * d + 2 * d + hh * hd
-            for (let i = 0; i < hd; i++) att[ao + i] += a * qkv[vo + i]
-          }
-        }
-      }
-    }
-    const o = matmul(att, N, d, d, L.projW, L.projB)
+    const qkv = K.linear(h1, N, d, 3 * d, L.attnW, L.attnB)
+    const { probs, att } = mask === undefined ? K.attention(qkv, B, T, H, hd, scale) : maskedAttention(qkv, B, T, H, hd, scale, mask[l])
+    const o = K.linear(att, N, d, d, L.projW, L.projB)
     const xMid = new Float32Array(N * d)
     for (let i = 0; i < N * d; i++) xMid[i] = xIn[i] + o[i]
     const { y: h2, c: ln2 } = lnForward(xMid, N, d, L.ln2G, L.ln2B, eps)
-    const fPre = matmul(h2, N, d, 4 * d, L.fcW, L.fcB)
-    const fAct = new Float32Array(fPre.length)
-    for (let i = 0; i < fPre.length; i++) fAct[i] = gelu(fPre[i])
-    const o2 = matmul(fAct, N, 4 * d, d, L.fcProjW, L.fcProjB)
+    const fPre = K.linear(h2, N, d, 4 * d, L.fcW, L.fcB)
+    const fAct = K.gelu(fPre)
+    const o2 = K.linear(fAct, N, 4 * d, d, L.fcProjW, L.fcProjB)
     x = new Float32Array(N * d)
     for (let i = 0; i < N * d; i++) x[i] = xMid[i] + o2[i]
     caches.push({ xIn, ln1, h1, qkv, probs, att, ln2, h2, fPre, fAct })
   }
   const { y: hf, c: lnf } = lnForward(x, N, d, w.lnfG, w.lnfB, eps)
 
-  // logits, softmax, loss and dlogits, one row at a time (no [N, V] buffer kept)
   const grad = zerosLike(w)
-  const dhf = new Float32Array(N * d)
-  const row = new Float32Array(V)
-  let loss = 0
-  for (let r = 0; r < N; r++) {
-    const ho = r * d
-    let max = -Infinity
-    for (let v = 0; v < V; v++) {
-      const eo = v * d
-      let s = 0
-      for (let i = 0; i < d; i++) s += hf[ho + i] * w.wte[eo + i]
-      row[v] = s
-      if (s > max) max = s
-    }
-    let sum = 0
-    for (let v = 0; v < V; v++) { const e = Math.exp(row[v] - max); row[v] = e; sum += e }
-    const target = batch[Math.floor(r / T)][(r % T) + 1]
-    loss -= Math.log(row[target] / sum)
-    for (let v = 0; v < V; v++) {
-      const g = (row[v] / sum - (v === target ? 1 : 0)) / N
-      const eo = v * d
-      for (let i = 0; i < d; i++) {
-        grad.wte[eo + i] += g * hf[ho + i]
-        dhf[ho + i] += g * w.wte[eo + i]
-      }
-    }
-  }
-  loss /= N
+  const targets = new Int32Array(N)
+  for (let r = 0; r < N; r++) targets[r] = batch[Math.floor(r / T)][(r % T) + 1]
+  const { lossSum, dhf } = K.lmHead(hf, N, d, w.wte, V, targets, N, grad.wte)
+  const loss = lossSum / N
 
   let dx = lnBackward(dhf, lnf, N, d, w.lnfG, grad.lnfG, grad.lnfB)
   for (let l = c.nLayer - 1; l >= 0; l--) {
@@ -236,50 +139,16 @@ export function lossAndGrad(model: GptModel, batch: readonly (readonly number[])
     const G = grad.layers[l]
     const k = caches[l]
     // MLP branch
-    const dfAct = matmulBack(k.fAct, dx, N, 4 * d, d, L.fcProjW, G.fcProjW, G.fcProjB)
-    for (let i = 0; i < dfAct.length; i++) dfAct[i] *= geluGrad(k.fPre[i])
-    const dh2 = matmulBack(k.h2, dfAct, N, d, 4 * d, L.fcW, G.fcW, G.fcB)
+    const dfAct = K.linearBack(k.fAct, dx, N, 4 * d, d, L.fcProjW, G.fcProjW, G.fcProjB)
+    K.geluBack(k.fPre, dfAct)
+    const dh2 = K.linearBack(k.h2, dfAct, N, d, 4 * d, L.fcW, G.fcW, G.fcB)
     const dxMidLn = lnBackward(dh2, k.ln2, N, d, L.ln2G, G.ln2G, G.ln2B)
     const dxMid = new Float32Array(N * d)
     for (let i = 0; i < N * d; i++) dxMid[i] = dx[i] + dxMidLn[i]
     // attention branch
-    const datt = matmulBack(k.att, dxMid, N, d, d, L.projW, G.projW, G.projB)
-    const dqkv = new Float32Array(N * 3 * d)
-    const dP = new Float32Array(T)
-    for (let b = 0; b < B; b++) {
-      for (let hh = 0; hh < H; hh++) {
-        const m = mask === undefined ? 1 : mask[l][hh]
-        if (m === 0) continue
-        const po = (b * H + hh) * T * T
-        for (let t = 0; t < T; t++) {
-          const ao = (b * T + t) * d + hh * hd
-          let dot = 0
-          for (let j = 0; j <= t; j++) {
-            const vo = (b * T + j) * 3 * d + 2 * d + hh * hd
-            const p = k.probs[po + t * T + j]
-            let s = 0
-            for (let i = 0; i < hd; i++) {
-              const g = datt[ao + i] * m
-              s += g * k.qkv[vo + i]
-              dqkv[vo + i] += p * g
-            }
-            dP[j] = s
-            dot += p * s
-          }
-          const qo = (b * T + t) * 3 * d + hh * hd
-          for (let j = 0; j <= t; j++) {
-            const dS = k.probs[po + t * T + j] * (dP[j] - dot) * scale
-            if (dS === 0) continue
-            const ko = (b * T + j) * 3 * d + d + hh * hd
-            for (let i = 0; i < hd; i++) {
-              dqkv[qo + i] += dS * k.qkv[ko + i]
-              dqkv[ko + i] += dS * k.qkv[qo + i]
-            }
-          }
-        }
-      }
-    }
-    const dh1 = matmulBack(k.h1, dqkv, N, d, 3 * d, L.attnW, G.attnW, G.attnB)
+    const datt = K.linearBack(k.att, dxMid, N, d, d, L.projW, G.projW, G.projB)
+    const dqkv = mask === undefined ? K.attentionBack(k.qkv, k.probs, datt, B, T, H, hd, scale) : maskedAttentionBack(k.qkv, k.probs, datt, B, T, H, hd, scale, mask[l])
+    const dh1 = K.linearBack(k.h1, dqkv, N, d, 3 * d, L.attnW, G.attnW, G.attnB)
     const dxInLn = lnBackward(dh1, k.ln1, N, d, L.ln1G, G.ln1G, G.ln1B)
     const dxIn = new Float32Array(N * d)
     for (let i = 0; i < N * d; i++) dxIn[i] = dxMid[i] + dxInLn[i]
@@ -342,4 +211,80 @@ export class AdamW {
     })
     return norm
   }
+}
+
+/** Attention with a head mask (each head's output scaled by its mask value): the TypeScript loops, for fine-tuning pruned models. */
+function maskedAttention(qkv: Float32Array, B: number, T: number, H: number, hd: number, scale: number, m: readonly number[]): { probs: Float32Array; att: Float32Array } {
+  const d = H * hd
+  const probs = new Float32Array(B * H * T * T)
+  const att = new Float32Array(B * T * d)
+  for (let b = 0; b < B; b++) {
+    for (let hh = 0; hh < H; hh++) {
+      const po = (b * H + hh) * T * T
+      for (let t = 0; t < T; t++) {
+        const qo = (b * T + t) * 3 * d + hh * hd
+        let max = -Infinity
+        for (let j = 0; j <= t; j++) {
+          const ko = (b * T + j) * 3 * d + d + hh * hd
+          let s = 0
+          for (let i = 0; i < hd; i++) s += qkv[qo + i] * qkv[ko + i]
+          s *= scale
+          probs[po + t * T + j] = s
+          if (s > max) max = s
+        }
+        let sum = 0
+        for (let j = 0; j <= t; j++) { const e = Math.exp(probs[po + t * T + j] - max); probs[po + t * T + j] = e; sum += e }
+        const ao = (b * T + t) * d + hh * hd
+        for (let j = 0; j <= t; j++) {
+          const p = probs[po + t * T + j] / sum
+          probs[po + t * T + j] = p
+          const a = p * m[hh]
+          if (a === 0) continue
+          const vo = (b * T + j) * 3 * d + 2 * d + hh * hd
+          for (let i = 0; i < hd; i++) att[ao + i] += a * qkv[vo + i]
+        }
+      }
+    }
+  }
+  return { probs, att }
+}
+
+function maskedAttentionBack(qkv: Float32Array, probs: Float32Array, datt: Float32Array, B: number, T: number, H: number, hd: number, scale: number, mask: readonly number[]): Float32Array {
+  const d = H * hd
+  const dqkv = new Float32Array(B * T * 3 * d)
+  const dP = new Float32Array(T)
+  for (let b = 0; b < B; b++) {
+    for (let hh = 0; hh < H; hh++) {
+      const m = mask[hh]
+      if (m === 0) continue
+      const po = (b * H + hh) * T * T
+      for (let t = 0; t < T; t++) {
+        const ao = (b * T + t) * d + hh * hd
+        let dot = 0
+        for (let j = 0; j <= t; j++) {
+          const vo = (b * T + j) * 3 * d + 2 * d + hh * hd
+          const p = probs[po + t * T + j]
+          let s = 0
+          for (let i = 0; i < hd; i++) {
+            const g = datt[ao + i] * m
+            s += g * qkv[vo + i]
+            dqkv[vo + i] += p * g
+          }
+          dP[j] = s
+          dot += p * s
+        }
+        const qo = (b * T + t) * 3 * d + hh * hd
+        for (let j = 0; j <= t; j++) {
+          const dS = probs[po + t * T + j] * (dP[j] - dot) * scale
+          if (dS === 0) continue
+          const ko = (b * T + j) * 3 * d + d + hh * hd
+          for (let i = 0; i < hd; i++) {
+            dqkv[qo + i] += dS * qkv[ko + i]
+            dqkv[ko + i] += dS * qkv[qo + i]
+          }
+        }
+      }
+    }
+  }
+  return dqkv
 }

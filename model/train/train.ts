@@ -35,9 +35,11 @@ import { loadCorpus } from '../corpus.ts'
 import { saveGpt2Checkpoint } from '../checkpoint.ts'
 import { evaluate, windows } from '../eval.ts'
 import type { GptModel } from '../forward.ts'
-import { trainByteBpe } from '../tokenizer.ts'
+import { ByteBpeTokenizer, trainByteBpe } from '../tokenizer.ts'
 import { initWeights, mulberry32 } from '../weights.ts'
 import { AdamW, lossAndGrad } from './backprop.ts'
+import { jsKernels } from './kernels.ts'
+import { defaultTrainKernels, wasmTrainKernels } from './wasm/kernels.ts'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 
@@ -78,6 +80,7 @@ function main(): void {
       embd: { type: 'string' }, ctx: { type: 'string' }, seed: { type: 'string', default: '1' },
       out: { type: 'string' }, 'eval-every': { type: 'string', default: '250' }, 'eval-step': { type: 'string', default: '1' },
       'max-minutes': { type: 'string' }, 'extra-corpus': { type: 'string', multiple: true },
+      tokenizer: { type: 'string' }, kernels: { type: 'string' }, warmup: { type: 'string' }, 'min-lr': { type: 'string' },
     },
   })
   const preset = PRESETS[given.preset]
@@ -94,7 +97,11 @@ function main(): void {
   const extra = (values['extra-corpus'] ?? []).map((f) => fs.readFileSync(f, 'utf8'))
   const train = [corpus.train, ...extra].join('\n\n')
   const heldOut = corpus.heldOut
-  const tokenizer = trainByteBpe(train, Number(values.merges))
+  const tokenizer = values.tokenizer !== undefined
+    ? ByteBpeTokenizer.fromJSON(JSON.parse(fs.readFileSync(values.tokenizer, 'utf8')))
+    : trainByteBpe(train, Number(values.merges))
+  const kernels = values.kernels === 'js' ? jsKernels : values.kernels === 'wasm' ? wasmTrainKernels : defaultTrainKernels
+  if (kernels === undefined) throw new Error('--kernels wasm: the WebAssembly SIMD training kernels are not available here')
   const trainTokens = tokenizer.encode(train)
   const heldTokens = tokenizer.encode(heldOut)
   console.log(`tokenizer: ${tokenizer.vocabSize} tokens in ${((performance.now() - t0) / 1000).toFixed(1)} s; train ${trainTokens.length} tokens (${train.length} chars${extra.length > 0 ? `, ${extra.length} extra corpus file(s)` : ''}), held-out ${heldTokens.length} tokens (${heldOut.length} chars)`)
@@ -106,7 +113,9 @@ function main(): void {
   const T = config.nCtx
   const heldWindows = windows(heldTokens, T)
   const probe = heldWindows.filter((_, i) => i % Math.max(1, Math.floor(heldWindows.length / 24)) === 0).slice(0, 24)
-  const warmup = Math.min(100, Math.floor(steps / 10))
+  const warmup = values.warmup !== undefined ? Number(values.warmup) : Math.min(100, Math.floor(steps / 10))
+  const minLr = values['min-lr'] !== undefined ? Number(values['min-lr']) : 0.1 * lrMax
+  console.log(`kernels: ${kernels.name}; ${steps} steps × ${batchSize} × ${T} tokens, lr ${lrMax} (warm-up ${warmup}, cosine to ${minLr})`)
   const log: { step: number; trainLoss: number; heldOutProbeLoss?: number; seconds: number }[] = []
   let ema = NaN
   const tTrain = performance.now()
@@ -120,8 +129,8 @@ function main(): void {
       const start = Math.floor(rand() * (trainTokens.length - T - 1))
       batch.push(trainTokens.slice(start, start + T + 1))
     }
-    const lr = step <= warmup ? (lrMax * step) / warmup : lrMax * (0.1 + 0.45 * (1 + Math.cos((Math.PI * (step - warmup)) / (steps - warmup))))
-    const { loss, grad } = lossAndGrad(model, batch)
+    const lr = step <= warmup ? (lrMax * step) / warmup : minLr + (lrMax - minLr) * 0.5 * (1 + Math.cos((Math.PI * (step - warmup)) / (steps - warmup)))
+    const { loss, grad } = lossAndGrad(model, batch, undefined, kernels)
     opt.update(grad, { lr, weightDecay: 0.1, clip: 1 })
     ema = Number.isNaN(ema) ? loss : 0.95 * ema + 0.05 * loss
     const seconds = (performance.now() - tTrain) / 1000
@@ -132,14 +141,16 @@ function main(): void {
       const entry: (typeof log)[number] = { step, trainLoss: ema, seconds }
       if (step % Number(values['eval-every']) === 0 || step === 1 || last) entry.heldOutProbeLoss = evaluate(model, probe).loss
       log.push(entry)
-      if (!bar) console.log(`step ${step}/${steps} lr ${lr.toExponential(2)} train(ema) ${ema.toFixed(3)}${entry.heldOutProbeLoss !== undefined ? ` held-out probe ${entry.heldOutProbeLoss.toFixed(3)}` : ''} ${seconds.toFixed(0)} s`)
+      if (!bar) console.log(`step ${step}/${steps} lr ${lr.toExponential(2)} train(ema) ${ema.toFixed(3)}${entry.heldOutProbeLoss !== undefined ? ` held-out probe ${entry.heldOutProbeLoss.toFixed(3)}` : ''} ${seconds.toFixed(0)} s, ${Math.round((step * batchSize * T) / seconds)} tok/s`)
     }
   }
   bar?.stop()
   const trainSeconds = (performance.now() - tTrain) / 1000
   if (stepsDone < steps) console.log(`stopped at step ${stepsDone} of ${steps}: --max-minutes ${values['max-minutes']} reached`)
   const evalWindows = heldWindows.filter((_, i) => i % evalStep === 0)
+  const tEval = performance.now()
   const held = evaluate(model, evalWindows)
+  const evalSeconds = (performance.now() - tEval) / 1000
   const heldBytes = new TextEncoder().encode(tokenizer.decode(evalWindows.flatMap((w) => w.slice(1)))).length
   const bitsPerByte = (held.loss * held.count) / Math.LN2 / heldBytes
   console.log(`held-out: loss ${held.loss.toFixed(4)} nats/token, perplexity ${held.perplexity.toFixed(2)} over ${held.count} tokens, ${bitsPerByte.toFixed(3)} bits/byte`)
@@ -150,7 +161,8 @@ function main(): void {
   fs.writeFileSync(path.join(out, 'config.json'), JSON.stringify({ ...config, n_layer: config.nLayer, n_head: config.nHead, n_embd: config.nEmbd, n_positions: config.nCtx, vocab_size: config.vocabSize, layer_norm_epsilon: config.layerNormEps }, null, 2) + '\n')
   const report = {
     args: { ...values, out: path.relative(process.cwd(), values.out) }, config, parameters: parameterCount(config), trainTokens: trainTokens.length, heldOutTokens: heldTokens.length,
-    steps, stepsDone, tokensSeen: stepsDone * batchSize * T, trainSeconds: Math.round(trainSeconds), extraCorpus: values['extra-corpus'] ?? [],
+    steps, stepsDone, tokensSeen: stepsDone * batchSize * T, trainSeconds: Math.round(trainSeconds), evalSeconds: Math.round(evalSeconds), kernels: kernels.name,
+    trainTokensPerSecond: Math.round((stepsDone * batchSize * T) / trainSeconds), extraCorpus: values['extra-corpus'] ?? [],
     heldOut: { loss: held.loss, perplexity: held.perplexity, tokens: held.count, bitsPerByte, windows: evalWindows.length, everyKthWindow: evalStep, of: heldWindows.length },
     log,
   }
