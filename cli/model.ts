@@ -46,6 +46,7 @@ import {
   loadGpt2File,
   loadGpt2Tokenizer,
   loadShippedModel,
+  loadShippedLarge,
   squeezeShipped,
   type ShippedSqueezeRule,
   type ActivationQuant,
@@ -65,6 +66,11 @@ function num(name: string, min: number, max: number, integer = false) {
   }
 }
 
+function modelOption(v: string): 'small' | 'large' {
+  if (v !== 'small' && v !== 'large') throw new InvalidArgumentError('--model must be small or large')
+  return v
+}
+
 interface GenerateCliOptions {
   tokens: number
   onFull: OnContextFull
@@ -72,6 +78,7 @@ interface GenerateCliOptions {
   topK: number
   seed: number
   weights?: string
+  model?: 'small' | 'large'
   int8?: boolean
   kernels?: boolean
   squeezeActivations?: boolean
@@ -319,6 +326,7 @@ export function registerModelCommands(program: Command): void {
     .option('--top-k <k>', '0 = all tokens', num('--top-k', 0, 1 << 20, true), 40)
     .option('--seed <s>', 'sampling seed', num('--seed', 0, 2 ** 32 - 1, true), 1)
     .option('--weights <file>', 'a safetensors checkpoint (GPT-2 layout)')
+    .option('--model <size>', 'which shipped model: small (2 layers, d = 64, context 64; the default) or large (4 layers, d = 128, model/weights/large)', modelOption)
     .option('--int8', 'int8 weights and activations (CPU int8 path)')
     .option('--kernels', 'int8 on basedai/kernels (WGSL on a WebGPU adapter, or the kernels\' TypeScript reference without one)')
     .option('--squeeze-activations', 'quantize activations by the whitepaper\'s §5.1 dynamic quantization (σ-adaptive scale, 256 levels) instead of absmax (with --int8 or --encrypted)')
@@ -335,6 +343,7 @@ export function registerModelCommands(program: Command): void {
       const activations: ActivationQuant = o.squeezeActivations ? { levels: 256, threshold: 0.1, alpha: 0.5 } : 'absmax'
       if (o.encrypted) {
         if (o.weights) throw new InvalidArgumentError('--encrypted runs the Brain model the miner serves (the shipped model); --weights does not apply')
+        if (o.model === 'large') throw new InvalidArgumentError('--encrypted runs the Brain model the miner serves (the small shipped model); --model large does not apply')
         if (o.peer !== undefined && o.pay !== undefined) throw new InvalidArgumentError('--pay is not available with --peer yet: pay on a node whose control endpoint this machine reaches (without --peer)')
         const client = o.peer !== undefined ? await Libp2pTransport.create({ listen: [] }) : undefined
         try {
@@ -344,7 +353,8 @@ export function registerModelCommands(program: Command): void {
         }
         return
       }
-      const shipped = loadShippedModel()
+      if (o.weights && o.model) throw new InvalidArgumentError('give --weights or --model, not both')
+      const shipped = o.model === 'large' ? loadShippedLarge() : loadShippedModel()
       let model = shipped.model
       let tokenizer: Tokenizer = shipped.tokenizer
       if (o.weights) {

@@ -12,7 +12,8 @@
  * - Weights: `parseSafetensors` / `writeSafetensors`; `loadGpt2Checkpoint` / `loadGpt2File` read HF GPT-2
  *   checkpoints (`MissingTensor`, `TruncatedTensor`, `TensorShapeMismatch` name the tensor); `saveGpt2Checkpoint`.
  * - Tokenizers: `loadGpt2Tokenizer()` (GPT-2 BPE via gpt-tokenizer), `ByteBpeTokenizer` / `trainByteBpe`.
- * - The shipped model: `loadShippedModel()` — 2 layers, trained here on public-domain CIA World Factbook prose.
+ * - The shipped model: `loadShippedModel()` — 2 layers, trained here on public-domain CIA World Factbook prose;
+ *   `loadShippedLarge()` — 4 layers, d = 128, same corpus and tokenizer (model/weights/large/, `npm run train`).
  * - Brain templates (§2.4.4): `templateModel` squeezes a GPT-2 checkpoint under a budget into a Brain task with its
  *   weights hash; `loadBrainTask` refuses weights whose hash differs (`WeightsHashMismatch`).
  * - Cerberus Squeezing: `headSignificance`, `squeezeHeads` (θ or budget), `foldHeadMask`, `saveSqueezed`,
@@ -51,7 +52,7 @@ export type { HeadId, HeadCostFn, SqueezeRule, SqueezeOptions, SqueezeReport, Sq
 export { int8Linear, quantizeWeightInt8, quantizeRowsInt8, rescaleInt8, weightRowSums } from './int8.ts'
 export type { Int8Matrix, ActivationQuant, QuantizedRows } from './int8.ts'
 export { squeezeShipped, type ShippedSqueezeRule, type ShippedSqueezeResult } from './squeeze-shipped.ts'
-export { loadShippedModel, shippedHeldOutText, SHIPPED_DIR, SHIPPED_WEIGHTS } from './shipped.ts'
+export { loadShippedModel, loadShippedLarge, shippedHeldOutText, SHIPPED_DIR, SHIPPED_WEIGHTS, SHIPPED_LARGE_DIR, SHIPPED_LARGE_WEIGHTS } from './shipped.ts'
 export type { ShippedModel } from './shipped.ts'
 export { loadCorpus, splitCorpus, corpusPath } from './corpus.ts'
 export { generateText, TextStreamDecoder } from './text.ts'

@@ -13,6 +13,9 @@ import { ByteBpeTokenizer } from './tokenizer.ts'
 
 export const SHIPPED_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'weights')
 export const SHIPPED_WEIGHTS = path.join(SHIPPED_DIR, 'factbook-gpt.safetensors')
+/** The larger model (`npm run train`, model/train/train.ts --preset large): same corpus, same tokenizer. */
+export const SHIPPED_LARGE_DIR = path.join(SHIPPED_DIR, 'large')
+export const SHIPPED_LARGE_WEIGHTS = path.join(SHIPPED_LARGE_DIR, 'factbook-gpt.safetensors')
 
 export interface ShippedModel {
   readonly model: GptModel
@@ -23,6 +26,13 @@ export interface ShippedModel {
 export function loadShippedModel(): ShippedModel {
   const model = loadGpt2File(SHIPPED_WEIGHTS)
   const tokenizer = ByteBpeTokenizer.fromJSON(JSON.parse(fs.readFileSync(path.join(SHIPPED_DIR, 'tokenizer.json'), 'utf8')))
+  return { model, tokenizer }
+}
+
+/** Load the larger shipped model (4 layers, d = 128) and its tokenizer, from model/weights/large/. */
+export function loadShippedLarge(): ShippedModel {
+  const model = loadGpt2File(SHIPPED_LARGE_WEIGHTS)
+  const tokenizer = ByteBpeTokenizer.fromJSON(JSON.parse(fs.readFileSync(path.join(SHIPPED_LARGE_DIR, 'tokenizer.json'), 'utf8')))
   return { model, tokenizer }
 }
 

@@ -44,8 +44,11 @@ import { defaultTrainKernels, wasmTrainKernels } from './wasm/kernels.ts'
 const here = path.dirname(fileURLToPath(import.meta.url))
 
 const PRESETS: Record<string, Record<string, string>> = {
-  small: { steps: '1800', batch: '8', lr: '3e-3', merges: '256', layers: '2', heads: '4', embd: '64', ctx: '64', out: path.join(here, '..', 'weights') },
-  large: { steps: '20000', batch: '8', lr: '2e-3', merges: '768', layers: '4', heads: '4', embd: '128', ctx: '256', out: path.join(here, '..', 'weights', 'large') },
+  small: { steps: '1800', batch: '8', lr: '3e-3', merges: '256', layers: '2', heads: '4', embd: '64', ctx: '64', 'eval-every': '250', out: path.join(here, '..', 'weights') },
+  large: {
+    steps: '5000', batch: '8', lr: '2.5e-3', warmup: '200', merges: '256', layers: '4', heads: '4', embd: '128', ctx: '256', 'eval-every': '500', 'max-minutes': '105',
+    tokenizer: path.join(here, '..', 'weights', 'tokenizer.json'), out: path.join(here, '..', 'weights', 'large'),
+  },
 }
 
 /** An SVG line chart of the loss curve (train EMA and held-out probe, nats/token against step). */
@@ -78,7 +81,7 @@ function main(): void {
       steps: { type: 'string' }, batch: { type: 'string' }, lr: { type: 'string' },
       merges: { type: 'string' }, layers: { type: 'string' }, heads: { type: 'string' },
       embd: { type: 'string' }, ctx: { type: 'string' }, seed: { type: 'string', default: '1' },
-      out: { type: 'string' }, 'eval-every': { type: 'string', default: '250' }, 'eval-step': { type: 'string', default: '1' },
+      out: { type: 'string' }, 'eval-every': { type: 'string' }, 'eval-step': { type: 'string', default: '1' },
       'max-minutes': { type: 'string' }, 'extra-corpus': { type: 'string', multiple: true },
       tokenizer: { type: 'string' }, kernels: { type: 'string' }, warmup: { type: 'string' }, 'min-lr': { type: 'string' },
     },
@@ -160,7 +163,7 @@ function main(): void {
   fs.writeFileSync(path.join(out, 'tokenizer.json'), JSON.stringify(tokenizer.toJSON()))
   fs.writeFileSync(path.join(out, 'config.json'), JSON.stringify({ ...config, n_layer: config.nLayer, n_head: config.nHead, n_embd: config.nEmbd, n_positions: config.nCtx, vocab_size: config.vocabSize, layer_norm_epsilon: config.layerNormEps }, null, 2) + '\n')
   const report = {
-    args: { ...values, out: path.relative(process.cwd(), values.out) }, config, parameters: parameterCount(config), trainTokens: trainTokens.length, heldOutTokens: heldTokens.length,
+    args: { ...values, out: path.relative(process.cwd(), values.out), ...(values.tokenizer !== undefined ? { tokenizer: path.relative(process.cwd(), values.tokenizer) } : {}) }, config, parameters: parameterCount(config), trainTokens: trainTokens.length, heldOutTokens: heldTokens.length,
     steps, stepsDone, tokensSeen: stepsDone * batchSize * T, trainSeconds: Math.round(trainSeconds), evalSeconds: Math.round(evalSeconds), kernels: kernels.name,
     trainTokensPerSecond: Math.round((stepsDone * batchSize * T) / trainSeconds), extraCorpus: values['extra-corpus'] ?? [],
     heldOut: { loss: held.loss, perplexity: held.perplexity, tokens: held.count, bitsPerByte, windows: evalWindows.length, everyKthWindow: evalStep, of: heldWindows.length },
