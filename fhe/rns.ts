@@ -3,12 +3,14 @@
  * variant of the BFV homomorphic encryption scheme", §2.2) and the t/Q scale-and-round of ciphertext multiplication
  * (same paper, §4). No BigInt on the hot path; BigInt is used once, when constants are precomputed.
  *
- * Floating point: the conversion computes v = round(Σ y_i/q_i) in doubles. It is exact unless the value sits within
- * ~2^−40 of ±Q/2; then the result is off by ±Q, which BFV multiplication absorbs as a small extra noise term (HPS §2.2,
- * and BEHZ's analysis of the same "+αQ" error). The scale step rounds Σ y_i·θ_i in doubles; an error there changes a
- * coefficient by ±1, again noise, never a wrong decryption while the budget is positive.
+ * Exactness: the conversion's v = round(Σ y_i/q_i) and the scaling's round(Σ y_i·θ_i) are first estimated in doubles
+ * (error below 2^−15); when the estimate lies within 2^−12 of a half-integer they are recomputed exactly in integer
+ * fixed point (kernels/rns/exact.ts: the sum is z/Q with Q odd, so it is never a half-integer and the fixed point
+ * with enough words decides it). So both steps give the mathematically exact result for every input — the centred
+ * representative, and round(t·x/Q) — which is what the WGSL kernels compute with integers only, word for word.
  */
 import { bigInvMod, bigMod, bigProduct, modExact, mulMod, mulShoup, shoupPrecompute } from '../numeric/index.ts'
+import { fixedFractions, fixedRound, fixedWords } from '../kernels/rns/exact.ts'
 import type { RnsKernels } from './poly.ts'
 
 /** Exact conversion from base `from` to base `to`, giving the centred representative's residues. */
@@ -25,6 +27,17 @@ export interface BaseConverter {
   readonly qhatModPShoup: Uint32Array
   /** [Q]_{p_j}. */
   readonly qModP: Uint32Array
+  /** 1/q_i in fixed point, `fixWords` u32 words each (kernels/rns/exact.ts): the exact fallback of v's rounding. */
+  readonly invQFix: Uint32Array
+  readonly fixWords: number
+}
+
+/** Float estimates within this distance of a half-integer are recomputed exactly (their error is below 2^−15). */
+export const AMBIGUOUS = 2 ** -12
+
+/** Whether a non-negative float estimate of a sum to be rounded is too close to a half-integer to trust. */
+export function ambiguous(f: number): boolean {
+  return Math.abs(f - Math.floor(f) - 0.5) < AMBIGUOUS
 }
 
 export function makeBaseConverter(from: readonly number[], to: readonly number[]): BaseConverter {
@@ -50,7 +63,9 @@ export function makeBaseConverter(from: readonly number[], to: readonly number[]
   to.forEach((p, j) => {
     qModP[j] = Number(Q % BigInt(p))
   })
-  return { from, to, qhatInv, qhatInvShoup, invQ, qhatModP, qhatModPShoup, qModP }
+  const fixWords = fixedWords(from)
+  const invQFix = fixedFractions(from, fixWords)
+  return { from, to, qhatInv, qhatInvShoup, invQ, qhatModP, qhatModPShoup, qModP, invQFix, fixWords }
 }
 
 /**
@@ -69,7 +84,7 @@ export function convertCentered(cv: BaseConverter, src: Uint32Array, dst: Uint32
       y[i] = yi
       frac += yi * (cv.invQ[i] as number)
     }
-    const v = Math.round(frac)
+    const v = ambiguous(frac) ? fixedRound(y, cv.invQFix, k, cv.fixWords) : Math.round(frac)
     for (let j = 0; j < K; j++) {
       const p = cv.to[j] as number
       let s = 0
@@ -98,6 +113,9 @@ export interface Scaler {
   /** [t·Q^{-1}]_{p_j}, Shoup. */
   readonly tQinv: Uint32Array
   readonly tQinvShoup: Uint32Array
+  /** θ_i in fixed point, `fixWords` words each (kernels/rns/exact.ts): the exact fallback of the rounding. */
+  readonly thetaFix: Uint32Array
+  readonly fixWords: number
 }
 
 export function makeScaler(q: readonly number[], p: readonly number[], t: number): Scaler {
@@ -113,6 +131,7 @@ export function makeScaler(q: readonly number[], p: readonly number[], t: number
   const omegaShoup = new Uint32Array(k * K)
   const tQinv = new Uint32Array(K)
   const tQinvShoup = new Uint32Array(K)
+  const rems: bigint[] = []
   q.forEach((qi, i) => {
     const Qi = BigInt(qi)
     yInv[i] = Number(bigInvMod((Q * P) / Qi, Qi))
@@ -120,6 +139,7 @@ export function makeScaler(q: readonly number[], p: readonly number[], t: number
     const num = T * P
     const whole = num / Qi
     const rem = num - whole * Qi
+    rems.push(rem)
     theta[i] = Number(rem) / qi
     p.forEach((pj, j) => {
       const v = Number(whole % BigInt(pj))
@@ -132,7 +152,9 @@ export function makeScaler(q: readonly number[], p: readonly number[], t: number
     tQinv[j] = v
     tQinvShoup[j] = shoupPrecompute(v, pj)
   })
-  return { q, p, yInv, yInvShoup, theta, omega, omegaShoup, tQinv, tQinvShoup }
+  const fixWords = fixedWords(q)
+  const thetaFix = fixedFractions(q, fixWords, rems)
+  return { q, p, yInv, yInvShoup, theta, omega, omegaShoup, tQinv, tQinvShoup, thetaFix, fixWords }
 }
 
 /**
@@ -150,7 +172,7 @@ export function scaleRound(sc: Scaler, src: Uint32Array, dst: Uint32Array, n: nu
       y[i] = yi
       f += yi * (sc.theta[i] as number)
     }
-    const rounded = Math.round(f)
+    const rounded = ambiguous(f) ? fixedRound(y, sc.thetaFix, k, sc.fixWords) : Math.round(f)
     for (let j = 0; j < K; j++) {
       const pj = sc.p[j] as number
       let s = rounded

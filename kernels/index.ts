@@ -4,8 +4,10 @@
  *
  * - FHE polynomial arithmetic: negacyclic NTT / inverse NTT for n = 2^10 … 2^16 modulo primes q < 2^31
  *   (q ≡ 1 mod 2n), batched B polynomials × L RNS primes per dispatch; pointwise mul/add/sub; polynomial products
- *   in Z_q[X]/(X^n + 1); fast RNS base conversion (BEHZ/HPS). No 64-bit integers in WGSL: 16-bit-limb products with
- *   Shoup (twiddles) and Montgomery (pointwise) reduction.
+ *   in Z_q[X]/(X^n + 1); fast RNS base conversion (BEHZ/HPS); a device-resident BFV multiply + relinearize for a
+ *   batch of ciphertext pairs (`bfvMulRelin`: exact lift, NTTs, tensor, exact t/Q scale-and-round, relinearization,
+ *   one submission). No 64-bit integers in WGSL: 16-bit-limb products with Shoup (twiddles) and Montgomery
+ *   (pointwise) reduction; the HPS roundings in integer fixed point (rns/exact.ts).
  * - Model kernels: int8 GEMV/GEMM with int32 accumulation and per-row/per-channel scales; causal multi-head
  *   attention over an int8 KV cache with a head mask (pruned heads launch no work); the Cerberus squeeze (§5.1).
  *
@@ -31,11 +33,14 @@ export * from './rns/reference.ts'
 export * from './matmul/reference.ts'
 export * from './attention/reference.ts'
 export * from './squeeze/reference.ts'
-export { KernelService, gpuSkipDecision, type KernelServiceInit, type WeightsHandle, type KvCacheHandle } from './service.ts'
+export { KernelService, gpuSkipDecision, type KernelServiceInit, type WeightsHandle, type KvCacheHandle, type BfvKeysHandle } from './service.ts'
 export { GpuRuntime, type RuntimeOptions, debugFromEnv } from './runtime.ts'
 export { acquireGpu, adapterLabel, GPU_FIX, type AdapterDescription, type GpuHandle } from './device.ts'
 export { NttKernels, type PointwiseOp, type RnsPlan } from './ntt/gpu.ts'
 export { BaseConvKernels } from './rns/gpu.ts'
+export { BfvKernels, type GpuBfvKeys } from './rns/bfv-gpu.ts'
+export * from './rns/bfv.ts'
+export * from './rns/exact.ts'
 export { MatmulKernels, type GpuWeights, type MatmulKernel } from './matmul/gpu.ts'
 export { GpuKvCache, type GpuAttentionResult } from './attention/gpu.ts'
 export { SqueezeKernels } from './squeeze/gpu.ts'

@@ -8,6 +8,8 @@ import { adapterLabel, GPU_FIX, type AdapterDescription } from './device.ts'
 import { GpuRuntime } from './runtime.ts'
 import { NttKernels, checkBatch, type PointwiseOp } from './ntt/gpu.ts'
 import { BaseConvKernels } from './rns/gpu.ts'
+import { BfvKernels, type GpuBfvKeys } from './rns/bfv-gpu.ts'
+import { bfvMulRelinReference, checkBfvKeys, makeBfvMulTables, type BfvMulSpec, type BfvMulTables } from './rns/bfv.ts'
 import {
   addMod,
   forwardNttUnchecked,
@@ -40,6 +42,14 @@ export interface KvCacheHandle {
   readonly shape: AttentionShape
 }
 
+/** One level's BFV relinearization keys held by the service (resident on the device on the WebGPU path). */
+export interface BfvKeysHandle {
+  readonly kind: 'bfv-keys'
+  readonly id: number
+  readonly n: number
+  readonly q: readonly number[]
+}
+
 export interface KernelServiceInit {
   /** Fall back to the TypeScript references when no adapter exists (default true); false rethrows GpuUnavailable. */
   readonly allowFallback?: boolean
@@ -68,6 +78,9 @@ export class KernelService {
   readonly #conv: BaseConvKernels | undefined
   readonly #mm: MatmulKernels | undefined
   readonly #sq: SqueezeKernels | undefined
+  readonly #bfv: BfvKernels | undefined
+  readonly #bfvKeys = new Map<number, GpuBfvKeys | Uint32Array>()
+  readonly #bfvTables = new Map<string, BfvMulTables>()
   readonly #weights = new Map<number, GpuWeights | Int8Weights>()
   readonly #caches = new Map<number, GpuKvCache | AttentionReference>()
   #nextId = 1
@@ -81,6 +94,7 @@ export class KernelService {
     this.#conv = rt ? new BaseConvKernels(rt) : undefined
     this.#mm = rt ? new MatmulKernels(rt) : undefined
     this.#sq = rt ? new SqueezeKernels(rt) : undefined
+    this.#bfv = rt && this.#ntt ? new BfvKernels(rt, this.#ntt) : undefined
   }
 
   static async create(init: KernelServiceInit = {}): Promise<KernelService> {
@@ -132,6 +146,48 @@ export class KernelService {
   async baseConvert(x: Uint32Array, n: number, from: readonly number[], to: readonly number[]): Promise<Uint32Array> {
     if (this.#conv) return this.#conv.convert(x, n, from, to)
     return fastBaseConvert(x, n, makeBaseConvTables(from, to))
+  }
+
+  /**
+   * Uploads one level's BFV relinearization keys ([b_0 … b_{k−1}, a_0 … a_{k−1}], each its first k limbs, NTT form)
+   * once; pass the handle to `bfvMulRelin`.
+   */
+  async uploadBfvKeys(n: number, q: readonly number[], keys: Uint32Array): Promise<BfvKeysHandle> {
+    const id = this.#nextId++
+    if (this.#bfv) this.#bfvKeys.set(id, this.#bfv.uploadKeys({ n, q }, keys))
+    else {
+      checkBfvKeys('uploadBfvKeys', { n, q }, keys)
+      this.#bfvKeys.set(id, keys.slice())
+    }
+    return { kind: 'bfv-keys', id, n, q: [...q] }
+  }
+
+  async releaseBfvKeys(h: BfvKeysHandle): Promise<void> {
+    const k = this.#bfvKeys.get(h.id)
+    this.#bfvKeys.delete(h.id)
+    if (k && this.#bfv && !(k instanceof Uint32Array)) this.#bfv.releaseKeys(k)
+  }
+
+  /**
+   * B BFV multiply + relinearize products, resident on the device: operands B × [a0 a1 b0 b1] × k limbs (coefficient
+   * form) in, B × [c0 c1] × k limbs out, one submission per batch (kernels/rns/bfv.ts has the layouts and the steps).
+   */
+  async bfvMulRelin(spec: BfvMulSpec, ops: Uint32Array, keys: BfvKeysHandle): Promise<Uint32Array> {
+    const held = this.#bfvKeys.get(keys.id)
+    if (!held) throw new InvalidInput({ op: 'bfvMulRelin', reason: 'bad_argument', message: `unknown BFV keys handle ${keys.id}` })
+    if (this.#bfv && !(held instanceof Uint32Array)) return this.#bfv.mulRelin(spec, ops, held)
+    const key = `${spec.n}:${spec.q.join(',')}:${spec.p.join(',')}:${spec.t}`
+    let tb = this.#bfvTables.get(key)
+    if (!tb) {
+      tb = makeBfvMulTables(spec)
+      this.#bfvTables.set(key, tb)
+    }
+    return bfvMulRelinReference(tb, ops, held as Uint32Array)
+  }
+
+  /** Submissions made by `bfvMulRelin` on the device so far (0 on the reference path). */
+  get bfvSubmissions(): number {
+    return this.#bfv?.submissions ?? 0
   }
 
   /** Uploads int8 weights (N×K, per-channel scales, optional bias) once; use the handle in `matmulInt8`. */
@@ -214,6 +270,8 @@ export class KernelService {
     for (const c of this.#caches.values()) if (c instanceof GpuKvCache) c.destroy()
     this.#caches.clear()
     this.#weights.clear()
+    for (const k of this.#bfvKeys.values()) if (this.#bfv && !(k instanceof Uint32Array)) this.#bfv.releaseKeys(k)
+    this.#bfvKeys.clear()
     this.rt?.destroy()
   }
 }

@@ -269,6 +269,8 @@ export function createWasmPolyBackend(module: WasmModule, name: string): WasmPol
     invP: number
     qhp: number
     qp: number
+    fix: number
+    L: number
   }
   const convs = new WeakMap<BaseConverter, ConvSlot>()
   const convSlot = (cv: BaseConverter): ConvSlot => {
@@ -285,6 +287,8 @@ export function createWasmPolyBackend(module: WasmModule, name: string): WasmPol
       invP: putF64(cv.to.map((p) => 1 / p)),
       qhp: putU32(cv.qhatModP),
       qp: putU32(cv.qModP),
+      fix: putU32(cv.invQFix),
+      L: cv.fixWords,
     }
     convs.set(cv, s)
     return s
@@ -300,6 +304,8 @@ export function createWasmPolyBackend(module: WasmModule, name: string): WasmPol
     invP: number
     omega: number
     tq: number
+    fix: number
+    L: number
   }
   const scalers = new WeakMap<Scaler, ScaleSlot>()
   const scaleSlot = (sc: Scaler): ScaleSlot => {
@@ -316,6 +322,8 @@ export function createWasmPolyBackend(module: WasmModule, name: string): WasmPol
       invP: putF64(sc.p.map((p) => 1 / p)),
       omega: putU32(sc.omega),
       tq: putU32(sc.tQinv),
+      fix: putU32(sc.thetaFix),
+      L: sc.fixWords,
     }
     scalers.set(sc, s)
     return s
@@ -351,7 +359,7 @@ export function createWasmPolyBackend(module: WasmModule, name: string): WasmPol
       const pd = allocScratch(s.K * n * 4)
       const y = allocScratch((Math.max(s.k, s.K) + 3) * 48)
       copyIn(ps, src.subarray(0, s.k * n))
-      ex.convertCentered(ps, pd, n, s.k, s.K, s.qm, s.qhi, s.qhis, s.invQ, s.pm, s.invP, s.qhp, s.qp, y)
+      ex.convertCentered(ps, pd, n, s.k, s.K, s.qm, s.qhi, s.qhis, s.invQ, s.pm, s.invP, s.qhp, s.qp, y, s.fix, s.L)
       copyOut(pd, dst.subarray(0, s.K * n))
     },
     scaleRound(sc, src, dst, n) {
@@ -361,7 +369,7 @@ export function createWasmPolyBackend(module: WasmModule, name: string): WasmPol
       const pd = allocScratch(s.K * n * 4)
       const y = allocScratch((Math.max(s.k, s.K) + 3) * 48)
       copyIn(ps, src.subarray(0, (s.k + s.K) * n))
-      ex.scaleRound(ps, pd, n, s.k, s.K, s.qm, s.yi, s.yis, s.theta, s.pm, s.invP, s.omega, s.tq, y)
+      ex.scaleRound(ps, pd, n, s.k, s.K, s.qm, s.yi, s.yis, s.theta, s.pm, s.invP, s.omega, s.tq, y, s.fix, s.L)
       copyOut(pd, dst.subarray(0, s.K * n))
     },
     decryptScale(d, x, n, t, indices, out) {
@@ -432,7 +440,7 @@ export function createWasmPolyBackend(module: WasmModule, name: string): WasmPol
       const lifted = a.map((src) => {
         const p = allocScratch(kk * limb)
         copyIn(p, src.subarray(0, k * n))
-        ex.convertCentered(p, p + k * limb, n, k, K, cq.qm, cq.qhi, cq.qhis, cq.invQ, cq.pm, cq.invP, cq.qhp, cq.qp, y)
+        ex.convertCentered(p, p + k * limb, n, k, K, cq.qm, cq.qhi, cq.qhis, cq.invQ, cq.pm, cq.invP, cq.qhp, cq.qp, y, cq.fix, cq.L)
         fwdAt(p, slots, n)
         return p
       })
@@ -450,8 +458,8 @@ export function createWasmPolyBackend(module: WasmModule, name: string): WasmPol
       const res = allocScratch(k * limb)
       d.forEach((p, i) => {
         invAt(p, slots, n)
-        ex.scaleRound(p, tmp, n, k, K, sc.qm, sc.yi, sc.yis, sc.theta, sc.pm, sc.invP, sc.omega, sc.tq, y)
-        ex.convertCentered(tmp, res, n, K, k, cp.qm, cp.qhi, cp.qhis, cp.invQ, cp.pm, cp.invP, cp.qhp, cp.qp, y)
+        ex.scaleRound(p, tmp, n, k, K, sc.qm, sc.yi, sc.yis, sc.theta, sc.pm, sc.invP, sc.omega, sc.tq, y, sc.fix, sc.L)
+        ex.convertCentered(tmp, res, n, K, k, cp.qm, cp.qhi, cp.qhis, cp.invQ, cp.pm, cp.invP, cp.qhp, cp.qp, y, cp.fix, cp.L)
         copyOut(res, (out[i] as Uint32Array).subarray(0, k * n))
       })
     },

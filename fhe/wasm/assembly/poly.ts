@@ -43,6 +43,33 @@ function roundHalfUp(x: f64): f64 {
   return f + select<f64>(1.0, 0.0, x - f >= 0.5)
 }
 
+/** Float estimates within 2^−12 of a half-integer are recomputed exactly (their error is below 2^−15). */
+const AMBIG: f64 = 0.000244140625
+
+function ambiguousF(x: f64): bool {
+  return Math.abs(x - Math.floor(x) - 0.5) < AMBIG
+}
+
+/**
+ * Exact round(S) in integer fixed point (kernels/rns/exact.ts): ⌊(Σ_i y_i·Θ_i + 2^(32L−1)) / 2^(32L)⌋ with y_i read
+ * as u32 at y + i·stride and Θ_i the L words (least significant first) at fix + 4·(i·L + w).
+ */
+function fixedRound(y: usize, stride: usize, fix: usize, k: u32, L: u32): u64 {
+  let carry: u64 = 0
+  for (let w: usize = 0; w < <usize>L; w++) {
+    let lo: u64 = carry
+    let hi: u64 = 0
+    for (let i: usize = 0; i < <usize>k; i++) {
+      const p = <u64>load<u32>(y + i * stride) * <u64>load<u32>(fix + ((i * <usize>L + w) << 2))
+      lo += p & 0xffffffff
+      hi += p >> 32
+    }
+    if (w == <usize>L - 1) lo += 0x80000000
+    carry = hi + (lo >> 32)
+  }
+  return carry
+}
+
 /** S mod p for S given exactly modulo 2^64 (s) and approximately (sf, |sf − S| < p/2), with 0 ≤ S. */
 function reduceSum(s: u64, sf: f64, p: u32, invP: f64): u32 {
   let qf = <i64>Math.floor(sf * invP)
@@ -433,6 +460,17 @@ function liftYV(src: usize, nb: usize, c: usize, k: u32, qm: usize, w: usize, ws
   return fLo
 }
 
+/** Replaces the lanes of r (rounded x, lanes lane0 and lane0 + 1 of the y scratch) whose x is ambiguous by the exact value. */
+function fixLanes(x: v128, r: v128, y: usize, lane0: usize, fix: usize, k: u32, L: u32): v128 {
+  const d = f64x2.abs(f64x2.sub(f64x2.sub(x, f64x2.floor(x)), f64x2.splat(0.5)))
+  const m = f64x2.lt(d, f64x2.splat(AMBIG))
+  if (!v128.any_true(m)) return r
+  let out = r
+  if (i64x2.extract_lane(m, 0) != 0) out = f64x2.replace_lane(out, 0, <f64>fixedRound(y + (lane0 << 2), 48, fix, k, L))
+  if (i64x2.extract_lane(m, 1) != 0) out = f64x2.replace_lane(out, 1, <f64>fixedRound(y + ((lane0 + 1) << 2), 48, fix, k, L))
+  return out
+}
+
 /** Adds Σ_i y_i·row_i to (sLo, sHi, sfLo, sfHi) stored at acc (4 × v128). */
 function macV(y: usize, k: u32, row: usize, acc: usize): void {
   let sLo = v128.load(acc)
@@ -458,13 +496,15 @@ function macV(y: usize, k: u32, row: usize, acc: usize): void {
 
 function convertCenteredSimd(
   src: usize, dst: usize, n: u32, k: u32, K: u32, qm: usize, qhi: usize, qhis: usize, invQ: usize, pm: usize,
-  invP: usize, qhp: usize, qp: usize, y: usize,
+  invP: usize, qhp: usize, qp: usize, y: usize, fix: usize, L: u32,
 ): void {
   const nb = (<usize>n) << 2
   const acc = y + (<usize>k + 1) * 48
   for (let c: usize = 0; c < nb; c += 16) {
-    const vLo = roundHalfUpV(liftYV(src, nb, c, k, qm, qhi, qhis, invQ, y))
-    const vHi = roundHalfUpV(v128.load(y + <usize>k * 48))
+    const fLo = liftYV(src, nb, c, k, qm, qhi, qhis, invQ, y)
+    const fHi = v128.load(y + <usize>k * 48)
+    const vLo = fixLanes(fLo, roundHalfUpV(fLo), y, 0, fix, k, L)
+    const vHi = fixLanes(fHi, roundHalfUpV(fHi), y, 2, fix, k, L)
     for (let j: usize = 0; j < <usize>K; j++) {
       const p = load<u32>(pm + (j << 2))
       const qpj = f64x2.splat(<f64>load<u32>(qp + (j << 2)))
@@ -488,13 +528,15 @@ function convertCenteredSimd(
 
 function scaleRoundSimd(
   src: usize, dst: usize, n: u32, k: u32, K: u32, qm: usize, yInv: usize, yInvS: usize, theta: usize, pm: usize,
-  invP: usize, omega: usize, tq: usize, y: usize,
+  invP: usize, omega: usize, tq: usize, y: usize, fix: usize, L: u32,
 ): void {
   const nb = (<usize>n) << 2
   const acc = y + (<usize>k + 1) * 48
   for (let c: usize = 0; c < nb; c += 16) {
-    const rdLo = roundHalfUpV(liftYV(src, nb, c, k, qm, yInv, yInvS, theta, y))
-    const rdHi = roundHalfUpV(v128.load(y + <usize>k * 48))
+    const fLo = liftYV(src, nb, c, k, qm, yInv, yInvS, theta, y)
+    const fHi = v128.load(y + <usize>k * 48)
+    const rdLo = fixLanes(fLo, roundHalfUpV(fLo), y, 0, fix, k, L)
+    const rdHi = fixLanes(fHi, roundHalfUpV(fHi), y, 2, fix, k, L)
     for (let j: usize = 0; j < <usize>K; j++) {
       const p = load<u32>(pm + (j << 2))
       const xp = v128.load(src + (<usize>k + j) * nb + c)
@@ -522,7 +564,8 @@ function scaleRoundSimd(
  * Exact centred base conversion (HPS §2.2): dst (K limbs of n) ← residues mod p_j of the centred representative of
  * src (k limbs of n, base q). y_i = [x_i·q̂_i^−1]_{q_i}; v = round(Σ y_i/q_i); out_j = Σ y_i·[q̂_i]_{p_j} − v·[Q]_{p_j}.
  * qm: q_i (u32 k); qhi/qhis: q̂_i^−1 and Shoup (u32 k); invQ: 1/q_i (f64 k); pm: p_j (u32 K); invP: 1/p_j (f64 K);
- * qhp: [q̂_i]_{p_j} at j·k + i (u32 K·k); qp: [Q]_{p_j} (u32 K); y: scratch (f64 k).
+ * qhp: [q̂_i]_{p_j} at j·k + i (u32 K·k); qp: [Q]_{p_j} (u32 K); y: scratch (f64 k); fix: 1/q_i in fixed point
+ * (L u32 words each) for the exact fallback when the float estimate of v is within 2^−12 of a half-integer.
  */
 export function convertCentered(
   src: usize,
@@ -539,10 +582,12 @@ export function convertCentered(
   qhp: usize,
   qp: usize,
   y: usize,
+  fix: usize,
+  L: u32,
 ): void {
   if (ASC_FEATURE_SIMD) {
     if ((n & 3) == 0) {
-      convertCenteredSimd(src, dst, n, k, K, qm, qhi, qhis, invQ, pm, invP, qhp, qp, y)
+      convertCenteredSimd(src, dst, n, k, K, qm, qhi, qhis, invQ, pm, invP, qhp, qp, y, fix, L)
       return
     }
   }
@@ -555,7 +600,7 @@ export function convertCentered(
       store<u64>(y + (i << 3), <u64>yi)
       frac += <f64>yi * load<f64>(invQ + (i << 3))
     }
-    const v = <u64>roundHalfUp(frac)
+    const v = ambiguousF(frac) ? fixedRound(y, 8, fix, k, L) : <u64>roundHalfUp(frac)
     for (let j: usize = 0; j < <usize>K; j++) {
       const p = load<u32>(pm + (j << 2))
       const row = qhp + ((j * <usize>k) << 2)
@@ -578,7 +623,8 @@ export function convertCentered(
  * HPS scale-and-round (§4.2): dst (K limbs of n, base P) ← round(t·x/Q) mod p_j for x given over Q ∪ P in src
  * (k limbs of q, then K of p). y_i = [x_i·(QP/q_i)^−1]_{q_i}; rounded = round(Σ y_i·θ_i);
  * out_j = rounded + Σ y_i·ω_{j,i} + x_{k+j}·[t·Q^−1]_{p_j}.
- * qm, yi/yis (u32 k), theta (f64 k), pm (u32 K), invP (f64 K), omega (u32 K·k at j·k + i), tq (u32 K), y (f64 k).
+ * qm, yi/yis (u32 k), theta (f64 k), pm (u32 K), invP (f64 K), omega (u32 K·k at j·k + i), tq (u32 K), y (f64 k),
+ * fix: θ_i in fixed point (L words each), the exact fallback of the rounding.
  */
 export function scaleRound(
   src: usize,
@@ -595,10 +641,12 @@ export function scaleRound(
   omega: usize,
   tq: usize,
   y: usize,
+  fix: usize,
+  L: u32,
 ): void {
   if (ASC_FEATURE_SIMD) {
     if ((n & 3) == 0) {
-      scaleRoundSimd(src, dst, n, k, K, qm, yInv, yInvS, theta, pm, invP, omega, tq, y)
+      scaleRoundSimd(src, dst, n, k, K, qm, yInv, yInvS, theta, pm, invP, omega, tq, y, fix, L)
       return
     }
   }
@@ -611,7 +659,7 @@ export function scaleRound(
       store<u64>(y + (i << 3), <u64>yi)
       f += <f64>yi * load<f64>(theta + (i << 3))
     }
-    const rounded = roundHalfUp(f)
+    const rounded = ambiguousF(f) ? <f64>fixedRound(y, 8, fix, k, L) : roundHalfUp(f)
     for (let j: usize = 0; j < <usize>K; j++) {
       const p = load<u32>(pm + (j << 2))
       const row = omega + ((j * <usize>k) << 2)
