@@ -46,7 +46,7 @@ const here = path.dirname(fileURLToPath(import.meta.url))
 const PRESETS: Record<string, Record<string, string>> = {
   small: { steps: '1800', batch: '8', lr: '3e-3', merges: '256', layers: '2', heads: '4', embd: '64', ctx: '64', 'eval-every': '250', out: path.join(here, '..', 'weights') },
   large: {
-    steps: '5000', batch: '8', lr: '2.5e-3', warmup: '200', merges: '256', layers: '4', heads: '4', embd: '128', ctx: '256', 'eval-every': '500', 'max-minutes': '105',
+    steps: '3000', batch: '8', lr: '2.5e-3', warmup: '200', merges: '256', layers: '4', heads: '4', embd: '128', ctx: '256', 'eval-every': '500', 'max-minutes': '100', 'probe-windows': '12',
     tokenizer: path.join(here, '..', 'weights', 'tokenizer.json'), out: path.join(here, '..', 'weights', 'large'),
   },
 }
@@ -83,7 +83,7 @@ function main(): void {
       embd: { type: 'string' }, ctx: { type: 'string' }, seed: { type: 'string', default: '1' },
       out: { type: 'string' }, 'eval-every': { type: 'string' }, 'eval-step': { type: 'string', default: '1' },
       'max-minutes': { type: 'string' }, 'extra-corpus': { type: 'string', multiple: true },
-      tokenizer: { type: 'string' }, kernels: { type: 'string' }, warmup: { type: 'string' }, 'min-lr': { type: 'string' },
+      tokenizer: { type: 'string' }, 'probe-windows': { type: 'string' }, kernels: { type: 'string' }, warmup: { type: 'string' }, 'min-lr': { type: 'string' },
     },
   })
   const preset = PRESETS[given.preset]
@@ -115,7 +115,8 @@ function main(): void {
   const rand = mulberry32(seed + 1000)
   const T = config.nCtx
   const heldWindows = windows(heldTokens, T)
-  const probe = heldWindows.filter((_, i) => i % Math.max(1, Math.floor(heldWindows.length / 24)) === 0).slice(0, 24)
+  const probeCount = Number(values['probe-windows'] ?? 24)
+  const probe = heldWindows.filter((_, i) => i % Math.max(1, Math.floor(heldWindows.length / probeCount)) === 0).slice(0, probeCount)
   const warmup = values.warmup !== undefined ? Number(values.warmup) : Math.min(100, Math.floor(steps / 10))
   const minLr = values['min-lr'] !== undefined ? Number(values['min-lr']) : 0.1 * lrMax
   console.log(`kernels: ${kernels.name}; ${steps} steps × ${batchSize} × ${T} tokens, lr ${lrMax} (warm-up ${warmup}, cosine to ${minLr})`)
@@ -150,6 +151,13 @@ function main(): void {
   bar?.stop()
   const trainSeconds = (performance.now() - tTrain) / 1000
   if (stepsDone < steps) console.log(`stopped at step ${stepsDone} of ${steps}: --max-minutes ${values['max-minutes']} reached`)
+  const out = values.out
+  fs.mkdirSync(out, { recursive: true })
+  fs.writeFileSync(path.join(out, 'factbook-gpt.safetensors'), saveGpt2Checkpoint(model, { metadata: { corpus: 'CIA World Factbook prose (public domain), model/train/corpus/factbook.txt' } }))
+  fs.writeFileSync(path.join(out, 'tokenizer.json'), JSON.stringify(tokenizer.toJSON()))
+  fs.writeFileSync(path.join(out, 'config.json'), JSON.stringify({ ...config, n_layer: config.nLayer, n_head: config.nHead, n_embd: config.nEmbd, n_positions: config.nCtx, vocab_size: config.vocabSize, layer_norm_epsilon: config.layerNormEps }, null, 2) + '\n')
+  fs.writeFileSync(path.join(out, 'loss-curve.svg'), lossCurveSvg(log))
+  console.log(`wrote the weights to ${out}; evaluating the held-out split with the reference forward`)
   const evalWindows = heldWindows.filter((_, i) => i % evalStep === 0)
   const tEval = performance.now()
   const held = evaluate(model, evalWindows)
@@ -157,11 +165,6 @@ function main(): void {
   const heldBytes = new TextEncoder().encode(tokenizer.decode(evalWindows.flatMap((w) => w.slice(1)))).length
   const bitsPerByte = (held.loss * held.count) / Math.LN2 / heldBytes
   console.log(`held-out: loss ${held.loss.toFixed(4)} nats/token, perplexity ${held.perplexity.toFixed(2)} over ${held.count} tokens, ${bitsPerByte.toFixed(3)} bits/byte`)
-  const out = values.out
-  fs.mkdirSync(out, { recursive: true })
-  fs.writeFileSync(path.join(out, 'factbook-gpt.safetensors'), saveGpt2Checkpoint(model, { metadata: { corpus: 'CIA World Factbook prose (public domain), model/train/corpus/factbook.txt' } }))
-  fs.writeFileSync(path.join(out, 'tokenizer.json'), JSON.stringify(tokenizer.toJSON()))
-  fs.writeFileSync(path.join(out, 'config.json'), JSON.stringify({ ...config, n_layer: config.nLayer, n_head: config.nHead, n_embd: config.nEmbd, n_positions: config.nCtx, vocab_size: config.vocabSize, layer_norm_epsilon: config.layerNormEps }, null, 2) + '\n')
   const report = {
     args: { ...values, out: path.relative(process.cwd(), values.out), ...(values.tokenizer !== undefined ? { tokenizer: path.relative(process.cwd(), values.tokenizer) } : {}) }, config, parameters: parameterCount(config), trainTokens: trainTokens.length, heldOutTokens: heldTokens.length,
     steps, stepsDone, tokensSeen: stepsDone * batchSize * T, trainSeconds: Math.round(trainSeconds), evalSeconds: Math.round(evalSeconds), kernels: kernels.name,
@@ -170,7 +173,6 @@ function main(): void {
     log,
   }
   fs.writeFileSync(path.join(out, 'train-report.json'), JSON.stringify(report, null, 2) + '\n')
-  fs.writeFileSync(path.join(out, 'loss-curve.svg'), lossCurveSvg(log))
   console.log(`wrote ${out}`)
 }
 
