@@ -10,11 +10,12 @@
  * Peer: onnxruntime-node / @xenova/transformers are not installed in this project and would need the weights
  * exported to ONNX; that comparison is not made here (see docs/MODEL.md).
  */
+import fs from 'node:fs'
 import { cpuDescription, fmt, type BenchContext, type BenchSection } from './harness.ts'
 import { KernelService } from 'basedai/kernels'
 import { createFheContext, createKeyGenerator, encryptedInt8Linear, plannerOpCounter, presets } from 'basedai/fhe'
 import {
-  createKvCache, decodeConfig, forward, initWeights, type HeadMask,
+  createKvCache, decodeConfig, forward, initWeights, parameterCount, loadShippedLarge, SHIPPED_WEIGHTS, SHIPPED_LARGE_WEIGHTS, type HeadMask, type ShippedModel,
   argmax, countEncryptedOps, forwardAsync, generateAsync, kernelInt8Linear, logProb, defaultHeadCost, evaluate, generate, headSignificance, int8Linear, loadCorpus, loadShippedModel, shippedHeldOutText,
   squeezeHeads, top1Predictions, windows, type ActivationQuant, type GptModel, type LinearFn,
 } from 'basedai/model'
@@ -150,12 +151,38 @@ export async function bench(ctx: BenchContext): Promise<BenchSection> {
     }
     return best
   }
+  // small and large side by side: size, held-out perplexity (each on every `step`th window of its own context) and
+  // bits per byte, plaintext f32 generation speed, encrypted ms per token
+  const sizeRow = (name: string, s: ShippedModel, file: string): Record<string, string | number> => {
+    ctx.progress(`size vs perplexity: ${name}`)
+    const m = s.model
+    const w = windows(s.tokenizer.encode(shippedHeldOutText()), m.config.nCtx).filter((_, i) => i % step === 0)
+    const e = evaluate(m, w)
+    const bytes = new TextEncoder().encode(s.tokenizer.decode(w.flatMap((x) => x.slice(1)))).length
+    const p = s.tokenizer.encode('The economy of')
+    let tps = 0
+    for (let r = 0; r < (ctx.quick ? 1 : 3); r++) {
+      const t0 = performance.now()
+      let n = 0
+      for (const _t of generate(m, p, { maxNewTokens: m.config.nCtx - p.length, temperature: 0 })) n++
+      tps = Math.max(tps, n / ((performance.now() - t0) / 1000))
+    }
+    const c2 = m.config
+    return {
+      variant: `${name}: ${c2.nLayer} layers, d = ${c2.nEmbd}, context ${c2.nCtx} (f32)`, parameters: parameterCount(c2), 'size on disk': `${fmt(fs.statSync(file).size / 1e6, 3)} MB`,
+      'held-out ppl': fmt(e.perplexity, 4), 'bits / byte': fmt((e.loss * e.count) / Math.LN2 / bytes, 4), heads: `${c2.nLayer * c2.nHead}/${c2.nLayer * c2.nHead}`,
+      'ct×pt products / token': countEncryptedOps(m, { counter, lmHeadEncrypted: false }).total.ctPtProducts,
+      'generation tokens/s': fmt(tps), 'encrypted ms / token': fmt(encryptedMsPerToken(m)),
+    }
+  }
+  const sizeRows = [sizeRow('small', { model, tokenizer }, SHIPPED_WEIGHTS)]
+  if (fs.existsSync(SHIPPED_LARGE_WEIGHTS)) sizeRows.push(sizeRow('large', loadShippedLarge(), SHIPPED_LARGE_WEIGHTS))
   ctx.progress('generation speed')
   const f32Tps = tokensPerSecond()
   const int8Tps = tokensPerSecond(int8)
   ctx.progress('f32 / int8 evaluation')
   const ref = top1Predictions(model, evalSet)
-  const rows: Record<string, string | number>[] = []
+  const rows: Record<string, string | number>[] = [...sizeRows]
   const allHeads = c.nLayer * c.nHead * defaultHeadCost({ layer: 0, head: 0 }, c)
   const addRow = (variant: string, m: GptModel, linear: LinearFn | undefined, tps: string, fuseQkv = true, activations: ActivationQuant = 'absmax'): void => {
     const opts = linear !== undefined ? { linear } : {}
@@ -218,10 +245,11 @@ export async function bench(ctx: BenchContext): Promise<BenchSection> {
   return {
     title: 'Model: shipped Factbook GPT (f32, int8, squeezed); GPT-2 small shape encrypted',
     device: cpuDescription(),
-    columns: ['variant', 'held-out ppl', 'top-1 agreement with f32', 'heads', 'ct×pt products / token', 'round trips / token', 'ciphertexts up + down / token', 'generation tokens/s', 'encrypted ms / token'],
+    columns: ['variant', 'parameters', 'size on disk', 'held-out ppl', 'bits / byte', 'top-1 agreement with f32', 'heads', 'ct×pt products / token', 'round trips / token', 'ciphertexts up + down / token', 'generation tokens/s', 'encrypted ms / token'],
     rows,
     notes: [
-      `model ${JSON.stringify({ nLayer: c.nLayer, nHead: c.nHead, nEmbd: c.nEmbd, nCtx: c.nCtx, vocabSize: c.vocabSize })}; held-out set: ${evalSet.length} windows (every ${step}th of ${held.length}); calibration: ${calib.length} windows of the training split`,
+      'first rows: the small shipped model (model/weights) and the large one (model/weights/large, `npm run train`) side by side, each evaluated on every ' + step + 'th non-overlapping window of its own context over the same held-out text with the same 512-token tokenizer (so perplexities per token compare directly); bits / byte = total nats / ln 2 / UTF-8 bytes of the predicted tokens; generation: greedy from "The economy of" to a full context, f32 reference path; encrypted ms / token as below',
+      `other rows: the small model ${JSON.stringify({ nLayer: c.nLayer, nHead: c.nHead, nEmbd: c.nEmbd, nCtx: c.nCtx, vocabSize: c.vocabSize })}; held-out set: ${evalSet.length} windows (every ${step}th of ${held.length}); calibration: ${calib.length} windows of the training split`,
       `generation: greedy, prompt "The economy of", ${genTokens} new tokens with KV cache, best of runs; CPU int8/f32 speed ratio ${(int8Tps / f32Tps).toFixed(2)}; the kernels path pays one GPU submission and read-back per dense product (9 per token), which dominates at this model size`,
       'budgets are fractions of the all-heads defaultHeadCost (QKV and output-projection MACs of a head + 2·nCtx·hd attention products)',
       'encrypted operations per generated token: countEncryptedOps with basedai/fhe\'s planner (plannerOpCounter: Cheetah coefficient packing, BFV N = 4096, 3 × 31-bit primes, t = 2^28), hybrid protocol as implemented in gateway/encrypted.ts (the miner does every dense product of every layer on ciphertexts; the client keeps the key, LayerNorm, softmax, GELU and the tied LM head in plaintext); one round trip per dense product; no rotations and no ct×ct multiplies',
