@@ -7,14 +7,20 @@
  * is dispatch-bound, REFERENCES.md). `kernelPolyBackend` implements it over `basedai/kernels`' `KernelService`
  * (WebGPU when an adapter exists, its TypeScript reference otherwise); `asyncPolyBackend` lifts any synchronous
  * backend. `multiplyAsync`, `relinearizeAsync` and `evaluateLinearAsync` produce bit-identical results to their
- * synchronous versions (the tests compare the ciphertexts word for word); the RNS base conversions and the t/Q
- * scaling stay on the CPU (rns.ts).
+ * synchronous versions (the tests compare the ciphertexts word for word). A backend with `mulRelinMany` (a
+ * `KernelService`'s `bfvMulRelin`) runs `multiplyRelinManyAsync` resident on the device: every step of a batch of
+ * products — exact lift, NTTs, tensor, exact t/Q scaling, relinearization — in one submission per level, the
+ * operands uploaded once and the results read back once. Without it, the NTT and pointwise batches go to the backend
+ * and the RNS base conversions and the t/Q scaling run on the CPU (rns.ts) between them.
  */
 import type { FheContext } from './context.ts'
 import { liftCoefficients, multiplyOperands, relinDigit, relinearizeOperand, scaleToQ } from './evaluate.ts'
 import { linearSteps, type PreparedLinear } from './linear.ts'
 import { limbsOf, prefixBase, zeroPoly, type PolyBackend, type RnsBase, type RnsPoly } from './poly.ts'
 import type { Ciphertext, RelinKeys } from './types.ts'
+import { InvalidOperand } from './errors.ts'
+import { checkParamsId } from './validate.ts'
+import type { BfvMulSpec } from '../kernels/rns/bfv.ts'
 
 export interface AsyncPolyBackend {
   readonly name: string
@@ -24,6 +30,12 @@ export interface AsyncPolyBackend {
   inverseMany(polys: readonly RnsPoly[], base: RnsBase): Promise<void>
   /** outs[i] = a[i] ⊙ b[i] (NTT form), as one batch. */
   mulMany(a: readonly RnsPoly[], b: readonly RnsPoly[], outs: readonly RnsPoly[], base: RnsBase): Promise<void>
+  /**
+   * Optional: B multiply + relinearize products of one level resident on the device. `ops` holds B × [a0 a1 b0 b1]
+   * × k limbs (coefficient form); the result B × [c0 c1] × k limbs (basedai/kernels' `bfvMulRelin` layouts). The
+   * backend uploads each `rlk`'s keys for a level once and keeps them.
+   */
+  readonly mulRelinMany?: (spec: BfvMulSpec, ops: Uint32Array, rlk: RelinKeys) => Promise<Uint32Array>
 }
 
 /** Wraps a synchronous backend (the CPU reference) in the async contract. */
@@ -73,6 +85,28 @@ export interface PolyKernels {
   nttForward(data: Uint32Array, n: number, primes: readonly number[]): Promise<Uint32Array>
   nttInverse(data: Uint32Array, n: number, primes: readonly number[]): Promise<Uint32Array>
   pointwise(op: 'mul' | 'add' | 'sub', a: Uint32Array, b: Uint32Array, n: number, primes: readonly number[]): Promise<Uint32Array>
+  /** Optional (KernelService has them): keys resident on the device, and the resident multiply + relinearize. */
+  uploadBfvKeys?(n: number, q: readonly number[], keys: Uint32Array): Promise<BfvKeysRef>
+  bfvMulRelin?(spec: BfvMulSpec, ops: Uint32Array, keys: BfvKeysRef): Promise<Uint32Array>
+}
+
+/** A handle to keys held by the kernels (KernelService's `BfvKeysHandle`). */
+export interface BfvKeysRef {
+  readonly kind: 'bfv-keys'
+  readonly id: number
+  readonly n: number
+  readonly q: readonly number[]
+}
+
+/** One level's relinearization keys as the resident kernel takes them: [b_0 … b_{k−1}, a_0 … a_{k−1}] × k limbs. */
+export function packRelinKeys(rlk: RelinKeys, k: number): Uint32Array {
+  const polys = [...rlk.b.slice(0, k), ...rlk.a.slice(0, k)]
+  const first = polys[0]
+  if (!first) return new Uint32Array(0)
+  const size = k * first.n
+  const out = new Uint32Array(polys.length * size)
+  polys.forEach((p, i) => out.set(p.data.subarray(0, size), i * size))
+  return out
 }
 
 /**
@@ -80,8 +114,30 @@ export interface PolyKernels {
  * reduced mod base.moduli[r mod L] — the KernelService row convention.
  */
 export function kernelPolyBackend(service: PolyKernels): AsyncPolyBackend {
+  const upload = service.uploadBfvKeys?.bind(service)
+  const mulRelin = service.bfvMulRelin?.bind(service)
+  const keys = new WeakMap<RelinKeys, Map<string, Promise<BfvKeysRef>>>()
+  const resident =
+    upload && mulRelin
+      ? async (spec: BfvMulSpec, ops: Uint32Array, rlk: RelinKeys): Promise<Uint32Array> => {
+          let perLevel = keys.get(rlk)
+          if (!perLevel) {
+            perLevel = new Map()
+            keys.set(rlk, perLevel)
+          }
+          const id = `${spec.n}:${spec.q.join(',')}`
+          let h = perLevel.get(id)
+          if (!h) {
+            h = upload(spec.n, spec.q, packRelinKeys(rlk, spec.q.length))
+            perLevel.set(id, h)
+            h.catch(() => perLevel.delete(id))
+          }
+          return mulRelin(spec, ops, await h)
+        }
+      : undefined
   return {
     name: `kernels:${service.backend}`,
+    ...(resident ? { mulRelinMany: resident } : {}),
     async forwardMany(polys, base) {
       if (polys.length === 0) return
       checkBatch(polys, base)
@@ -214,11 +270,45 @@ export async function multiplyRelinAsync(ctx: FheContext, a: Ciphertext, b: Ciph
   return relinearizeAsync(ctx, await multiplyAsync(ctx, a, b, abe), rlk, abe)
 }
 
-/** Many multiply + relinearize at once (six batches in all, whatever the count). */
+/**
+ * Many multiply + relinearize at once. On a backend with `mulRelinMany`: one resident call (one device submission)
+ * per level present, whatever the count. Otherwise six batches in all, with the lift and the scaling on the CPU.
+ */
 export async function multiplyRelinManyAsync(
   ctx: FheContext, pairs: ReadonlyArray<readonly [Ciphertext, Ciphertext]>, rlk: RelinKeys, abe: AsyncPolyBackend,
 ): Promise<Ciphertext[]> {
+  if (abe.mulRelinMany) return multiplyRelinResident(ctx, pairs, rlk, abe.mulRelinMany)
   return relinearizeManyAsync(ctx, await multiplyManyAsync(ctx, pairs, abe), rlk, abe)
+}
+
+/** The parameters of the multiply at level k, as the resident kernels take them. */
+export function mulSpec(ctx: FheContext, k: number): BfvMulSpec {
+  return { n: ctx.n, q: ctx.base.moduli.slice(0, k), p: ctx.mulData(k).pBase.moduli, t: ctx.t }
+}
+
+async function multiplyRelinResident(
+  ctx: FheContext,
+  pairs: ReadonlyArray<readonly [Ciphertext, Ciphertext]>,
+  rlk: RelinKeys,
+  run: NonNullable<AsyncPolyBackend['mulRelinMany']>,
+): Promise<Ciphertext[]> {
+  const ops = pairs.map(([a, b]) => multiplyOperands(ctx, a, b))
+  checkParamsId(ctx, rlk.paramsId)
+  if (rlk.b.length !== ctx.levels || rlk.a.length !== ctx.levels) {
+    throw new InvalidOperand({ reason: 'missing_key', message: 'relinearization keys incomplete' })
+  }
+  return byLevel(ops, ([a]) => a.level, async (group, k) => {
+    const n = ctx.n
+    const size = k * n
+    const buf = new Uint32Array(group.length * 4 * size)
+    group.forEach(([a, b], g) => [...a.polys, ...b.polys].forEach((p, j) => buf.set(p.data.subarray(0, size), (4 * g + j) * size)))
+    const out = await run(mulSpec(ctx, k), buf, rlk)
+    return group.map((_, g): Ciphertext => ({
+      paramsId: ctx.paramsId,
+      level: k,
+      polys: [0, 1].map((h) => ({ n, k, data: out.slice((2 * g + h) * size, (2 * g + h + 1) * size) })),
+    }))
+  })
 }
 
 /**

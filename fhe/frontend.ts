@@ -217,9 +217,13 @@ export class Evaluator {
     return this.accel ? relinearizeAsync(this.ctx, a, rlk, this.accel) : ev.relinearize(this.ctx, a, rlk)
   }
   async multiplyRelin(a: Ciphertext, b: Ciphertext, rlk: RelinKeys): Promise<Ciphertext> {
+    if (this.accel?.mulRelinMany) return (await multiplyRelinManyAsync(this.ctx, [[a, b]], rlk, this.accel))[0] as Ciphertext
     return this.relinearize(await this.multiply(a, b), rlk)
   }
-  /** Many products at once: on an accelerator, six batched submissions in all whatever the count. */
+  /**
+   * Many products at once. On an accelerator with a resident multiply (a `KernelService`): one device submission per
+   * level present, whatever the count; on other accelerators six batched submissions, the RNS steps on the CPU.
+   */
   async multiplyRelinMany(pairs: ReadonlyArray<readonly [Ciphertext, Ciphertext]>, rlk: RelinKeys): Promise<Ciphertext[]> {
     if (this.accel) return multiplyRelinManyAsync(this.ctx, pairs, rlk, this.accel)
     return pairs.map(([a, b]) => ev.multiplyRelin(this.ctx, a, b, rlk))

@@ -8,8 +8,10 @@
  * `PolyBackend` (default `defaultPolyBackend`: WebAssembly SIMD built from fhe/wasm/assembly/poly.ts, else scalar
  * wasm, else the TypeScript reference `cpuBackend`); `accelerator` is an optional `AsyncPolyBackend` for the batched
  * NTTs of multiply, relinearize and linear-layer evaluation — `kernelPolyBackend(service)` over basedai/kernels (a
- * `KernelService` in this thread, or `kernelWorkerClient(ask)` for a kernel-worker actor). Results are bit-identical
- * on every backend. Only parameter sets inside the HomomorphicEncryption.org 128-bit classical table are accepted.
+ * `KernelService` in this thread, or `kernelWorkerClient(ask)` for a kernel-worker actor). Over a `KernelService`
+ * with an adapter, `Evaluator.multiplyRelin(Many)` runs resident on the device (lift, NTTs, tensor, t/Q scaling and
+ * relinearization in one submission per batch; every rounding exact in integers). Results are bit-identical on
+ * every backend. Only parameter sets inside the HomomorphicEncryption.org 128-bit classical table are accepted.
  *
  * Compatibility: what this package exported before the front end keeps working, as aliases of it.
  * - The free functions (`createFheContext`, `createKeyGenerator`, `encryptPublic`, `encryptSymmetric`, `decrypt`,
@@ -123,9 +125,12 @@ export {
   multiplyManyAsync,
   multiplyRelinAsync,
   multiplyRelinManyAsync,
+  mulSpec,
+  packRelinKeys,
   relinearizeAsync,
   relinearizeManyAsync,
   type AsyncPolyBackend,
+  type BfvKeysRef,
   type PolyKernels,
 } from './async.ts'
 export { toCoefficientForm } from './evaluate.ts'
