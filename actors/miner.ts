@@ -15,8 +15,9 @@
  * - `'device'`: the miner acquires its own WebGPU device in its thread (works in a worker thread too); with no
  *   adapter it stays on the CPU and says so.
  *
- * With `args.dev` (its index in the dev network, ledger/dev.ts) its status names its compute key on the ledger, so a
- * client can pay its owner for the work (gateway/settle.ts). Every EncryptedLinearReply carries a receipt signed with
+ * With `args.wallet` (the node's own wallet: `cluster up --wallet`) or `args.dev` (its index in the dev network,
+ * ledger/dev.ts) its status names its compute key on the ledger, so a client can pay its owner for the work
+ * (gateway/settle.ts). Every EncryptedLinearReply carries a receipt signed with
  * that compute key (a fresh key when the miner has no registration): the number of ciphertext × plaintext products
  * it performed, for the SHA-256 of the request and the client's session id (protocol/fhe-messages.ts).
  *
@@ -35,7 +36,10 @@ import { KernelService, kernelWorkerClient } from '../kernels/index.ts'
 import { linearWeights, loadShippedModel, openBrainTask, quantizeWeightInt8, sha256Hex, SHIPPED_WEIGHTS, type GptModel, type Int8Matrix } from '../model/index.ts'
 import { answerBasic, basicState, BASIC_TAGS, type BasicState } from './basic.ts'
 import { withEscrowGate } from './miner-escrow.ts'
-import { devKeys, generateKeyPair, sign, toHex, type KeyPair } from '../ledger/index.ts'
+import { devKeys, generateKeyPair, sign, toHex, unlockWallet, type KeyPair } from '../ledger/index.ts'
+
+/** The environment variable that carries the wallet passphrase (as the CLI's wallet commands). */
+const WALLET_PASSPHRASE_ENV = 'BASED_WALLET_PASSPHRASE'
 
 export const SHIPPED_MODEL_ID = 'factbook-gpt'
 
@@ -47,6 +51,11 @@ export const MinerArgs = Schema.Struct({
   weightsHash: Schema.optional(Schema.String.pipe(Schema.pattern(/^[0-9a-f]{64}$/))),
   /** Index in the dev network (ledger/dev.ts): the compute key that signs receipts and that the status names. */
   dev: Schema.optional(Schema.Int.pipe(Schema.nonNegative())),
+  /**
+   * The node's own wallet (ledger/wallet.ts: `<dataDir>/wallets/<name>`): its compute key signs receipts and is the
+   * key registered on the Brain (`cluster up --wallet`). Unlocked in `init` with $BASED_WALLET_PASSPHRASE. Wins over `dev`.
+   */
+  wallet: Schema.optional(Schema.Struct({ dataDir: Schema.String.pipe(Schema.minLength(1)), name: Schema.String.pipe(Schema.minLength(1)) })),
   /** The Brain this miner serves (shown in status). */
   brainId: Schema.optionalWith(Schema.Int.pipe(Schema.positive()), { default: () => 1 }),
   /** Where the NTTs run: 'cpu', 'device' (own WebGPU device), or the address of a kernel-worker actor. */
@@ -88,6 +97,20 @@ interface MinerState {
   /** Products whose NTTs ran on the kernels, and products recomputed on the CPU after a kernel failure. */
   kernelProducts: number
   kernelFallbacks: number
+}
+
+/** The compute key: the node's wallet's, else the dev network's, else a fresh one (receipts nobody can pay). */
+function computeKeyOf(args: MinerArgs): KeyPair {
+  if (args.wallet !== undefined) {
+    const pass = process.env[WALLET_PASSPHRASE_ENV]
+    if (pass === undefined) throw new InvalidArgs({ role: 'miner', field: 'wallet', reason: `$${WALLET_PASSPHRASE_ENV} is not set: the wallet cannot be unlocked` })
+    try {
+      return unlockWallet(args.wallet.dataDir, args.wallet.name, pass).compute
+    } catch (e) {
+      throw new InvalidArgs({ role: 'miner', field: 'wallet', reason: `cannot unlock wallet ${args.wallet.name}: ${String((e as { _tag?: string })._tag ?? e)}` })
+    }
+  }
+  return args.dev !== undefined ? devKeys.minerCompute(args.dev) : generateKeyPair()
 }
 
 const isFheError = (e: unknown): boolean =>
@@ -197,7 +220,7 @@ function minerCore(): Behaviour<MinerState> {
         contexts: new Map(),
         int8: new Map(),
         prepared: new Map(),
-        computeKey: args.dev !== undefined ? devKeys.minerCompute(args.dev) : generateKeyPair(),
+        computeKey: computeKeyOf(args),
         kernels: await initKernels(args, ctx),
         products: 0,
         kernelProducts: 0,
@@ -214,7 +237,7 @@ function minerCore(): Behaviour<MinerState> {
       kernelsTarget: state.kernels.target,
       kernelProducts: state.kernelProducts,
       kernelFallbacks: state.kernelFallbacks,
-      ...(state.args.dev !== undefined ? { computeKey: toHex(state.computeKey.publicKey) } : {}),
+      ...(state.args.dev !== undefined || state.args.wallet !== undefined ? { computeKey: toHex(state.computeKey.publicKey) } : {}),
     }),
     async handle(state, msg: Message, ctx): Promise<HandleResult<MinerState>> {
       if (msg._tag === 'UseKernels') {

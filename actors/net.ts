@@ -56,6 +56,11 @@ export interface NetOptions {
   readonly onListening?: (addresses: string[]) => void
   /** The guard's predicates (which addresses are served, who is a participant) and clock; defaults in net/guard.ts. */
   readonly guard?: Omit<GuardInit, 'onBan'>
+  /**
+   * Called with the transport once it is up, and with undefined when it stops: other main-thread actors of the node
+   * (the remote-miner proxies, actors/remote-miner.ts) dial through it, so peers see one peer id for this node.
+   */
+  readonly onTransport?: (transport: Libp2pTransport | undefined) => void
 }
 
 /** The options of the form before issue 10: the serializable arguments inside the options object. */
@@ -85,6 +90,7 @@ export function netBehaviour(options: NetOptions | NetActorInit): Behaviour<NetS
       holder.transport = transport
       // a request carrying a deadline (an encrypted product) is waited for until then, not the default ask timeout
       serveGuarded(transport, withRequestDeadlines((address) => options.system()?.lookup(address)), guard)
+      options.onTransport?.(transport)
       options.onListening?.(transport.addresses())
       return { basic: basicState(), transport, guard }
     },
@@ -96,6 +102,7 @@ export function netBehaviour(options: NetOptions | NetActorInit): Behaviour<NetS
     }),
     handle: (state, msg, ctx): HandleResult<NetState> => continueWith(state, answerBasic(state.basic, msg, ctx)),
     async terminate(state) {
+      options.onTransport?.(undefined)
       await state.transport.close()
     },
   }

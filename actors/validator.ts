@@ -10,7 +10,8 @@
  * exactly, with the plaintext int8 product (evaluation is deterministic: the result is exact integers). Scores are
  * an exponential moving average (α = 0.2) of correct answers; a typed error from the miner counts as a failure.
  *
- * Miners come from `args.miners`; `args.challengeMs` (default 30 s; 0 = only on request) paces the timer, which
+ * Miners come from `args.miners` and from `RegisterMiner` (a miner served by another node, whose proxy registers it:
+ * actors/remote-miner.ts); `args.challengeMs` (default 30 s; 0 = only on request) paces the timer, which
  * challenges the miners in turn and, after each full round, submits the scores as a signed `setWeights`
  * transaction (SubmitWeights) from the validator's key registered on the ledger (the dev network's keys,
  * ledger/dev.ts), which the Yuma epoch turns into the miners' share of emission.
@@ -220,15 +221,33 @@ const SITES: ReadonlyArray<LinearSite['name']> = ['attn', 'proj', 'fc', 'fcProj'
  */
 async function submitWeights(state: ValidatorState, ctx: ActorContext): Promise<typeof WeightsSubmitted.Type> {
   const { ledger, brain, dev } = await ledgerSide(state.args, ctx)
-  const minerDev = state.args.minerDev ?? refuse(ctx, 'NotConfigured', 'no miner dev indices (args.minerDev)')
+  const minerDev = state.args.minerDev ?? []
   const entries: Array<{ uid: number; weight: number }> = []
   for (let i = 0; i < state.miners.length; i++) {
+    const miner = state.miners[i] as string
+    // a dev miner's compute key from its index; any other miner's (a remote miner's proxy, a wallet miner) from its status
     const idx = minerDev[i]
-    if (typeof idx !== 'number') continue
-    const p = await ledger.ask({ _tag: 'GetParticipant', brain, computeKey: toHex(devKeys.minerCompute(idx).publicKey) })
-    const score = state.scores.get(state.miners[i] as string)?.score ?? 0
-    entries.push({ uid: p.uid, weight: Math.round(Math.min(1, Math.max(0, score)) * 65535) })
+    let computeKey: string | undefined = typeof idx === 'number' ? toHex(devKeys.minerCompute(idx).publicKey) : undefined
+    if (computeKey === undefined) {
+      try {
+        const ck = (await ctx.lookup?.(miner)?.ask({ _tag: 'GetStatus' }, { timeoutMs: 10_000 }))?.detail.computeKey
+        if (typeof ck === 'string' && /^[0-9a-f]{64}$/.test(ck)) computeKey = ck
+      } catch {
+        // gone: no weight for it this round
+      }
+    }
+    if (computeKey === undefined) continue
+    let uid: number
+    try {
+      uid = (await ledger.ask({ _tag: 'GetParticipant', brain, computeKey })).uid
+    } catch {
+      continue // not (or no longer) registered on this Brain
+    }
+    const score = state.scores.get(miner)?.score ?? 0
+    if (entries.some((e) => e.uid === uid)) continue
+    entries.push({ uid, weight: Math.round(Math.min(1, Math.max(0, score)) * 65535) })
   }
+  if (entries.length === 0) refuse(ctx, 'NotConfigured', 'no miner with a known uid on the ledger (args.minerDev, or a compute key in its status)')
   entries.sort((x, y) => x.uid - y.uid)
   const uids = entries.map((e) => e.uid)
   const weights = entries.map((e) => e.weight)
@@ -503,7 +522,7 @@ async function challenge(state: ValidatorState, miner: string, ref: ActorRef, ex
 
 export default function validatorBehaviour(): Behaviour<ValidatorState> {
   return {
-    accepts: [...BASIC_TAGS, 'ChallengeMiner', 'GetScores', 'SubmitWeights', 'ForecastStep'],
+    accepts: [...BASIC_TAGS, 'ChallengeMiner', 'GetScores', 'SubmitWeights', 'ForecastStep', 'RegisterMiner'],
     init(ctx) {
       const args = validatorRole.args(ctx.args)
       const fhe = createFheContext(presets.bfv4096Linear)
@@ -532,8 +551,10 @@ export default function validatorBehaviour(): Behaviour<ValidatorState> {
         },
       }
       const self = ctx.self
-      if (args.challengeMs > 0 && self && state.miners.length > 0) {
+      // miners may join later (RegisterMiner: a miner on another node, actors/remote-miner.ts): the timer runs anyway
+      if (args.challengeMs > 0 && self) {
         state.timer = setInterval(() => {
+          if (state.miners.length === 0) return
           const miner = state.miners[state.next++ % state.miners.length] as string
           try {
             self.tell({ _tag: 'ChallengeMiner', miner })
@@ -572,6 +593,10 @@ export default function validatorBehaviour(): Behaviour<ValidatorState> {
     },
     async handle(state, msg: Message, ctx): Promise<HandleResult<ValidatorState>> {
       switch (msg._tag) {
+        case 'RegisterMiner':
+          // a miner to challenge from now on (its uid is read from the ledger by its compute key at SubmitWeights)
+          if (!state.miners.includes(msg.miner)) state.miners.push(msg.miner)
+          return continueWith(state)
         case 'GetScores':
           return continueWith(state, {
             _tag: 'Scores',

@@ -4,6 +4,7 @@
  *
  *   based cluster up [--brains N] [--miners N] [--validators N] [--shards K] [--control-port P] [--data-dir D]
  *                    [--epoch-rule yuma|sigmoid] [--credits] [--genesis FILE --bft-listen MULTIADDR --join MULTIADDR…]
+ *                    [--wallet W [--brain ID]]   (with --brains 0 --miners 1: a miner for a Brain hosted by another node)
  *   based network local --nodes N [--data-dir D] [--block-ms MS]   ·   based genesis …   ·   based validator-key
  *   based chain head|block <n> [--json]   ·   based metagraph --brain N   ·   based escrow open|show|close|withdraw
  *   based wallet …  ·  brain acquire|set|transfer|deactivate|list  ·  register  ·  stake  ·  weights set  ·  propose  ·  vote
@@ -28,7 +29,7 @@ import fs from 'node:fs'
 import { ActorSystem, renderTree, type SupervisorEvent, type TreeNode } from '../supervisor/index.ts'
 import { decodeFrame, decodeMessageUnknown, encodeFrame, PROTOCOL_VERSION } from '../protocol/index.ts'
 import type { ActorStats } from '../actors/index.ts'
-import { clusterSpec, countsFor, DEFAULT_CLUSTER } from './cluster.ts'
+import { announceMiner, clusterSpec, countsFor, DEFAULT_CLUSTER } from './cluster.ts'
 import { controlFile, findControl } from '../actors/control/index.ts'
 import { askControl, controlFetch as clientControlFetch, controlToken } from '../actors/control/client.ts'
 import { kernelWorkerRole } from '../actors/kernel-worker.ts'
@@ -117,12 +118,14 @@ cluster
   .option('--bft-listen <multiaddr...>', 'with --genesis: listen addresses of the consensus node (e.g. /ip4/0.0.0.0/tcp/4002)', ['/ip4/127.0.0.1/tcp/0'])
   .option('--epoch-rule <rule>', 'consensus rule of a new ledger: yuma (subtensor\'s) or sigmoid (the seed\'s §3.4.1); governable afterwards', epochRuleOption, 'yuma')
   .option('--credits', 'Credits on in a new ledger (§3.4.3: up to +25% bond accrual, half at 10 Credits); governable afterwards')
+  .option('--wallet <name>', 'the node\'s own wallet (of --data-dir; passphrase from $BASED_WALLET_PASSPHRASE): miner-1\'s compute key and payee. With --brains 0 --miners 1 the miner serves a Brain hosted by another node: it registers (if not yet) and announces where it serves (serveMiner, docs/NETWORK.md)')
+  .option('--brain <id>', 'with --wallet and --brains 0: the Brain (ledger id) the miner serves (default: the first active Brain)', int('--brain', 1, 1_000_000))
   .option('--once', 'start, print the tree, then stop (smoke test)')
-  .action(async (o: { epochRule: 'yuma' | 'sigmoid'; credits?: boolean; brains: number; miners: number; validators: number; shards: number; blockMs: number; challengeMs: number; controlPort: number; dataDir: string; mainThreadMiners?: boolean; once?: boolean; listen: string[]; net: boolean; genesis?: string; join: string[]; bftListen: string[] }, cmd: Command) => {
+  .action(async (o: { epochRule: 'yuma' | 'sigmoid'; credits?: boolean; brains: number; miners: number; validators: number; shards: number; blockMs: number; challengeMs: number; controlPort: number; dataDir: string; mainThreadMiners?: boolean; once?: boolean; listen: string[]; net: boolean; genesis?: string; join: string[]; bftListen: string[]; wallet?: string; brain?: number }, cmd: Command) => {
     const explicit = (name: string): boolean => cmd.getOptionValueSource(name) === 'cli'
     if (o.genesis !== undefined && !explicit('brains')) o.brains = 0 // a network's Brains register by transaction, not by dev bootstrap
     const counts = countsFor(o.brains, { value: o.miners, explicit: explicit('miners') }, { value: o.validators, explicit: explicit('validators') })
-    const holder: { system?: ActorSystem } = {}
+    const holder: { system?: ActorSystem; listening?: string[] } = {}
     // Validate the whole configuration before touching the data dir.
     const plain = clusterSpec(
       {
@@ -133,12 +136,16 @@ cluster
         blockTimeMs: o.blockMs,
         epochParams: { epochRule: o.epochRule, ...(o.credits === true ? { creditMaxBoostPpm: 250_000 } : {}) },
         listen: o.net ? o.listen : [],
-        onListening: (addrs) => console.log(`libp2p: ${addrs.join('  ')}`),
+        onListening: (addrs) => {
+          holder.listening = addrs
+          console.log(`libp2p: ${addrs.join('  ')}`)
+        },
+        ...(o.brain !== undefined ? { serveBrain: o.brain } : {}),
       },
       () => holder.system,
     )
     const spec = o.genesis === undefined ? plain : withConsensus(plain, { dataDir: path.resolve(o.dataDir), shards: o.shards }, { genesis: o.genesis, join: o.join, listen: o.bftListen })
-    if (o.brains === 0 && (counts.miners !== o.miners || counts.validators !== o.validators)) {
+    if (o.brains === 0 && o.wallet === undefined && (counts.miners !== o.miners || counts.validators !== o.validators)) {
       process.stderr.write('--brains 0: starting no miners and no validators (they serve local Brains)\n')
     }
     // One data dir, one writer: the lock comes before the log, the ledger, the network key and control.json.
@@ -178,6 +185,22 @@ cluster
         const notice = `this ledger's block time is ${head.blockTimeMs} ms, fixed at its genesis: --block-ms ${o.blockMs} is ignored (use a new --data-dir for a different block time)`
         process.stderr.write(`notice: ${notice}\n`)
         log.warn({ stored: head.blockTimeMs, requested: o.blockMs }, notice)
+      }
+    }
+    if (o.wallet !== undefined && o.brains === 0 && !o.once) {
+      // a miner for a Brain hosted elsewhere: registered (if not yet) and announced with its signed serveMiner record
+      try {
+        const a = await announceMiner(system, {
+          dataDir, wallet: o.wallet, ...(o.brain !== undefined ? { brain: o.brain } : {}), actor: '/root/miners/miner-1', addrs: holder.listening ?? [],
+          log: (line) => console.log(line),
+        })
+        const line = `serving: miner uid ${a.uid} of Brain #${a.brain} (compute key ${a.computeKey}) at ${a.addrs.join('  ')}${a.servedAt !== undefined ? ` — serveMiner in block ${a.servedAt}` : ' — already on chain'}`
+        console.log(line)
+        log.info({ ...a }, line)
+      } catch (e) {
+        await system.shutdown()
+        lock.release()
+        failAndExit(e)
       }
     }
     const control = findControl(dataDir)

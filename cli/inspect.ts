@@ -4,6 +4,7 @@
  * end; the screen and the cursor are restored on Ctrl-C, SIGTERM or any exit).
  */
 import type { ActorStats } from '../actors/index.ts'
+import type { RemoteMarker } from '../actors/control/index.ts'
 import { ControlUnreachable } from './errors.ts'
 
 function pad(s: string, n: number): string {
@@ -16,12 +17,16 @@ function decisionOf(r: ActorStats): string {
   return r.decidedBy ? `${r.decision} by ${r.decidedBy}` : r.decision
 }
 
-export function renderMailboxes(rows: readonly ActorStats[], now = Date.now()): string {
+/**
+ * The mailbox table. A miner served by another node (its proxy's row carries `remote`, actors/control) shows PLACE
+ * `remote` and, after its recent messages, `[remote: <peer id> <multiaddr> <actor> uid N, connected|down]`.
+ */
+export function renderMailboxes(rows: ReadonlyArray<ActorStats & { readonly remote?: RemoteMarker }>, now = Date.now()): string {
   const header = ['ADDRESS', 'ROLE', 'PLACE', 'STATE', 'MAILBOX', 'PROCESSED', 'ERRORS', 'RESTARTS', 'DECISION', 'RECENT (newest last)']
   const body = rows.map((r) => [
     r.address,
     r.role,
-    r.placement,
+    r.remote ? 'remote' : r.placement,
     r.state,
     `${r.mailboxDepth}/${r.mailboxCapacity}`,
     String(r.processed),
@@ -31,7 +36,8 @@ export function renderMailboxes(rows: readonly ActorStats[], now = Date.now()): 
     r.recent
       .slice(-4)
       .map((m) => `${m.tag} ${Math.max(0, Math.round((now - m.at) / 1000))}s`)
-      .join(', ') + (r.lastExit ? `  [last exit: ${r.lastExit}]` : ''),
+      .join(', ') + (r.lastExit ? `  [last exit: ${r.lastExit}]` : '') +
+      (r.remote ? `  [remote: ${r.remote.peerId} ${r.remote.multiaddr} ${r.remote.actor} uid ${r.remote.uid}, ${r.remote.connected ? 'connected' : 'down'}]` : ''),
   ])
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => (row[i] ?? '').length)))
   const line = (cells: string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : pad(c, widths[i] ?? 0))).join('  ')

@@ -456,6 +456,8 @@ function queryCommands(program: Command): void {
           validatorPermit: r.validatorPermit, registeredAt: r.registeredAt, feePaid: FIXED(r.feePaid), weights: r.weights,
           rank: frac(r.rank), trust: frac(r.trust), consensus: frac(r.consensus), emission: r.emission === null ? null : FIXED(r.emission),
           lastUpdate: r.lastUpdate, queryEarned: FIXED(r.queryEarned),
+          // where a miner serves (its signed serveMiner record: peer id, multiaddrs, actor), when it announced one
+          ...(r.serving ? { serving: r.serving } : {}),
         }))
         const b = m.brain
         const head = `Brain #${b.id} (${b.method}) owner ${b.owner} at height ${m.height}: stake ${FIXED(b.stake)} $BASED, pending emission ${FIXED(b.pending)}, performance ${b.performance}, fee ${FIXED(b.registrationFee)} $BASED\nqueries: ${FIXED(b.queryPrice)} $BASED per 1,000 compute units; owner earned ${FIXED(b.ownerQueryEarned)} $BASED from paid queries`

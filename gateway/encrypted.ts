@@ -20,7 +20,7 @@
  * miner's signed counts and `receipts` what `settleReceipts` pays on.
  *
  * Rerouting (`route`, issue 11): when a product's ask fails because the miner is gone — a transport or actor-gone
- * error (ActorStopped, UnknownActor, AskTimeout, PeerUnreachable; see `isMinerGone`), never a MinerRejection or
+ * error (ActorStopped, UnknownActor, AskTimeout, PeerUnreachable, PeerLost — a remote miner's node lost; see `isMinerGone`), never a MinerRejection or
  * FheRejection, which are answers, nor an AskTimeout of a request whose own deadline (`timeoutMs`) passed — the session tells the Brain (MinerGone), takes the miner the Brain routes to
  * next (excluding every miner that failed this session) and resends the same ciphertexts there, with a fresh
  * deadline. The product is deterministic, so the tokens are unchanged. Resending reveals nothing new: the miner
@@ -40,7 +40,7 @@ import { ReceiptRejected, RerouteExhausted, ReplyMismatch } from './errors.ts'
 
 export type AskMiner = (msg: typeof EncryptedLinear.Type) => Promise<typeof EncryptedLinearReply.Type>
 
-const GONE_TAGS: ReadonlySet<string> = new Set(['ActorStopped', 'UnknownActor', 'AskTimeout', 'PeerUnreachable'])
+const GONE_TAGS: ReadonlySet<string> = new Set(['ActorStopped', 'UnknownActor', 'AskTimeout', 'PeerUnreachable', 'PeerLost'])
 
 /**
  * Whether an ask's failure means the miner is gone (transport or actor-gone: ActorStopped, UnknownActor,

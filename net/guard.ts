@@ -56,7 +56,10 @@ export const DEFAULT_GUARD_LIMITS: GuardLimits = { ratePerSecond: 500, burst: 10
 
 export interface GuardInit {
   readonly limits?: Partial<GuardLimits>
-  /** Which local actors are served to peers (default: every actor under /root/brains, /root/miners, /root/validators, /root/ledger). */
+  /**
+   * Which local actors are served to peers (default: every actor under /root/brains, /root/miners, /root/remote — the
+   * proxies of miners on other nodes, actors/remote-miner.ts —, /root/validators, /root/ledger).
+   */
   readonly serves?: (address: string) => boolean
   /** Whether `peer` is bound to a registered validator or miner (for `participant` kinds). Default: nobody. */
   readonly isParticipant?: (peer: string, address: string) => boolean
@@ -73,7 +76,7 @@ interface PeerState {
   bannedUntil: number
 }
 
-const SERVED_PREFIXES = ['/root/brains/', '/root/miners/', '/root/validators/', '/root/ledger/']
+const SERVED_PREFIXES = ['/root/brains/', '/root/miners/', '/root/remote/', '/root/validators/', '/root/ledger/']
 
 export interface GuardStats {
   readonly peer: string

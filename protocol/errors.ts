@@ -110,6 +110,17 @@ export class RateLimited extends Schema.TaggedError<RateLimited>()('RateLimited'
   retryAfterMs: Schema.Number,
 }) {}
 
+/**
+ * The peer that hosts `actor` could not be reached: the connection was refused or lost (a remote miner whose node
+ * stopped, or a network between them that broke). The actor may be gone; another one may answer (gateway/encrypted.ts
+ * reroutes on it).
+ */
+export class PeerLost extends Schema.TaggedError<PeerLost>()('PeerLost', {
+  actor: Schema.String,
+  peer: Schema.String,
+  reason: Schema.String,
+}) {}
+
 /** Every boundary-crossing error. Add a new one here. */
 export const ProtocolError = Schema.Union(
   DecodeError,
@@ -124,6 +135,7 @@ export const ProtocolError = Schema.Union(
   HandlerError,
   Forbidden,
   RateLimited,
+  PeerLost,
   LedgerRejection,
   FheRejection,
   KernelRejection,

@@ -3,7 +3,9 @@
  * local tools can read the live actor table without joining the cluster.
  *
  *   GET  /mailboxes           → JSON: one ActorStats row per actor (address, role, placement, state, mailbox depth
- *                               and capacity, processed, errors, restarts, last exit, recent message types)
+ *                               and capacity, processed, errors, restarts, last exit, recent message types); a proxy
+ *                               of a miner served by another node (role `remote-miner`, actors/remote-miner.ts) adds
+ *                               `remote: { peerId, multiaddr, actor, uid, connected }` (MailboxRow)
  *   GET  /tree                → JSON: the supervision tree
  *   GET  /events              → JSON: recent supervisor events
  *   POST /ask?to=<address>    → body: an encoded protocol frame (msgpack, application/octet-stream);
@@ -257,6 +259,37 @@ function outsideProject(spec: unknown, field = 'spec'): string | undefined {
   return undefined
 }
 
+/** Where a remote miner's proxy reaches its miner (the `remote` field of a /mailboxes row). */
+export interface RemoteMarker {
+  readonly peerId: string
+  readonly multiaddr: string
+  /** The miner's actor address on that peer. */
+  readonly actor: string
+  readonly uid: number
+  readonly connected: boolean
+}
+/** One row of GET /mailboxes: the runtime's ActorStats, plus `remote` for a miner served by another node. */
+export type MailboxRow = ActorStats & { readonly remote?: RemoteMarker }
+
+/** The runtime's rows, each remote-miner proxy's with where its miner is (read from the proxy's status). */
+export async function mailboxRows(system: ActorSystem): Promise<MailboxRow[]> {
+  return Promise.all(system.stats().map(async (r): Promise<MailboxRow> => {
+    if (r.role !== 'remote-miner' || r.state !== 'running') return r
+    try {
+      const d = (await system.ref(r.address).ask({ _tag: 'GetStatus' }, { timeoutMs: 2000 })).detail
+      return {
+        ...r,
+        remote: {
+          peerId: String(d.peerId ?? ''), multiaddr: String(d.multiaddr ?? ''), actor: String(d.remoteActor ?? ''),
+          uid: typeof d.uid === 'number' ? d.uid : -1, connected: d.connected === true,
+        },
+      }
+    } catch {
+      return r
+    }
+  }))
+}
+
 function json(res: http.ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' })
   res.end(JSON.stringify(body))
@@ -274,7 +307,7 @@ async function route(options: ControlOptions, served: Served, req: http.Incoming
   const system = options.system()
   if (!system) return json(res, 503, { error: 'cluster not started' })
   if (await served.hub.handle(req, res, url)) return
-  if (req.method === 'GET' && url.pathname === '/mailboxes') return json(res, 200, system.stats() satisfies ActorStats[])
+  if (req.method === 'GET' && url.pathname === '/mailboxes') return json(res, 200, await mailboxRows(system))
   if (req.method === 'GET' && url.pathname === '/tree') return json(res, 200, system.tree())
   if (req.method === 'GET' && url.pathname === '/events') return json(res, 200, system.events())
   if (req.method === 'POST' && url.pathname === '/ask') {
