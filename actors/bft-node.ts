@@ -13,8 +13,14 @@
  * - proposals and votes are signed with the validator's ed25519 key (`<dataDir>/validator-key`), and the double-sign
  *   guard (bft/sign-state.ts, `<dataDir>/bft-sign-state.json`, fsynced) is consulted before every signature;
  *   received ones are verified before the machine sees them;
- * - transactions submitted at any node are gossiped to all (topic `basedai/<chain>/tx`); consensus messages travel
+ * - transactions submitted at any node are gossiped to all (topic `basedai/<chain>/tx`, many per message:
+ *   bft/tx-gossip.ts); a received batch's signatures are verified off the event loop (libuv's threadpool) and its
+ *   transactions admitted in arrival order; every signature is verified once per node (the mempool's
+ *   `VerifiedSignatures`, consulted by admission, proposals, block validation and commit); consensus messages travel
  *   on `basedai/<chain>/bft`; the machine's round timeouts (growing per round) are timers here;
+ * - gossip validation: what is undecodable, badly signed or sent by a peer for a validator it is not bound to is
+ *   rejected, which scores its sender down (net/libp2p-transport.ts `GOSSIP_SCORE`: past the graylist threshold the
+ *   peer is disconnected and refused for a while);
  * - catch-up: a node that sees messages for heights above its own asks the sender for blocks with certificates by
  *   height (protocol `/basedai/bft-sync/1.0.0`) and feeds them to the machine, which checks each certificate and
  *   executes the block before committing it; a node a few heights behind is also answered by the machine itself.
@@ -28,20 +34,22 @@ import { Schema } from 'effect'
 import { continueWith, defineRole, failWith, type ActorContext, type Behaviour, type HandleResult } from '../supervisor/runtime.ts'
 import { UnsupportedMessage, type Message } from '../protocol/index.ts'
 import { ledgerBehaviour, type LedgerActorState } from './ledger-shard.ts'
-import { Libp2pTransport, loadOrCreateIdentity } from '../net/libp2p-transport.ts'
+import { Libp2pTransport, loadOrCreateIdentity, type GossipVerdict } from '../net/libp2p-transport.ts'
 import { SignState, TendermintMachine, ValidatorSet, type CommitCertificate, type Output, type Timeouts, type Value } from '../bft/index.ts'
 import {
   decodeCertificate, decodeWire, encodeCertificate, encodeWire, signProposal, signVote, verifyCertificate, verifyProposal, verifyVote,
   type FirstHand, type SignedCertificate, type SignedProposal, type SignedVote, type WireMessage,
 } from '../bft/wire.ts'
 import { InvalidPeerBinding, PeerBindings, signBinding, type SignedPeerBinding } from '../bft/binding.ts'
+import { TxBatcher, decodeTxGossip } from '../bft/tx-gossip.ts'
 import { loadOrCreateValidatorKey, readChainSpec } from '../bft/chain-spec.ts'
 import { Ledger, slashedKey, type PreparedBlock } from '../ledger/ledger.ts'
 import { LmdbStore } from '../ledger/store.ts'
 import { blockHash, decodeBlock, decodeEvidence, encodeBlock, encodeEvidence, type DoubleSign } from '../ledger/block.ts'
 import { Reader, Writer, fromHex, toHex } from '../ledger/codec.ts'
 import { decodeTx, type PreparedTx } from '../ledger/tx.ts'
-import { isTxError } from '../ledger/errors.ts'
+import { isTxError, MempoolFull } from '../ledger/errors.ts'
+import { verifyAsync } from '../ledger/ed25519.ts'
 import type { KeyPair } from '../ledger/keys.ts'
 import type { TxFate } from '../ledger/mempool.ts'
 
@@ -90,6 +98,10 @@ interface Counters {
   impersonations: number
   /** Binding records refused (InvalidPeerBinding or malformed). */
   badBindings: number
+  /** Gossiped transactions whose signature did not verify (their message is rejected). */
+  badTxSignatures: number
+  /** Gossiped transactions admitted into the mempool. */
+  gossipAdmitted: number
 }
 
 const voteKey = (type: string, h: number, r: number, from: string, value: string | null): string => `${type}:${h}:${r}:${from}:${value ?? 'nil'}`
@@ -99,6 +111,7 @@ export class BftEngine {
   readonly machine: TendermintMachine
   readonly counters: Counters = {
     decided: 0, synced: 0, badSignatures: 0, rejected: 0, evidence: 0, signRefused: 0, malformed: 0, errors: 0, unbound: 0, impersonations: 0, badBindings: 0,
+    badTxSignatures: 0, gossipAdmitted: 0,
   }
   /** The verified peer bindings of the validators (who may speak first-hand for whom). */
   readonly bindings: PeerBindings
@@ -121,8 +134,12 @@ export class BftEngine {
   private readonly regossipMs: number
   private readonly timers = new Set<NodeJS.Timeout>()
   private stopped = false
-  /** Transactions in the mempool, in arrival order (what a proposal takes). */
-  private pending = new Map<string, PreparedTx>()
+  /** Transactions this node admitted, gathered into one gossip message (bft/tx-gossip.ts). */
+  private readonly txOut: TxBatcher
+  /** Gossiped transaction batches, admitted one after the other in arrival order (their signatures checked meanwhile). */
+  private txChain: Promise<void> = Promise.resolve()
+  /** Consensus messages judged by the gossip validator, for the handler that runs once they are accepted. */
+  private readonly judged = new WeakMap<Uint8Array, WireMessage>()
   /** Blocks of the current height already executed (own proposal or validated), by block id. */
   private prepared = new Map<string, PreparedBlock>()
   private readonly voteSigs = new Map<string, Uint8Array>()
@@ -135,6 +152,8 @@ export class BftEngine {
   /** The machine's height and since when (to notice a node that stopped moving while its peers are ahead). */
   private heightSeen = { height: 0, at: Date.now() }
   private lastSyncAt = 0
+  /** The last blocks committed here: height, transactions, and ms from the block's time (its proposal) to its commit here. */
+  readonly recent: Array<{ height: number; txs: number; finalityMs: number }> = []
 
   private constructor(o: {
     transport: Libp2pTransport; st: LedgerActorState; chainId: string; key: KeyPair; signState: SignState; join: readonly string[]
@@ -156,8 +175,9 @@ export class BftEngine {
     this.join = o.join
     this.maxBlockTxs = o.maxBlockTxs
     this.regossipMs = o.regossipMs
-    this.topicTx = `basedai/${o.chainId}/tx`
-    this.topicBft = `basedai/${o.chainId}/bft`
+    this.topicTx = txTopic(o.chainId)
+    this.topicBft = bftTopic(o.chainId)
+    this.txOut = new TxBatcher((batch) => this.publish(this.topicTx, batch))
     this.bindings = new PeerBindings({ chainId: o.chainId, eligible: (v) => this.validatorSet().has(v) })
     this.ownBinding = signBinding(o.chainId, o.transport.peerId, o.key, Date.now())
     const ledger = o.st.ledger
@@ -173,14 +193,17 @@ export class BftEngine {
   }
 
   static async start(st: LedgerActorState, a: BftNodeArgs): Promise<BftEngine> {
-    const transport = await Libp2pTransport.create({ listen: a.listen, privateKey: await loadOrCreateIdentity(a.dataDir), gossip: true })
+    const chainId = st.ledger.params().chainId
+    const transport = await Libp2pTransport.create({
+      listen: a.listen, privateKey: await loadOrCreateIdentity(a.dataDir), gossip: true, scoredTopics: [txTopic(chainId), bftTopic(chainId)],
+    })
     const e = new BftEngine({
       transport, st, chainId: st.ledger.params().chainId, key: loadOrCreateValidatorKey(a.dataDir),
       signState: SignState.open(path.join(a.dataDir, 'bft-sign-state.json')), join: a.join, maxBlockTxs: a.maxBlockTxs,
       regossipMs: a.regossipMs, timeouts: a.timeouts, dataDir: a.dataDir,
     })
-    transport.subscribe(e.topicTx, (data) => e.guard(() => e.onGossipTx(data)))
-    transport.subscribe(e.topicBft, (data, from) => e.guard(() => e.onGossip(data, from)))
+    transport.subscribe(e.topicTx, () => undefined, (data) => e.onGossipTx(data))
+    transport.subscribe(e.topicBft, (data, from) => e.guard(() => e.onGossip(data, from)), (data, _via, origin) => e.judge(data, origin))
     await transport.serve(SYNC_PROTOCOL, (req) => e.serveSync(req))
     // our binding: now, whenever a peer subscribes to the consensus topic, and every 5 s (peers further away)
     transport.pubsub?.addEventListener('subscription-change', (evt) => {
@@ -202,6 +225,7 @@ export class BftEngine {
 
   async stop(): Promise<void> {
     this.stopped = true
+    this.txOut.stop()
     for (const t of this.timers) clearTimeout(t)
     this.timers.clear()
     await this.transport.close()
@@ -231,15 +255,9 @@ export class BftEngine {
     return this.transport.connectedPeers().length
   }
 
-  /** A transaction this node admitted (SubmitTx): remember it for proposals and gossip it to every node. */
+  /** A transaction this node admitted (SubmitTx): gossiped to every node, with the others admitted meanwhile. */
   localTx(bytes: Uint8Array): void {
-    try {
-      const t = decodeTx(bytes)
-      this.pending.set(toHex(t.hash), t)
-    } catch {
-      return
-    }
-    this.publish(this.topicTx, bytes)
+    this.txOut.add(bytes)
   }
 
   // ── the ledger side of the machine ─────────────────────────────────────────────────────────────────────────
@@ -255,10 +273,12 @@ export class BftEngine {
 
   private propose(height: number): Value {
     const ledger = this.st.ledger
-    const txs = [...this.pending.values()].slice(0, this.maxBlockTxs)
+    const { mempool } = this.st
+    const txs = mempool.peek(this.maxBlockTxs)
     const time = Math.max(Date.now(), ledger.nextBlockTime())
     const evidence = [...this.evidencePool.values()].slice(0, 64)
-    const p = ledger.proposeBlock(txs, { time, proposer: this.key.publicKey, verified: txs.map(() => true), evidence })
+    // admitted transactions were verified on admission (an entry evicted from the cache is simply verified again)
+    const p = ledger.proposeBlock(txs, { time, proposer: this.key.publicKey, verified: txs.map((t) => mempool.verified.has(t)), evidence })
     if (p.block.header.height !== height) throw new Error(`proposal for height ${height} built on head ${ledger.head().height}`)
     const id = toHex(p.hash)
     this.prepared.set(id, p)
@@ -272,14 +292,8 @@ export class BftEngine {
       if (toHex(blockHash(block.header)) !== value.id || block.header.height !== height) return false
       // a proposer's clock may run a little ahead of ours, not more
       if (block.header.time > Date.now() + 10_000) return false
-      const verified = block.txs.map((t) => {
-        try {
-          return this.pending.has(toHex(decodeTx(t).hash))
-        } catch {
-          return false
-        }
-      })
-      const p = this.st.ledger.validateBlock(block, { verified })
+      // a signature this node verified (same transaction hash, same signature bytes) is not verified again
+      const p = this.st.ledger.validateBlock(block, { verified: (t) => this.st.mempool.verified.has(t) })
       this.prepared.set(value.id, p)
       return true
     } catch {
@@ -365,11 +379,14 @@ export class BftEngine {
     const signatures = c.precommits.map((v) => this.voteSigs.get(voteKey('precommit', v.height, v.round, v.from, v.value)) ?? new Uint8Array(64))
     const signed: SignedCertificate = { certificate: c, signatures }
     let p = this.prepared.get(value.id)
-    if (!p) p = ledger.validateBlock(decodeBlock(value.data))
+    if (!p) p = ledger.validateBlock(decodeBlock(value.data), { verified: (t) => this.st.mempool.verified.has(t) })
     if (p.block.header.height !== height) throw new Error(`decided block ${height} does not extend head ${ledger.head().height}`)
+    const paramsBefore = ledger.params()
     ledger.commitBlock(p, encodeCertificate(signed))
     this.counters.decided++
-    this.afterCommit(p)
+    this.recent.push({ height, txs: p.block.txs.length, finalityMs: Date.now() - p.block.header.time })
+    if (this.recent.length > 64) this.recent.shift()
+    this.afterCommit(p, ledger.params() !== paramsBefore)
     for (const k of [...this.evidencePool.keys()]) {
       const [who, h] = k.split(':') as [string, string]
       if (ledger.store.get(slashedKey(who, Number(h)))) this.evidencePool.delete(k)
@@ -381,26 +398,16 @@ export class BftEngine {
     this.startNextHeight()
   }
 
-  /** Receipts for the block's transactions; the mempool rebuilt over the new state without them. */
-  private afterCommit(p: PreparedBlock): void {
+  /**
+   * Receipts for the block's transactions; the mempool without them, the lanes the block touched re-checked
+   * (ledger/mempool.ts `afterCommit`: no signature is verified again).
+   */
+  private afterCommit(p: PreparedBlock, paramsChanged: boolean): void {
     const { mempool, receipts } = this.st
     const height = p.block.header.height
     const fates: Array<[string, TxFate]> = p.receipts.map((r) => [toHex(r.hash), r.error ? { status: 'failed', height, error: r.error } : { status: 'included', height }])
     const inBlock = new Set(fates.map(([h]) => h))
-    const queued: PreparedTx[] = []
-    while (mempool.size > 0) queued.push(...mempool.take())
-    for (const d of mempool.afterBlock()) fates.push([toHex(d.tx.hash), { status: 'dropped', error: d.error }])
-    this.pending = new Map()
-    for (const t of queued) {
-      const h = toHex(t.hash)
-      if (inBlock.has(h)) continue
-      try {
-        mempool.admit(t.bytes)
-        this.pending.set(h, t)
-      } catch (e) {
-        if (isTxError(e)) fates.push([h, { status: 'dropped', error: e }])
-      }
-    }
+    for (const d of mempool.afterCommit(inBlock, p.writes, paramsChanged)) fates.push([toHex(d.tx.hash), { status: 'dropped', error: d.error }])
     receipts.record(fates)
   }
 
@@ -412,39 +419,90 @@ export class BftEngine {
 
   // ── the network ────────────────────────────────────────────────────────────────────────────────────────────
 
-  private onGossipTx(data: Uint8Array): void {
-    if (this.stopped) return
+  /**
+   * A gossiped batch of transactions (the topic's validator): the signatures of those neither queued nor verified
+   * before are checked on libuv's threadpool while the event loop goes on; then, in arrival order after the batches
+   * received before it, each is admitted. Undecodable content or a bad signature rejects the message (its sender
+   * is scored down); a transaction refused for its nonce, balance or fee is only dropped (another node may simply
+   * have seen a different order).
+   */
+  private onGossipTx(data: Uint8Array): Promise<GossipVerdict> | GossipVerdict {
+    if (this.stopped) return 'ignore'
+    let raw: Uint8Array[]
     try {
-      const t = this.st.mempool.admit(data)
-      this.pending.set(toHex(t.hash), t)
+      raw = decodeTxGossip(data)
     } catch {
-      // already queued, already included, or invalid: the sender's node answered its client
+      this.counters.malformed++
+      return 'reject'
     }
+    const { mempool } = this.st
+    const fresh: PreparedTx[] = []
+    let malformed = 0
+    for (const b of raw) {
+      try {
+        const t = decodeTx(b)
+        if (!mempool.has(toHex(t.hash))) fresh.push(t)
+      } catch {
+        malformed++
+      }
+    }
+    this.counters.malformed += malformed
+    const unverified = fresh.filter((t) => !mempool.verified.has(t))
+    const checks = verifyAsync(unverified.map((t) => ({ publicKey: t.tx.from, message: t.payload, signature: t.tx.sig })))
+    const done = this.txChain.then(async () => {
+      const ok = await checks
+      if (this.stopped) return 0
+      const bad = new Set<PreparedTx>()
+      unverified.forEach((t, i) => (ok[i] ? mempool.verified.add(t) : bad.add(t)))
+      this.counters.badTxSignatures += bad.size
+      this.guard(() => {
+        for (const t of fresh) {
+          if (bad.has(t)) continue
+          try {
+            mempool.admit(t)
+            this.counters.gossipAdmitted++
+          } catch (e) {
+            // already included, a nonce gap, a full mempool: dropped here (the submitting node answered its client)
+            if (!isTxError(e) && !(e instanceof MempoolFull)) throw e
+          }
+        }
+      })
+      return bad.size
+    })
+    this.txChain = done.then(() => undefined, () => undefined)
+    return done.then((bad) => (bad + malformed > 0 ? 'reject' : 'accept'))
   }
 
-  private onGossip(data: Uint8Array, from: string): void {
-    if (this.stopped) return
+  /**
+   * The consensus topic's validator: decodes the message and applies the binding rule and the signature checks
+   * (docs/NETWORK.md) before anything else sees it. `reject` — undecodable, a bad signature, a first-hand message
+   * from a peer bound to another validator, a binding record that is forged or carried by another peer — scores the
+   * sender down; `ignore` — a first-hand message from a peer with no binding yet, a stale binding — only drops it.
+   * An accepted message is handed to {@link onGossip}.
+   */
+  private judge(data: Uint8Array, from: string): GossipVerdict {
+    if (this.stopped) return 'ignore'
     let m: WireMessage
     try {
       m = decodeWire(data)
     } catch {
       this.counters.malformed++
-      return
+      return 'reject'
     }
     switch (m.type) {
       case 'proposal':
       case 'vote': {
         // first-hand: the gossip originator must be the peer bound to the signer
         const check = this.bindings.check(from, m.type === 'proposal' ? m.signed.proposal.from : m.signed.vote.from)
-        if (check === 'unbound') return void this.counters.unbound++
-        if (check === 'impersonation') return void this.counters.impersonations++
-        this.onSigned(m, from)
+        if (check === 'unbound') return this.count('unbound', 'ignore')
+        if (check === 'impersonation') return this.count('impersonations', 'reject')
+        if (!this.signatureHolds(m)) return this.count('badSignatures', 'reject')
         break
       }
       case 'relay':
         // another validator's message re-gossiped: any peer bound to a validator may relay it; its signature speaks
-        if (this.bindings.validatorOf(from) === undefined) return void this.counters.unbound++
-        this.onSigned(m.message, from)
+        if (this.bindings.validatorOf(from) === undefined) return this.count('unbound', 'ignore')
+        if (!this.signatureHolds(m.message)) return this.count('badSignatures', 'reject')
         break
       case 'binding':
         try {
@@ -452,7 +510,48 @@ export class BftEngine {
         } catch (e) {
           if (!(e instanceof InvalidPeerBinding)) throw e
           this.counters.badBindings++
+          return e.reason === 'bad_signature' || e.reason === 'wrong_peer' || e.reason === 'wrong_chain' ? 'reject' : 'ignore'
         }
+        return 'accept'
+      case 'evidence':
+        try {
+          decodeEvidence(m.evidence)
+        } catch {
+          this.counters.malformed++
+          return 'reject'
+        }
+        break
+      case 'commit':
+        break
+    }
+    this.judged.set(data, m)
+    return 'accept'
+  }
+
+  private count(counter: 'unbound' | 'impersonations' | 'badSignatures', verdict: GossipVerdict): GossipVerdict {
+    this.counters[counter]++
+    return verdict
+  }
+
+  private signatureHolds(m: FirstHand): boolean {
+    return m.type === 'proposal' ? verifyProposal(this.chainId, m.signed) : verifyVote(this.chainId, m.signed)
+  }
+
+  /** A consensus message the validator ({@link judge}) accepted: binding rule and signatures already checked. */
+  private onGossip(data: Uint8Array, from: string): void {
+    if (this.stopped) return
+    const m = this.judged.get(data)
+    if (!m) return
+    this.judged.delete(data)
+    switch (m.type) {
+      case 'proposal':
+      case 'vote':
+        this.onSigned(m, from)
+        break
+      case 'relay':
+        this.onSigned(m.message, from)
+        break
+      case 'binding':
         break
       case 'commit':
         this.feedCommit(m.value, m.certificate)
@@ -463,16 +562,14 @@ export class BftEngine {
     }
   }
 
-  /** A proposal or vote admitted by the binding rule: its validator signature checked, then fed to the machine. */
+  /** A proposal or vote admitted by the binding rule, its validator signature checked ({@link judge}): to the machine. */
   private onSigned(m: FirstHand, from: string): void {
     if (m.type === 'proposal') {
-      if (!verifyProposal(this.chainId, m.signed)) return void this.counters.badSignatures++
       const p = m.signed.proposal
       this.proposalSigs.set(`${p.height}:${p.round}`, m.signed)
       this.behind(p.height, from)
       this.run(this.machine.step({ type: 'proposal', proposal: p }))
     } else {
-      if (!verifyVote(this.chainId, m.signed)) return void this.counters.badSignatures++
       const v = m.signed.vote
       this.voteSigs.set(voteKey(v.type, v.height, v.round, v.from, v.value), m.signed.signature)
       this.behind(v.height, from)
@@ -696,6 +793,10 @@ export function bftNodeBehaviour(): Behaviour<BftNodeState> {
       return {
         height: state.base.ledger.head().height, round: m.round, step: m.stepName, validator: state.engine.publicKey, peers: state.engine.peers(),
         mempool: state.base.mempool.size, boundPeers: state.engine.bindings.size, unbound: c.unbound, impersonations: c.impersonations, badBindings: c.badBindings,
+        malformed: c.malformed, badTxSignatures: c.badTxSignatures, gossipAdmitted: c.gossipAdmitted, signaturesCached: state.base.mempool.verified.hits,
+        scoreBans: state.engine.transport.scoreBans,
+        recentBlocks: state.engine.recent.map((b) => `${b.height}:${b.txs}:${b.finalityMs}`).join(' '),
+        scoreBanned: state.engine.transport.scoreBannedPeers().map((b) => `${b.peer}:${b.score.toFixed(1)}`).join(' '),
         decided: c.decided, synced: c.synced, badSignatures: c.badSignatures, rejected: c.rejected,
         evidence: c.evidence, evidencePending: state.engine.pendingEvidence(), signRefused: c.signRefused, errors: c.errors,
         validatorPowers: state.base.ledger.validators().map((v) => `${toHex(v.publicKey).slice(0, 16)}:${v.power}`).join(' '), lastError: state.engine.lastError, addresses: state.engine.transport.addresses().join(' '),
@@ -723,5 +824,10 @@ function certificateInfo(state: BftNodeState, height: number): {
   })
   return { round: s.certificate.round, power: power.toString(), totalPower: set.total.toString(), precommits }
 }
+
+/** The gossip topic of a chain's transactions. */
+export const txTopic = (chainId: string): string => `basedai/${chainId}/tx`
+/** The gossip topic of a chain's consensus messages. */
+export const bftTopic = (chainId: string): string => `basedai/${chainId}/bft`
 
 export default bftNodeBehaviour

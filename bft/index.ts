@@ -27,6 +27,7 @@ export { HeightVotes, MAX_VALUES_PER_SIGNER } from './votes.ts'
 export { SignState, DoubleSignRefused, CorruptSignState } from './sign-state.ts'
 export type { SignRecord, SignStep } from './sign-state.ts'
 export { simulate } from './sim.ts'
+export { TxBatcher, decodeTxGossip, encodeTxBatch, MAX_TX_BATCH } from './tx-gossip.ts'
 export type { Byzantine, Partition, SimConfig, SimResult } from './sim.ts'
 export type {
   CommitCertificate,

@@ -6,6 +6,13 @@
  * state to a temporary file, fsyncs it, renames it over the old one and fsyncs the directory. Re-signing the very
  * same message (a retransmission after a restart) is allowed; anything else at or below the last signed step is
  * refused with a typed `DoubleSignRefused`. The ledger's blocks may be flushed lazily; this file may not.
+ *
+ * The file also keeps every message signed at the last height (`history`, at most {@link MAX_HISTORY}), so that a
+ * node killed right after signing can sign the very same prevote or precommit again after its restart even when it
+ * had already signed a later step: without it, a vote signed but never sent before the crash could not be sent at
+ * all, and with exactly 2/3 + 1 of the stake up the round could not complete (the restarted node waits for
+ * prevotes that wait for its own). Re-signing an identical message is safe (ed25519 signatures are deterministic:
+ * it is the same signature); any other message at or below the last step is still refused.
  */
 import fs from 'node:fs'
 import path from 'node:path'
@@ -14,6 +21,8 @@ import { Data } from 'effect'
 export type SignStep = 'propose' | 'prevote' | 'precommit'
 
 const STEP_ORDER: Record<SignStep, number> = { propose: 0, prevote: 1, precommit: 2 }
+/** Messages of the last height remembered for exact re-signing. */
+export const MAX_HISTORY = 192
 
 export interface SignRecord {
   readonly height: number
@@ -34,13 +43,24 @@ function compare(a: SignRecord, b: SignRecord): number {
   return a.height - b.height || a.round - b.round || STEP_ORDER[a.step] - STEP_ORDER[b.step]
 }
 
-function parse(file: string, text: string): SignRecord {
+const same = (a: SignRecord, b: SignRecord): boolean => compare(a, b) === 0 && a.value === b.value
+
+function parse(file: string, text: string): { last: SignRecord; history: SignRecord[] } {
   let raw: unknown
   try {
     raw = JSON.parse(text)
   } catch (e) {
     throw new CorruptSignState({ file, reason: `not JSON: ${(e as Error).message}` })
   }
+  const last = record(file, raw)
+  const h = (raw as { history?: unknown }).history
+  if (h !== undefined && !Array.isArray(h)) throw new CorruptSignState({ file, reason: 'history is not a list' })
+  const history = (h ?? []).map((x: unknown) => record(file, x))
+  if (history.some((x) => x.height !== last.height || compare(x, last) > 0)) throw new CorruptSignState({ file, reason: 'history beyond the last signed step' })
+  return { last, history }
+}
+
+function record(file: string, raw: unknown): SignRecord {
   const r = raw as Partial<SignRecord>
   if (
     typeof r !== 'object' ||
@@ -58,21 +78,24 @@ function parse(file: string, text: string): SignRecord {
 export class SignState {
   readonly file: string
   private last: SignRecord | undefined
+  /** Everything signed at the last height (see module doc). */
+  private history: SignRecord[]
 
-  private constructor(file: string, last: SignRecord | undefined) {
+  private constructor(file: string, last: SignRecord | undefined, history: SignRecord[]) {
     this.file = file
     this.last = last
+    this.history = history
   }
 
   /** Opens (or starts) the state kept in `file`. A corrupt file is an error, never silently reset. */
   static open(file: string): SignState {
-    let last: SignRecord | undefined
+    let state: { last: SignRecord; history: SignRecord[] } | undefined
     try {
-      last = parse(file, fs.readFileSync(file, 'utf8'))
+      state = parse(file, fs.readFileSync(file, 'utf8'))
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e
     }
-    return new SignState(file, last)
+    return new SignState(file, state?.last, state?.history ?? [])
   }
 
   lastSigned(): SignRecord | undefined {
@@ -83,17 +106,14 @@ export class SignState {
   authorize(next: SignRecord): void {
     const last = this.last
     if (last) {
-      const c = compare(next, last)
-      if (c < 0) throw new DoubleSignRefused({ last, attempted: next })
-      if (c === 0) {
-        if (last.value === next.value) return
-        throw new DoubleSignRefused({ last, attempted: next })
-      }
+      if (same(next, last) || this.history.some((r) => same(r, next))) return
+      if (compare(next, last) <= 0) throw new DoubleSignRefused({ last, attempted: next })
     }
+    const history = [...this.history.filter((r) => r.height === next.height), next].slice(-MAX_HISTORY)
     const tmp = `${this.file}.tmp`
     const fd = fs.openSync(tmp, 'w', 0o600)
     try {
-      fs.writeSync(fd, JSON.stringify(next))
+      fs.writeSync(fd, JSON.stringify({ ...next, history }))
       fs.fsyncSync(fd)
     } finally {
       fs.closeSync(fd)
@@ -106,5 +126,6 @@ export class SignState {
       fs.closeSync(dir)
     }
     this.last = next
+    this.history = history
   }
 }

@@ -354,7 +354,7 @@ export class Ledger {
    * Follower side without committing (see module doc): the block must extend the head, and its transactions root
    * and state root must match. Throws {@link InvalidBlock}; nothing changes either way.
    */
-  validateBlock(block: Block, opts: { verified?: readonly boolean[] } = {}): PreparedBlock {
+  validateBlock(block: Block, opts: { verified?: readonly boolean[] | ((tx: PreparedTx) => boolean) } = {}): PreparedBlock {
     const h = block.header
     if (h.chainId !== this.paramsCache.chainId) throw new InvalidBlock({ height: h.height, reason: 'wrong chain id' })
     if (h.height !== this.headRec.height + 1) throw new InvalidBlock({ height: h.height, reason: `expected height ${this.headRec.height + 1}` })
@@ -371,7 +371,10 @@ export class Ledger {
     const ev = block.evidence ?? []
     if ((ev.length > 0) !== (h.evidenceRoot !== undefined) || (h.evidenceRoot && !bytesEqual(evidenceRoot(ev), h.evidenceRoot)))
       throw new InvalidBlock({ height: h.height, reason: 'evidence root' })
-    const { overlay, params, receipts, failed } = this.execute(prepared, h.height, h.time, h.proposer, true, opts.verified, ev)
+    // `verified` as a predicate: asked per decoded transaction (a consensus node's cache of signatures it checked)
+    const v = opts.verified
+    const verified = typeof v === 'function' ? prepared.map((t) => v(t)) : v
+    const { overlay, params, receipts, failed } = this.execute(prepared, h.height, h.time, h.proposer, true, verified, ev)
     const undo = this.roots.update(overlay.writes)
     const ok = bytesEqual(this.roots.root(), h.stateRoot)
     undo()
@@ -412,7 +415,7 @@ export class Ledger {
   }
 
   /** Follower side (see module doc). Throws {@link InvalidBlock}; on any throw the state is unchanged. */
-  applyBlock(block: Block, opts: { verified?: readonly boolean[]; certificate?: Uint8Array } = {}): Uint8Array {
+  applyBlock(block: Block, opts: { verified?: readonly boolean[] | ((tx: PreparedTx) => boolean); certificate?: Uint8Array } = {}): Uint8Array {
     return this.commitBlock(this.validateBlock(block, opts), opts.certificate)
   }
 

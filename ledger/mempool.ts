@@ -19,16 +19,27 @@
  * transaction (and the same sender's later ones, whose nonces now have a gap) is dropped with a `dropped` receipt.
  *
  * Blocks take the queue in arrival order (which is nonce order within each sender), at most `maxBlockTxs` at a
- * time; the rest stays queued and the lanes are rebuilt over the new state ({@link Mempool.afterBlock}).
+ * time; the rest stays queued and the lanes are rebuilt over the new state ({@link Mempool.afterBlock}). A consensus
+ * node, whose blocks may come from another proposer, reads the head of the queue without taking it
+ * ({@link Mempool.peek}) and after each committed block removes the block's transactions and re-checks only the lanes
+ * whose sender's state the block changed ({@link Mempool.afterCommit}).
+ *
+ * Each signature is verified once per node: a transaction that passed admission is remembered in
+ * {@link Mempool.verified} (a bounded cache keyed by transaction hash *and* signature bytes), and later checks of the
+ * same transaction — re-admission, a proposal built from the queue, a block from another node carrying it — skip the
+ * signature check only when both match (the hash covers the payload, not the signature, so a copy of a payload with
+ * another signature is verified again, and rejected if it does not hold).
  * The mempool lives in memory: after a restart it is empty (resubmitting is safe, nonces make a duplicate fail).
  * The receipts ({@link ReceiptLog}) are kept in memory, bounded, and appended to a file in the data dir.
  */
 import fs from 'node:fs'
-import { toHex } from './codec.ts'
-import { applyTx } from './apply.ts'
+import { bytesEqual, toHex } from './codec.ts'
+import { applyTx, type BlockContext } from './apply.ts'
 import { isTxError, MempoolFull, type TxError } from './errors.ts'
 import { Overlay } from './kv.ts'
 import type { Ledger } from './ledger.ts'
+import type { Params } from './params.ts'
+import { K } from './records.ts'
 import { decodeTx, type PreparedTx } from './tx.ts'
 
 export interface MempoolOptions {
@@ -36,6 +47,46 @@ export interface MempoolOptions {
   readonly maxSize?: number
   /** Most transactions one block takes (default 5,000). */
   readonly maxBlockTxs?: number
+  /** Most verified signatures remembered (default 3 × maxSize). */
+  readonly maxVerified?: number
+}
+
+/**
+ * The signatures this node verified, by transaction hash: hash (hex) → the signature bytes that verified over that
+ * payload. `has` is true only for the same hash with the same signature. Bounded: the oldest entry is forgotten first.
+ */
+export class VerifiedSignatures {
+  readonly max: number
+  private readonly sigs = new Map<string, Uint8Array>()
+  /** Lookups answered from the cache (a signature check saved). */
+  hits = 0
+
+  constructor(max = 30_000) {
+    this.max = max
+  }
+  get size(): number {
+    return this.sigs.size
+  }
+  has(t: PreparedTx): boolean {
+    const s = this.sigs.get(toHex(t.hash))
+    const ok = s !== undefined && bytesEqual(s, t.tx.sig)
+    if (ok) this.hits++
+    return ok
+  }
+  /** Records that `t`'s signature verified (the caller checked it). */
+  add(t: PreparedTx): void {
+    const h = toHex(t.hash)
+    this.sigs.delete(h)
+    this.sigs.set(h, t.tx.sig)
+    while (this.sigs.size > this.max) {
+      const oldest = this.sigs.keys().next()
+      if (oldest.done) break
+      this.sigs.delete(oldest.value)
+    }
+  }
+  forget(hashHex: string): void {
+    this.sigs.delete(hashHex)
+  }
 }
 
 interface Lane {
@@ -43,7 +94,12 @@ interface Lane {
   view: Overlay
   /** Next nonce after the queued ones. */
   next: bigint
+  /** Whether every queued transaction of the lane is a transfer (its validity then depends only on the sender's account and the fee rule). */
+  transfersOnly: boolean
 }
+
+const newLane = (ledger: Ledger): Lane => ({ view: new Overlay(ledger.store), next: 0n, transfersOnly: true })
+const isTransfer = (t: PreparedTx): boolean => t.tx.body.kind === 'transfer' || t.tx.body.kind === 'transferPepe'
 
 /** A queued transaction that no longer passes its checks after a block (see module doc). */
 export interface Dropped {
@@ -54,17 +110,22 @@ export interface Dropped {
 export class Mempool {
   readonly maxSize: number
   readonly maxBlockTxs: number
+  /** Signatures verified on this node (see module doc). */
+  readonly verified: VerifiedSignatures
   private readonly ledger: Ledger
   private readonly proposer: Uint8Array
   private queue: PreparedTx[] = []
   private readonly lanes = new Map<string, Lane>()
   private readonly hashes = new Set<string>()
+  /** The next block's context, computed once per head (admission checks thousands of transactions against it). */
+  private ctxCache: { head: object; params: Params; ctx: BlockContext } | undefined
 
   constructor(ledger: Ledger, proposer: Uint8Array, opts: MempoolOptions = {}) {
     this.ledger = ledger
     this.proposer = proposer
     this.maxSize = opts.maxSize ?? 10_000
     this.maxBlockTxs = opts.maxBlockTxs ?? 5_000
+    this.verified = new VerifiedSignatures(opts.maxVerified ?? 3 * this.maxSize)
   }
 
   get size(): number {
@@ -79,27 +140,38 @@ export class Mempool {
   }
 
   /**
-   * Admits a transaction (wire bytes) or throws why not: {@link MempoolFull}, `MalformedTx` (undecodable), or the
-   * typed error its execution in the next block would end with.
+   * Admits a transaction (wire bytes, or already decoded) or throws why not: {@link MempoolFull}, `MalformedTx`
+   * (undecodable), or the typed error its execution in the next block would end with. The signature is checked
+   * unless {@link verified} holds it; once admitted, it is remembered there.
    */
-  admit(bytes: Uint8Array): PreparedTx {
+  admit(input: Uint8Array | PreparedTx): PreparedTx {
     if (this.queue.length >= this.maxSize) throw new MempoolFull({ max: this.maxSize })
-    const t = decodeTx(bytes)
+    const t = input instanceof Uint8Array ? decodeTx(input) : input
     const who = toHex(t.tx.from)
-    const lane = this.lanes.get(who) ?? { view: new Overlay(this.ledger.store), next: 0n }
-    this.check(lane, t, false)
+    const lane = this.lanes.get(who) ?? newLane(this.ledger)
+    const known = this.verified.has(t)
+    this.check(lane, t, known)
+    if (!known) this.verified.add(t)
     this.queue.push(t)
     this.hashes.add(toHex(t.hash))
     lane.next = t.tx.nonce + 1n
+    lane.transfersOnly &&= isTransfer(t)
     this.lanes.set(who, lane)
     return t
   }
 
   /** Runs `t` over the lane (same code as execution); on success its writes stay in the lane. */
   private check(lane: Lane, t: PreparedTx, signatureVerified: boolean): void {
-    const ctx = { ...this.ledger.nextBlockContext(this.proposer), feeSink: { total: 0n } }
-    const r = applyTx(lane.view, t, ctx, { signatureVerified })
+    const head = this.ledger.head()
+    const params = this.ledger.params()
+    if (this.ctxCache?.head !== head || this.ctxCache.params !== params) this.ctxCache = { head, params, ctx: this.ledger.nextBlockContext(this.proposer) }
+    const r = applyTx(lane.view, t, { ...this.ctxCache.ctx, feeSink: { total: 0n } }, { signatureVerified })
     if (!r.ok) throw r.error
+  }
+
+  /** The next block's transactions (arrival order, at most `max`), left in the queue. */
+  peek(max = this.maxBlockTxs): PreparedTx[] {
+    return this.queue.slice(0, max)
   }
 
   /** Removes and returns the next block's transactions (arrival order, at most `maxBlockTxs`). */
@@ -120,7 +192,7 @@ export class Mempool {
     const kept: PreparedTx[] = []
     for (const t of this.queue) {
       const who = toHex(t.tx.from)
-      const lane = this.lanes.get(who) ?? { view: new Overlay(this.ledger.store), next: 0n }
+      const lane = this.lanes.get(who) ?? newLane(this.ledger)
       try {
         this.check(lane, t, true)
       } catch (e) {
@@ -130,6 +202,53 @@ export class Mempool {
         continue
       }
       lane.next = t.tx.nonce + 1n
+      lane.transfersOnly &&= isTransfer(t)
+      this.lanes.set(who, lane)
+      kept.push(t)
+    }
+    this.queue = kept
+    return dropped
+  }
+
+  /**
+   * After a block committed that may have come from another proposer (the queue was only {@link peek}ed): removes
+   * the block's transactions (`included`, hashes in hex) and re-checks, over the new state, the queued transactions
+   * of every sender whose lane the block may have changed — the senders whose account the block wrote (`writes`: the
+   * block's state writes), every lane holding anything but transfers (other kinds depend on more state and on the
+   * height), and every lane when the block changed the parameters (`paramsChanged`: the fee rule). A lane of
+   * transfers whose sender's account the block did not touch stays as it is: its checks read only that account and
+   * the fee rule. Returns the transactions that no longer pass, which leave the queue (their signatures are not
+   * checked again: they are in {@link verified}).
+   */
+  afterCommit(included: ReadonlySet<string>, writes: ReadonlyMap<string, unknown>, paramsChanged: boolean): Dropped[] {
+    const affected = new Set<string>()
+    for (const [who, lane] of this.lanes) if (paramsChanged || !lane.transfersOnly || writes.has(K.account(who))) affected.add(who)
+    for (const who of affected) this.lanes.delete(who)
+    for (const h of included) {
+      this.hashes.delete(h)
+      this.verified.forget(h)
+    }
+    const dropped: Dropped[] = []
+    const kept: PreparedTx[] = []
+    for (const t of this.queue) {
+      const h = toHex(t.hash)
+      if (included.has(h)) continue
+      const who = toHex(t.tx.from)
+      if (!affected.has(who)) {
+        kept.push(t)
+        continue
+      }
+      const lane = this.lanes.get(who) ?? newLane(this.ledger)
+      try {
+        this.check(lane, t, true)
+      } catch (e) {
+        if (!isTxError(e)) throw e
+        dropped.push({ tx: t, error: e })
+        this.hashes.delete(h)
+        continue
+      }
+      lane.next = t.tx.nonce + 1n
+      lane.transfersOnly &&= isTransfer(t)
       this.lanes.set(who, lane)
       kept.push(t)
     }

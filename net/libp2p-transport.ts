@@ -13,10 +13,22 @@
  * protocols this node speaks) and ping.
  *
  * With `gossip` set, the node also runs gossipsub (`@libp2p/gossipsub`, signed messages, flood-publish, a 16 MiB
- * message cap for blocks) for block agreement: `subscribe(topic, handler)` / `publish(topic, bytes)`. `serve` and
- * `call` run any other request/answer protocol with the same frame rules as the actor protocol (block sync).
- * `dial(multiaddr)` connects to a bootstrap peer.
+ * message cap for blocks) for block agreement: `subscribe(topic, handler, validate?)` / `publish(topic, bytes)`.
+ * `serve` and `call` run any other request/answer protocol with the same frame rules as the actor protocol (block
+ * sync). `dial(multiaddr)` connects to a bootstrap peer.
+ *
+ * Gossip details that matter for throughput and abuse (docs/NETWORK.md):
+ * - A message arrives once from each neighbour that forwards it. gossipsub checks a message's signature before its
+ *   duplicate check unless it has a cheap local id for it, so a fast id (SHA-256 of originator, sequence number,
+ *   data and signature) is given: each copy after the first is dropped before any signature work.
+ * - Peer scoring (gossipsub v1.1): a topic's `validate` says `accept`, `ignore` (dropped, nobody's fault) or
+ *   `reject` (dropped, and the neighbour that sent it is scored down: P4, invalid message deliveries). On the
+ *   topics named in `scoredTopics` P4 counts with weight −0.01 (the penalty is the square of the count: 100
+ *   invalid messages give −100), decaying by half every minute; positive terms are small (time in mesh, first
+ *   deliveries; at most +10 in all). Below `GOSSIP_SCORE.graylist` (−100) gossipsub ignores the peer's messages, and
+ *   every second the transport disconnects any peer below it and refuses its connections for `GOSSIP_SCORE.banMs`.
  */
+import crypto from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import { createLibp2p, type Libp2p } from 'libp2p'
@@ -28,7 +40,8 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
 import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
-import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
+import { gossipsub, TopicValidatorResult, type GossipSub } from '@libp2p/gossipsub'
+import { createTopicScoreParams, type TopicScoreParams } from '@libp2p/gossipsub/score'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 import { DEFAULT_ASK_TIMEOUT_MS, encodeFrame, FrameTooLarge, MAX_FRAME_BYTES, PROTOCOL_VERSION } from '../protocol/index.ts'
@@ -57,10 +70,62 @@ export interface Libp2pTransportInit {
   readonly deny?: (peerId: string) => boolean
   /** Run gossipsub (block agreement). */
   readonly gossip?: boolean
+  /** Gossip topics whose invalid messages score their sender down (see module doc). */
+  readonly scoredTopics?: readonly string[]
 }
 
 /** Largest gossip message (a proposal carries a whole block). */
 export const MAX_GOSSIP_BYTES = 16 * 1024 * 1024
+
+/**
+ * Gossip peer-score settings (see module doc). `invalidWeight` × count² is a peer's penalty for the invalid messages
+ * it sent on a scored topic (the count decays by `invalidDecay` each second: half-life one minute). Thresholds as in
+ * gossipsub v1.1: below `gossip` no gossip is exchanged with the peer, below `publish` we stop flood-publishing to it,
+ * below `graylist` its messages are ignored — and here it is also disconnected and its connections refused for
+ * `banMs`.
+ */
+export const GOSSIP_SCORE = {
+  invalidWeight: -0.01,
+  invalidDecay: 0.5 ** (1 / 60),
+  gossip: -10,
+  publish: -50,
+  graylist: -100,
+  banMs: 10 * 60_000,
+  /** How often connected peers' scores are checked against `graylist`. */
+  checkMs: 1000,
+} as const
+
+/** What a topic validator says of a message (gossipsub's Accept / Ignore / Reject). */
+export type GossipVerdict = 'accept' | 'ignore' | 'reject'
+/** Judges a gossip message before delivery and forwarding: its data, the neighbour it came from, its originator. */
+export type GossipValidator = (data: Uint8Array, from: string, origin: string) => GossipVerdict | Promise<GossipVerdict>
+
+const VERDICT: Record<GossipVerdict, TopicValidatorResult> = {
+  accept: TopicValidatorResult.Accept,
+  ignore: TopicValidatorResult.Ignore,
+  reject: TopicValidatorResult.Reject,
+}
+
+function topicScore(): TopicScoreParams {
+  return createTopicScoreParams({
+    topicWeight: 1,
+    timeInMeshWeight: 0.01, timeInMeshQuantum: 1000, timeInMeshCap: 600,
+    firstMessageDeliveriesWeight: 0.05, firstMessageDeliveriesDecay: 0.9, firstMessageDeliveriesCap: 100,
+    // mesh delivery deficits are off: a quiet validator (or a follower) is not a faulty one
+    meshMessageDeliveriesWeight: 0, meshFailurePenaltyWeight: 0,
+    invalidMessageDeliveriesWeight: GOSSIP_SCORE.invalidWeight, invalidMessageDeliveriesDecay: GOSSIP_SCORE.invalidDecay,
+  })
+}
+
+/** A cheap local id of a received gossip message, for the duplicate check before its signature is verified. */
+function fastMessageId(m: { from?: Uint8Array; seqno?: Uint8Array; data?: Uint8Array; signature?: Uint8Array }): string {
+  const h = crypto.createHash('sha256')
+  for (const part of [m.from, m.seqno, m.data, m.signature]) {
+    const b = part ?? new Uint8Array(0)
+    h.update(Buffer.from(Uint32Array.of(b.length).buffer)).update(b)
+  }
+  return h.digest('base64')
+}
 
 /** A frame handler of a protocol served with `serve`: the request bytes and the remote peer id → the answer. */
 export type ProtocolHandler = (request: Uint8Array, peer: string) => Promise<Uint8Array> | Uint8Array
@@ -72,6 +137,11 @@ export class Libp2pTransport implements Transport {
   /** gossipsub, when the transport was created with `gossip`. */
   readonly pubsub: GossipSub | undefined
   private readonly topicHandlers = new Map<string, (data: Uint8Array, from: string) => void>()
+  /** Peers disconnected for their gossip score, until when (ms since the epoch). */
+  private readonly scoreBanned = new Map<string, number>()
+  /** Peers disconnected for their gossip score since start. */
+  scoreBans = 0
+  private scoreTimer: NodeJS.Timeout | undefined
 
   private constructor(node: Libp2p) {
     this.node = node
@@ -85,6 +155,9 @@ export class Libp2pTransport implements Transport {
   }
 
   static async create(init: Libp2pTransportInit = {}): Promise<Libp2pTransport> {
+    const holder: { t?: Libp2pTransport } = {}
+    const banned = (peer: string): boolean => (init.deny?.(peer) ?? false) || (holder.t?.isScoreBanned(peer) ?? false)
+    const scored = init.scoredTopics ?? []
     const node = await createLibp2p({
       ...(init.privateKey ? { privateKey: init.privateKey } : {}),
       addresses: { listen: [...(init.listen ?? ['/ip4/127.0.0.1/tcp/0'])] },
@@ -95,15 +168,32 @@ export class Libp2pTransport implements Transport {
         identify: identify(),
         ping: ping(),
         ...(init.gossip
-          ? { pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, floodPublish: true, emitSelf: false, maxInboundDataLength: MAX_GOSSIP_BYTES + 1024, heartbeatInterval: 500 }) }
+          ? {
+              pubsub: gossipsub({
+                allowPublishToZeroTopicPeers: true, floodPublish: true, emitSelf: false, maxInboundDataLength: MAX_GOSSIP_BYTES + 1024, heartbeatInterval: 500,
+                fastMsgIdFn: fastMessageId,
+                scoreParams: {
+                  topics: Object.fromEntries(scored.map((t) => [t, topicScore()])),
+                  topicScoreCap: 10, appSpecificWeight: 0,
+                  // broken IWANT promises and early re-grafts: counted, lightly (a loaded honest node can break a few)
+                  behaviourPenaltyWeight: -1, behaviourPenaltyDecay: 0.5,
+                },
+                scoreThresholds: { gossipThreshold: GOSSIP_SCORE.gossip, publishThreshold: GOSSIP_SCORE.publish, graylistThreshold: GOSSIP_SCORE.graylist },
+              }),
+            }
           : {}),
       },
       connectionGater: {
-        denyInboundEncryptedConnection: (peer) => init.deny?.(peer.toString()) ?? false,
-        denyOutboundEncryptedConnection: (peer) => init.deny?.(peer.toString()) ?? false,
+        denyInboundEncryptedConnection: (peer) => banned(peer.toString()),
+        denyOutboundEncryptedConnection: (peer) => banned(peer.toString()),
       },
     })
     const t = new Libp2pTransport(node)
+    holder.t = t
+    if (t.pubsub && scored.length > 0) {
+      t.scoreTimer = setInterval(() => t.checkScores(), GOSSIP_SCORE.checkMs)
+      t.scoreTimer.unref()
+    }
     await node.handle(ACTOR_PROTOCOL, async (stream, connection) => {
       const lp = lpStream(stream, FRAME_STREAM)
       try {
@@ -177,11 +267,57 @@ export class Libp2pTransport implements Transport {
     return answer
   }
 
-  /** Subscribes to a gossip topic; `handler` gets each message's data and the peer id that signed it. */
-  subscribe(topic: string, handler: (data: Uint8Array, from: string) => void): void {
-    if (!this.pubsub) throw new Error('gossip is off: create the transport with { gossip: true }')
+  /**
+   * Subscribes to a gossip topic; `handler` gets each message's data and the peer id that signed it (its
+   * originator). With `validate`, each message is judged first (see module doc): only accepted ones reach `handler`
+   * and are forwarded; rejected ones score their sender down.
+   */
+  subscribe(topic: string, handler: (data: Uint8Array, from: string) => void, validate?: GossipValidator): void {
+    const pubsub = this.pubsub
+    if (!pubsub) throw new Error('gossip is off: create the transport with { gossip: true }')
     this.topicHandlers.set(topic, handler)
-    this.pubsub.subscribe(topic)
+    if (validate) {
+      pubsub.topicValidators.set(topic, async (peer, m) => {
+        try {
+          return VERDICT[await validate(m.data, peer.toString(), m.type === 'signed' ? m.from.toString() : '')]
+        } catch {
+          return TopicValidatorResult.Ignore
+        }
+      })
+    }
+    pubsub.subscribe(topic)
+  }
+
+  /** A peer's gossip score (0 without gossip or for a peer never seen). */
+  score(peer: string): number {
+    // the implementation's score (gossipsub's public interface type does not list it)
+    const scorer = this.pubsub as unknown as { getScore?: (peer: string) => number } | undefined
+    return scorer?.getScore?.(peer) ?? 0
+  }
+
+  /** Whether `peer` is refused for its gossip score now. */
+  isScoreBanned(peer: string): boolean {
+    const until = this.scoreBanned.get(peer)
+    if (until === undefined) return false
+    if (until > Date.now()) return true
+    this.scoreBanned.delete(peer)
+    return false
+  }
+
+  /** Peers refused for their gossip score now, with their scores. */
+  scoreBannedPeers(): Array<{ peer: string; score: number }> {
+    return [...this.scoreBanned.keys()].filter((p) => this.isScoreBanned(p)).map((peer) => ({ peer, score: this.score(peer) }))
+  }
+
+  /** Disconnects and refuses, for GOSSIP_SCORE.banMs, every connected peer whose gossip score is below the graylist threshold. */
+  private checkScores(): void {
+    for (const peer of this.node.getPeers()) {
+      const id = peer.toString()
+      if (this.score(id) >= GOSSIP_SCORE.graylist || this.isScoreBanned(id)) continue
+      this.scoreBanned.set(id, Date.now() + GOSSIP_SCORE.banMs)
+      this.scoreBans++
+      for (const c of this.node.getConnections(peer)) c.abort(new Error(`gossip score ${this.score(id).toFixed(1)} below ${GOSSIP_SCORE.graylist}`))
+    }
   }
 
   /** Publishes to a gossip topic (best effort: no peer yet is not an error). */
@@ -238,6 +374,7 @@ export class Libp2pTransport implements Transport {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.scoreTimer)
     await this.node.stop()
   }
 }
