@@ -88,6 +88,7 @@ export interface PolyKernels {
   /** Optional (KernelService has them): keys resident on the device, and the resident multiply + relinearize. */
   uploadBfvKeys?(n: number, q: readonly number[], keys: Uint32Array): Promise<BfvKeysRef>
   bfvMulRelin?(spec: BfvMulSpec, ops: Uint32Array, keys: BfvKeysRef): Promise<Uint32Array>
+  releaseBfvKeys?(keys: BfvKeysRef): Promise<void>
 }
 
 /** A handle to keys held by the kernels (KernelService's `BfvKeysHandle`). */
@@ -117,6 +118,11 @@ export function kernelPolyBackend(service: PolyKernels): AsyncPolyBackend {
   const upload = service.uploadBfvKeys?.bind(service)
   const mulRelin = service.bfvMulRelin?.bind(service)
   const keys = new WeakMap<RelinKeys, Map<string, Promise<BfvKeysRef>>>()
+  // Device copies of keys whose RelinKeys object was collected are released (best effort: the service may be gone).
+  const release = service.releaseBfvKeys?.bind(service)
+  const gone = new FinalizationRegistry<Promise<BfvKeysRef>>((h) => {
+    if (release) h.then(release).catch(() => undefined)
+  })
   const resident =
     upload && mulRelin
       ? async (spec: BfvMulSpec, ops: Uint32Array, rlk: RelinKeys): Promise<Uint32Array> => {
@@ -131,6 +137,7 @@ export function kernelPolyBackend(service: PolyKernels): AsyncPolyBackend {
             h = upload(spec.n, spec.q, packRelinKeys(rlk, spec.q.length))
             perLevel.set(id, h)
             h.catch(() => perLevel.delete(id))
+            gone.register(rlk, h)
           }
           return mulRelin(spec, ops, await h)
         }

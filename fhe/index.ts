@@ -138,6 +138,7 @@ export {
   clientDecryptLinear,
   clientEncryptLinear,
   encryptedInt8Linear,
+  encryptedInt8LinearAsync,
   minerEvaluateLinear,
   plannerOpCounter,
   type EncryptedLinearOptions,

@@ -9,9 +9,10 @@
  * per-row activation quantization, exact int32 accumulators, same float rescaling), which the tests check on the
  * shipped model. Non-linear layers (LayerNorm, softmax, GELU) stay with the client, in plaintext.
  */
-import type { LinearFn, LinearSite } from '../model/forward.ts'
+import type { AsyncLinearFn, LinearFn, LinearSite } from '../model/forward.ts'
 import type { LinearOpCounter } from '../model/encrypted-ops.ts'
 import { quantizeRowsInt8, quantizeWeightInt8, rescaleInt8, type ActivationQuant, type Int8Matrix, type QuantizedRows } from '../model/int8.ts'
+import type { AsyncPolyBackend } from './async.ts'
 import type { FheContext } from './context.ts'
 import { Bfv, preparedFor } from './frontend.ts'
 import { evaluateLinear, type LinearPlan, type PreparedLinear } from './linear.ts'
@@ -91,13 +92,13 @@ export function clientDecryptLinear(
   return rescaleInt8(acc, req.quant, weights, b)
 }
 
-/** An int8 `LinearFn` computing every dense product under BFV encryption (client and miner in this process). */
-export function encryptedInt8Linear(opts: EncryptedLinearOptions): LinearFn {
+/** One product's client and miner halves around `miner` (sync or async), with the record `onProduct` gets. */
+function encryptedProduct<R>(opts: EncryptedLinearOptions, miner: (plan: LinearPlan, m: Int8Matrix, inputs: Uint8Array[], cache: Map<string, PreparedLinear>) => R) {
   const { ctx, secretKey } = opts
   const rng = opts.rng ?? cryptoRandom
   const weights = new WeakMap<Float32Array, Int8Matrix>()
   const prepared = new WeakMap<Float32Array, Map<string, PreparedLinear>>()
-  return (x, rows, inDim, outDim, w, b, site) => {
+  return (x: Float32Array, rows: number, inDim: number, outDim: number, w: Float32Array, b: Float32Array, site: LinearSite) => {
     let m = weights.get(w)
     if (m === undefined || m.inDim !== inDim || m.outDim !== outDim) {
       m = quantizeWeightInt8(w, inDim, outDim)
@@ -111,23 +112,47 @@ export function encryptedInt8Linear(opts: EncryptedLinearOptions): LinearFn {
       cache = new Map()
       prepared.set(w, cache)
     }
-    const { outputs, prepareMs } = minerEvaluateLinear(ctx, req.plan, m, req.inputs, cache)
-    const t2 = performance.now()
-    const y = clientDecryptLinear(ctx, secretKey, req, outputs, m, b)
-    const t3 = performance.now()
-    opts.onProduct?.({
-      site,
-      rows,
-      inDim,
-      outDim,
-      plan: req.plan,
-      bytesUp: req.inputs.reduce((s, u) => s + u.length, 0),
-      bytesDown: outputs.reduce((s, d) => s + d.length, 0),
-      clientMs: t1 - t0 + (t3 - t2),
-      minerMs: t2 - t1 - prepareMs,
-      prepareMs,
-    })
-    return y
+    const finish = ({ outputs, prepareMs }: { outputs: Uint8Array[]; prepareMs: number }): Float32Array => {
+      const t2 = performance.now()
+      const y = clientDecryptLinear(ctx, secretKey, req, outputs, m, b)
+      const t3 = performance.now()
+      opts.onProduct?.({
+        site,
+        rows,
+        inDim,
+        outDim,
+        plan: req.plan,
+        bytesUp: req.inputs.reduce((s, u) => s + u.length, 0),
+        bytesDown: outputs.reduce((s, d) => s + d.length, 0),
+        clientMs: t1 - t0 + (t3 - t2),
+        minerMs: t2 - t1 - prepareMs,
+        prepareMs,
+      })
+      return y
+    }
+    return { result: miner(req.plan, m, req.inputs, cache), finish }
+  }
+}
+
+/** An int8 `LinearFn` computing every dense product under BFV encryption (client and miner in this process). */
+export function encryptedInt8Linear(opts: EncryptedLinearOptions): LinearFn {
+  const product = encryptedProduct(opts, (plan, m, inputs, cache) => minerEvaluateLinear(opts.ctx, plan, m, inputs, cache))
+  return (x, rows, inDim, outDim, w, b, site) => {
+    const { result, finish } = product(x, rows, inDim, outDim, w, b, site)
+    return finish(result)
+  }
+}
+
+/**
+ * `encryptedInt8Linear` with the miner's half on an accelerator (`LinearPlanner.evaluateSerialized` over
+ * `accelerator`, e.g. `kernelPolyBackend(KernelService)`): an `AsyncLinearFn` for `forwardAsync`. Same words.
+ */
+export function encryptedInt8LinearAsync(opts: EncryptedLinearOptions & { readonly accelerator: AsyncPolyBackend }): AsyncLinearFn {
+  const planner = Bfv.create(opts.ctx, { accelerator: opts.accelerator }).linearPlanner()
+  const product = encryptedProduct(opts, (plan, m, inputs, cache) => planner.evaluateSerialized(plan, m.q, inputs, cache))
+  return async (x, rows, inDim, outDim, w, b, site) => {
+    const { result, finish } = product(x, rows, inDim, outDim, w, b, site)
+    return finish(await result)
   }
 }
 

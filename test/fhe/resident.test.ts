@@ -2,13 +2,18 @@
  * `Evaluator.multiplyRelinMany` / `multiplyRelin` over `kernelPolyBackend(KernelService)`: resident on the device
  * (one submission per level present, whatever the batch), byte-identical to the CPU path (wasm SIMD) and to the
  * round-trip accelerator path (NTT batches on the device, RNS steps on the CPU), decrypting to the plain products.
- * Skipped (loudly) only when no WebGPU adapter exists; CI=true makes a missing adapter fail.
+ * `encryptedInt8LinearAsync` (the miner half on an accelerator) gives the shipped model's int8 logits bit for bit.
+ * The device suites are skipped (loudly) only when no WebGPU adapter exists; CI=true makes a missing adapter fail.
  */
 import assert from 'node:assert/strict'
 import { after, describe, test } from 'node:test'
 import { KernelService } from '../../kernels/service.ts'
 import { Bfv } from '../../fhe/frontend.ts'
-import { kernelPolyBackend, type AsyncPolyBackend } from '../../fhe/async.ts'
+import { asyncPolyBackend, kernelPolyBackend, type AsyncPolyBackend } from '../../fhe/async.ts'
+import { encryptedInt8LinearAsync } from '../../fhe/inference.ts'
+import { forward, forwardAsync } from '../../model/forward.ts'
+import { int8Linear } from '../../model/int8.ts'
+import { loadShippedModel } from '../../model/shipped.ts'
 import { decodeSigned, encodeIntegers } from '../../fhe/encoder.ts'
 import { encryptPublic } from '../../fhe/encrypt.ts'
 import { decrypt } from '../../fhe/decrypt.ts'
@@ -67,4 +72,20 @@ describe('resident multiply + relinearize through the front end', { skip: gpu.sk
     await assert.rejects(bfv.evaluator().multiplyRelinMany([[c, c]], other.rlk), { _tag: 'ParamsMismatch' })
     await assert.rejects(bfv.evaluator().multiplyRelinMany([[c, ev.modSwitchToNext(ctx, c)]], rlk), { _tag: 'InvalidOperand' })
   })
+})
+
+async function asyncLogitsMatch(accel: AsyncPolyBackend): Promise<void> {
+  const { model, tokenizer } = loadShippedModel()
+  const { ctx, kg } = fixture('bfv4096Linear')
+  const tokens = tokenizer.encode('The capital of France is').slice(0, 6)
+  const enc = await forwardAsync(model, tokens, { linear: encryptedInt8LinearAsync({ ctx, secretKey: kg.secretKey, accelerator: accel }) })
+  assert.deepEqual(enc, forward(model, tokens, { linear: int8Linear() }))
+}
+
+test('encryptedInt8LinearAsync on the CPU accelerator: the shipped model\'s int8 logits bit for bit', async () => {
+  await asyncLogitsMatch(asyncPolyBackend(fixture('bfv4096Linear').ctx.backend))
+})
+
+test('encryptedInt8LinearAsync on the device: the shipped model\'s int8 logits bit for bit', { skip: gpu.skip }, async () => {
+  await asyncLogitsMatch(kernelPolyBackend(service as KernelService))
 })
