@@ -3,8 +3,9 @@
  * loopback: node A is the network's validator with a Brain and a validator actor and no miner; node B follows A's
  * chain (`--join`) with `--brains 0 --miners 1 --wallet bob`. Checked: B's miner is registered and its signed
  * serveMiner record is on chain (peer id = B's, both signatures re-verified here); A's `inspect mailboxes` lists the
- * proxy as remote (table and JSON); an encrypted generation through A's control endpoint is served by B's miner (its
- * product counter moves) with the same text as the plaintext int8 path; A's validator challenges it and an epoch
+ * proxy as remote (table and JSON); an encrypted generation sent to A over libp2p (`generate --encrypted --peer A`, no
+ * control endpoint) is served by B's miner (its product counter moves) with the same text as the plaintext int8 path
+ * (test/net/netns.test.ts takes A's control endpoint); A's validator challenges it and an epoch
  * pays B's uid (emission and B's balance); the supply audit holds on both nodes; then `kill -9` B: A's Brain marks the
  * miner down and a new query ends in a typed error (no miner left).
  */
@@ -96,8 +97,12 @@ test('a miner on another node: registered and served by signed record, listed re
     return Number((JSON.parse(r.out) as { detail: { encryptedProducts: number } }).detail.encryptedProducts)
   }
   const before = await productsOfB()
+  // over libp2p to A's net actor (no control endpoint): A's Brain routes to the proxy, which forwards to B
+  const aPeer = /libp2p: (\/ip4\/\S+)/.exec(a.out())?.[1] ?? ''
+  assert.match(aPeer, /\/p2p\//)
+  const elsewhere = path.join(dir, 'client')
   const [enc, plain] = await Promise.all([
-    based(['generate', ...PROMPT, '--encrypted', '--data-dir', net.aDir], { timeoutMs: 150_000 }),
+    based(['generate', ...PROMPT, '--encrypted', '--peer', aPeer, '--data-dir', elsewhere, '--control', 'http://127.0.0.1:1'], { timeoutMs: 150_000 }),
     based(['generate', ...PROMPT, '--int8'], { timeoutMs: 150_000 }),
   ])
   assert.equal(enc.code, 0, enc.err)
