@@ -156,7 +156,13 @@ export class BfvKernels {
     const rt = this.rt
     const { n, q, p } = plan.tb.spec
     const [oMont, oUp, oSc, oDown, oOne] = plan.offsets
-    const pipe = rt.pipeline({ key: `bfv_${entry}_wg${this.wg}`, code: this.#code, entryPoint: entry, constants: { WG: this.wg } })
+    const shape = { KQ: q.length, KP: p.length, WQ: plan.tb.up.words, WP: plan.tb.down.words }
+    const pipe = rt.pipeline({
+      key: `bfv_${entry}_wg${this.wg}_k${shape.KQ}_p${shape.KP}_w${shape.WQ}.${shape.WP}`,
+      code: this.#code,
+      entryPoint: entry,
+      constants: { WG: this.wg, ...shape },
+    })
     const g = rt.grid(Math.ceil(count / this.wg))
     const ubuf = rt.uniforms([[n, q.length, p.length, count, g.x, plan.tb.up.words, plan.tb.down.words, oMont, oUp, oSc, oDown, oOne, 0, 0, 0, 0]], 'bfv_params')
     this.#pending.push(ubuf)

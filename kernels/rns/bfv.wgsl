@@ -34,6 +34,12 @@ struct Params {
 @group(0) @binding(4) var<storage, read> aux: array<u32>;
 
 override WG: u32 = 64u;
+// The level's shape as pipeline constants (one pipeline per shape), so every loop has a constant trip count and the
+// per-coefficient residue arrays can live in registers. The same values are in Params for reference.
+override KQ: u32 = 3u; // primes of Q at this level
+override KP: u32 = 5u; // auxiliary primes P
+override WQ: u32 = 4u; // fixed-point words over Q
+override WP: u32 = 6u; // fixed-point words over P
 const MAXR: u32 = 16u;
 
 fn gid(wid: vec3<u32>, lid: vec3<u32>) -> u32 {
@@ -104,8 +110,8 @@ fn lift(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     return;
   }
   let n = P.n;
-  let k = P.k;
-  let L = k + P.kp;
+  let k = KQ;
+  let L = k + KP;
   let poly = g / n;
   let c = g % n;
   var x: array<u32, MAXR>;
@@ -114,8 +120,8 @@ fn lift(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     dst[(poly * L + i) * n + c] = x[i];
   }
   var r: array<u32, MAXR>;
-  convert_exact(&x, k, P.o_mont, P.kp, P.o_mont + 3u * k, P.o_up, P.wq, &r);
-  for (var j = 0u; j < P.kp; j += 1u) {
+  convert_exact(&x, k, P.o_mont, KP, P.o_mont + 3u * k, P.o_up, WQ, &r);
+  for (var j = 0u; j < KP; j += 1u) {
     dst[(poly * L + k + j) * n + c] = r[j];
   }
 }
@@ -132,7 +138,7 @@ fn tensor(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) l
     return;
   }
   let n = P.n;
-  let L = P.k + P.kp;
+  let L = KQ + KP;
   let b = g / (L * n);
   let l = (g / n) % L;
   let c = g % n;
@@ -158,8 +164,8 @@ fn scale(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) li
     return;
   }
   let n = P.n;
-  let k = P.k;
-  let K = P.kp;
+  let k = KQ;
+  let K = KP;
   let L = k + K;
   let poly = g / n;
   let c = g % n;
@@ -176,7 +182,7 @@ fn scale(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) li
   for (var i = 0u; i < k; i += 1u) {
     y[i] = mul_shoup(src[(poly * L + i) * n + c], tab[o + i], tab[o + k + i], tab[P.o_mont + 3u * i]);
   }
-  let rd = fixed_round(&y, k, o_fix, P.wq);
+  let rd = fixed_round(&y, k, o_fix, WQ);
   var r: array<u32, MAXR>;
   for (var j = 0u; j < K; j += 1u) {
     let p = tab[P.o_mont + 3u * (k + j)];
@@ -188,7 +194,7 @@ fn scale(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) li
     r[j] = add_mod(s, mul_shoup(src[(poly * L + k + j) * n + c], tab[o_tq + j], tab[o_ts + j], p), p);
   }
   var out: array<u32, MAXR>;
-  convert_exact(&r, K, P.o_mont + 3u * k, k, P.o_mont, P.o_down, P.wp, &out);
+  convert_exact(&r, K, P.o_mont + 3u * k, k, P.o_mont, P.o_down, WP, &out);
   for (var i = 0u; i < k; i += 1u) {
     dst[(poly * k + i) * n + c] = out[i];
   }
@@ -202,7 +208,7 @@ fn digits(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) l
     return;
   }
   let n = P.n;
-  let k = P.k;
+  let k = KQ;
   let b = g / (k * k * n);
   let i = (g / (k * n)) % k;
   let j = (g / n) % k;
@@ -219,7 +225,7 @@ fn keymul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) l
     return;
   }
   let n = P.n;
-  let k = P.k;
+  let k = KQ;
   let b = g / (k * n);
   let l = (g / n) % k;
   let c = g % n;
@@ -246,7 +252,7 @@ fn finish(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) l
     return;
   }
   let n = P.n;
-  let k = P.k;
+  let k = KQ;
   let b = g / (2u * k * n);
   let h = (g / (k * n)) % 2u;
   let l = (g / n) % k;
