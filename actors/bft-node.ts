@@ -211,9 +211,9 @@ export class BftEngine {
     })
     e.publishBinding()
     e.every(5000, () => e.publishBinding())
-    e.every(2000, () => e.redial())
+    // bootstrap and remembered peers are links of the transport: dialled now, redialled with backoff when lost
+    for (const addr of e.bootstrap()) e.keepPeer(addr)
     e.every(10_000, () => void e.savePeers())
-    e.redial()
     e.every(a.regossipMs, () => e.regossip())
     e.startNextHeight()
     return e
@@ -686,11 +686,19 @@ export class BftEngine {
     this.publish(this.topicBft, encodeWire(signer === this.self ? m : { type: 'relay', message: m }))
   }
 
-  private redial(): void {
-    const connected = new Set(this.transport.connectedPeers())
+  /** The --join peers and the peers remembered in peers.json (one address per peer id). */
+  private bootstrap(): string[] {
     const targets = new Map(this.known)
     for (const addr of this.join) targets.set(addr.slice(addr.lastIndexOf('/p2p/') + 5), addr)
-    for (const [id, addr] of targets) if (!connected.has(id) && id !== this.transport.peerId) this.transport.dial(addr, 3000).catch(() => undefined)
+    return [...targets.values()]
+  }
+
+  private keepPeer(addr: string): void {
+    try {
+      this.transport.keep(addr)
+    } catch {
+      // not a multiaddr with /p2p/<id>: nothing to redial
+    }
   }
 
   /** Remembers the listen addresses (from identify) of the peers connected now, in `<dataDir>/peers.json`. */
@@ -700,7 +708,11 @@ export class BftEngine {
       try {
         const info = await node.peerStore.get(peer)
         const addr = info.addresses.map((a) => a.multiaddr.toString()).find((a) => a.includes('/tcp/'))
-        if (addr) this.known.set(peer.toString(), `${addr}/p2p/${peer.toString()}`)
+        if (addr) {
+          const full = `${addr}/p2p/${peer.toString()}`
+          this.known.set(peer.toString(), full)
+          this.keepPeer(full)
+        }
       } catch {
         // not in the peer store (yet)
       }
@@ -794,7 +806,8 @@ export function bftNodeBehaviour(): Behaviour<BftNodeState> {
         height: state.base.ledger.head().height, round: m.round, step: m.stepName, validator: state.engine.publicKey, peers: state.engine.peers(),
         mempool: state.base.mempool.size, boundPeers: state.engine.bindings.size, unbound: c.unbound, impersonations: c.impersonations, badBindings: c.badBindings,
         malformed: c.malformed, badTxSignatures: c.badTxSignatures, gossipAdmitted: c.gossipAdmitted, signaturesCached: state.base.mempool.verified.hits,
-        scoreBans: state.engine.transport.scoreBans,
+        scoreBans: state.engine.transport.scoreBans, redials: state.engine.transport.redials,
+        linksDown: state.engine.transport.linkStates().filter((l) => !l.up).length,
         recentBlocks: state.engine.recent.map((b) => `${b.height}:${b.txs}:${b.finalityMs}`).join(' '),
         scoreBanned: state.engine.transport.scoreBannedPeers().map((b) => `${b.peer}:${b.score.toFixed(1)}`).join(' '),
         decided: c.decided, synced: c.synced, badSignatures: c.badSignatures, rejected: c.rejected,

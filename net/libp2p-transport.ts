@@ -17,6 +17,15 @@
  * `serve` and `call` run any other request/answer protocol with the same frame rules as the actor protocol (block
  * sync). `dial(multiaddr)` connects to a bootstrap peer.
  *
+ * Lost peers are redialled (docs/NETWORK.md, "Reconnection"): every peer this node reached by a multiaddr — a
+ * `dial`, a `request` or `call` that got through, a `keep` — is a *link*. When its last connection closes, the link
+ * is down and redialled after `REDIAL.baseMs`, then twice as long after each failed attempt, up to `REDIAL.capMs`,
+ * each wait jittered by ±`REDIAL.jitter` (so that peers that lost each other together do not redial in step). A
+ * request to a link that is down fails at once with `PeerUnreachable` (reason `down: …`) until the next redial
+ * attempt; any connection to the peer (our redial, or the peer dialling us) brings the link up again, and requests
+ * go through without anything being restarted. Dialling is bounded by `REDIAL.dialTimeoutMs` whatever the request's
+ * own timeout, so a peer whose machine is gone fails a request in seconds, not at its deadline.
+ *
  * Gossip details that matter for throughput and abuse (docs/NETWORK.md):
  * - A message arrives once from each neighbour that forwards it. gossipsub checks a message's signature before its
  *   duplicate check unless it has a cheap local id for it, so a fast id (SHA-256 of originator, sequence number,
@@ -95,6 +104,35 @@ export const GOSSIP_SCORE = {
   checkMs: 1000,
 } as const
 
+const isAddr = (t: Multiaddr | PeerId): t is Multiaddr => 'getComponents' in t
+/** The peer id a dial target names (a multiaddr's last /p2p/ part). */
+function peerOf(t: Multiaddr | PeerId): string | undefined {
+  return isAddr(t) ? t.getComponents().findLast((c) => c.name === 'p2p')?.value : t.toString()
+}
+
+/**
+ * Redialling lost peers (see module doc): the first wait `baseMs`, multiplied by `factor` after each failed attempt,
+ * at most `capMs`, each wait scaled by a random factor in [1 − jitter, 1 + jitter]; a dial gives up after
+ * `dialTimeoutMs`; at most `maxLinks` peers are kept (the oldest down one is forgotten first).
+ */
+export const REDIAL = { baseMs: 250, factor: 2, capMs: 8000, jitter: 0.2, dialTimeoutMs: 3000, maxLinks: 256 } as const
+
+/** The wait before redial attempt `failures` + 1 (see {@link REDIAL}); `random` in [0, 1). */
+export function redialDelay(failures: number, random: number = Math.random()): number {
+  const d = Math.min(REDIAL.capMs, REDIAL.baseMs * REDIAL.factor ** Math.min(failures, 30))
+  return Math.round(d * (1 - REDIAL.jitter + 2 * REDIAL.jitter * random))
+}
+
+interface Link {
+  readonly addr: string
+  up: boolean
+  /** Failed redial attempts since the link went down. */
+  failures: number
+  /** When the next redial attempt is due (ms since the epoch). */
+  retryAt: number
+  timer: NodeJS.Timeout | undefined
+}
+
 /** What a topic validator says of a message (gossipsub's Accept / Ignore / Reject). */
 export type GossipVerdict = 'accept' | 'ignore' | 'reject'
 /** Judges a gossip message before delivery and forwarding: its data, the neighbour it came from, its originator. */
@@ -142,6 +180,11 @@ export class Libp2pTransport implements Transport {
   /** Peers disconnected for their gossip score since start. */
   scoreBans = 0
   private scoreTimer: NodeJS.Timeout | undefined
+  /** Peers reached by a multiaddr, redialled when lost (peer id → link; see module doc). */
+  private readonly links = new Map<string, Link>()
+  /** Redial attempts made since start (successful or not). */
+  redials = 0
+  private closing = false
 
   private constructor(node: Libp2p) {
     this.node = node
@@ -152,6 +195,8 @@ export class Libp2pTransport implements Transport {
       const h = this.topicHandlers.get(m.topic)
       if (h) h(m.data, m.type === 'signed' ? m.from.toString() : '')
     })
+    node.addEventListener('peer:connect', (evt) => this.linkUp(evt.detail.toString()))
+    node.addEventListener('peer:disconnect', (evt) => this.linkDown(evt.detail.toString()))
   }
 
   static async create(init: Libp2pTransportInit = {}): Promise<Libp2pTransport> {
@@ -247,6 +292,7 @@ export class Libp2pTransport implements Transport {
   async request(peer: string, frame: Uint8Array, opts?: { readonly timeoutMs?: number; readonly signal?: AbortSignal }): Promise<Uint8Array> {
     if (frame.length > MAX_FRAME_BYTES) throw new FrameTooLarge({ size: frame.length, limit: MAX_FRAME_BYTES })
     const target = this.target(peer)
+    this.failIfDown(peer, target)
     const timeout = AbortSignal.timeout(opts?.timeoutMs ?? DEFAULT_ASK_TIMEOUT_MS)
     const signal = opts?.signal ? AbortSignal.any([timeout, opts.signal]) : timeout
     try {
@@ -257,9 +303,20 @@ export class Libp2pTransport implements Transport {
     }
   }
 
-  /** One length-prefixed frame out and one back on a new stream of `protocol`. */
+  /** A link that is down fails a request at once, until its next redial attempt (see module doc). */
+  private failIfDown(peer: string, target: Multiaddr | PeerId): void {
+    const id = peerOf(target)
+    const link = id ? this.links.get(id) : undefined
+    if (!id || !link || link.up || this.node.getConnections(peerIdFromString(id)).length > 0) return
+    const wait = link.retryAt - Date.now()
+    if (wait > 0) throw new PeerUnreachable({ peer, reason: `down: lost, next redial in ${wait} ms (attempt ${link.failures + 1})` })
+  }
+
+  /** One length-prefixed frame out and one back on a new stream of `protocol`; the dial is bounded by REDIAL.dialTimeoutMs. */
   private async exchange(target: Multiaddr | PeerId, protocol: string, frame: Uint8Array, signal: AbortSignal): Promise<Uint8Array> {
-    const stream = await this.node.dialProtocol(target, protocol, { signal })
+    const connection = await this.node.dial(target, { signal: AbortSignal.any([signal, AbortSignal.timeout(REDIAL.dialTimeoutMs)]) })
+    if (isAddr(target)) this.keep(target.toString())
+    const stream = await connection.newStream(protocol, { signal })
     const lp = lpStream(stream, FRAME_STREAM)
     await lp.write(frame, { signal })
     const answer = (await lp.read({ signal })).subarray()
@@ -326,13 +383,86 @@ export class Libp2pTransport implements Transport {
     await this.pubsub.publish(topic, data)
   }
 
-  /** Connects to a peer (a multiaddr with /p2p/<id>); PeerUnreachable if it cannot. */
+  /** Connects to a peer (a multiaddr with /p2p/<id>, then kept: redialled when lost); PeerUnreachable if it cannot. */
   async dial(peer: string, timeoutMs = 5000): Promise<void> {
+    const target = this.target(peer)
     try {
-      await this.node.dial(this.target(peer), { signal: AbortSignal.timeout(timeoutMs) })
+      await this.node.dial(target, { signal: AbortSignal.timeout(timeoutMs) })
+      if (isAddr(target)) this.keep(peer)
     } catch (e) {
-      if (e instanceof BadPeerAddress) throw e
       throw new PeerUnreachable({ peer, reason: e instanceof Error ? `${e.name}: ${e.message}` : String(e) })
+    }
+  }
+
+  /**
+   * Keeps a link to `addr` (a multiaddr with /p2p/<id>): dialled now unless connected, and redialled with backoff
+   * whenever lost (see module doc). A bootstrap peer that is not up yet is simply retried.
+   */
+  keep(addr: string): void {
+    const target = this.target(addr)
+    const id = isAddr(target) ? peerOf(target) : undefined
+    if (!id) throw new BadPeerAddress({ peer: addr, reason: 'a kept peer needs a multiaddr with /p2p/<peer id>' })
+    if (id === this.peerId || this.closing) return
+    const known = this.links.get(id)
+    if (known && known.addr === addr) return
+    if (known) clearTimeout(known.timer)
+    if (this.links.size >= REDIAL.maxLinks && !known) {
+      const victim = [...this.links].find(([, l]) => !l.up) ?? [...this.links][0]
+      if (victim) this.forget(victim[0])
+    }
+    const up = this.node.getConnections(peerIdFromString(id)).length > 0
+    const link: Link = { addr, up, failures: 0, retryAt: 0, timer: undefined }
+    this.links.set(id, link)
+    if (!up) this.schedule(id, link, 0)
+  }
+
+  /** Stops redialling `peer` (a peer id). */
+  forget(peer: string): void {
+    const link = this.links.get(peer)
+    if (link) clearTimeout(link.timer)
+    this.links.delete(peer)
+  }
+
+  /** The kept links: address, whether connected, failed redials since it went down. */
+  linkStates(): Array<{ peer: string; addr: string; up: boolean; failures: number }> {
+    return [...this.links].map(([peer, l]) => ({ peer, addr: l.addr, up: l.up, failures: l.failures }))
+  }
+
+  private linkUp(peer: string): void {
+    const link = this.links.get(peer)
+    if (!link) return
+    clearTimeout(link.timer)
+    link.timer = undefined
+    link.up = true
+    link.failures = 0
+    link.retryAt = 0
+  }
+
+  private linkDown(peer: string): void {
+    const link = this.links.get(peer)
+    if (!link || this.closing || this.isScoreBanned(peer)) return
+    link.up = false
+    link.failures = 0
+    this.schedule(peer, link, redialDelay(0))
+  }
+
+  private schedule(peer: string, link: Link, wait: number): void {
+    clearTimeout(link.timer)
+    link.retryAt = Date.now() + wait
+    link.timer = setTimeout(() => void this.redial(peer, link), wait)
+    link.timer.unref()
+  }
+
+  private async redial(peer: string, link: Link): Promise<void> {
+    if (this.closing || this.links.get(peer) !== link || link.up) return
+    this.redials++
+    try {
+      await this.node.dial(multiaddr(link.addr), { signal: AbortSignal.timeout(REDIAL.dialTimeoutMs) })
+      this.linkUp(peer)
+    } catch {
+      if (this.closing || this.links.get(peer) !== link || link.up) return
+      link.failures++
+      this.schedule(peer, link, redialDelay(link.failures))
     }
   }
 
@@ -355,6 +485,7 @@ export class Libp2pTransport implements Transport {
   /** One request on a protocol served with `serve` at `peer`; PeerUnreachable on any failure. */
   async call(peer: string, protocol: string, frame: Uint8Array, timeoutMs = 5000): Promise<Uint8Array> {
     const target = this.target(peer)
+    this.failIfDown(peer, target)
     try {
       return await this.exchange(target, protocol, frame, AbortSignal.timeout(timeoutMs))
     } catch (e) {
@@ -374,6 +505,9 @@ export class Libp2pTransport implements Transport {
   }
 
   async close(): Promise<void> {
+    this.closing = true
+    for (const l of this.links.values()) clearTimeout(l.timer)
+    this.links.clear()
     clearInterval(this.scoreTimer)
     await this.node.stop()
   }
