@@ -154,6 +154,10 @@ export class BftEngine {
   private lastSyncAt = 0
   /** The last blocks committed here: height, transactions, and ms from the block's time (its proposal) to its commit here. */
   readonly recent: Array<{ height: number; txs: number; finalityMs: number }> = []
+  /** Milliseconds spent on the event loop in each part of the work since start (status `timing`; bench/net.ts). */
+  readonly timing: Record<'propose' | 'validate' | 'commit' | 'mempool' | 'admit' | 'verify' | 'judge' | 'sign', number> = {
+    propose: 0, validate: 0, commit: 0, mempool: 0, admit: 0, verify: 0, judge: 0, sign: 0,
+  }
 
   private constructor(o: {
     transport: Libp2pTransport; st: LedgerActorState; chainId: string; key: KeyPair; signState: SignState; join: readonly string[]
@@ -278,7 +282,9 @@ export class BftEngine {
     const time = Math.max(Date.now(), ledger.nextBlockTime())
     const evidence = [...this.evidencePool.values()].slice(0, 64)
     // admitted transactions were verified on admission (an entry evicted from the cache is simply verified again)
+    const t0 = performance.now()
     const p = ledger.proposeBlock(txs, { time, proposer: this.key.publicKey, verified: txs.map((t) => mempool.verified.has(t)), evidence })
+    this.timing.propose += performance.now() - t0
     if (p.block.header.height !== height) throw new Error(`proposal for height ${height} built on head ${ledger.head().height}`)
     const id = toHex(p.hash)
     this.prepared.set(id, p)
@@ -293,7 +299,9 @@ export class BftEngine {
       // a proposer's clock may run a little ahead of ours, not more
       if (block.header.time > Date.now() + 10_000) return false
       // a signature this node verified (same transaction hash, same signature bytes) is not verified again
+      const t0 = performance.now()
       const p = this.st.ledger.validateBlock(block, { verified: (t) => this.st.mempool.verified.has(t) })
+      this.timing.validate += performance.now() - t0
       this.prepared.set(value.id, p)
       return true
     } catch {
@@ -362,8 +370,10 @@ export class BftEngine {
 
   /** The double-sign guard, before every signature: a refusal means we do not sign (and do not send) it. */
   private authorize(height: number, round: number, step: 'propose' | 'prevote' | 'precommit', value: string | null): boolean {
+    const t0 = performance.now()
     try {
       this.signState.authorize({ height, round, step, value })
+      this.timing.sign += performance.now() - t0
       return true
     } catch (e) {
       if ((e as { _tag?: string })._tag === 'DoubleSignRefused') {
@@ -382,11 +392,15 @@ export class BftEngine {
     if (!p) p = ledger.validateBlock(decodeBlock(value.data), { verified: (t) => this.st.mempool.verified.has(t) })
     if (p.block.header.height !== height) throw new Error(`decided block ${height} does not extend head ${ledger.head().height}`)
     const paramsBefore = ledger.params()
+    let t0 = performance.now()
     ledger.commitBlock(p, encodeCertificate(signed))
+    this.timing.commit += performance.now() - t0
     this.counters.decided++
     this.recent.push({ height, txs: p.block.txs.length, finalityMs: Date.now() - p.block.header.time })
     if (this.recent.length > 64) this.recent.shift()
+    t0 = performance.now()
     this.afterCommit(p, ledger.params() !== paramsBefore)
+    this.timing.mempool += performance.now() - t0
     for (const k of [...this.evidencePool.keys()]) {
       const [who, h] = k.split(':') as [string, string]
       if (ledger.store.get(slashedKey(who, Number(h)))) this.evidencePool.delete(k)
@@ -448,13 +462,16 @@ export class BftEngine {
     }
     this.counters.malformed += malformed
     const unverified = fresh.filter((t) => !mempool.verified.has(t))
+    const t0 = performance.now()
     const checks = verifyAsync(unverified.map((t) => ({ publicKey: t.tx.from, message: t.payload, signature: t.tx.sig })))
+    this.timing.verify += performance.now() - t0
     const done = this.txChain.then(async () => {
       const ok = await checks
       if (this.stopped) return 0
       const bad = new Set<PreparedTx>()
       unverified.forEach((t, i) => (ok[i] ? mempool.verified.add(t) : bad.add(t)))
       this.counters.badTxSignatures += bad.size
+      const t1 = performance.now()
       this.guard(() => {
         for (const t of fresh) {
           if (bad.has(t)) continue
@@ -467,6 +484,7 @@ export class BftEngine {
           }
         }
       })
+      this.timing.admit += performance.now() - t1
       return bad.size
     })
     this.txChain = done.then(() => undefined, () => undefined)
@@ -481,6 +499,15 @@ export class BftEngine {
    * An accepted message is handed to {@link onGossip}.
    */
   private judge(data: Uint8Array, from: string): GossipVerdict {
+    const t0 = performance.now()
+    try {
+      return this.judgeMessage(data, from)
+    } finally {
+      this.timing.judge += performance.now() - t0
+    }
+  }
+
+  private judgeMessage(data: Uint8Array, from: string): GossipVerdict {
     if (this.stopped) return 'ignore'
     let m: WireMessage
     try {
@@ -808,6 +835,7 @@ export function bftNodeBehaviour(): Behaviour<BftNodeState> {
         malformed: c.malformed, badTxSignatures: c.badTxSignatures, gossipAdmitted: c.gossipAdmitted, signaturesCached: state.base.mempool.verified.hits,
         scoreBans: state.engine.transport.scoreBans, redials: state.engine.transport.redials,
         linksDown: state.engine.transport.linkStates().filter((l) => !l.up).length,
+        timing: Object.entries(state.engine.timing).map(([k, v]) => `${k}:${Math.round(v)}`).join(' '),
         recentBlocks: state.engine.recent.map((b) => `${b.height}:${b.txs}:${b.finalityMs}`).join(' '),
         scoreBanned: state.engine.transport.scoreBannedPeers().map((b) => `${b.peer}:${b.score.toFixed(1)}`).join(' '),
         decided: c.decided, synced: c.synced, badSignatures: c.badSignatures, rejected: c.rejected,
