@@ -34,7 +34,7 @@ import { controlFile, findControl } from '../actors/control/index.ts'
 import { askControl, controlFetch as clientControlFetch, controlToken } from '../actors/control/client.ts'
 import { kernelWorkerRole } from '../actors/kernel-worker.ts'
 import { acquireDataDirLock } from '../supervisor/datadir-lock.ts'
-import { ControlHttpError } from './errors.ts'
+import { ControlHttpError, InvalidClusterConfig } from './errors.ts'
 import { failAndExit, flushLogs, openLog } from './exit.ts'
 import { renderMailboxes, watchMailboxes } from './inspect.ts'
 import { Libp2pTransport } from '../net/index.ts'
@@ -126,6 +126,10 @@ cluster
     if (o.genesis !== undefined && !explicit('brains')) o.brains = 0 // a network's Brains register by transaction, not by dev bootstrap
     const counts = countsFor(o.brains, { value: o.miners, explicit: explicit('miners') }, { value: o.validators, explicit: explicit('validators') })
     const holder: { system?: ActorSystem; listening?: string[] } = {}
+    if (o.wallet !== undefined && o.brains === 0 && o.genesis === undefined) {
+      // a miner for a Brain hosted elsewhere needs the chain that Brain is on
+      throw new InvalidClusterConfig({ field: '--genesis', reason: '--wallet with --brains 0 serves a Brain of a network: give --genesis FILE and --join A' })
+    }
     // Validate the whole configuration before touching the data dir.
     const plain = clusterSpec(
       {

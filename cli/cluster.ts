@@ -160,7 +160,12 @@ export function clusterSpec(opts: ClusterOptions, system: () => ActorSystem | un
       flags: { strategy: 'one_for_one', intensity: 5, periodMs: 5000 },
       children: range(opts.miners).map((i) =>
         // the Brain's weights hash: weights that differ would be held but never served
-        minerRole.create(`miner-${i}`, { brainId: brainOf(i), dev: i, ...(task ? { weightsHash: task.weightsHash } : {}) }, {
+        minerRole.create(`miner-${i}`, {
+          brainId: opts.brains > 0 ? brainOf(i) : (opts.serveBrain ?? 1),
+          // the node's wallet (its compute key signs receipts; it is the key registered on the Brain), else the dev key
+          ...(opts.wallet !== undefined && i === 1 ? { wallet: { dataDir: opts.dataDir, name: opts.wallet } } : { dev: i }),
+          ...(task ? { weightsHash: task.weightsHash } : {}),
+        }, {
           placement: opts.minerThreads ? 'worker' : 'main',
           faults: true,
         }),

@@ -96,6 +96,8 @@ test('a miner on another node: registered and served by signed record, listed re
     assert.equal(r.code, 0, r.err)
     return Number((JSON.parse(r.out) as { detail: { encryptedProducts: number } }).detail.encryptedProducts)
   }
+  const statusOfB = await based(['ask', '/root/miners/miner-1', '{"_tag":"GetStatus"}', '--data-dir', net.bDir])
+  assert.equal((JSON.parse(statusOfB.out) as { detail: { computeKey: string } }).detail.computeKey, toHex(fromAddress(net.bob.compute)), 'B\'s miner signs with the wallet\'s compute key')
   const before = await productsOfB()
   // over libp2p to A's net actor (no control endpoint): A's Brain routes to the proxy, which forwards to B
   const aPeer = /libp2p: (\/ip4\/\S+)/.exec(a.out())?.[1] ?? ''
