@@ -126,3 +126,31 @@ describe('device-resident BFV multiply + relinearize', { skip: gpu.skip }, () =>
     })
   }
 })
+
+describe('bfvMulRelin on the reference path (no device needed)', () => {
+  test('KernelService without a device: words equal the CPU multiplyRelin; bad input is a typed InvalidInput', async () => {
+    const { KernelService } = await import('../../kernels/service.ts')
+    const svc = await KernelService.create({ forceReference: true })
+    try {
+      const { ctx, pk, rlk } = fixture('bfv4096')
+      const k = ctx.levels
+      const spec = specOf(ctx, k)
+      const a = encryptPublic(ctx, pk, encodeIntegers(ctx, randomInts(16, -99, 99, 41)))
+      const b = encryptPublic(ctx, pk, encodeIntegers(ctx, randomInts(16, -99, 99, 42)))
+      const keys = await svc.uploadBfvKeys(ctx.n, spec.q, packKeys(rlk, k))
+      const got = await svc.bfvMulRelin(spec, packOperands([[a, b]]), keys)
+      const cpu = ev.multiplyRelin(ctx, a, b, rlk)
+      assert.deepEqual(got, Uint32Array.from([...cpu.polys[0]!.data, ...cpu.polys[1]!.data]))
+      await assert.rejects(svc.bfvMulRelin(spec, new Uint32Array(5), keys), { _tag: 'InvalidInput', reason: 'length_mismatch' })
+      const tooBig = packOperands([[a, b]])
+      tooBig[0] = spec.q[0] as number
+      await assert.rejects(svc.bfvMulRelin(spec, tooBig, keys), { _tag: 'InvalidInput', reason: 'coefficient_out_of_range' })
+      await assert.rejects(svc.bfvMulRelin({ ...spec, t: 1 }, packOperands([[a, b]]), keys), { _tag: 'InvalidInput', reason: 'bad_argument' })
+      await assert.rejects(svc.uploadBfvKeys(ctx.n, spec.q, new Uint32Array(3)), { _tag: 'InvalidInput', reason: 'length_mismatch' })
+      await svc.releaseBfvKeys(keys)
+      await assert.rejects(svc.bfvMulRelin(spec, packOperands([[a, b]]), keys), { _tag: 'InvalidInput', reason: 'bad_argument' })
+    } finally {
+      svc.destroy()
+    }
+  })
+})
