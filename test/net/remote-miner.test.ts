@@ -16,6 +16,8 @@ import os from 'node:os'
 import path from 'node:path'
 import { fromAddress, fromHex, toHex, verifyServeRecord } from '../../ledger/index.ts'
 import type { Metagraph } from '../../protocol/index.ts'
+import { askControl, controlFetch } from '../../actors/control/client.ts'
+import { findControl } from '../../actors/control/index.ts'
 import { BOOTSTRAP, PASSPHRASE, based, nodeAArgs, nodeBArgs, prepareNetwork, runScript, spawnProc, BASED, type Proc } from './remote-helpers.ts'
 
 /** Polls an async condition every 250 ms until it holds, or fails naming it. */
@@ -58,12 +60,18 @@ test('a miner on another node: registered and served by signed record, listed re
   const bPeer = /libp2p: \S+\/p2p\/(\S+)/.exec(b.out())?.[1] ?? ''
   assert.ok(bPeer.length > 40, b.out())
 
-  // on chain, seen from A: B's uid, its peer, both signatures of the binding
-  const metagraph = async (): Promise<typeof Metagraph.Type> => {
-    const r = await based(['ask', '/root/ledger/writer', JSON.stringify({ _tag: 'GetMetagraph', brain }), '--data-dir', net.aDir])
-    assert.equal(r.code, 0, r.err)
-    return JSON.parse(r.out) as typeof Metagraph.Type
-  }
+  // polls go to the control endpoints from this process (a CLI process per poll is slow on a loaded machine)
+  const controlA = findControl(net.aDir)
+  const controlB = findControl(net.bDir)
+  // B's balance once its register and serveMiner fees are paid: it sends nothing more, so any rise is what it earns
+  const balance = async (): Promise<bigint> => BigInt((await askControl(controlA, '/root/ledger/writer', { _tag: 'GetAccount', address: net.bob.personal })).based)
+  const paidBefore = await balance()
+  const metagraph = (): Promise<typeof Metagraph.Type> => askControl(controlA, '/root/ledger/writer', { _tag: 'GetMetagraph', brain }, 15_000)
+
+  // on chain, seen from A: B's uid, its peer, both signatures of the binding; `metagraph --json` shows it too
+  const cli = await based(['metagraph', '--brain', String(brain), '--json', '--data-dir', net.aDir])
+  assert.equal(cli.code, 0, cli.err)
+  assert.equal((JSON.parse(cli.out) as { rows: Array<{ uid: number; serving?: { peerId: string } }> }).rows.find((r) => r.uid === uid)?.serving?.peerId, bPeer)
   const row = (await metagraph()).rows.find((r) => r.uid === uid)
   assert.ok(row?.serving, 'B\'s miner row carries its serve record')
   assert.equal(row.role, 'miner')
@@ -78,12 +86,16 @@ test('a miner on another node: registered and served by signed record, listed re
 
   // A lists the proxy as remote
   const proxy = `/root/remote/b${brain}-uid${uid}`
+  type Row = { address: string; role: string; remote?: { peerId: string; multiaddr: string; actor: string; uid: number; connected: boolean } }
   await until(async () => {
-    const r = await based(['inspect', 'mailboxes', '--json', '--data-dir', net.aDir])
-    const rows = JSON.parse(r.out || '[]') as Array<{ address: string; role: string; remote?: { peerId: string; connected: boolean } }>
-    return rows.some((x) => x.address === proxy && x.role === 'remote-miner' && x.remote?.peerId === bPeer && x.remote.connected)
-  }, 60_000, 'A lists B\'s miner as remote and connected')
-  const table = await based(['inspect', 'mailboxes', '--data-dir', net.aDir])
+    const rows = (await (await controlFetch(`${controlA}/mailboxes`)).json()) as Row[]
+    return rows.some((x) => x.address === proxy && x.remote?.connected === true)
+  }, 60_000, 'A\'s proxy of B\'s miner connected')
+  const [json, table] = await Promise.all([based(['inspect', 'mailboxes', '--json', '--data-dir', net.aDir]), based(['inspect', 'mailboxes', '--data-dir', net.aDir])])
+  assert.equal(json.code, 0, json.err)
+  const listed = (JSON.parse(json.out) as Row[]).find((x) => x.address === proxy)
+  assert.equal(listed?.role, 'remote-miner')
+  assert.deepEqual(listed.remote && { ...listed.remote, multiaddr: listed.remote.multiaddr.endsWith(`/p2p/${bPeer}`) }, { peerId: bPeer, multiaddr: true, actor: '/root/miners/miner-1', uid, connected: true })
   assert.equal(table.code, 0, table.err)
   const line = table.out.split('\n').find((l) => l.startsWith(proxy)) ?? ''
   assert.match(line, /remote-miner\s+remote\s+running/)
@@ -91,13 +103,9 @@ test('a miner on another node: registered and served by signed record, listed re
   lap('A lists it remote')
 
   // an encrypted generation through A is served by B's miner: the same text as the plaintext int8 path
-  const productsOfB = async (): Promise<number> => {
-    const r = await based(['ask', '/root/miners/miner-1', '{"_tag":"GetStatus"}', '--data-dir', net.bDir])
-    assert.equal(r.code, 0, r.err)
-    return Number((JSON.parse(r.out) as { detail: { encryptedProducts: number } }).detail.encryptedProducts)
-  }
-  const statusOfB = await based(['ask', '/root/miners/miner-1', '{"_tag":"GetStatus"}', '--data-dir', net.bDir])
-  assert.equal((JSON.parse(statusOfB.out) as { detail: { computeKey: string } }).detail.computeKey, toHex(fromAddress(net.bob.compute)), 'B\'s miner signs with the wallet\'s compute key')
+  const productsOfB = async (): Promise<number> => Number((await askControl(controlB, '/root/miners/miner-1', { _tag: 'GetStatus' })).detail.encryptedProducts)
+  const statusOfB = await askControl(controlB, '/root/miners/miner-1', { _tag: 'GetStatus' })
+  assert.equal(statusOfB.detail.computeKey, toHex(fromAddress(net.bob.compute)), 'B\'s miner signs with the wallet\'s compute key')
   const before = await productsOfB()
   // over libp2p to A's net actor (no control endpoint): A's Brain routes to the proxy, which forwards to B
   const aPeer = /libp2p: (\/ip4\/\S+)/.exec(a.out())?.[1] ?? ''
@@ -115,24 +123,18 @@ test('a miner on another node: registered and served by signed record, listed re
   lap(`encrypted generation served by B (${served} products)`)
 
   // A's validator challenges the remote miner; an epoch pays B's uid
-  const balance = async (): Promise<bigint> => {
-    const r = await based(['ask', '/root/ledger/writer', JSON.stringify({ _tag: 'GetAccount', address: net.bob.personal }), '--data-dir', net.aDir])
-    return BigInt((JSON.parse(r.out) as { based: string }).based)
-  }
-  const paidBefore = await balance()
   await until(async () => {
     const r = (await metagraph()).rows.find((x) => x.uid === uid)
     return r !== undefined && r.emission !== null && BigInt(r.emission) > 0n && BigInt(r.incentive ?? '0') > 0n
   }, 90_000, 'an epoch paid B\'s uid')
   assert.ok((await balance()) > paidBefore, 'B\'s wallet received its emission')
-  const scores = await based(['ask', '/root/validators/validator-1', '{"_tag":"GetScores"}', '--data-dir', net.aDir])
-  const mine = (JSON.parse(scores.out) as { miners: Array<{ miner: string; correct: number }> }).miners.find((m) => m.miner === proxy)
-  assert.ok(mine && mine.correct > 0, `A's validator challenged B's miner and it answered right: ${scores.out}`)
+  const scores = await askControl(controlA, '/root/validators/validator-1', { _tag: 'GetScores' })
+  const mine = scores.miners.find((m) => m.miner === proxy)
+  assert.ok(mine && mine.correct > 0, `A's validator challenged B's miner and it answered right: ${JSON.stringify(scores)}`)
   lap('challenged and paid')
 
   // the supply audit on both nodes
-  for (const d of [net.aDir, net.bDir]) {
-    const s = await based(['chain', 'supply', '--json', '--data-dir', d])
+  for (const s of await Promise.all([net.aDir, net.bDir].map((d) => based(['chain', 'supply', '--json', '--data-dir', d])))) {
     assert.equal(s.code, 0, s.err)
     const audit = JSON.parse(s.out) as { supplyOk: boolean; basedIssued: string; basedHeld: string; height: number }
     assert.equal(audit.supplyOk, true, s.out)
@@ -142,13 +144,9 @@ test('a miner on another node: registered and served by signed record, listed re
   // B dies: A's Brain marks the miner down and a new query ends in a typed error
   b.child.kill('SIGKILL')
   await b.exited
-  await until(async () => {
-    const r = await based(['ask', `/root/brains/brain-1`, '{"_tag":"GetRouting"}', '--data-dir', net.aDir])
-    const m = (JSON.parse(r.out || '{"miners":[]}') as { miners: Array<{ miner: string; down: boolean }> }).miners.find((x) => x.miner === proxy)
-    return m?.down === true
-  }, 30_000, 'A\'s Brain marks the miner down')
+  await until(async () => (await askControl(controlA, '/root/brains/brain-1', { _tag: 'GetRouting' })).miners.find((x) => x.miner === proxy)?.down === true, 30_000, 'A\'s Brain marks the miner down')
   const after = await based(['generate', 'x', '--tokens', '1', '--encrypted', '--data-dir', net.aDir], { timeoutMs: 60_000 })
   assert.notEqual(after.code, 0)
-  assert.match(after.err, /NoMiner|PeerLost/)
+  assert.match(after.err, /BrainRejection.*NoMiner|PeerLost/)
   lap('B killed: down, typed error')
 })
