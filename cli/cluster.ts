@@ -286,7 +286,9 @@ export async function announceMiner(system: ActorSystem, o: {
   }
   const identity = await loadOrCreateIdentity(o.dataDir)
   const peerId = peerIdFromPrivateKey(identity).toString()
-  const addrs = [...new Set(o.addrs)].filter((a) => a.endsWith(`/p2p/${peerId}`)).slice(0, 8)
+  // loopback addresses last: a node listening on 0.0.0.0 lists them too, and they name the dialler's own host
+  const loopback = (a: string): boolean => /^\/ip4\/127\.|^\/ip6\/::1\//.test(a)
+  const addrs = [...new Set(o.addrs)].filter((a) => a.endsWith(`/p2p/${peerId}`)).sort((x, y) => Number(loopback(x)) - Number(loopback(y))).slice(0, 8)
   if (addrs.length === 0) throw new MinerAnnounceFailed({ step: 'serve', reason: `the net actor listens on none of this node's peer id ${peerId}: ${o.addrs.join(' ')}` })
   const row = (await ask(ledger, { _tag: 'GetMetagraph', brain })).rows.find((r) => r.role === 'miner' && r.uid !== undefined && toHex(fromAddressSafe(r.computeKey)) === ck)
   if (!row) throw new MinerAnnounceFailed({ step: 'register', reason: `compute key ${ck} is not a miner of Brain #${brain}` })
