@@ -27,7 +27,7 @@ import { toProtocolError } from '../supervisor/ref.ts'
 import { KERNEL_REQUEST_TAGS, KernelRequest, type Message } from '../protocol/index.ts'
 import { GpuError } from '../kernels/errors.ts'
 import { handleKernelRequest } from '../kernels/requests.ts'
-import { KernelService, type KvCacheHandle } from '../kernels/service.ts'
+import { KernelService, type BfvKeysHandle, type KvCacheHandle } from '../kernels/service.ts'
 
 const isKernelRequest = Schema.is(KernelRequest)
 
@@ -46,6 +46,8 @@ export interface KernelWorkerState {
   readonly svc: KernelService
   readonly basic: BasicState
   readonly caches: Map<number, KvCacheHandle>
+  /** One level's BFV relinearization keys uploaded by clients (KernelBfvKeys), by handle id. */
+  readonly bfvKeys: Map<number, BfvKeysHandle>
 }
 
 /** The kernel-worker behaviour (default export is a factory, as the actor runtime loads it). */
@@ -55,7 +57,7 @@ export function kernelWorkerBehaviour(): Behaviour<KernelWorkerState> {
     async init(ctx): Promise<KernelWorkerState> {
       const args = kernelWorkerRole.args(ctx.args)
       const svc = await KernelService.create({ allowFallback: args.allowFallback })
-      return { svc, basic: basicState(), caches: new Map() }
+      return { svc, basic: basicState(), caches: new Map(), bfvKeys: new Map() }
     },
     status: (state) => ({
       backend: state.svc.backend,
@@ -63,12 +65,13 @@ export function kernelWorkerBehaviour(): Behaviour<KernelWorkerState> {
       slow: state.svc.slow,
       software: state.svc.adapter?.software === true,
       kvCaches: state.caches.size,
+      bfvKeys: state.bfvKeys.size,
     }),
     async handle(state, msg: Message, ctx): Promise<HandleResult<KernelWorkerState>> {
       if (state.svc.rt?.isLost) throw new Error('GPU device lost; restarting the kernel worker')
       if (!isKernelRequest(msg)) return continueWith(state, answerBasic(state.basic, msg, ctx))
       try {
-        return continueWith(state, await handleKernelRequest(state.svc, msg, state.caches))
+        return continueWith(state, await handleKernelRequest(state.svc, msg, state.caches, state.bfvKeys))
       } catch (e) {
         // A device error crashes the worker (restart with a fresh device); bad input is the caller's error.
         if (e instanceof GpuError) throw e

@@ -7,6 +7,11 @@
  * Large batches are split into requests of at most `maxRequestBytes` (whole rows, so each row keeps its prime:
  * rows of one request start at a multiple of the prime count), keeping every frame under the protocol's limit.
  *
+ * It also serves the resident BFV multiply + relinearize (`uploadBfvKeys` / `bfvMulRelin` / `releaseBfvKeys`, as
+ * `KernelService` has them): the keys go to the worker once, each batch of pairs is one `KernelBfvMulRelin` (split
+ * into requests of whole pairs under the size limit), so `kernelPolyBackend(client)` runs
+ * `multiplyRelinManyAsync` on the worker's device end to end, as on a `KernelService` in this thread.
+ *
  * @example
  * ```ts
  * const gpu = await kernelWorkerClient((m) => system.ref('/root/miners/kernel-1').ask(m, { timeoutMs: 60_000 }))
@@ -17,6 +22,8 @@
 import { GpuError, InvalidInput } from './errors.ts'
 import { bytesOf, u32Of, type KernelReply, type KernelRequest } from './messages.ts'
 import type { PointwiseOp } from './ntt/gpu.ts'
+import type { BfvMulSpec } from './rns/bfv.ts'
+import type { BfvKeysHandle } from './service.ts'
 
 /** Sends one kernel request and resolves with its reply (rejects with the worker's typed error). */
 export type KernelAsk = (req: KernelRequest) => Promise<unknown>
@@ -30,6 +37,11 @@ export interface KernelWorkerClient {
   nttForward(data: Uint32Array, n: number, primes: readonly number[]): Promise<Uint32Array>
   nttInverse(data: Uint32Array, n: number, primes: readonly number[]): Promise<Uint32Array>
   pointwise(op: PointwiseOp, a: Uint32Array, b: Uint32Array, n: number, primes: readonly number[]): Promise<Uint32Array>
+  /** Sends one level's relinearization keys ([b_0 … b_{k−1}, a_0 … a_{k−1}] × k limbs, NTT form) to the worker once. */
+  uploadBfvKeys(n: number, q: readonly number[], keys: Uint32Array): Promise<BfvKeysHandle>
+  /** B multiply + relinearize products on the worker: B × [a0 a1 b0 b1] × k limbs in, B × [c0 c1] × k limbs out. */
+  bfvMulRelin(spec: BfvMulSpec, ops: Uint32Array, keys: BfvKeysHandle): Promise<Uint32Array>
+  releaseBfvKeys(keys: BfvKeysHandle): Promise<void>
 }
 
 /** 4 MiB of words per request: well under the protocol's 8 MiB frame limit, with room for two operands. */
@@ -79,6 +91,38 @@ export async function kernelWorkerClient(ask: KernelAsk, opts: { readonly maxReq
     slow: info.slow,
     nttForward: ntt('forward'),
     nttInverse: ntt('inverse'),
+    async uploadBfvKeys(n, q, keys) {
+      const r = (await ask({ _tag: 'KernelBfvKeys', n, q: [...q], keys: bytesOf(keys) })) as KernelReply
+      if (r?._tag !== 'KernelBfvKeysReply') throw new GpuError({ op: 'bfv keys', kind: 'internal', message: `kernel worker answered ${String((r as { _tag?: unknown })?._tag)} to KernelBfvKeys` })
+      return { kind: 'bfv-keys', id: r.keys, n, q: [...q] }
+    },
+    async bfvMulRelin(spec, ops, keys) {
+      const k = spec.q.length
+      const pairWords = 4 * k * spec.n
+      if (k < 1 || spec.n < 1 || ops.length % pairWords !== 0) {
+        throw new InvalidInput({ op: 'bfvMulRelin', reason: 'length_mismatch', message: `${ops.length} words is not whole pairs of 4 × ${k} × ${spec.n}` })
+      }
+      const pairs = ops.length / pairWords
+      const step = Math.max(1, Math.floor(maxWords / pairWords))
+      const parts: Array<[number, number]> = []
+      for (let p = 0; p < pairs; p += step) parts.push([p, Math.min(pairs, p + step)])
+      const results = await Promise.all(parts.map(async ([from, to]) =>
+        words(await ask({
+          _tag: 'KernelBfvMulRelin', n: spec.n, q: [...spec.q], p: [...spec.p], t: spec.t, keys: keys.id,
+          ops: bytesOf(ops.subarray(from * pairWords, to * pairWords)),
+        }), 'bfv multiply + relinearize')))
+      const outPair = 2 * k * spec.n
+      const out = new Uint32Array(pairs * outPair)
+      parts.forEach(([from, to], i) => {
+        const r = results[i] as Uint32Array
+        if (r.length !== (to - from) * outPair) throw new GpuError({ op: 'bfv multiply + relinearize', kind: 'internal', message: `kernel worker answered ${r.length} words for ${to - from} pairs` })
+        out.set(r, from * outPair)
+      })
+      return out
+    },
+    async releaseBfvKeys(keys) {
+      await ask({ _tag: 'KernelBfvKeysRelease', keys: keys.id })
+    },
     pointwise(op, a, b, n, primes) {
       if (a.length !== b.length) throw new InvalidInput({ op: 'pointwise', reason: 'length_mismatch', message: `operands of ${a.length} and ${b.length} words` })
       return batched(a.length, n, primes, async (from, to) =>

@@ -15,6 +15,9 @@ export {
   KernelAttention,
   KernelKvRelease,
   KernelSqueeze,
+  KernelBfvKeys,
+  KernelBfvMulRelin,
+  KernelBfvKeysRelease,
   KernelRequest,
   KernelInfoReply,
   KernelWords,
@@ -22,6 +25,7 @@ export {
   KernelKvCreated,
   KernelAttentionReply,
   KernelSqueezeReply,
+  KernelBfvKeysReply,
   KernelAck,
   KernelReply,
 } from '../protocol/kernel-messages.ts'

@@ -4,13 +4,14 @@
  */
 import { InvalidInput } from './errors.ts'
 import { bytesOf, f32Of, i8Of, u32Of, type KernelReply, type KernelRequest } from './messages.ts'
-import type { KernelService, KvCacheHandle } from './service.ts'
+import type { BfvKeysHandle, KernelService, KvCacheHandle } from './service.ts'
 
 /** Runs one kernel request on `svc`. Throws InvalidInput / InvalidNttParams for bad input, GpuError on device errors. */
 export async function handleKernelRequest(
   svc: KernelService,
   msg: KernelRequest,
   caches: Map<number, KvCacheHandle> = new Map(),
+  bfvKeys: Map<number, BfvKeysHandle> = new Map(),
 ): Promise<KernelReply> {
   switch (msg._tag) {
     case 'KernelInfo':
@@ -81,6 +82,26 @@ export async function handleKernelRequest(
         ...(msg.alpha !== undefined ? { alpha: msg.alpha } : {}),
       })
       return { _tag: 'KernelSqueezeReply', levels: r.levels, codes: bytesOf(r.codes), values: bytesOf(r.values), stats: bytesOf(r.stats) }
+    }
+    case 'KernelBfvKeys': {
+      const h = await svc.uploadBfvKeys(msg.n, msg.q, u32Of('keys', msg.keys))
+      bfvKeys.set(h.id, h)
+      return { _tag: 'KernelBfvKeysReply', keys: h.id }
+    }
+    case 'KernelBfvMulRelin': {
+      const h = bfvKeys.get(msg.keys)
+      if (!h) throw new InvalidInput({ op: 'KernelBfvMulRelin', reason: 'bad_argument', message: `unknown BFV keys handle ${msg.keys}` })
+      if (h.n !== msg.n || h.q.length !== msg.q.length || h.q.some((q, i) => q !== msg.q[i])) {
+        throw new InvalidInput({ op: 'KernelBfvMulRelin', reason: 'bad_argument', message: `keys ${msg.keys} were uploaded for n = ${h.n}, q = [${h.q.join(', ')}]` })
+      }
+      const out = await svc.bfvMulRelin({ n: msg.n, q: msg.q, p: msg.p, t: msg.t }, u32Of('ops', msg.ops), h)
+      return { _tag: 'KernelWords', data: bytesOf(out) }
+    }
+    case 'KernelBfvKeysRelease': {
+      const h = bfvKeys.get(msg.keys)
+      bfvKeys.delete(msg.keys)
+      if (h) await svc.releaseBfvKeys(h)
+      return { _tag: 'KernelAck' }
     }
   }
 }

@@ -7,6 +7,9 @@
  * - KernelMatmul → KernelMatmulReply (int32 accumulators, f32 outputs)
  * - KernelKvCreate → KernelKvCreated; KernelAttention → KernelAttentionReply; KernelKvRelease → KernelAck
  * - KernelSqueeze → KernelSqueezeReply
+ * - KernelBfvKeys → KernelBfvKeysReply (one level's relinearization keys kept on the worker's device);
+ *   KernelBfvMulRelin → KernelWords (a batch of BFV multiply + relinearize, resident on the device: kernels/rns/bfv.ts
+ *   has the operand layout); KernelBfvKeysRelease → KernelAck
  */
 import { Schema } from 'effect'
 
@@ -63,6 +66,16 @@ export const KernelSqueeze = Schema.TaggedStruct('KernelSqueeze', {
   threshold: Schema.optional(Num),
   alpha: Schema.optional(Num),
 })
+export const KernelBfvKeys = Schema.TaggedStruct('KernelBfvKeys', { n: Count, q: Primes, keys: Bytes })
+export const KernelBfvMulRelin = Schema.TaggedStruct('KernelBfvMulRelin', {
+  n: Count,
+  q: Primes,
+  p: Primes,
+  t: Count,
+  keys: Count,
+  ops: Bytes,
+})
+export const KernelBfvKeysRelease = Schema.TaggedStruct('KernelBfvKeysRelease', { keys: Count })
 
 export const KernelRequest = Schema.Union(
   KernelInfo,
@@ -75,6 +88,9 @@ export const KernelRequest = Schema.Union(
   KernelAttention,
   KernelKvRelease,
   KernelSqueeze,
+  KernelBfvKeys,
+  KernelBfvMulRelin,
+  KernelBfvKeysRelease,
 )
 export type KernelRequest = typeof KernelRequest.Type
 
@@ -95,6 +111,7 @@ export const KernelAttentionReply = Schema.TaggedStruct('KernelAttentionReply', 
   keys: Count,
 })
 export const KernelSqueezeReply = Schema.TaggedStruct('KernelSqueezeReply', { levels: Count, codes: Bytes, values: Bytes, stats: Bytes })
+export const KernelBfvKeysReply = Schema.TaggedStruct('KernelBfvKeysReply', { keys: Count })
 export const KernelAck = Schema.TaggedStruct('KernelAck', {})
 
 export const KernelReply = Schema.Union(
@@ -104,6 +121,7 @@ export const KernelReply = Schema.Union(
   KernelKvCreated,
   KernelAttentionReply,
   KernelSqueezeReply,
+  KernelBfvKeysReply,
   KernelAck,
 )
 export type KernelReply = typeof KernelReply.Type
@@ -120,4 +138,7 @@ export const KERNEL_REQUEST_TAGS = [
   'KernelAttention',
   'KernelKvRelease',
   'KernelSqueeze',
+  'KernelBfvKeys',
+  'KernelBfvMulRelin',
+  'KernelBfvKeysRelease',
 ] as const satisfies ReadonlyArray<KernelRequest['_tag']>

@@ -17,6 +17,10 @@ import {
   KernelAttention,
   KernelAttentionReply,
   KernelBaseConvert,
+  KernelBfvKeys,
+  KernelBfvKeysRelease,
+  KernelBfvKeysReply,
+  KernelBfvMulRelin,
   KernelInfo,
   KernelInfoReply,
   KernelKvCreate,
@@ -114,6 +118,9 @@ export const Message = Schema.Union(
   KernelAttention,
   KernelKvRelease,
   KernelSqueeze,
+  KernelBfvKeys,
+  KernelBfvMulRelin,
+  KernelBfvKeysRelease,
   SubmitTx,
   GetAccount,
   GetHead,
@@ -172,6 +179,7 @@ export const Reply = Schema.Union(
   KernelKvCreated,
   KernelAttentionReply,
   KernelSqueezeReply,
+  KernelBfvKeysReply,
   KernelAck,
   TxAccepted,
   AccountInfo,
@@ -213,6 +221,9 @@ export interface ReplyMap {
   KernelAttention: typeof KernelAttentionReply.Type
   KernelKvRelease: typeof KernelAck.Type
   KernelSqueeze: typeof KernelSqueezeReply.Type
+  KernelBfvKeys: typeof KernelBfvKeysReply.Type
+  KernelBfvMulRelin: typeof KernelWords.Type
+  KernelBfvKeysRelease: typeof KernelAck.Type
   SubmitTx: typeof TxAccepted.Type
   GetAccount: typeof AccountInfo.Type
   GetHead: typeof HeadInfo.Type
