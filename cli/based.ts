@@ -41,6 +41,7 @@ import { Libp2pTransport } from '../net/index.ts'
 import { registerModelCommands } from './model.ts'
 import { registerParticipantCommands } from './participant.ts'
 import { walletCommand } from './wallet.ts'
+import { listWallets } from '../ledger/index.ts'
 import { registerNetworkCommands, withConsensus } from './network.ts'
 
 function int(name: string, min: number, max: number) {
@@ -118,7 +119,7 @@ cluster
   .option('--bft-listen <multiaddr...>', 'with --genesis: listen addresses of the consensus node (e.g. /ip4/0.0.0.0/tcp/4002)', ['/ip4/127.0.0.1/tcp/0'])
   .option('--epoch-rule <rule>', 'consensus rule of a new ledger: yuma (subtensor\'s) or sigmoid (the seed\'s §3.4.1); governable afterwards', epochRuleOption, 'yuma')
   .option('--credits', 'Credits on in a new ledger (§3.4.3: up to +25% bond accrual, half at 10 Credits); governable afterwards')
-  .option('--wallet <name>', 'the node\'s own wallet (of --data-dir; passphrase from $BASED_WALLET_PASSPHRASE): miner-1\'s compute key and payee. With --brains 0 --miners 1 the miner serves a Brain hosted by another node: it registers (if not yet) and announces where it serves (serveMiner, docs/NETWORK.md)')
+  .option('--wallet <name>', 'the node\'s own wallet (of --data-dir; passphrase from $BASED_WALLET_PASSPHRASE): miner-1\'s compute key and payee. With --genesis --brains 0 --miners 1 the miner serves a Brain hosted by another node: it registers (if not yet) and announces where it serves (serveMiner, docs/NETWORK.md); default there: the data dir\'s only wallet')
   .option('--brain <id>', 'with --wallet and --brains 0: the Brain (ledger id) the miner serves (default: the first active Brain)', int('--brain', 1, 1_000_000))
   .option('--once', 'start, print the tree, then stop (smoke test)')
   .action(async (o: { epochRule: 'yuma' | 'sigmoid'; credits?: boolean; brains: number; miners: number; validators: number; shards: number; blockMs: number; challengeMs: number; controlPort: number; dataDir: string; mainThreadMiners?: boolean; once?: boolean; listen: string[]; net: boolean; genesis?: string; join: string[]; bftListen: string[]; wallet?: string; brain?: number }, cmd: Command) => {
@@ -126,6 +127,16 @@ cluster
     if (o.genesis !== undefined && !explicit('brains')) o.brains = 0 // a network's Brains register by transaction, not by dev bootstrap
     const counts = countsFor(o.brains, { value: o.miners, explicit: explicit('miners') }, { value: o.validators, explicit: explicit('validators') })
     const holder: { system?: ActorSystem; listening?: string[] } = {}
+    if (o.wallet === undefined && o.brains === 0 && o.genesis !== undefined && explicit('miners') && o.miners > 0) {
+      // a miner for a Brain elsewhere runs with the node's own wallet: the data dir's only one when --wallet is not given
+      const wallets = listWallets(path.resolve(o.dataDir))
+      if (wallets.length === 1) {
+        o.wallet = (wallets[0] as { name: string }).name
+        process.stderr.write(`--brains 0 --miners ${o.miners}: the miner uses this node's wallet '${o.wallet}'\n`)
+      } else {
+        throw new InvalidClusterConfig({ field: '--wallet', reason: `a miner for a Brain hosted elsewhere needs the node's wallet: ${wallets.length === 0 ? 'create one (based wallet create NAME)' : `name one of ${wallets.map((w) => w.name).join(', ')}`} and pass --wallet NAME` })
+      }
+    }
     if (o.wallet !== undefined && o.brains === 0 && o.genesis === undefined) {
       // a miner for a Brain hosted elsewhere needs the chain that Brain is on
       throw new InvalidClusterConfig({ field: '--genesis', reason: '--wallet with --brains 0 serves a Brain of a network: give --genesis FILE and --join A' })

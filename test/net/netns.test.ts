@@ -12,6 +12,7 @@ import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { fromAddress, toHex } from '../../ledger/index.ts'
 import { BASED, BOOTSTRAP, PASSPHRASE, based, nodeAArgs, nodeBArgs, prepareNetwork, runScript, spawnProc, type Proc } from './remote-helpers.ts'
 
 const tag = `${process.pid % 100_000}`
@@ -83,10 +84,13 @@ test('network namespaces: a miner node in one namespace serves encrypted queries
   assert.equal(boot.code, 0, boot.err)
   const brain = (JSON.parse(boot.out) as { brain: number }).brain
 
-  const b = spawnProc(BASED, nodeBArgs(net, { bftListen: `/ip4/${ADDR_B}/tcp/0`, listen: `/ip4/${ADDR_B}/tcp/0`, join }), { ns: NS_B, env: { BASED_WALLET_PASSPHRASE: PASSPHRASE } })
+  // no --wallet: B's data dir holds one wallet, the node's own
+  const b = spawnProc(BASED, nodeBArgs(net, { bftListen: `/ip4/${ADDR_B}/tcp/0`, listen: `/ip4/${ADDR_B}/tcp/0`, join, wallet: false }), { ns: NS_B, env: { BASED_WALLET_PASSPHRASE: PASSPHRASE } })
   procs.push(b)
   await until(() => /serving: miner uid \d+/.test(b.out()), 150_000, `node B serving in ${NS_B}\n${b.out()}\n${b.err()}`)
   const uid = Number(/serving: miner uid (\d+)/.exec(b.out())?.[1])
+  assert.match(b.err(), /the miner uses this node's wallet 'bob'/)
+  assert.match(b.out(), new RegExp(`compute key ${toHex(fromAddress(net.bob.compute))}`), 'registered with the wallet\'s compute key')
   assert.match(b.out(), new RegExp(`serving: .* at /ip4/${ADDR_B.replaceAll('.', '\\.')}/tcp/\\d+/p2p/`), 'B announces its address on the veth link')
 
   // A reaches B's miner only across the veth link: its proxy is connected to B's address

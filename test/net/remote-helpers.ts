@@ -86,10 +86,13 @@ export function nodeAArgs(net: TestNetwork, o: { bftListen: string; listen: stri
   ]
 }
 
-/** `cluster up` arguments of node B: no Brain, one miner with B's wallet, following A's chain. */
-export function nodeBArgs(net: TestNetwork, o: { bftListen: string; listen: string; join: string }): string[] {
+/**
+ * `cluster up` arguments of node B: no Brain, one miner with B's wallet, following A's chain. `wallet: false` leaves
+ * `--wallet` out: the data dir's only wallet is used.
+ */
+export function nodeBArgs(net: TestNetwork, o: { bftListen: string; listen: string; join: string; wallet?: boolean }): string[] {
   return [
-    'cluster', 'up', '--genesis', net.genesis, '--data-dir', net.bDir, '--control-port', '0', '--brains', '0', '--miners', '1', '--wallet', 'bob',
-    '--bft-listen', o.bftListen, '--join', o.join, '--listen', o.listen,
+    'cluster', 'up', '--genesis', net.genesis, '--data-dir', net.bDir, '--control-port', '0', '--brains', '0', '--miners', '1',
+    ...(o.wallet === false ? [] : ['--wallet', 'bob']), '--bft-listen', o.bftListen, '--join', o.join, '--listen', o.listen,
   ]
 }
