@@ -96,9 +96,18 @@ interface Lane {
   next: bigint
   /** Whether every queued transaction of the lane is a transfer (its validity then depends only on the sender's account and the fee rule). */
   transfersOnly: boolean
+  /** The queued transactions (hash hex, in nonce order) and the sender's account bytes the lane holds after each. */
+  steps: Array<{ readonly hash: string; readonly account: Uint8Array | undefined }>
 }
 
-const newLane = (ledger: Ledger): Lane => ({ view: new Overlay(ledger.store), next: 0n, transfersOnly: true })
+const newLane = (ledger: Ledger): Lane => ({ view: new Overlay(ledger.store), next: 0n, transfersOnly: true, steps: [] })
+
+/** Records `t` as the lane's next queued transaction (after its check passed over the lane). */
+function advance(lane: Lane, t: PreparedTx, who: string): void {
+  lane.next = t.tx.nonce + 1n
+  lane.transfersOnly &&= isTransfer(t)
+  lane.steps.push({ hash: toHex(t.hash), account: lane.view.get(K.account(who)) })
+}
 const isTransfer = (t: PreparedTx): boolean => t.tx.body.kind === 'transfer' || t.tx.body.kind === 'transferPepe'
 
 /** A queued transaction that no longer passes its checks after a block (see module doc). */
@@ -154,8 +163,7 @@ export class Mempool {
     if (!known) this.verified.add(t)
     this.queue.push(t)
     this.hashes.add(toHex(t.hash))
-    lane.next = t.tx.nonce + 1n
-    lane.transfersOnly &&= isTransfer(t)
+    advance(lane, t, who)
     this.lanes.set(who, lane)
     return t
   }
@@ -201,8 +209,7 @@ export class Mempool {
         this.hashes.delete(toHex(t.hash))
         continue
       }
-      lane.next = t.tx.nonce + 1n
-      lane.transfersOnly &&= isTransfer(t)
+      advance(lane, t, who)
       this.lanes.set(who, lane)
       kept.push(t)
     }
@@ -210,19 +217,40 @@ export class Mempool {
     return dropped
   }
 
+  /** Transactions re-executed by the last {@link afterCommit} (their lanes could not be kept). */
+  lastRechecked = 0
+
   /**
    * After a block committed that may have come from another proposer (the queue was only {@link peek}ed): removes
    * the block's transactions (`included`, hashes in hex) and re-checks, over the new state, the queued transactions
    * of every sender whose lane the block may have changed — the senders whose account the block wrote (`writes`: the
    * block's state writes), every lane holding anything but transfers (other kinds depend on more state and on the
    * height), and every lane when the block changed the parameters (`paramsChanged`: the fee rule). A lane of
-   * transfers whose sender's account the block did not touch stays as it is: its checks read only that account and
-   * the fee rule. Returns the transactions that no longer pass, which leave the queue (their signatures are not
-   * checked again: they are in {@link verified}).
+   * transfers stays as it is when the block did not touch its sender's account, or when the block included exactly
+   * its first k transactions and left the account byte for byte as the lane had it after the k-th (nothing else —
+   * an incoming transfer, a fee as proposer, another transaction with one of its nonces — changed it): a transfer's
+   * checks read only its sender's account and the fee rule, so the rest of the lane would pass exactly as it did.
+   * Returns the transactions that no longer pass, which leave the queue (their signatures are not checked again:
+   * they are in {@link verified}).
    */
   afterCommit(included: ReadonlySet<string>, writes: ReadonlyMap<string, unknown>, paramsChanged: boolean): Dropped[] {
     const affected = new Set<string>()
-    for (const [who, lane] of this.lanes) if (paramsChanged || !lane.transfersOnly || writes.has(K.account(who))) affected.add(who)
+    for (const [who, lane] of this.lanes) {
+      if (paramsChanged || !lane.transfersOnly) {
+        affected.add(who)
+        continue
+      }
+      const key = K.account(who)
+      if (!writes.has(key)) continue
+      let k = 0
+      while (k < lane.steps.length && included.has(lane.steps[k]!.hash)) k++
+      const prefixOnly = k > 0 && lane.steps.slice(k).every((st) => !included.has(st.hash))
+      const now = this.ledger.store.get(key)
+      const expected = k > 0 ? lane.steps[k - 1]!.account : undefined
+      // kept when the rest of it still rests on the same account (an emptied lane is dropped: the store has it all)
+      if (prefixOnly && k < lane.steps.length && now !== undefined && expected !== undefined && bytesEqual(now, expected)) lane.steps = lane.steps.slice(k)
+      else affected.add(who)
+    }
     for (const who of affected) this.lanes.delete(who)
     for (const h of included) {
       this.hashes.delete(h)
@@ -230,6 +258,7 @@ export class Mempool {
     }
     const dropped: Dropped[] = []
     const kept: PreparedTx[] = []
+    let rechecked = 0
     for (const t of this.queue) {
       const h = toHex(t.hash)
       if (included.has(h)) continue
@@ -239,6 +268,7 @@ export class Mempool {
         continue
       }
       const lane = this.lanes.get(who) ?? newLane(this.ledger)
+      rechecked++
       try {
         this.check(lane, t, true)
       } catch (e) {
@@ -247,12 +277,12 @@ export class Mempool {
         this.hashes.delete(h)
         continue
       }
-      lane.next = t.tx.nonce + 1n
-      lane.transfersOnly &&= isTransfer(t)
+      advance(lane, t, who)
       this.lanes.set(who, lane)
       kept.push(t)
     }
     this.queue = kept
+    this.lastRechecked = rechecked
     return dropped
   }
 }

@@ -117,6 +117,37 @@ test('after a block from another proposer: its transactions leave the queue, tou
   assert.deepEqual(a.ledger.head(), b.ledger.head(), 'both nodes agree on the state')
 })
 
+test('a lane whose first transactions the block applied, and nothing else of its account, is kept without re-execution', () => {
+  const a = node()
+  const b = node()
+  for (let n = 0n; n < 6n; n++) b.pool.admit(transfer(0, n).bytes)
+  for (let n = 0n; n < 3n; n++) b.pool.admit(transfer(1, n).bytes)
+  // another proposer's block: user 0's first four (the same transactions) and user 1's first one
+  const prop = a.ledger.proposeBlock([0n, 1n, 2n, 3n].map((n) => transfer(0, n)).concat([transfer(1, 0n)]), { time: a.ledger.nextBlockTime(), proposer: proposer.publicKey })
+  const v = b.ledger.validateBlock(prop.block)
+  b.ledger.commitBlock(v)
+  const dropped = b.pool.afterCommit(new Set(v.receipts.map((r) => toHex(r.hash))), v.writes, false)
+  assert.deepEqual(dropped, [])
+  assert.equal(b.pool.lastRechecked, 0, 'both lanes kept: the block left each account as the lane had it after its prefix')
+  assert.equal(b.pool.size, 4)
+  assert.equal(b.pool.nextNonce(users[0]!.publicKey), 6n)
+  b.pool.admit(transfer(0, 6n).bytes)
+  b.pool.admit(transfer(1, 3n).bytes)
+  // the kept lanes are right: the queue makes a block another node accepts
+  a.ledger.commitBlock(prop)
+  const next = b.ledger.proposeBlock(b.pool.peek(), { time: b.ledger.nextBlockTime(), proposer: proposer.publicKey, verified: b.pool.peek().map((t) => b.pool.verified.has(t)) })
+  assert.equal(next.included, 6)
+  a.ledger.commitBlock(a.ledger.validateBlock(next.block))
+  // a block whose transfer to user 1 comes from elsewhere (its account is not what its lane expects): re-executed
+  const c = node()
+  for (let n = 0n; n < 3n; n++) c.pool.admit(transfer(1, n).bytes)
+  const gift = c.ledger.proposeBlock([transfer(1, 0n), transfer(2, 0n, tokens(3), users[1]!.publicKey)], { time: c.ledger.nextBlockTime(), proposer: proposer.publicKey })
+  c.ledger.commitBlock(gift)
+  c.pool.afterCommit(new Set(gift.receipts.map((r) => toHex(r.hash))), gift.writes, false)
+  assert.equal(c.pool.lastRechecked, 2, "user 1's last two re-checked over its new balance")
+  assert.equal(c.pool.size, 2)
+})
+
 test('a lane whose sender received a transfer in the block is re-checked (its balance grew)', () => {
   const b = node()
   // user 2 spends nearly everything it has; a transfer to it in the block lets a further one pass after the block
