@@ -24,13 +24,17 @@
  * consecutive failure, capped at `maxBackoffMs` (defaults 500 ms and 30 s). The first heartbeat that succeeds marks it
  * up and tells the Brain (and the Brain's validators) `RegisterMiner` again, which clears the Brain's down mark.
  * A forward that outlives its request's deadline is an `AskTimeout` (the request's time is spent; not a lost peer).
+ *
+ * Attribution: an answer is passed on only when its compute receipt is signed by the compute key the ledger binds to
+ * that peer (the serveMiner record); otherwise it is refused with `MinerRejection UnboundReceipt` (counted in
+ * `badReceipts`), so every answer A relays is attributable to a registered miner's stake.
  */
 import { Schema } from 'effect'
 import type { ActorSystem } from '../supervisor/index.ts'
 import { continueWith, defineLocalRole, failWith, toProtocolError, RemoteRef, type ActorContext, type Behaviour, type HandleResult } from '../supervisor/runtime.ts'
-import { AskTimeout, PeerLost, type EncryptedLinear, type Message, type ProtocolError } from '../protocol/index.ts'
+import { AskTimeout, MinerRejection, PeerLost, receiptSigningBytes, type ComputeReceipt, type EncryptedLinear, type Message, type ProtocolError } from '../protocol/index.ts'
 import type { Libp2pTransport } from '../net/libp2p-transport.ts'
-import { fromAddress, toHex } from '../ledger/index.ts'
+import { fromAddress, fromHex, toHex, verify } from '../ledger/index.ts'
 import { answerBasic, basicState, BASIC_TAGS, type BasicState } from './basic.ts'
 
 /** Where the proxies run. */
@@ -85,10 +89,22 @@ interface RemoteState {
   remote: Readonly<Record<string, string | number | boolean>>
   forwarded: number
   lost: number
+  /** Answers refused because their receipt was not the bound compute key's (UnboundReceipt). */
+  badReceipts: number
   timer: NodeJS.Timeout | null
   stopped: boolean
   beating: boolean
   onDisconnect: ((evt: Event) => void) | null
+}
+
+/** Whether a compute receipt's signature holds under the key it names. */
+function receiptVerifies(r: typeof ComputeReceipt.Type): boolean {
+  try {
+    const { signature, ...unsigned } = r
+    return verify(fromHex(r.computeKey), receiptSigningBytes(unsigned), fromHex(signature))
+  } catch {
+    return false
+  }
 }
 
 function describe(e: unknown): string {
@@ -179,7 +195,7 @@ export function remoteMinerBehaviour(options: RemoteOptions): Behaviour<RemoteSt
       const args = remoteMinerRole.args(ctx.args)
       const s: RemoteState = {
         basic: basicState(), args, targets: dialTargets(args.peerId, args.addrs), target: 0, up: false, failures: 0, retryAt: 0, lastError: '',
-        remote: {}, forwarded: 0, lost: 0, timer: null, stopped: false, beating: false, onDisconnect: null,
+        remote: {}, forwarded: 0, lost: 0, badReceipts: 0, timer: null, stopped: false, beating: false, onDisconnect: null,
       }
       // a closed connection to the peer (its node killed, the link cut) is checked at once, not at the next heartbeat
       const t = options.transport()
@@ -208,6 +224,7 @@ export function remoteMinerBehaviour(options: RemoteOptions): Behaviour<RemoteSt
       lastError: s.lastError,
       forwarded: s.forwarded,
       lost: s.lost,
+      badReceipts: s.badReceipts,
     }),
     async handle(s, msg: Message, ctx): Promise<HandleResult<RemoteState>> {
       if (msg._tag !== 'EncryptedLinear') return continueWith(s, answerBasic(s.basic, msg, ctx))
@@ -220,6 +237,15 @@ export function remoteMinerBehaviour(options: RemoteOptions): Behaviour<RemoteSt
       const timeoutMs = req.deadline !== undefined ? Math.max(1, req.deadline - Date.now()) : REMOTE_DEFAULTS.forwardTimeoutMs
       try {
         const reply = await ref(s, t, s.target).ask(req, { timeoutMs })
+        // the answer must be attributable to the registered miner: its receipt signed by the bound compute key
+        const r = reply.receipt
+        const why = r.computeKey !== s.args.computeKey
+          ? `receipt signed by ${r.computeKey.slice(0, 16)}…, not by the compute key bound to peer ${s.args.peerId} on the ledger`
+          : !receiptVerifies(r) ? 'the receipt\'s signature does not verify under the bound compute key' : undefined
+        if (why !== undefined) {
+          s.badReceipts++
+          return failWith(s, new MinerRejection({ actor: ctx.address, reason: 'UnboundReceipt', message: why, detail: { peer: s.args.peerId, computeKey: s.args.computeKey } }))
+        }
         s.forwarded++
         return continueWith(s, reply)
       } catch (e) {

@@ -43,6 +43,9 @@ export const MINER_REASONS = [
   'EscrowRequired', 'EscrowInsufficient', 'EscrowClosing', 'EscrowUnavailable',
   // the request's deadline (EncryptedLinear.deadline) passed before the work started
   'DeadlineExceeded',
+  // a miner on another node answered with a receipt not signed by the compute key its serveMiner record binds
+  // (actors/remote-miner.ts): the answer is not attributable to the registered miner, and is refused
+  'UnboundReceipt',
 ] as const
 export const VALIDATOR_REASONS = ['NotConfigured', 'LedgerUnavailable', 'UnknownMiner', 'ForecastMissed', 'BrainUnavailable', 'ModelMismatch'] as const
 

@@ -4,7 +4,8 @@
  * the middle of an encrypted generation: the product in flight ends in the typed `PeerLost`, the session tells the
  * Brain and is rerouted to A's local miner, and the tokens are the int8 path's. The proxy then redials with
  * exponential back-off (capped), answers `PeerLost` at once while down, and when B is back on the same address and
- * peer id it reconnects and registers the miner with the Brain again (down mark cleared).
+ * peer id it reconnects and registers the miner with the Brain again (down mark cleared). A proxy whose record binds B's
+ * peer to another compute key refuses B's answers (`MinerRejection UnboundReceipt`): their receipts are not that key's.
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -14,7 +15,9 @@ import { Libp2pTransport, PeerGuard, serveGuarded, withRequestDeadlines } from '
 import { remoteMinerRole } from '../../actors/remote-miner.ts'
 import { EncryptedSession, type AskMiner, type MinerRoute } from '../../gateway/index.ts'
 import { generate, generateAsync, int8Linear, loadShippedModel } from '../../model/index.ts'
-import type { EncryptedLinear } from '../../protocol/index.ts'
+import { MinerRejection, type EncryptedLinear } from '../../protocol/index.ts'
+import { devKeys, toHex } from '../../ledger/index.ts'
+import { rejectedWith } from '../support/rejection.ts'
 
 const minerModule = new URL('../../actors/miner.ts', import.meta.url).href
 const brainModule = new URL('../../actors/brain.ts', import.meta.url).href
@@ -33,7 +36,7 @@ async function until(pred: () => boolean | Promise<boolean>, ms: number, what: s
 test('a remote miner whose node goes away mid-generation: PeerLost, rerouted, same tokens; redial with back-off, back when its node is', { timeout: 120_000 }, async (t) => {
   // node B: a miner served to peers through the guard
   const sysB = await ActorSystem.start({
-    kind: 'supervisor', id: 'root', children: [{ kind: 'supervisor', id: 'miners', children: [{ kind: 'actor', id: 'miner-1', behaviour: { module: minerModule }, mailbox: { capacity: 64 } }] }],
+    kind: 'supervisor', id: 'root', children: [{ kind: 'supervisor', id: 'miners', children: [{ kind: 'actor', id: 'miner-1', behaviour: { module: minerModule }, args: { dev: 3 }, mailbox: { capacity: 64 } }] }],
   })
   t.after(() => sysB.shutdown())
   const keyB = await generateKeyPair('Ed25519')
@@ -55,8 +58,13 @@ test('a remote miner whose node goes away mid-generation: PeerLost, rerouted, sa
       { kind: 'supervisor', id: 'brains', children: [{ kind: 'actor', id: 'brain-1', behaviour: { module: brainModule }, args: { miners: [LOCAL] } }] },
       {
         kind: 'supervisor', id: 'remote', children: [remoteMinerRole.create('b1-uid1', {
-          brain: 1, uid: 1, computeKey: 'ab'.repeat(32), peerId: serverB.peerId, addrs: [addrB], actor: '/root/miners/miner-1',
+          brain: 1, uid: 1, computeKey: toHex(devKeys.minerCompute(3).publicKey), peerId: serverB.peerId, addrs: [addrB], actor: '/root/miners/miner-1',
           brainActor: '/root/brains/brain-1', heartbeatMs: 300, backoffMs: 100, maxBackoffMs: 800,
+        }, { transport: () => transportA }),
+        // a record binding B's peer to another compute key: B's answers through it are not attributable, refused
+        remoteMinerRole.create('b1-uid2', {
+          brain: 1, uid: 2, computeKey: 'ab'.repeat(32), peerId: serverB.peerId, addrs: [addrB], actor: '/root/miners/miner-1',
+          brainActor: '/root/brains/none', heartbeatMs: 300,
         }, { transport: () => transportA })],
       },
     ],
@@ -77,6 +85,15 @@ test('a remote miner whose node goes away mid-generation: PeerLost, rerouted, sa
   const prompt = tokenizer.encode('The economy of')
   const opts = { maxNewTokens: 2, temperature: 0.8, topK: 20, seed: 7 }
   const expected = [...generate(model, prompt, { ...opts, forward: { linear: int8Linear() } })]
+  // an answer whose receipt is not the bound compute key's is refused (typed), whatever it computed
+  await until(async () => (await sysA.ref('/root/remote/b1-uid2').ask({ _tag: 'GetStatus' })).detail.connected === true, 20_000, 'the second proxy connected')
+  const x = new Float32Array(model.config.nEmbd).fill(0.25)
+  const unbound = new EncryptedSession({ model, modelId: 'factbook-gpt', seed: 'unbound', ask: (m) => sysA.ref('/root/remote/b1-uid2').ask(m, { timeoutMs: 60_000 }) })
+  const w = new Float32Array(model.config.nEmbd * model.config.nEmbd).fill(0.01)
+  await assert.rejects(unbound.linear(x, 1, model.config.nEmbd, model.config.nEmbd, w, new Float32Array(model.config.nEmbd), { layer: 0, name: 'proj' }), rejectedWith(MinerRejection, 'UnboundReceipt'))
+  assert.equal((await sysA.ref('/root/remote/b1-uid2').ask({ _tag: 'GetStatus' })).detail.badReceipts, 1)
+  assert.equal(await sysA.supervisor('/root/remote').terminateChild('b1-uid2'), true)
+
   const first = (await brain.ask({ _tag: 'Route', exclude: [LOCAL] })).miner
   assert.equal(first, PROXY)
   let toRemote = 0
