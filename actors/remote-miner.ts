@@ -20,14 +20,14 @@
  * and the uid. A failed heartbeat, a failed forward or the libp2p connection to the peer closing marks the miner
  * **down**: the proxy tells its Brain `MinerGone` (nothing more is routed to it) and answers any `EncryptedLinear`
  * at once with the typed `PeerLost` (which an encrypted session reroutes on, gateway/encrypted.ts) until a
- * heartbeat succeeds. Heartbeats while down are redials with exponential back-off: `backoffMs` · 2^k after the k-th
+ * heartbeat succeeds. Heartbeats while down are redials with exponential back-off: `backoffMs` · 2^(k−1) after the k-th
  * consecutive failure, capped at `maxBackoffMs` (defaults 500 ms and 30 s). The first heartbeat that succeeds marks it
  * up and tells the Brain (and the Brain's validators) `RegisterMiner` again, which clears the Brain's down mark.
  * A forward that outlives its request's deadline is an `AskTimeout` (the request's time is spent; not a lost peer).
  *
  * Attribution: an answer is passed on only when its compute receipt is signed by the compute key the ledger binds to
  * that peer (the serveMiner record); otherwise it is refused with `MinerRejection UnboundReceipt` (counted in
- * `badReceipts`), so every answer A relays is attributable to a registered miner's stake.
+ * `badReceipts`), so every answer this node relays is attributable to a registered miner's stake.
  */
 import { Schema } from 'effect'
 import type { ActorSystem } from '../supervisor/index.ts'
