@@ -37,7 +37,7 @@ export const ChainSpecSchema = Schema.Struct({
   blockTimeMs: Schema.Number.pipe(Schema.int(), Schema.greaterThanOrEqualTo(50)),
   validators: Schema.Array(Schema.Struct({ publicKey: Hex32, power: Units })).pipe(Schema.minItems(1)),
   accounts: Schema.Array(Schema.Struct({ address: Schema.String, based: Schema.optional(Units), pepe: Schema.optional(Units) })),
-  params: Schema.optional(Schema.Record({ key: Schema.Literal(...PARAM_OVERRIDES), value: Int })),
+  params: Schema.optional(Schema.partialWith(Schema.Record({ key: Schema.Literal(...PARAM_OVERRIDES), value: Int }), { exact: true })),
 })
 export type ChainSpec = typeof ChainSpecSchema.Type
 

@@ -159,6 +159,12 @@ test('chain spec: round trip, typed errors', () => {
   assert.equal(field({ ...spec, validators: [{ publicKey: 'zz', power: '1' }] }), 'validators.0.publicKey')
   assert.equal(field({ ...spec, accounts: [{ address: 'nope' }] }), 'accounts.0.address')
   assert.equal(field({ ...spec, extra: 1 }), 'extra')
+  // params: any subset of the overridable integers (the file's doc example names one), the rest default
+  const tempo = parseChainSpec({ ...JSON.parse(JSON.stringify(spec)), params: { tempo: 360 } })
+  assert.equal(tempo.genesis.params.tempo, 360)
+  assert.equal(tempo.genesis.params.forecastPeriod, defaultParams({}).forecastPeriod)
+  assert.equal(field({ ...spec, params: { tempo: 'x' } }), 'params.tempo')
+  assert.equal(field({ ...spec, params: { notAParam: 1 } }), 'params.notAParam')
 })
 
 test('double-sign evidence in a block slashes the validator once; bad or repeated evidence is left out or refused', () => {
