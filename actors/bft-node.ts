@@ -51,7 +51,7 @@ import { decodeTx, type PreparedTx } from '../ledger/tx.ts'
 import { isTxError, MempoolFull } from '../ledger/errors.ts'
 import { verifyAsync } from '../ledger/ed25519.ts'
 import type { KeyPair } from '../ledger/keys.ts'
-import type { TxFate } from '../ledger/mempool.ts'
+import { txHashHex, type TxFate } from '../ledger/mempool.ts'
 
 export const SYNC_PROTOCOL = '/basedai/bft-sync/1.0.0'
 /** Blocks one sync answer carries at most. */
@@ -455,7 +455,7 @@ export class BftEngine {
     for (const b of raw) {
       try {
         const t = decodeTx(b)
-        if (!mempool.has(toHex(t.hash))) fresh.push(t)
+        if (!mempool.has(txHashHex(t))) fresh.push(t)
       } catch {
         malformed++
       }

@@ -68,14 +68,14 @@ export class VerifiedSignatures {
     return this.sigs.size
   }
   has(t: PreparedTx): boolean {
-    const s = this.sigs.get(toHex(t.hash))
+    const s = this.sigs.get(hexOf(t).hash)
     const ok = s !== undefined && bytesEqual(s, t.tx.sig)
     if (ok) this.hits++
     return ok
   }
   /** Records that `t`'s signature verified (the caller checked it). */
   add(t: PreparedTx): void {
-    const h = toHex(t.hash)
+    const h = hexOf(t).hash
     this.sigs.delete(h)
     this.sigs.set(h, t.tx.sig)
     while (this.sigs.size > this.max) {
@@ -100,13 +100,26 @@ interface Lane {
   steps: Array<{ readonly hash: string; readonly account: Uint8Array | undefined }>
 }
 
+/** Hex of a transaction's hash and sender, computed once per decoded transaction (admission, cache and re-checks ask often). */
+const hexCache = new WeakMap<PreparedTx, { hash: string; from: string }>()
+function hexOf(t: PreparedTx): { hash: string; from: string } {
+  let h = hexCache.get(t)
+  if (!h) {
+    h = { hash: toHex(t.hash), from: toHex(t.tx.from) }
+    hexCache.set(t, h)
+  }
+  return h
+}
+/** A transaction's hash as hex (cached per decoded transaction). */
+export const txHashHex = (t: PreparedTx): string => hexOf(t).hash
+
 const newLane = (ledger: Ledger): Lane => ({ view: new Overlay(ledger.store), next: 0n, transfersOnly: true, steps: [] })
 
 /** Records `t` as the lane's next queued transaction (after its check passed over the lane). */
 function advance(lane: Lane, t: PreparedTx, who: string): void {
   lane.next = t.tx.nonce + 1n
   lane.transfersOnly &&= isTransfer(t)
-  lane.steps.push({ hash: toHex(t.hash), account: lane.view.get(K.account(who)) })
+  lane.steps.push({ hash: hexOf(t).hash, account: lane.view.get(K.account(who)) })
 }
 const isTransfer = (t: PreparedTx): boolean => t.tx.body.kind === 'transfer' || t.tx.body.kind === 'transferPepe'
 
@@ -156,13 +169,13 @@ export class Mempool {
   admit(input: Uint8Array | PreparedTx): PreparedTx {
     if (this.queue.length >= this.maxSize) throw new MempoolFull({ max: this.maxSize })
     const t = input instanceof Uint8Array ? decodeTx(input) : input
-    const who = toHex(t.tx.from)
+    const who = hexOf(t).from
     const lane = this.lanes.get(who) ?? newLane(this.ledger)
     const known = this.verified.has(t)
     this.check(lane, t, known)
     if (!known) this.verified.add(t)
     this.queue.push(t)
-    this.hashes.add(toHex(t.hash))
+    this.hashes.add(hexOf(t).hash)
     advance(lane, t, who)
     this.lanes.set(who, lane)
     return t
@@ -186,7 +199,7 @@ export class Mempool {
   take(): PreparedTx[] {
     const txs = this.queue.slice(0, this.maxBlockTxs)
     this.queue = this.queue.slice(txs.length)
-    for (const t of txs) this.hashes.delete(toHex(t.hash))
+    for (const t of txs) this.hashes.delete(hexOf(t).hash)
     return txs
   }
 
@@ -199,14 +212,14 @@ export class Mempool {
     const dropped: Dropped[] = []
     const kept: PreparedTx[] = []
     for (const t of this.queue) {
-      const who = toHex(t.tx.from)
+      const who = hexOf(t).from
       const lane = this.lanes.get(who) ?? newLane(this.ledger)
       try {
         this.check(lane, t, true)
       } catch (e) {
         if (!isTxError(e)) throw e
         dropped.push({ tx: t, error: e })
-        this.hashes.delete(toHex(t.hash))
+        this.hashes.delete(hexOf(t).hash)
         continue
       }
       advance(lane, t, who)
@@ -260,9 +273,8 @@ export class Mempool {
     const kept: PreparedTx[] = []
     let rechecked = 0
     for (const t of this.queue) {
-      const h = toHex(t.hash)
+      const { hash: h, from: who } = hexOf(t)
       if (included.has(h)) continue
-      const who = toHex(t.tx.from)
       if (!affected.has(who)) {
         kept.push(t)
         continue
