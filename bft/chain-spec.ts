@@ -25,6 +25,7 @@ export class InvalidChainSpec extends Data.TaggedError('InvalidChainSpec')<{ rea
 
 export const PARAM_OVERRIDES = [
   'tempo', 'forecastPeriod', 'forecastBlocksPerStep', 'forecastHorizon', 'forecastCommitLead', 'forecastRevealWindow', 'forecastBlocksPerYear',
+  'doubleSignSlashBps',
 ] as const
 
 const Units = Schema.String.pipe(Schema.pattern(/^[0-9]{1,40}$/))

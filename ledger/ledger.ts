@@ -23,8 +23,8 @@
  *
  * Double signing is slashed on the ledger: a block may carry evidence (block.ts `DoubleSign`: a validator's two signed
  * votes for one height, round and step with different values, signatures checked here with bft/wire.ts's vote
- * encoding). Each valid item removes {@link DOUBLE_SIGN_SLASH_BPS} of the offender's voting power (a validator at 0
- * leaves the set), once per validator and height (`V:<key hex>:<height>` records it). A proposer leaves invalid or
+ * encoding). Each valid item removes the governable `doubleSignSlashBps` of the offender's voting power (params.ts;
+ * default {@link DOUBLE_SIGN_SLASH_BPS}, 10%; at least one unit; a validator at 0 leaves the set), once per validator and height (`V:<key hex>:<height>` records it). A proposer leaves invalid or
  * repeated evidence out; a block that carries any is invalid.
  */
 import { bytesEqual, fromHex, toHex } from './codec.ts'
@@ -60,8 +60,8 @@ export interface ChainValidator {
   readonly power: bigint
 }
 /**
- * Share of a double-signing validator's voting power removed per offence, in basis points (10%). A constant of the
- * protocol today: making it a governable parameter belongs with ledger/params.ts.
+ * The default share of a double-signing validator's voting power removed per offence, in basis points (10%): the
+ * genesis value of the governable parameter `doubleSignSlashBps` (ledger/params.ts), which the ledger applies.
  */
 export const DOUBLE_SIGN_SLASH_BPS = 1000n
 /** State key recording that a validator was slashed for double signing at a height. */
@@ -282,7 +282,7 @@ export class Ledger {
       }
       const who = toHex(e.validator)
       const power = BigInt(new TextDecoder().decode(overlay.get(validatorKey(who))))
-      const cut = (power * DOUBLE_SIGN_SLASH_BPS) / 10_000n
+      const cut = (power * BigInt(this.paramsCache.doubleSignSlashBps)) / 10_000n
       const left = power - (cut > 0n ? cut : 1n)
       if (left > 0n) overlay.put(validatorKey(who), new TextEncoder().encode(left.toString()))
       else overlay.del(validatorKey(who))

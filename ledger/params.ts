@@ -89,11 +89,19 @@ export interface Params {
   readonly queryMinerBps: number
   /** Share (bps) paid to the Brain's permitted validators, by pool stake (none permitted: to the owner). The owner gets the rest. */
   readonly queryValidatorBps: number
+  // --- Block agreement (bft/, ledger/ledger.ts "Double signing"), governable ---
+  /**
+   * Share (bps) of a validator's voting power removed for each height at which it double-signed (evidence carried in
+   * a block); at least one unit is removed; a validator left at 0 leaves the set. 10 000 = removed at once.
+   */
+  readonly doubleSignSlashBps: number
 }
 
 export const BLOCKS_PER_DAY_AT_10S = 8640
 /** Defaults of the escrow section (see Params). */
 const ESCROW_DEFAULTS = { escrowWithdrawDelay: 100, queryMinerBps: 7000, queryValidatorBps: 1000 } as const
+/** Default of the block-agreement section (see Params): 10% of the offender's power per offence height. */
+const DOUBLE_SIGN_SLASH_BPS_DEFAULT = 1000
 
 export function defaultParams(over: Partial<Params> = {}): Params {
   const blockTimeMs = over.blockTimeMs ?? 10_000
@@ -135,6 +143,7 @@ export function defaultParams(over: Partial<Params> = {}): Params {
     creditMaxBoostPpm: 0,
     creditHalfCredits: 10,
     ...ESCROW_DEFAULTS,
+    doubleSignSlashBps: DOUBLE_SIGN_SLASH_BPS_DEFAULT,
     ...over,
   }
 }
@@ -168,6 +177,7 @@ export const GOVERNABLE = [
   'epochRule',
   'creditMaxBoostPpm',
   'creditHalfCredits',
+  'doubleSignSlashBps',
 ] as const
 export type GovernableParam = (typeof GOVERNABLE)[number]
 
@@ -188,6 +198,7 @@ export const GOVERNABLE_BOUNDS: Readonly<Record<GovernableParam, readonly [bigin
   epochRule: [0n, BigInt(EPOCH_RULES.length - 1)],
   creditMaxBoostPpm: [0n, 1_000_000n],
   creditHalfCredits: [1n, 1_000_000_000n],
+  doubleSignSlashBps: [0n, 10_000n],
 }
 
 /** The PEPE price of the next Brain acquired by burn, after `burnCount` earlier burns. */
@@ -218,11 +229,14 @@ export function encodeParams(p: Params): Uint8Array {
   w.uint(p.forecastPeriod).uint(p.forecastBlocksPerStep).uint(p.forecastHorizon).uint(p.forecastCommitLead)
   w.uint(p.forecastRevealWindow).uint(p.forecastBlocksPerYear)
   w.uint(epochRuleCode(p.epochRule)).uint(p.creditMaxBoostPpm).uint(p.creditHalfCredits)
-  // Escrow section: written only when it differs from the defaults, so parameters stored before it existed keep
-  // their bytes (and their state root); read back when present.
+  // Trailing sections (escrow, then block agreement): written only when they (or a later one) differ from the
+  // defaults, so parameters stored before a section existed keep their bytes (and their state root); read back when
+  // present. A later section present means every earlier one is written too (the decoding is positional).
   const d = ESCROW_DEFAULTS
-  if (p.escrowWithdrawDelay !== d.escrowWithdrawDelay || p.queryMinerBps !== d.queryMinerBps || p.queryValidatorBps !== d.queryValidatorBps)
+  const slashSection = p.doubleSignSlashBps !== DOUBLE_SIGN_SLASH_BPS_DEFAULT
+  if (slashSection || p.escrowWithdrawDelay !== d.escrowWithdrawDelay || p.queryMinerBps !== d.queryMinerBps || p.queryValidatorBps !== d.queryValidatorBps)
     w.uint(p.escrowWithdrawDelay).uint(p.queryMinerBps).uint(p.queryValidatorBps)
+  if (slashSection) w.uint(p.doubleSignSlashBps)
   return w.finish()
 }
 
@@ -265,8 +279,10 @@ export function decodeParams(b: Uint8Array): Params {
     ...(r.remaining > 0
       ? { escrowWithdrawDelay: r.uint('escrowWithdrawDelay'), queryMinerBps: r.uint('queryMinerBps'), queryValidatorBps: r.uint('queryValidatorBps') }
       : { escrowWithdrawDelay: ESCROW_DEFAULTS.escrowWithdrawDelay, queryMinerBps: ESCROW_DEFAULTS.queryMinerBps, queryValidatorBps: ESCROW_DEFAULTS.queryValidatorBps }),
+    doubleSignSlashBps: r.remaining > 0 ? r.uint('doubleSignSlashBps') : DOUBLE_SIGN_SLASH_BPS_DEFAULT,
   }
   r.end()
+  if (p.doubleSignSlashBps > 10_000) throw new DecodeError('doubleSignSlashBps', 'above 10000')
   if (p.queryMinerBps + p.queryValidatorBps > 10_000) throw new RangeError('queryMinerBps + queryValidatorBps above 10000')
   return p
 }

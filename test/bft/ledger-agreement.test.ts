@@ -167,6 +167,22 @@ test('chain spec: round trip, typed errors', () => {
   assert.equal(field({ ...spec, params: { notAParam: 1 } }), 'params.notAParam')
 })
 
+test('the slash per offence height is the chain parameter doubleSignSlashBps (genesis value here: 25%)', () => {
+  const g: GenesisConfig = { ...genesis, params: defaultParams({ chainId: CHAIN, blockTimeMs: 100, doubleSignSlashBps: 2500 }) }
+  const thousand = vals.map((k) => ({ publicKey: k.publicKey, power: 1000n }))
+  const a = Ledger.open({ store: new MemoryStore(), genesis: g, validators: thousand })
+  assert.equal(a.params().doubleSignSlashBps, 2500, 'stored with the genesis params')
+  a.commitBlock(a.proposeBlock([], { time: a.nextBlockTime(), proposer: vals[0]!.publicKey }))
+  const who = vals[2]!
+  const x = new Uint8Array(32).fill(7)
+  const sig = (value: Uint8Array | null): Uint8Array => signVote(CHAIN, { type: 'precommit', height: 1, round: 0, value: value ? toHex(value) : null, from: toHex(who.publicKey) }, who.secretKey).signature
+  const ev = encodeEvidence({ validator: who.publicKey, height: 1, round: 0, type: 'precommit', first: { value: x, signature: sig(x) }, second: { value: null, signature: sig(null) } })
+  a.commitBlock(a.proposeBlock([], { time: a.nextBlockTime(), proposer: vals[0]!.publicKey, evidence: [ev] }))
+  assert.equal(a.validators().find((v) => toHex(v.publicKey) === toHex(who.publicKey))?.power, 750n, '1000 − 25%')
+  // the params' encoding keeps the value across a reopen of the same store
+  assert.equal(Ledger.open({ store: a.store, genesis: g, validators: thousand }).params().doubleSignSlashBps, 2500)
+})
+
 test('double-sign evidence in a block slashes the validator once; bad or repeated evidence is left out or refused', () => {
   const a = Ledger.open({ store: new MemoryStore(), genesis, validators })
   const b = Ledger.open({ store: new MemoryStore(), genesis, validators })

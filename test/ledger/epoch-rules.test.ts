@@ -28,7 +28,14 @@ test('params: the epoch rule and Credits round-trip, append to the governable li
   assert.deepEqual(decodeParams(encodeParams(p)), p)
   assert.equal(defaultParams().epochRule, 'yuma')
   assert.equal(defaultParams().creditMaxBoostPpm, 0, 'Credits off by default, as subtensor')
-  assert.deepEqual(GOVERNABLE.slice(-3), ['epochRule', 'creditMaxBoostPpm', 'creditHalfCredits'])
+  assert.deepEqual(GOVERNABLE.slice(12, 15), ['epochRule', 'creditMaxBoostPpm', 'creditHalfCredits'])
+  assert.equal(GOVERNABLE.indexOf('doubleSignSlashBps'), 15, 'appended after them')
+  // the block-agreement section: absent at its default (old bytes unchanged), present (with escrow's) otherwise
+  assert.deepEqual(encodeParams(defaultParams({ doubleSignSlashBps: 1000 })), encodeParams(defaultParams()))
+  const slash = defaultParams({ doubleSignSlashBps: 2500 })
+  assert.deepEqual(decodeParams(encodeParams(slash)), slash)
+  const both = defaultParams({ doubleSignSlashBps: 0, queryMinerBps: 6000 })
+  assert.deepEqual(decodeParams(encodeParams(both)), both)
   assert.equal(GOVERNABLE.indexOf('forecastBlocksPerYear'), 11, 'earlier proposals keep their wire ids')
   assert.equal(withParam(defaultParams(), 'epochRule', BigInt(EPOCH_RULES.indexOf('sigmoid'))).epochRule, 'sigmoid')
   // A params record whose rule code is out of range is malformed, not silently Yuma.

@@ -76,3 +76,13 @@ test('a vote stops counting if its Brain falls below the threshold before the ta
   f.advance(6)
   assert.equal(f.ledger.proposal(0)?.status, 'rejected')
 })
+
+test('the double-sign slash rule is governable: doubleSignSlashBps passes a vote, out-of-range values are malformed', () => {
+  const f = setup([tokens(9700), tokens(150), tokens(150), 0n])
+  assert.equal(f.ledger.params().doubleSignSlashBps, 1000, 'default: 10% per offence height')
+  expectReject(f, f.tx('foundation', { kind: 'propose', param: 'doubleSignSlashBps', value: 10_001n }), 'MalformedTx')
+  run(f, ['foundation', { kind: 'propose', param: 'doubleSignSlashBps', value: 5000n }])
+  f.advance(6)
+  assert.equal(f.ledger.proposal(0)?.status, 'passed')
+  assert.equal(f.ledger.params().doubleSignSlashBps, 5000)
+})
