@@ -54,6 +54,12 @@ import type { KeyPair } from '../ledger/keys.ts'
 import { txHashHex, type TxFate } from '../ledger/mempool.ts'
 
 export const SYNC_PROTOCOL = '/basedai/bft-sync/1.0.0'
+/**
+ * A node answers any peer with the bytes of its chain spec (genesis) file, so that `cluster up --join <A>` without
+ * `--genesis` can start from A's genesis (the peer is authenticated by its peer id in the multiaddr: trust on first
+ * use, as a light client trusts its first peer; the fetched file is kept in the data dir and checked on every start).
+ */
+export const GENESIS_PROTOCOL = '/basedai/genesis/1.0.0'
 /** Blocks one sync answer carries at most. */
 const SYNC_BATCH = 32
 
@@ -209,6 +215,8 @@ export class BftEngine {
     transport.subscribe(e.topicTx, () => undefined, (data) => e.onGossipTx(data))
     transport.subscribe(e.topicBft, (data, from) => e.guard(() => e.onGossip(data, from)), (data, _via, origin) => e.judge(data, origin))
     await transport.serve(SYNC_PROTOCOL, (req) => e.serveSync(req))
+    const genesisBytes = new Uint8Array(fs.readFileSync(a.genesis))
+    await transport.serve(GENESIS_PROTOCOL, () => genesisBytes)
     // our binding: now, whenever a peer subscribes to the consensus topic, and every 5 s (peers further away)
     transport.pubsub?.addEventListener('subscription-change', (evt) => {
       if (evt.detail.subscriptions.some((s) => s.topic === e.topicBft && s.subscribe)) e.publishBindingSoon()

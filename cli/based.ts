@@ -42,7 +42,7 @@ import { registerModelCommands } from './model.ts'
 import { registerParticipantCommands } from './participant.ts'
 import { walletCommand } from './wallet.ts'
 import { listWallets } from '../ledger/index.ts'
-import { registerNetworkCommands, withConsensus } from './network.ts'
+import { genesisFromPeers, registerNetworkCommands, withConsensus } from './network.ts'
 
 function int(name: string, min: number, max: number) {
   return (v: string): number => {
@@ -115,7 +115,7 @@ cluster
   .option('--listen <multiaddr...>', 'libp2p listen addresses (e.g. /ip4/0.0.0.0/tcp/4001 to serve other machines)', [...DEFAULT_CLUSTER.listen])
   .option('--no-net', 'do not start libp2p')
   .option('--genesis <file>', 'join a network of validators: agree on every block with those this genesis file names (docs/NETWORK.md; Brains default to 0)')
-  .option('--join <multiaddr...>', 'with --genesis: peers to connect to (…/p2p/<peer id>), redialled while not connected', [])
+  .option('--join <multiaddr...>', 'peers of a network to connect to (…/p2p/<peer id>), redialled while not connected; without --genesis the first that answers gives the genesis (kept in the data dir)', [])
   .option('--bft-listen <multiaddr...>', 'with --genesis: listen addresses of the consensus node (e.g. /ip4/0.0.0.0/tcp/4002)', ['/ip4/127.0.0.1/tcp/0'])
   .option('--epoch-rule <rule>', 'consensus rule of a new ledger: yuma (subtensor\'s) or sigmoid (the seed\'s §3.4.1); governable afterwards', epochRuleOption, 'yuma')
   .option('--credits', 'Credits on in a new ledger (§3.4.3: up to +25% bond accrual, half at 10 Credits); governable afterwards')
@@ -124,6 +124,8 @@ cluster
   .option('--once', 'start, print the tree, then stop (smoke test)')
   .action(async (o: { epochRule: 'yuma' | 'sigmoid'; credits?: boolean; brains: number; miners: number; validators: number; shards: number; blockMs: number; challengeMs: number; controlPort: number; dataDir: string; mainThreadMiners?: boolean; once?: boolean; listen: string[]; net: boolean; genesis?: string; join: string[]; bftListen: string[]; wallet?: string; brain?: number }, cmd: Command) => {
     const explicit = (name: string): boolean => cmd.getOptionValueSource(name) === 'cli'
+    // --join without --genesis: the genesis of the network the peers are on (fetched once, kept in the data dir)
+    if (o.genesis === undefined && o.join.length > 0) o.genesis = await genesisFromPeers(path.resolve(o.dataDir), o.join, (l) => process.stderr.write(`${l}\n`))
     if (o.genesis !== undefined && !explicit('brains')) o.brains = 0 // a network's Brains register by transaction, not by dev bootstrap
     const counts = countsFor(o.brains, { value: o.miners, explicit: explicit('miners') }, { value: o.validators, explicit: explicit('validators') })
     const holder: { system?: ActorSystem; listening?: string[] } = {}

@@ -20,11 +20,12 @@ import { Data } from 'effect'
 import { Command, InvalidArgumentError } from 'commander'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { ChildSpecInput, SupervisorSpecInput } from '../supervisor/index.ts'
-import { bftNodeRole } from '../actors/bft-node.ts'
+import { bftNodeRole, GENESIS_PROTOCOL } from '../actors/bft-node.ts'
 import { askControl } from '../actors/control/client.ts'
 import { findControl } from '../actors/control/index.ts'
-import { loadOrCreateValidatorKey, makeChainSpec, readChainSpec } from '../bft/chain-spec.ts'
-import { loadOrCreateIdentity } from '../net/libp2p-transport.ts'
+import { loadOrCreateValidatorKey, makeChainSpec, parseChainSpec, readChainSpec } from '../bft/chain-spec.ts'
+import { Libp2pTransport, loadOrCreateIdentity } from '../net/libp2p-transport.ts'
+import { InvalidClusterConfig } from './errors.ts'
 import { devKeys } from '../ledger/dev.ts'
 import { fromAddress, toAddress, toHex } from '../ledger/index.ts'
 import { parseAmount, tokens } from '../ledger/units.ts'
@@ -261,4 +262,42 @@ export function registerNetworkCommands(program: Command): void {
       })))
       console.log('all nodes stopped.')
     })
+}
+
+/**
+ * `cluster up --join <A>` without `--genesis`: the chain spec of the network A is on. A data dir that already holds
+ * one (`<data-dir>/genesis.json`, fetched on an earlier start) keeps it; otherwise the join peers are asked in turn
+ * over `/basedai/genesis/1.0.0` (each authenticated by the peer id its multiaddr names), the first valid chain spec is
+ * written there, and its path returned. No peer answering with a valid spec is an `InvalidClusterConfig` naming each
+ * peer's failure.
+ */
+export async function genesisFromPeers(dataDir: string, join: readonly string[], log: (line: string) => void = () => undefined): Promise<string> {
+  const file = path.join(dataDir, 'genesis.json')
+  if (fs.existsSync(file)) {
+    log(`genesis: ${file} (fetched on an earlier start)`)
+    return file
+  }
+  const transport = await Libp2pTransport.create({ listen: [] })
+  const failures: string[] = []
+  try {
+    for (const peer of join) {
+      try {
+        const bytes = await transport.call(peer, GENESIS_PROTOCOL, new Uint8Array(0), 10_000)
+        const text = new TextDecoder().decode(bytes)
+        const chain = parseChainSpec(JSON.parse(text))
+        fs.mkdirSync(dataDir, { recursive: true })
+        const tmp = `${file}.${process.pid}.tmp`
+        fs.writeFileSync(tmp, text)
+        fs.renameSync(tmp, file)
+        log(`genesis: chain ${chain.spec.chainId} (${chain.validators.length} validators) from ${peer}, kept in ${file}`)
+        return file
+      } catch (e) {
+        const tag = (e as { _tag?: string })._tag
+        failures.push(`${peer}: ${tag ?? (e as Error).name ?? 'Error'} ${(e as Error).message ?? String(e)}`.trim())
+      }
+    }
+  } finally {
+    await transport.close()
+  }
+  throw new InvalidClusterConfig({ field: '--join', reason: `no peer gave a valid genesis (give --genesis FILE instead): ${failures.join('; ')}` })
 }
