@@ -1,11 +1,15 @@
 /**
  * Trains a GPT-2-architecture LM on the public-domain CIA World Factbook prose committed in
- * model/train/corpus/factbook.txt, with a byte-level BPE tokenizer learned from the training split.
+ * model/train/corpus/factbook.txt, with a byte-level BPE tokenizer learned from the training split (or a given one).
  *
- *   npm run train                        (= --preset large: 4 layers, d = 128, context 256, 768 merges → model/weights/large)
- *   nice -n 19 node model/train/train.ts --preset small      (the shipped model: 2 layers, d = 64, context 64 → model/weights)
- *        [--steps N] [--batch 8] [--lr 3e-3] [--merges 256] [--layers 2] [--heads 4] [--embd 64] [--ctx 64] [--seed 1]
- *        [--max-minutes M] [--eval-every 250] [--eval-step K] [--extra-corpus file.txt ...] [--out DIR]
+ *   npm run train          (= --preset large: 4 layers, d = 128, context 256, the small model's tokenizer → model/weights/large)
+ *   nice -n 19 node model/train/train.ts --preset small      (the small model: 2 layers, d = 64, context 64 → model/weights)
+ *        [--steps N] [--batch 8] [--lr 3e-3] [--warmup W] [--min-lr L] [--merges 256 | --tokenizer tokenizer.json]
+ *        [--layers 2] [--heads 4] [--embd 64] [--ctx 64] [--seed 1] [--kernels wasm|js] [--max-minutes M]
+ *        [--eval-every 250] [--probe-windows 24] [--eval-step K] [--extra-corpus file.txt ...] [--out DIR]
+ *
+ * The dense work runs on the WebAssembly SIMD kernels (wasm/kernels.ts) where the engine has them, else on the
+ * TypeScript loops (kernels.ts); `--kernels` forces one.
  *
  * A progress bar (cli-progress) shows step, loss and ETA on a terminal; without one a line is printed every 50
  * steps. `--max-minutes` stops early (the learning-rate schedule is planned for --steps; the report says where it
@@ -16,14 +20,16 @@
  *
  * Split: the corpus has one country per block (separated by blank lines); every 10th block (index % 10 = 9) is
  * held out and never seen by the tokenizer or the optimiser. Training samples random windows of ctx+1 tokens from
- * the training split (seeded), AdamW with linear warm-up and cosine decay to 10%. At the end the held-out
+ * the training split (seeded), AdamW with linear warm-up and cosine decay to --min-lr (default 10%). At the end the held-out
  * perplexity is measured with the reference forward pass (model/forward.ts, not the training code) on every
  * non-overlapping ctx-token window of the held-out split, and written with the weights:
  *
  *   <out>/factbook-gpt.safetensors  (F32, HF GPT-2 names, config in metadata)
  *   <out>/tokenizer.json  <out>/config.json  <out>/train-report.json
  *
- * Deterministic for given arguments (seeded init and sampling, single-threaded float32 arithmetic).
+ * The weights are written before the final evaluation (a long evaluation never loses a finished run).
+ *
+ * Deterministic for given arguments and kernels (seeded init and sampling, single-threaded float32 arithmetic).
  */
 import fs from 'node:fs'
 import path from 'node:path'
