@@ -8,7 +8,7 @@
  */
 import type { GptModel } from '../forward.ts'
 import { namedTensors, type GptWeights, type LayerWeights } from '../weights.ts'
-import type { TrainKernels } from './kernels.ts'
+import { attentionBackLoops, attentionLoops, type TrainKernels } from './kernels.ts'
 import { defaultTrainKernels } from './wasm/kernels.ts'
 
 export function zerosLike(w: GptWeights): GptWeights {
@@ -113,7 +113,7 @@ export function lossAndGrad(model: GptModel, batch: readonly (readonly number[])
     const xIn = x
     const { y: h1, c: ln1 } = lnForward(xIn, N, d, L.ln1G, L.ln1B, eps)
     const qkv = K.linear(h1, N, d, 3 * d, L.attnW, L.attnB)
-    const { probs, att } = mask === undefined ? K.attention(qkv, B, T, H, hd, scale) : maskedAttention(qkv, B, T, H, hd, scale, mask[l])
+    const { probs, att } = mask === undefined ? K.attention(qkv, B, T, H, hd, scale) : attentionLoops(qkv, B, T, H, hd, scale, mask[l])
     const o = K.linear(att, N, d, d, L.projW, L.projB)
     const xMid = new Float32Array(N * d)
     for (let i = 0; i < N * d; i++) xMid[i] = xIn[i] + o[i]
@@ -147,7 +147,7 @@ export function lossAndGrad(model: GptModel, batch: readonly (readonly number[])
     for (let i = 0; i < N * d; i++) dxMid[i] = dx[i] + dxMidLn[i]
     // attention branch
     const datt = K.linearBack(k.att, dxMid, N, d, d, L.projW, G.projW, G.projB)
-    const dqkv = mask === undefined ? K.attentionBack(k.qkv, k.probs, datt, B, T, H, hd, scale) : maskedAttentionBack(k.qkv, k.probs, datt, B, T, H, hd, scale, mask[l])
+    const dqkv = mask === undefined ? K.attentionBack(k.qkv, k.probs, datt, B, T, H, hd, scale) : attentionBackLoops(k.qkv, k.probs, datt, B, T, H, hd, scale, mask[l])
     const dh1 = K.linearBack(k.h1, dqkv, N, d, 3 * d, L.attnW, G.attnW, G.attnB)
     const dxInLn = lnBackward(dh1, k.ln1, N, d, L.ln1G, G.ln1G, G.ln1B)
     const dxIn = new Float32Array(N * d)
@@ -213,78 +213,3 @@ export class AdamW {
   }
 }
 
-/** Attention with a head mask (each head's output scaled by its mask value): the TypeScript loops, for fine-tuning pruned models. */
-function maskedAttention(qkv: Float32Array, B: number, T: number, H: number, hd: number, scale: number, m: readonly number[]): { probs: Float32Array; att: Float32Array } {
-  const d = H * hd
-  const probs = new Float32Array(B * H * T * T)
-  const att = new Float32Array(B * T * d)
-  for (let b = 0; b < B; b++) {
-    for (let hh = 0; hh < H; hh++) {
-      const po = (b * H + hh) * T * T
-      for (let t = 0; t < T; t++) {
-        const qo = (b * T + t) * 3 * d + hh * hd
-        let max = -Infinity
-        for (let j = 0; j <= t; j++) {
-          const ko = (b * T + j) * 3 * d + d + hh * hd
-          let s = 0
-          for (let i = 0; i < hd; i++) s += qkv[qo + i] * qkv[ko + i]
-          s *= scale
-          probs[po + t * T + j] = s
-          if (s > max) max = s
-        }
-        let sum = 0
-        for (let j = 0; j <= t; j++) { const e = Math.exp(probs[po + t * T + j] - max); probs[po + t * T + j] = e; sum += e }
-        const ao = (b * T + t) * d + hh * hd
-        for (let j = 0; j <= t; j++) {
-          const p = probs[po + t * T + j] / sum
-          probs[po + t * T + j] = p
-          const a = p * m[hh]
-          if (a === 0) continue
-          const vo = (b * T + j) * 3 * d + 2 * d + hh * hd
-          for (let i = 0; i < hd; i++) att[ao + i] += a * qkv[vo + i]
-        }
-      }
-    }
-  }
-  return { probs, att }
-}
-
-function maskedAttentionBack(qkv: Float32Array, probs: Float32Array, datt: Float32Array, B: number, T: number, H: number, hd: number, scale: number, mask: readonly number[]): Float32Array {
-  const d = H * hd
-  const dqkv = new Float32Array(B * T * 3 * d)
-  const dP = new Float32Array(T)
-  for (let b = 0; b < B; b++) {
-    for (let hh = 0; hh < H; hh++) {
-      const m = mask[hh]
-      if (m === 0) continue
-      const po = (b * H + hh) * T * T
-      for (let t = 0; t < T; t++) {
-        const ao = (b * T + t) * d + hh * hd
-        let dot = 0
-        for (let j = 0; j <= t; j++) {
-          const vo = (b * T + j) * 3 * d + 2 * d + hh * hd
-          const p = probs[po + t * T + j]
-          let s = 0
-          for (let i = 0; i < hd; i++) {
-            const g = datt[ao + i] * m
-            s += g * qkv[vo + i]
-            dqkv[vo + i] += p * g
-          }
-          dP[j] = s
-          dot += p * s
-        }
-        const qo = (b * T + t) * 3 * d + hh * hd
-        for (let j = 0; j <= t; j++) {
-          const dS = probs[po + t * T + j] * (dP[j] - dot) * scale
-          if (dS === 0) continue
-          const ko = (b * T + j) * 3 * d + d + hh * hd
-          for (let i = 0; i < hd; i++) {
-            dqkv[qo + i] += dS * qkv[ko + i]
-            dqkv[ko + i] += dS * qkv[qo + i]
-          }
-        }
-      }
-    }
-  }
-  return dqkv
-}

@@ -69,75 +69,8 @@ export const jsKernels: TrainKernels = {
     }
     return dx
   },
-  attention(qkv, B, T, H, hd, scale) {
-    const d = H * hd
-    const probs = new Float32Array(B * H * T * T)
-    const att = new Float32Array(B * T * d)
-    for (let b = 0; b < B; b++) {
-      for (let hh = 0; hh < H; hh++) {
-        const po = (b * H + hh) * T * T
-        for (let t = 0; t < T; t++) {
-          const qo = (b * T + t) * 3 * d + hh * hd
-          let max = -Infinity
-          for (let j = 0; j <= t; j++) {
-            const ko = (b * T + j) * 3 * d + d + hh * hd
-            let s = 0
-            for (let i = 0; i < hd; i++) s += qkv[qo + i] * qkv[ko + i]
-            s *= scale
-            probs[po + t * T + j] = s
-            if (s > max) max = s
-          }
-          let sum = 0
-          for (let j = 0; j <= t; j++) { const e = Math.exp(probs[po + t * T + j] - max); probs[po + t * T + j] = e; sum += e }
-          const ao = (b * T + t) * d + hh * hd
-          for (let j = 0; j <= t; j++) {
-            const p = probs[po + t * T + j] / sum
-            probs[po + t * T + j] = p
-            const vo = (b * T + j) * 3 * d + 2 * d + hh * hd
-            for (let i = 0; i < hd; i++) att[ao + i] += p * qkv[vo + i]
-          }
-        }
-      }
-    }
-    return { probs, att }
-  },
-  attentionBack(qkv, probs, datt, B, T, H, hd, scale) {
-    const d = H * hd
-    const dqkv = new Float32Array(B * T * 3 * d)
-    const dP = new Float32Array(T)
-    for (let b = 0; b < B; b++) {
-      for (let hh = 0; hh < H; hh++) {
-        const po = (b * H + hh) * T * T
-        for (let t = 0; t < T; t++) {
-          const ao = (b * T + t) * d + hh * hd
-          let dot = 0
-          for (let j = 0; j <= t; j++) {
-            const vo = (b * T + j) * 3 * d + 2 * d + hh * hd
-            const p = probs[po + t * T + j]
-            let s = 0
-            for (let i = 0; i < hd; i++) {
-              const g = datt[ao + i]
-              s += g * qkv[vo + i]
-              dqkv[vo + i] += p * g
-            }
-            dP[j] = s
-            dot += p * s
-          }
-          const qo = (b * T + t) * 3 * d + hh * hd
-          for (let j = 0; j <= t; j++) {
-            const dS = probs[po + t * T + j] * (dP[j] - dot) * scale
-            if (dS === 0) continue
-            const ko = (b * T + j) * 3 * d + d + hh * hd
-            for (let i = 0; i < hd; i++) {
-              dqkv[qo + i] += dS * qkv[ko + i]
-              dqkv[ko + i] += dS * qkv[qo + i]
-            }
-          }
-        }
-      }
-    }
-    return dqkv
-  },
+  attention: (qkv, B, T, H, hd, scale) => attentionLoops(qkv, B, T, H, hd, scale),
+  attentionBack: (qkv, probs, datt, B, T, H, hd, scale) => attentionBackLoops(qkv, probs, datt, B, T, H, hd, scale),
   lmHead(hf, N, d, wte, V, targets, norm, dwte) {
     const dhf = new Float32Array(N * d)
     const row = new Float32Array(V)
@@ -175,4 +108,89 @@ export const jsKernels: TrainKernels = {
   geluBack(x, g) {
     for (let i = 0; i < x.length; i++) g[i] *= geluGrad(x[i])
   },
+}
+
+/**
+ * Causal attention (TrainKernels.attention) in plain loops, with an optional head mask: head h's output is scaled by
+ * mask[h] (1 when no mask is given), so a pruned model (mask 0) can be fine-tuned with the same code.
+ */
+export function attentionLoops(
+  qkv: Float32Array, B: number, T: number, H: number, hd: number, scale: number, mask?: readonly number[],
+): { probs: Float32Array; att: Float32Array } {
+  const d = H * hd
+  const probs = new Float32Array(B * H * T * T)
+  const att = new Float32Array(B * T * d)
+  for (let b = 0; b < B; b++) {
+    for (let hh = 0; hh < H; hh++) {
+      const m = mask === undefined ? 1 : (mask[hh] as number)
+      const po = (b * H + hh) * T * T
+      for (let t = 0; t < T; t++) {
+        const qo = (b * T + t) * 3 * d + hh * hd
+        let max = -Infinity
+        for (let j = 0; j <= t; j++) {
+          const ko = (b * T + j) * 3 * d + d + hh * hd
+          let s = 0
+          for (let i = 0; i < hd; i++) s += qkv[qo + i] * qkv[ko + i]
+          s *= scale
+          probs[po + t * T + j] = s
+          if (s > max) max = s
+        }
+        let sum = 0
+        for (let j = 0; j <= t; j++) { const e = Math.exp(probs[po + t * T + j] - max); probs[po + t * T + j] = e; sum += e }
+        const ao = (b * T + t) * d + hh * hd
+        for (let j = 0; j <= t; j++) {
+          const p = probs[po + t * T + j] / sum
+          probs[po + t * T + j] = p
+          const a = p * m
+          if (a === 0) continue
+          const vo = (b * T + j) * 3 * d + 2 * d + hh * hd
+          for (let i = 0; i < hd; i++) att[ao + i] += a * qkv[vo + i]
+        }
+      }
+    }
+  }
+  return { probs, att }
+}
+
+/** The gradient of {@link attentionLoops} with respect to qkv (a head masked to 0 gets none). */
+export function attentionBackLoops(
+  qkv: Float32Array, probs: Float32Array, datt: Float32Array, B: number, T: number, H: number, hd: number, scale: number, mask?: readonly number[],
+): Float32Array {
+  const d = H * hd
+  const dqkv = new Float32Array(B * T * 3 * d)
+  const dP = new Float32Array(T)
+  for (let b = 0; b < B; b++) {
+    for (let hh = 0; hh < H; hh++) {
+      const m = mask === undefined ? 1 : (mask[hh] as number)
+      if (m === 0) continue
+      const po = (b * H + hh) * T * T
+      for (let t = 0; t < T; t++) {
+        const ao = (b * T + t) * d + hh * hd
+        let dot = 0
+        for (let j = 0; j <= t; j++) {
+          const vo = (b * T + j) * 3 * d + 2 * d + hh * hd
+          const p = probs[po + t * T + j]
+          let s = 0
+          for (let i = 0; i < hd; i++) {
+            const g = datt[ao + i] * m
+            s += g * qkv[vo + i]
+            dqkv[vo + i] += p * g
+          }
+          dP[j] = s
+          dot += p * s
+        }
+        const qo = (b * T + t) * 3 * d + hh * hd
+        for (let j = 0; j <= t; j++) {
+          const dS = probs[po + t * T + j] * (dP[j] - dot) * scale
+          if (dS === 0) continue
+          const ko = (b * T + j) * 3 * d + d + hh * hd
+          for (let i = 0; i < hd; i++) {
+            dqkv[qo + i] += dS * qkv[ko + i]
+            dqkv[ko + i] += dS * qkv[qo + i]
+          }
+        }
+      }
+    }
+  }
+  return dqkv
 }
