@@ -57,3 +57,22 @@ export function centredMod(v: number, t: number): number {
   const r = ((v % t) + t) % t
   return r > t / 2 ? r - t : r
 }
+
+/** Π m (BigInt). */
+export const prod = (m: readonly number[]): bigint => m.reduce((a, q) => a * BigInt(q), 1n)
+/** a mod m in [0, m). */
+export const mod = (a: bigint, m: bigint): bigint => ((a % m) + m) % m
+
+/** RNS residues of BigInt values: row i holds each value mod moduli[i] (n values per row). */
+export function residues(values: readonly bigint[], moduli: readonly number[], n: number): Uint32Array {
+  const out = new Uint32Array(moduli.length * n)
+  moduli.forEach((q, i) => values.forEach((v, c) => (out[i * n + c] = Number(mod(v, BigInt(q))))))
+  return out
+}
+
+/** A BigInt roughly uniform in [0, bound) from a [0, 1) generator. */
+export function randomBig(r: () => number, bound: bigint): bigint {
+  let v = 0n
+  for (let i = 0; i < Math.ceil(bound.toString(2).length / 24) + 2; i++) v = (v << 24n) | BigInt(Math.floor(r() * 2 ** 24))
+  return v % bound
+}

@@ -15,22 +15,8 @@ import { availablePolyBackends } from '../../fhe/wasm/load.ts'
 import type { RnsKernels } from '../../fhe/poly.ts'
 import { fixedFractions, fixedRound, fixedWords } from '../../kernels/rns/exact.ts'
 import { bigInvMod, mulShoup } from '../../numeric/index.ts'
-import { prng } from './helpers.ts'
+import { mod, prng, prod, randomBig, residues } from './helpers.ts'
 
-const prod = (m: readonly number[]): bigint => m.reduce((a, q) => a * BigInt(q), 1n)
-const mod = (a: bigint, m: bigint): bigint => ((a % m) + m) % m
-
-function residues(values: readonly bigint[], moduli: readonly number[], n: number): Uint32Array {
-  const out = new Uint32Array(moduli.length * n)
-  moduli.forEach((q, i) => values.forEach((v, c) => (out[i * n + c] = Number(mod(v, BigInt(q))))))
-  return out
-}
-
-function randomBig(r: () => number, bound: bigint): bigint {
-  let v = 0n
-  for (let i = 0; i < Math.ceil(bound.toString(2).length / 24) + 2; i++) v = (v << 24n) | BigInt(Math.floor(r() * 2 ** 24))
-  return v % bound
-}
 
 /** n values below Q: the edges first (0, 1, Q − 1, (Q ± 1)/2 ± small), random words after. */
 function conversionInputs(Q: bigint, n: number, seed: number): bigint[] {

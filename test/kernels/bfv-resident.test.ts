@@ -19,27 +19,13 @@ import { limbsOf, type RnsPoly } from '../../fhe/poly.ts'
 import type { Ciphertext, RelinKeys } from '../../fhe/types.ts'
 import type { FheContext } from '../../fhe/context.ts'
 import { bigInvMod } from '../../numeric/index.ts'
-import { fixture, negacyclicMod, prng, randomInts } from '../fhe/helpers.ts'
+import { fixture, mod, negacyclicMod, prng, prod, randomBig, randomInts, residues } from '../fhe/helpers.ts'
 import { gpuForTests, need } from './gpu-support.ts'
 
 const gpu = await gpuForTests()
 after(() => gpu.rt?.destroy())
 
-const prod = (m: readonly number[]): bigint => m.reduce((a, q) => a * BigInt(q), 1n)
-const mod = (a: bigint, m: bigint): bigint => ((a % m) + m) % m
 const centred = (x: bigint, M: bigint): bigint => (x > M / 2n ? x - M : x)
-
-function residues(values: readonly bigint[], moduli: readonly number[], n: number): Uint32Array {
-  const out = new Uint32Array(moduli.length * n)
-  moduli.forEach((q, i) => values.forEach((v, c) => (out[i * n + c] = Number(mod(v, BigInt(q))))))
-  return out
-}
-
-function randomBig(r: () => number, bound: bigint): bigint {
-  let v = 0n
-  for (let i = 0; i < Math.ceil(bound.toString(2).length / 24) + 2; i++) v = (v << 24n) | BigInt(Math.floor(r() * 2 ** 24))
-  return v % bound
-}
 
 function specOf(ctx: FheContext, k: number): BfvMulSpec {
   return { n: ctx.n, q: ctx.base.moduli.slice(0, k), p: ctx.mulData(k).pBase.moduli, t: ctx.t }
