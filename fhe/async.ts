@@ -20,7 +20,7 @@ import { limbsOf, prefixBase, zeroPoly, type PolyBackend, type RnsBase, type Rns
 import type { Ciphertext, RelinKeys } from './types.ts'
 import { InvalidOperand } from './errors.ts'
 import { checkParamsId } from './validate.ts'
-import type { BfvMulSpec } from '../kernels/rns/bfv.ts'
+import { BFV_MAX_PRIMES, type BfvMulSpec } from '../kernels/rns/bfv.ts'
 
 export interface AsyncPolyBackend {
   readonly name: string
@@ -36,6 +36,11 @@ export interface AsyncPolyBackend {
    * backend uploads each `rlk`'s keys for a level once and keeps them.
    */
   readonly mulRelinMany?: (spec: BfvMulSpec, ops: Uint32Array, rlk: RelinKeys) => Promise<Uint32Array>
+  /**
+   * Optional, with `mulRelinMany`: whether the resident path takes this level's shape (prime counts, message sizes);
+   * where it says no, `multiplyRelinManyAsync` takes the six-batch path for that call.
+   */
+  readonly mulRelinFits?: (spec: BfvMulSpec) => boolean
 }
 
 /** Wraps a synchronous backend (the CPU reference) in the async contract. */
@@ -89,6 +94,8 @@ export interface PolyKernels {
   uploadBfvKeys?(n: number, q: readonly number[], keys: Uint32Array): Promise<BfvKeysRef>
   bfvMulRelin?(spec: BfvMulSpec, ops: Uint32Array, keys: BfvKeysRef): Promise<Uint32Array>
   releaseBfvKeys?(keys: BfvKeysRef): Promise<void>
+  /** Optional: whether `bfvMulRelin` takes this shape (absent: every shape the kernels accept). */
+  bfvFits?(spec: BfvMulSpec): boolean
 }
 
 /** A handle to keys held by the kernels (KernelService's `BfvKeysHandle`). */
@@ -132,19 +139,31 @@ export function kernelPolyBackend(service: PolyKernels): AsyncPolyBackend {
             keys.set(rlk, perLevel)
           }
           const id = `${spec.n}:${spec.q.join(',')}`
-          let h = perLevel.get(id)
-          if (!h) {
-            h = upload(spec.n, spec.q, packRelinKeys(rlk, spec.q.length))
-            perLevel.set(id, h)
-            h.catch(() => perLevel.delete(id))
-            gone.register(rlk, h)
+          const keysFor = (): Promise<BfvKeysRef> => {
+            let h = perLevel.get(id)
+            if (!h) {
+              h = upload(spec.n, spec.q, packRelinKeys(rlk, spec.q.length))
+              perLevel.set(id, h)
+              h.catch(() => perLevel.delete(id))
+              gone.register(rlk, h)
+            }
+            return h
           }
-          return mulRelin(spec, ops, await h)
+          try {
+            return await mulRelin(spec, ops, await keysFor())
+          } catch (e) {
+            // The kernels lost the keys (a kernel worker restarted with a fresh device): upload them again, once.
+            if (!/unknown BFV keys handle/.test(String((e as { message?: unknown })?.message ?? e))) throw e
+            perLevel?.delete(id)
+            return mulRelin(spec, ops, await keysFor())
+          }
         }
       : undefined
+  const fits = service.bfvFits?.bind(service)
   return {
     name: `kernels:${service.backend}`,
     ...(resident ? { mulRelinMany: resident } : {}),
+    ...(resident && fits ? { mulRelinFits: fits } : {}),
     async forwardMany(polys, base) {
       if (polys.length === 0) return
       checkBatch(polys, base)
@@ -284,8 +303,18 @@ export async function multiplyRelinAsync(ctx: FheContext, a: Ciphertext, b: Ciph
 export async function multiplyRelinManyAsync(
   ctx: FheContext, pairs: ReadonlyArray<readonly [Ciphertext, Ciphertext]>, rlk: RelinKeys, abe: AsyncPolyBackend,
 ): Promise<Ciphertext[]> {
-  if (abe.mulRelinMany) return multiplyRelinResident(ctx, pairs, rlk, abe.mulRelinMany)
+  if (abe.mulRelinMany && pairs.every(([a, b]) => residentFits(ctx, abe, Math.min(a.level, b.level)))) {
+    return multiplyRelinResident(ctx, pairs, rlk, abe.mulRelinMany)
+  }
   return relinearizeManyAsync(ctx, await multiplyManyAsync(ctx, pairs, abe), rlk, abe)
+}
+
+/** Whether the resident kernels take level k: at most BFV_MAX_PRIMES primes in Q and in P, and the backend's own limits. */
+function residentFits(ctx: FheContext, abe: AsyncPolyBackend, k: number): boolean {
+  if (k < 1 || k > ctx.levels) return true // multiplyOperands gives the typed error
+  const spec = mulSpec(ctx, k)
+  if (spec.q.length > BFV_MAX_PRIMES || spec.p.length > BFV_MAX_PRIMES) return false
+  return abe.mulRelinFits?.(spec) ?? true
 }
 
 /** The parameters of the multiply at level k, as the resident kernels take them. */

@@ -42,6 +42,8 @@ export interface KernelWorkerClient {
   /** B multiply + relinearize products on the worker: B × [a0 a1 b0 b1] × k limbs in, B × [c0 c1] × k limbs out. */
   bfvMulRelin(spec: BfvMulSpec, ops: Uint32Array, keys: BfvKeysHandle): Promise<Uint32Array>
   releaseBfvKeys(keys: BfvKeysHandle): Promise<void>
+  /** Whether one level's keys and one pair of this shape each fit in a request (larger levels: the six-batch path). */
+  bfvFits(spec: BfvMulSpec): boolean
 }
 
 /** 4 MiB of words per request: well under the protocol's 8 MiB frame limit, with room for two operands. */
@@ -119,6 +121,10 @@ export async function kernelWorkerClient(ask: KernelAsk, opts: { readonly maxReq
         out.set(r, from * outPair)
       })
       return out
+    },
+    bfvFits(spec) {
+      const k = spec.q.length
+      return 2 * k * k * spec.n <= maxWords && 4 * k * spec.n <= maxWords
     },
     async releaseBfvKeys(keys) {
       await ask({ _tag: 'KernelBfvKeysRelease', keys: keys.id })

@@ -83,7 +83,9 @@ export class KernelService {
   readonly #bfvTables = new Map<string, BfvMulTables>()
   readonly #weights = new Map<number, GpuWeights | Int8Weights>()
   readonly #caches = new Map<number, GpuKvCache | AttentionReference>()
-  #nextId = 1
+  // Handle ids start at a random point, so a handle kept across a restart of this service (a kernel worker's fresh
+  // device) names nothing instead of whatever the new service numbered the same.
+  #nextId = 1 + Math.floor(Math.random() * 2 ** 40)
 
   private constructor(rt: GpuRuntime | undefined) {
     this.rt = rt
@@ -176,6 +178,9 @@ export class KernelService {
     const held = this.#bfvKeys.get(keys.id)
     if (!held) throw new InvalidInput({ op: 'bfvMulRelin', reason: 'bad_argument', message: `unknown BFV keys handle ${keys.id}` })
     if (this.#bfv && !(held instanceof Uint32Array)) return this.#bfv.mulRelin(spec, ops, held)
+    if (keys.n !== spec.n || keys.q.length !== spec.q.length || keys.q.some((q, i) => q !== spec.q[i])) {
+      throw new InvalidInput({ op: 'bfvMulRelin', reason: 'bad_argument', message: `keys ${keys.id} were uploaded for n = ${keys.n}, q = [${keys.q.join(', ')}]` })
+    }
     const key = `${spec.n}:${spec.q.join(',')}:${spec.p.join(',')}:${spec.t}`
     let tb = this.#bfvTables.get(key)
     if (!tb) {

@@ -41,6 +41,9 @@ function concat(parts: ReadonlyArray<ArrayLike<number>>): { words: Uint32Array; 
   return { words, starts }
 }
 
+/** Level shapes whose tables stay on the device (a process uses a handful: one per level of each parameter set). */
+const MAX_PLANS = 16
+
 export class BfvKernels {
   readonly rt: GpuRuntime
   readonly ntt: NttKernels
@@ -59,7 +62,12 @@ export class BfvKernels {
   plan(spec: BfvMulSpec): BfvPlan {
     const key = `${spec.n}:${spec.q.join(',')}:${spec.p.join(',')}:${spec.t}`
     const hit = this.#plans.get(key)
-    if (hit) return hit
+    if (hit) {
+      // most recently used last (the eviction below drops the least recently used)
+      this.#plans.delete(key)
+      this.#plans.set(key, hit)
+      return hit
+    }
     const tb = makeBfvMulTables(spec)
     const { q, p } = tb.spec
     const block = (c: BfvMulTables['up']) => concat([c.qhatInv, c.qhatInvShoup, c.qhatMod, c.qhatModShoup, c.prodMod, c.prodModShoup, c.invFix]).words
@@ -67,16 +75,19 @@ export class BfvKernels {
     const sc = concat([tb.yInv, tb.yInvShoup, tb.omega, tb.omegaShoup, tb.tQinv, tb.tQinvShoup, tb.two32, tb.two32Shoup, oneP, tb.thetaFix]).words
     const oneQ = Uint32Array.from(q, (qi) => Math.floor(2 ** 32 / qi))
     const { words, starts } = concat([montgomeryTriples([...q, ...p]), block(tb.up), sc, block(tb.down), oneQ])
+    // the NTT plans first: they refuse an unsupported n before any buffer exists
+    const qpPlan = this.ntt.plan(spec.n, [...q, ...p])
+    const qPlan = this.ntt.plan(spec.n, q)
     const tab = this.rt.device.createBuffer({ label: `bfv_tables_${key}`, size: words.byteLength, usage: STORAGE })
     this.rt.device.queue.writeBuffer(tab, 0, words)
-    const plan: BfvPlan = {
-      tb,
-      tab,
-      offsets: starts as unknown as BfvPlan['offsets'],
-      qpPlan: this.ntt.plan(spec.n, [...q, ...p]),
-      qPlan: this.ntt.plan(spec.n, q),
-    }
+    const plan: BfvPlan = { tb, tab, offsets: starts as unknown as BfvPlan['offsets'], qpPlan, qPlan }
     this.#plans.set(key, plan)
+    // a bounded cache: shapes come from callers (p and t too), so tables of shapes no longer used are freed
+    while (this.#plans.size > MAX_PLANS) {
+      const [oldest, old] = this.#plans.entries().next().value as [string, BfvPlan]
+      this.#plans.delete(oldest)
+      old.tab.destroy()
+    }
     return plan
   }
 

@@ -41,14 +41,18 @@ describe('resident multiply + relinearize on a kernel-worker actor', { skip: gpu
     t.after(() => sys.shutdown())
     const ref = sys.ref('/root/kernel-1')
     const sent: string[] = []
-    const ask = (m: KernelRequest): Promise<unknown> => {
+    const keyIds: number[] = []
+    const ask = async (m: KernelRequest): Promise<unknown> => {
       sent.push(m._tag)
-      return ref.ask(m, { timeoutMs: 120_000 })
+      const r = await ref.ask(m, { timeoutMs: 120_000 })
+      if ((r as { _tag?: string })._tag === 'KernelBfvKeysReply') keyIds.push((r as { keys: number }).keys)
+      return r
     }
     const { ctx, pk, rlk, kg } = fixture('bfv4096')
     const k = cts0Level(ctx)
-    // One pair is 4 × k × n words: a limit of just over one pair splits a batch into requests of one pair.
-    const client = await kernelWorkerClient(ask, { maxRequestBytes: 4 * k * ctx.n * 4 + 64 })
+    // The keys are 2k² × n words, one pair 4k × n: a limit just over the keys (k = 3: under two pairs) splits a batch
+    // into requests of one pair each.
+    const client = await kernelWorkerClient(ask, { maxRequestBytes: 2 * k * k * ctx.n * 4 + 64 })
     assert.equal(client.backend, 'webgpu')
     const accel = kernelPolyBackend(client)
     assert.ok(accel.mulRelinMany, 'the worker client gives the resident path')
@@ -69,6 +73,19 @@ describe('resident multiply + relinearize on a kernel-worker actor', { skip: gpu
     // A second batch reuses the keys already on the worker.
     await Bfv.create(ctx, { accelerator: accel }).evaluator().multiplyRelinMany(pairs.slice(0, 1), rlk)
     assert.equal(sent.filter((s) => s === 'KernelBfvKeys').length, 1, 'keys not sent again')
+    // The worker loses the keys (as after a restart with a fresh device): the backend uploads them again, once.
+    await ask({ _tag: 'KernelBfvKeysRelease', keys: keyIds[0] as number })
+    const again = await Bfv.create(ctx, { accelerator: accel }).evaluator().multiplyRelinMany(pairs.slice(0, 1), rlk)
+    assert.equal(sent.filter((s) => s === 'KernelBfvKeys').length, 2, 'keys sent again after the worker lost them')
+    again[0]?.polys.forEach((poly, h) => assert.deepEqual(poly.data, got[0]?.polys[h]?.data))
+
+    // A limit under the keys' size: the resident path does not fit, the six-batch path (NTTs on the worker) runs, same words.
+    sent.length = 0
+    const small = kernelPolyBackend(await kernelWorkerClient(ask, { maxRequestBytes: 4 * k * ctx.n * 4 + 64 }))
+    assert.equal(small.mulRelinFits?.(mulSpec(ctx, k)), false)
+    const viaNtt = await Bfv.create(ctx, { accelerator: small }).evaluator().multiplyRelinMany(pairs.slice(0, 1), rlk)
+    assert.ok(sent.includes('KernelNtt') && !sent.includes('KernelBfvMulRelin'), sent.join(' '))
+    viaNtt[0]?.polys.forEach((poly, h) => assert.deepEqual(poly.data, got[0]?.polys[h]?.data))
 
     const { q, p } = mulSpec(ctx, k)
     const isInvalid = rejectedWith(KernelRejection, 'InvalidInput')
