@@ -463,7 +463,9 @@ export class BftEngine {
     for (const b of raw) {
       try {
         const t = decodeTx(b)
-        if (!mempool.has(txHashHex(t))) fresh.push(t)
+        // known only when queued with this very signature: a copy of a queued tx with another signature is checked
+        // (and rejected here, so a forwarder of forged copies is the one scored down, not an honest relay)
+        if (!(mempool.has(txHashHex(t)) && mempool.verified.has(t))) fresh.push(t)
       } catch {
         malformed++
       }
@@ -475,16 +477,18 @@ export class BftEngine {
     this.timing.verify += performance.now() - t0
     const done = this.txChain.then(async () => {
       const ok = await checks
-      if (this.stopped) return 0
+      if (this.stopped) return { bad: 0, admitted: 0 }
       const bad = new Set<PreparedTx>()
       unverified.forEach((t, i) => (ok[i] ? mempool.verified.add(t) : bad.add(t)))
       this.counters.badTxSignatures += bad.size
       const t1 = performance.now()
+      let admitted = 0
       this.guard(() => {
         for (const t of fresh) {
           if (bad.has(t)) continue
           try {
             mempool.admit(t)
+            admitted++
             this.counters.gossipAdmitted++
           } catch (e) {
             // already included, a nonce gap, a full mempool: dropped here (the submitting node answered its client)
@@ -493,10 +497,12 @@ export class BftEngine {
         }
       })
       this.timing.admit += performance.now() - t1
-      return bad.size
+      return { bad: bad.size, admitted }
     })
     this.txChain = done.then(() => undefined, () => undefined)
-    return done.then((bad) => (bad + malformed > 0 ? 'reject' : 'accept'))
+    // a batch with new transactions none of which this node admits (unfunded senders, stale nonces) is not
+    // forwarded: well-signed junk costs every node signature checks and its sender nothing
+    return done.then(({ bad, admitted }) => (bad + malformed > 0 ? 'reject' : fresh.length > 0 && admitted === 0 ? 'ignore' : 'accept'))
   }
 
   /**
@@ -728,9 +734,9 @@ export class BftEngine {
     return [...targets.values()]
   }
 
-  private keepPeer(addr: string): void {
+  private keepPeer(addr: string, replace = true): void {
     try {
-      this.transport.keep(addr)
+      this.transport.keep(addr, { replace })
     } catch {
       // not a multiaddr with /p2p/<id>: nothing to redial
     }
@@ -742,11 +748,13 @@ export class BftEngine {
     for (const peer of node.getPeers()) {
       try {
         const info = await node.peerStore.get(peer)
-        const addr = info.addresses.map((a) => a.multiaddr.toString()).find((a) => a.includes('/tcp/'))
+        // a TCP address, not a loopback one when the peer has another (identify lists a 0.0.0.0 listener's loopback)
+        const tcp = info.addresses.map((a) => a.multiaddr.toString()).filter((a) => a.includes('/tcp/'))
+        const addr = tcp.find((a) => !a.startsWith('/ip4/127.') && !a.startsWith('/ip6/::1/')) ?? tcp[0]
         if (addr) {
           const full = `${addr}/p2p/${peer.toString()}`
           this.known.set(peer.toString(), full)
-          this.keepPeer(full)
+          this.keepPeer(full, false)
         }
       } catch {
         // not in the peer store (yet)

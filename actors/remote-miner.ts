@@ -74,6 +74,9 @@ export function dialTargets(peerId: string, addrs: readonly string[]): string[] 
   return [...new Set(out)]
 }
 
+/** Successful heartbeats between two re-announcements of an up miner (20 s at the default 2 s heartbeat). */
+const REANNOUNCE_BEATS = 10
+
 interface RemoteState {
   readonly basic: BasicState
   readonly args: RemoteMinerArgs
@@ -81,6 +84,8 @@ interface RemoteState {
   /** Index of the target that answered last. */
   target: number
   up: boolean
+  /** Successful heartbeats since the last announcement (every REANNOUNCE_BEATS-th re-announces the miner). */
+  beatsUp: number
   /** Consecutive failed heartbeats. */
   failures: number
   retryAt: number
@@ -169,8 +174,11 @@ export function remoteMinerBehaviour(options: RemoteOptions): Behaviour<RemoteSt
           s.target = i
           s.failures = 0
           s.retryAt = 0
-          if (!s.up) {
+          if (!s.up || ++s.beatsUp >= REANNOUNCE_BEATS) {
+            // on coming up, and now and then while up: a Brain or validator restarted meanwhile has lost the miner
+            // (RegisterMiner is idempotent; it also ends a down mark a client's MinerGone set, after that many beats)
             s.up = true
+            s.beatsUp = 0
             announce(s, ctx, true)
           }
           return
@@ -195,7 +203,7 @@ export function remoteMinerBehaviour(options: RemoteOptions): Behaviour<RemoteSt
       const args = remoteMinerRole.args(ctx.args)
       const s: RemoteState = {
         basic: basicState(), args, targets: dialTargets(args.peerId, args.addrs), target: 0, up: false, failures: 0, retryAt: 0, lastError: '',
-        remote: {}, forwarded: 0, lost: 0, badReceipts: 0, timer: null, stopped: false, beating: false, onDisconnect: null,
+        remote: {}, beatsUp: 0, forwarded: 0, lost: 0, badReceipts: 0, timer: null, stopped: false, beating: false, onDisconnect: null,
       }
       // a closed connection to the peer (its node killed, the link cut) is checked at once, not at the next heartbeat
       const t = options.transport()

@@ -130,7 +130,9 @@ export function clusterSpec(opts: ClusterOptions, system: () => ActorSystem | un
             if (t) holder.transport = t
             else delete holder.transport
           },
-          guard: { isParticipant: (peer) => boundPeers.has(peer) },
+          // No remote peer is a participant: the messages of that kind (RegisterMiner, ChallengeMiner, SubmitWeights)
+          // reach Brains and validators only from this node (remote miners come in through local proxies), so a
+          // peer that merely registered a miner cannot fill a Brain's routing table or make a validator sign.
         })]
   /** The Brain served by miner or validator i (round robin). */
   const brainOf = (i: number): number => ((i - 1) % Math.max(1, opts.brains)) + 1

@@ -176,7 +176,8 @@ export class Libp2pTransport implements Transport {
   readonly pubsub: GossipSub | undefined
   private readonly topicHandlers = new Map<string, (data: Uint8Array, from: string) => void>()
   /** Peers disconnected for their gossip score, until when (ms since the epoch). */
-  private readonly scoreBanned = new Map<string, number>()
+  /** Peers refused for their gossip score: until when, and the score that got them refused. */
+  private readonly scoreBanned = new Map<string, { readonly until: number; readonly score: number }>()
   /** Peers disconnected for their gossip score since start. */
   scoreBans = 0
   private scoreTimer: NodeJS.Timeout | undefined
@@ -222,6 +223,9 @@ export class Libp2pTransport implements Transport {
                   topicScoreCap: 10, appSpecificWeight: 0,
                   // broken IWANT promises and early re-grafts: counted, lightly (a loaded honest node can break a few)
                   behaviourPenaltyWeight: -1, behaviourPenaltyDecay: 0.5,
+                  // no penalty for many peers on one IP: local networks (loopback) and nodes behind one NAT are
+                  // normal here, and the default (−5 per peer² above 10) would graylist and ban honest nodes at 16
+                  IPColocationFactorWeight: 0,
                 },
                 scoreThresholds: { gossipThreshold: GOSSIP_SCORE.gossip, publishThreshold: GOSSIP_SCORE.publish, graylistThreshold: GOSSIP_SCORE.graylist },
               }),
@@ -354,24 +358,27 @@ export class Libp2pTransport implements Transport {
 
   /** Whether `peer` is refused for its gossip score now. */
   isScoreBanned(peer: string): boolean {
-    const until = this.scoreBanned.get(peer)
+    const until = this.scoreBanned.get(peer)?.until
     if (until === undefined) return false
     if (until > Date.now()) return true
     this.scoreBanned.delete(peer)
     return false
   }
 
-  /** Peers refused for their gossip score now, with their scores. */
+  /** Peers refused for their gossip score now, each with the score it had when refused (it decays afterwards). */
   scoreBannedPeers(): Array<{ peer: string; score: number }> {
-    return [...this.scoreBanned.keys()].filter((p) => this.isScoreBanned(p)).map((peer) => ({ peer, score: this.score(peer) }))
+    return [...this.scoreBanned.entries()].filter(([p]) => this.isScoreBanned(p)).map(([peer, b]) => ({ peer, score: b.score }))
   }
 
   /** Disconnects and refuses, for GOSSIP_SCORE.banMs, every connected peer whose gossip score is below the graylist threshold. */
   private checkScores(): void {
     for (const peer of this.node.getPeers()) {
       const id = peer.toString()
-      if (this.score(id) >= GOSSIP_SCORE.graylist || this.isScoreBanned(id)) continue
-      this.scoreBanned.set(id, Date.now() + GOSSIP_SCORE.banMs)
+      const score = this.score(id)
+      if (score >= GOSSIP_SCORE.graylist || this.isScoreBanned(id)) continue
+      // expired bans are dropped here too, so the map holds only peers refused now
+      for (const p of [...this.scoreBanned.keys()]) this.isScoreBanned(p)
+      this.scoreBanned.set(id, { until: Date.now() + GOSSIP_SCORE.banMs, score })
       this.scoreBans++
       for (const c of this.node.getConnections(peer)) c.abort(new Error(`gossip score ${this.score(id).toFixed(1)} below ${GOSSIP_SCORE.graylist}`))
     }
@@ -396,15 +403,19 @@ export class Libp2pTransport implements Transport {
 
   /**
    * Keeps a link to `addr` (a multiaddr with /p2p/<id>): dialled now unless connected, and redialled with backoff
-   * whenever lost (see module doc). A bootstrap peer that is not up yet is simply retried.
+   * whenever lost (see module doc). A bootstrap peer that is not up yet is simply retried. A new address for a kept
+   * peer replaces the old one unless `replace: false`.
    */
-  keep(addr: string): void {
+  keep(addr: string, opts: { readonly replace?: boolean } = {}): void {
     const target = this.target(addr)
     const id = isAddr(target) ? peerOf(target) : undefined
     if (!id) throw new BadPeerAddress({ peer: addr, reason: 'a kept peer needs a multiaddr with /p2p/<peer id>' })
     if (id === this.peerId || this.closing) return
     const known = this.links.get(id)
     if (known && known.addr === addr) return
+    // `replace: false` (addresses learned from the peer store): a link already kept stays on its address — a --join
+    // address must not give way to one identify reported, e.g. the peer's loopback when it listens on 0.0.0.0
+    if (known && opts.replace === false) return
     if (known) clearTimeout(known.timer)
     if (this.links.size >= REDIAL.maxLinks && !known) {
       const victim = [...this.links].find(([, l]) => !l.up) ?? [...this.links][0]
