@@ -115,7 +115,7 @@ function peerOf(t: Multiaddr | PeerId): string | undefined {
  * at most `capMs`, each wait scaled by a random factor in [1 − jitter, 1 + jitter]; a dial gives up after
  * `dialTimeoutMs`; at most `maxLinks` peers are kept (the oldest down one is forgotten first).
  */
-export const REDIAL = { baseMs: 250, factor: 2, capMs: 8000, jitter: 0.2, dialTimeoutMs: 3000, maxLinks: 256 } as const
+export const REDIAL = { baseMs: 250, factor: 2, capMs: 8000, jitter: 0.2, dialTimeoutMs: 3000, maxLinks: 256, stableMs: 10_000 } as const
 
 /** The wait before redial attempt `failures` + 1 (see {@link REDIAL}); `random` in [0, 1). */
 export function redialDelay(failures: number, random: number = Math.random()): number {
@@ -126,8 +126,13 @@ export function redialDelay(failures: number, random: number = Math.random()): n
 interface Link {
   readonly addr: string
   up: boolean
-  /** Failed redial attempts since the link went down. */
+  /**
+   * Failed redial attempts since the link went down — and, for a link that keeps dropping within REDIAL.stableMs of
+   * coming up (a peer that accepts and then closes), carried over, so its redials back off instead of running hot.
+   */
   failures: number
+  /** When the link last came up (ms since the epoch; 0: never). */
+  upSince: number
   /** When the next redial attempt is due (ms since the epoch). */
   retryAt: number
   timer: NodeJS.Timeout | undefined
@@ -422,7 +427,7 @@ export class Libp2pTransport implements Transport {
       if (victim) this.forget(victim[0])
     }
     const up = this.node.getConnections(peerIdFromString(id)).length > 0
-    const link: Link = { addr, up, failures: 0, retryAt: 0, timer: undefined }
+    const link: Link = { addr, up, failures: 0, upSince: up ? Date.now() : 0, retryAt: 0, timer: undefined }
     this.links.set(id, link)
     if (!up) this.schedule(id, link, 0)
   }
@@ -445,16 +450,22 @@ export class Libp2pTransport implements Transport {
     clearTimeout(link.timer)
     link.timer = undefined
     link.up = true
-    link.failures = 0
+    link.upSince = Date.now()
     link.retryAt = 0
   }
 
   private linkDown(peer: string): void {
     const link = this.links.get(peer)
-    if (!link || this.closing || this.isScoreBanned(peer)) return
+    if (!link || this.closing) return
     link.up = false
-    link.failures = 0
-    this.schedule(peer, link, redialDelay(0))
+    const ban = this.scoreBanned.get(peer)
+    if (ban && ban.until > Date.now()) {
+      // refused for its gossip score: tried again once the ban is over
+      this.schedule(peer, link, ban.until - Date.now() + redialDelay(0))
+      return
+    }
+    link.failures = link.upSince > 0 && Date.now() - link.upSince < REDIAL.stableMs ? link.failures + 1 : 0
+    this.schedule(peer, link, redialDelay(link.failures))
   }
 
   private schedule(peer: string, link: Link, wait: number): void {

@@ -108,3 +108,33 @@ test('a killed peer: asks fail fast with PeerUnreachable; restarted on the same 
   assert.ok(client.linkStates().find((l) => l.peer === id)?.up)
   process.stderr.write(`reconnect: first failed ask ${firstMs.toFixed(0)} ms; ${failuresBefore} failed redials while down; reconnected ${reconnectMs.toFixed(0)} ms after the peer was back (${client.redials} redials in all)\n`)
 })
+
+test('a peer that keeps closing the link soon after it comes up is redialled with growing waits, not at once each time', { timeout: 60_000 }, async () => {
+  const a = await Libp2pTransport.create()
+  const b = await Libp2pTransport.create()
+  try {
+    const addrB = b.addresses()[0] as string
+    a.keep(addrB)
+    const link = (): { up: boolean; failures: number } => a.linkStates().find((l) => l.peer === b.peerId) ?? { up: false, failures: -1 }
+    const waitUp = async (): Promise<void> => {
+      // up on both sides (B's end of a new connection may lag A's)
+      for (let i = 0; i < 200 && !(link().up && b.connectedPeers().includes(a.peerId)); i++) await sleep(50)
+      assert.ok(link().up && b.connectedPeers().includes(a.peerId), 'the link came up')
+    }
+    await waitUp()
+    // B drops A three times, each within REDIAL.stableMs of the link coming up
+    const failures: number[] = []
+    for (let k = 0; k < 3; k++) {
+      await b.hangUp(a.peerId)
+      for (let i = 0; i < 200 && link().up; i++) await sleep(25)
+      assert.equal(link().up, false, `drop ${k + 1} seen`)
+      failures.push(link().failures)
+      await waitUp()
+    }
+    assert.deepEqual(failures, [1, 2, 3], 'each quick drop counts as a failure, so the next redial waits longer')
+    assert.ok(redialDelay(3, 0.5) > redialDelay(0, 0.5) * 4)
+  } finally {
+    await a.close()
+    await b.close()
+  }
+})
