@@ -326,11 +326,17 @@ export class Libp2pTransport implements Transport {
     const connection = await this.node.dial(target, { signal: AbortSignal.any([signal, AbortSignal.timeout(REDIAL.dialTimeoutMs)]) })
     if (isAddr(target)) this.keep(target.toString())
     const stream = await connection.newStream(protocol, { signal })
-    const lp = lpStream(stream, FRAME_STREAM)
-    await lp.write(frame, { signal })
-    const answer = (await lp.read({ signal })).subarray()
-    await stream.close({ signal }).catch(() => undefined)
-    return answer
+    try {
+      const lp = lpStream(stream, FRAME_STREAM)
+      await lp.write(frame, { signal })
+      const answer = (await lp.read({ signal })).subarray()
+      await stream.close({ signal }).catch(() => undefined)
+      return answer
+    } catch (e) {
+      // a failed or timed-out exchange does not leave its stream open on the connection
+      stream.abort(e instanceof Error ? e : new Error(String(e)))
+      throw e
+    }
   }
 
   /**
