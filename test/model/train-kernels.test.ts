@@ -2,6 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { decodeConfig, evaluate, initWeights, mulberry32, namedTensors, type GptModel } from 'basedai/model'
 import { lossAndGrad } from '../../model/train/backprop.ts'
+import { checkFiniteDifferences } from './grad-check.ts'
 import { jsKernels, type TrainKernels } from '../../model/train/kernels.ts'
 import { trainWasm, wasmTrainKernels } from '../../model/train/wasm/kernels.ts'
 
@@ -122,22 +123,5 @@ test('training step on wasm: same loss as the TypeScript loops and the reference
 test('wasm gradients match central finite differences of the reference forward', { skip }, () => {
   const m = model(5)
   const { grad } = lossAndGrad(m, batch, undefined, wasm)
-  const params = namedTensors(cfg, m.weights)
-  const grads = namedTensors(cfg, grad)
-  const rand2 = mulberry32(6)
-  params.forEach((p, t) => {
-    for (let trial = 0; trial < 2; trial++) {
-      const i = Math.floor(rand2() * p.data.length)
-      const orig = p.data[i]
-      const h = 1e-2
-      p.data[i] = orig + h
-      const up = evaluate(m, batch).loss
-      p.data[i] = orig - h
-      const down = evaluate(m, batch).loss
-      p.data[i] = orig
-      const numeric = (up - down) / (2 * h)
-      const analytic = grads[t].data[i]
-      assert.ok(Math.abs(numeric - analytic) <= 2e-3 + 0.05 * Math.abs(numeric), `${p.name}[${i}]: analytic ${analytic} numeric ${numeric}`)
-    }
-  })
+  checkFiniteDifferences(m, batch, grad, 6, 2)
 })
